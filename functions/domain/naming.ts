@@ -1,0 +1,47 @@
+import { createHash } from 'node:crypto';
+
+/** `name` of a token request (product contract). */
+export const TOKEN_NAME_PATTERN = /^[a-zA-Z0-9_.-]{1,64}$/;
+/** Service-account alias: part of secret names, so only characters Jenkins accepts, and no dot. */
+export const ALIAS_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/** Lowercase base32 of `bytes`, `length` characters. */
+export function base32(bytes: Uint8Array, length = 26): string {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < length) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+/** A stable 26-character id derived from its parts (used where a retry must find the same record). */
+export function derivedId(...parts: string[]): string {
+  return base32(createHash('sha256').update(parts.join('\n')).digest());
+}
+
+export const requestIdFrom = (core: string) => `req_${core}`;
+/** The token id is derived from the request id: one request issues at most one token. */
+export const tokenIdFor = (requestId: string) => `tok_${requestId.replace(/^req_/, '')}`;
+export const requestIdForToken = (tokenId: string) => `req_${tokenId.replace(/^tok_/, '')}`;
+export const secretNameFor = (alias: string, name: string) => `token-warden.${alias}.${name}`;
+/** Atlassian label of one mint: unique and deterministic, so a lost response can be found again. */
+export const mintLabel = (tokenId: string, generation: number) => `token-warden:${tokenId}:g${generation}`;
+/** Deterministic Secrets Manager `ClientRequestToken` (a UUID shape) for one generation's secret version. */
+export function secretVersionId(tokenId: string, generation: number): string {
+  const hex = createHash('sha256').update(`${tokenId}:g${generation}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+export const approvalIdFor = (requestId: string, approverEmail: string) =>
+  `apv_${derivedId('approval', requestId, approverEmail.toLowerCase())}`;
+export const issuanceExecutionName = (requestId: string) => requestId;
+export const rotationExecutionName = (tokenId: string, generation: number, attempt: number) =>
+  `${tokenId}-g${generation}-a${attempt}`;

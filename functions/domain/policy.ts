@@ -1,0 +1,143 @@
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ALIAS_PATTERN } from './naming';
+
+const email = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ message: 'must be an email address' }))
+  .transform((value) => value.toLowerCase());
+
+const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN');
+
+const uniqueList = <T extends z.ZodType<string>>(item: T, min: number, max: number) =>
+  z
+    .array(item)
+    .min(min)
+    .max(max)
+    .refine((items) => new Set(items).size === items.length, 'must not contain duplicates');
+
+export const serviceAccountSchema = z
+  .object({
+    alias: z.string().regex(ALIAS_PATTERN, 'must match [a-zA-Z0-9_-]{1,64}'),
+    atlassianId: z.string().min(1).max(128),
+    email,
+    cloudId: z.string().min(1).max(64),
+    site: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be the site name in <site>.atlassian.net'),
+    orgId: z.string().min(1).max(128),
+    allowedScopes: uniqueList(z.string().regex(/^[a-z0-9:._-]{1,128}$/, 'must be an Atlassian scope'), 1, 50),
+    maxLifetimeDays: z.number().int().min(1).max(365),
+    approvers: uniqueList(email, 1, 50),
+    approvalsRequired: z.number().int().min(1),
+    allowedConsumers: uniqueList(roleArn, 0, 20),
+    defaultConsumers: uniqueList(roleArn, 0, 20),
+    issuance: z.enum(['api', 'manual']).default('api'),
+  })
+  .strict();
+
+export const policySchema = z
+  .object({
+    serviceAccounts: z.array(serviceAccountSchema).min(1).max(100),
+    approvalExpiryHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 30),
+    rotationLeadDays: z.number().int().min(1).max(364),
+    gracePeriodHours: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 30),
+    adminGroup: z.string().min(1).max(256).default('token-warden-admins'),
+    groupsClaim: z.string().min(1).max(256).default('groups'),
+    approverSignIn: z.boolean().default(false),
+    atlassianRequestsPerSecond: z.number().positive().max(1000).default(10),
+    notifications: z.object({ adminEmails: uniqueList(email, 1, 50) }).strict(),
+  })
+  .strict()
+  .superRefine((policy, ctx) => {
+    if (policy.gracePeriodHours >= policy.rotationLeadDays * 24) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['gracePeriodHours'],
+        message: `must be less than rotationLeadDays × 24 (${policy.rotationLeadDays * 24})`,
+      });
+    }
+    const aliases = new Set<string>();
+    policy.serviceAccounts.forEach((account, i) => {
+      if (aliases.has(account.alias)) {
+        ctx.addIssue({ code: 'custom', path: ['serviceAccounts', i, 'alias'], message: 'must be unique' });
+      }
+      aliases.add(account.alias);
+      if (policy.rotationLeadDays >= account.maxLifetimeDays) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['serviceAccounts', i, 'maxLifetimeDays'],
+          message: `must be greater than rotationLeadDays (${policy.rotationLeadDays})`,
+        });
+      }
+      if (account.approvalsRequired > account.approvers.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['serviceAccounts', i, 'approvalsRequired'],
+          message: `must not exceed the number of approvers (${account.approvers.length})`,
+        });
+      }
+      account.defaultConsumers.forEach((arn, j) => {
+        if (!account.allowedConsumers.includes(arn)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['serviceAccounts', i, 'defaultConsumers', j],
+            message: 'must be one of allowedConsumers',
+          });
+        }
+      });
+    });
+  });
+
+export type Policy = z.output<typeof policySchema>;
+export type ServiceAccount = Policy['serviceAccounts'][number];
+
+/** A policy file that does not hold a valid policy; `lines` are `<file>: <field path>: <message>`. */
+export class PolicyError extends Error {
+  override readonly name = 'PolicyError';
+  constructor(readonly lines: string[]) {
+    super(lines.join('\n'));
+  }
+}
+
+/** `serviceAccounts[0].approvers[1]` from zod's path. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  return path.reduce<string>((out, key) => {
+    if (typeof key === 'number') return `${out}[${key}]`;
+    return out ? `${out}.${String(key)}` : String(key);
+  }, '');
+}
+
+/** Parses and validates policy text (YAML or JSON — JSON is YAML). Throws `PolicyError`. */
+export function parsePolicy(text: string, file: string): Policy {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 0, uniqueKeys: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new PolicyError([`${file}: (root): not valid YAML or JSON: ${message}`]);
+  }
+  const result = policySchema.safeParse(raw);
+  if (!result.success) {
+    throw new PolicyError(result.error.issues.map((issue) => `${file}: ${formatPath(issue.path)}: ${issue.message}`));
+  }
+  return result.data;
+}
+
+export function findServiceAccount(policy: Policy, alias: string): ServiceAccount | undefined {
+  return policy.serviceAccounts.find((account) => account.alias === alias);
+}
+
+/** Every consumer any account may name: the KMS key and secret policies are bounded by it. */
+export function allAllowedConsumers(policy: Policy): string[] {
+  return [...new Set(policy.serviceAccounts.flatMap((account) => account.allowedConsumers))].sort();
+}
