@@ -1,0 +1,562 @@
+/**
+ * The one module that speaks to Atlassian Cloud (see `docs/architecture.md`). Every response is validated with
+ * zod; every failure becomes one of the errors in `./errors`, whose names the workflows' `Retry`/`Catch` match.
+ *
+ * Retries: reads and the single-token DELETE are safe to repeat, so they back off on 429/5xx/timeout/network
+ * failures. Minting is not idempotent and its response is the only copy of the token value, so a mint is
+ * repeated only after a 429 (Atlassian did not process it); any other failure throws at once and the workflow
+ * reconciles by label (list the account's tokens, revoke those with the label, mint again).
+ */
+import { z } from 'zod';
+import {
+  AtlassianAuthError,
+  type AtlassianError,
+  type AtlassianFieldViolation,
+  AtlassianMalformedResponseError,
+  AtlassianNotFoundError,
+  AtlassianRequestError,
+  AtlassianTransientError,
+} from './errors';
+
+export {
+  AtlassianAuthError,
+  AtlassianError,
+  type AtlassianErrorDetails,
+  type AtlassianFieldViolation,
+  AtlassianMalformedResponseError,
+  AtlassianNotFoundError,
+  AtlassianRequestError,
+  AtlassianTransientError,
+} from './errors';
+
+/** Construction options of {@link AtlassianClient}. */
+export interface AtlassianClientOptions {
+  /** `https://api.atlassian.com` (the fake Atlassian locally, e.g. `http://127.0.0.1:4610`). */
+  apiBaseUrl: string;
+  /** `https://{site}.atlassian.net`; `{site}` is replaced. Without `{site}` the URL is used as it is (the fake). */
+  siteBaseUrl: string;
+  /** Bearer key for admin routes, fetched lazily by the caller (Secrets Manager); called once per operation. */
+  orgApiKey: () => Promise<string>;
+  /** Per-request timeout. @default 10_000 */
+  timeoutMs?: number;
+  /** Attempts of a retryable call. @default 4 */
+  maxAttempts?: number;
+  /**
+   * Total time one call may sleep for backoff; a wait beyond it throws {@link AtlassianTransientError} (carrying
+   * `retryAfterMs`) so the Step Functions `Retry` takes over. @default 8_000
+   */
+  maxWaitMs?: number;
+  /** @default a `setTimeout` promise */
+  sleep?: (ms: number) => Promise<void>;
+  /** Used to turn `X-RateLimit-Reset` timestamps into waits. @default the system clock */
+  now?: () => Date;
+  /** Jitter source in [0, 1). @default Math.random */
+  random?: () => number;
+  /** Shared rate limiter, awaited before every request (including each retry). */
+  limiter?: { acquire(): Promise<void> };
+}
+
+/** A token as `GET /users/{accountId}/manage/api-tokens` lists it (no value, no scopes). */
+export interface AtlassianApiToken {
+  id: string;
+  label: string;
+  createdAt: string;
+  lastAccess?: string;
+  expiry?: string;
+}
+
+/** A token of the org-wide inventory (`GET /admin/api-access/v1/orgs/{orgId}/api-tokens`). */
+export interface AtlassianOrgToken {
+  id: string;
+  label: string;
+  /** Passed through as Atlassian sends it (its docs show `ALLOWED`); not interpreted here. */
+  status: string;
+  createdAt: string;
+  expiresAt?: string;
+  lastActiveAt?: string;
+  user?: { id: string; orgId?: string; name?: string; email?: string };
+  scopes?: string[];
+}
+
+/** A user found by {@link AtlassianClient.findUsersByEmail}. */
+export interface AtlassianDirectoryUser {
+  accountId: string;
+  email: string;
+  name?: string;
+  accountStatus?: string;
+}
+
+export type VerifyResult = { valid: true; accountId: string } | { valid: false };
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+interface CallSpec {
+  method: Method;
+  /** Route template for messages, e.g. `/users/{accountId}/manage/api-tokens`. */
+  route: string;
+  url: string;
+  auth: { kind: 'org' } | { kind: 'basic'; email: string; token: string } | { kind: 'none' };
+  body?: unknown;
+  /** `all`: repeat on 429/5xx/timeout/network; `rate-limit`: repeat only on 429 (not processed). */
+  retry: 'all' | 'rate-limit';
+  /** Statuses the caller interprets itself instead of them becoming errors. */
+  accept?: readonly number[];
+}
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+const USER_TOKENS = '/users/{accountId}/manage/api-tokens';
+const USER_TOKEN = '/users/{accountId}/manage/api-tokens/{tokenId}';
+const ORG_TOKENS = '/admin/api-access/v1/orgs/{orgId}/api-tokens';
+const USER_SEARCH = '/admin/v2/orgs/{orgId}/directories/{directoryId}/users/search';
+const MYSELF = '/ex/jira/{cloudId}/rest/api/3/myself';
+const TENANT_INFO = '/_edge/tenant_info';
+
+const optionalString = z
+  .string()
+  .nullish()
+  .transform((v) => v ?? undefined);
+
+const mintResponseSchema = z.object({ id: z.string().min(1), token: z.string().min(1) });
+
+const apiTokenSchema = z.object({
+  id: z.string().min(1),
+  label: z.string(),
+  createdAt: z.string(),
+  lastAccess: optionalString,
+  expiry: optionalString,
+});
+
+const myselfSchema = z.object({ accountId: z.string().min(1) });
+
+const orgTokensSchema = z.object({
+  data: z.array(
+    z.object({
+      id: z.string().min(1),
+      label: z.string(),
+      status: z.string(),
+      createdAt: z.string(),
+      expiresAt: optionalString,
+      lastActiveAt: optionalString,
+      user: z
+        .object({ id: z.string(), orgId: optionalString, name: optionalString, email: optionalString })
+        .nullish()
+        .transform((v) => v ?? undefined),
+      scopes: z
+        .array(z.string())
+        .nullish()
+        .transform((v) => v ?? undefined),
+    }),
+  ),
+  links: z.object({ next: optionalString }).nullish(),
+});
+
+const userSearchSchema = z.object({
+  data: z.array(
+    z.object({
+      accountId: z.string().min(1),
+      email: optionalString,
+      name: optionalString,
+      accountStatus: optionalString,
+    }),
+  ),
+  links: z.object({ next: optionalString }).nullish(),
+});
+
+const tenantInfoSchema = z.object({ cloudId: z.string().min(1) });
+
+/** Atlassian error bodies: `{key, context?}` (identity APIs) or `{errors: [{code}]}` (organization APIs). */
+const errorBodySchema = z.object({
+  key: z.string().optional(),
+  context: z
+    .object({
+      fieldViolations: z
+        .array(z.object({ field: z.string(), violations: z.array(z.object({ key: z.string() })) }))
+        .optional(),
+    })
+    .optional()
+    .catch(undefined),
+  errors: z
+    .array(z.object({ code: z.string().optional() }))
+    .optional()
+    .catch(undefined),
+});
+
+/** Keys and field names are echoed into messages only when they look like identifiers, never free text. */
+const SAFE_WORD = /^[A-Za-z0-9_.:-]{1,64}$/;
+const safe = (value: string | undefined): string | undefined =>
+  value !== undefined && SAFE_WORD.test(value) ? value : undefined;
+
+/** Path segment encoding that keeps `:` (legal in a segment, and part of every Atlassian account id). */
+const seg = (value: string): string => encodeURIComponent(value).replace(/%3A/gi, ':');
+
+/** Most the client will follow a `links.next` chain in one call. */
+const MAX_SEARCH_PAGES = 20;
+
+/** The Atlassian Cloud API client used by the Lambdas. Build once per container; pass to use cases. */
+export class AtlassianClient {
+  private readonly apiBaseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly maxWaitMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => Date;
+  private readonly random: () => number;
+
+  constructor(private readonly options: AtlassianClientOptions) {
+    this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
+    this.maxWaitMs = Math.max(0, options.maxWaitMs ?? 8_000);
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? (() => new Date());
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * Creates a token for a service account (`POST /users/{accountId}/manage/api-tokens`, observed route).
+   * Retried only after a 429. Any other failure, including a 2xx without `id`/`token`, throws at once: the
+   * token may exist at Atlassian, so the caller reconciles by `label`.
+   */
+  async mintToken(
+    accountId: string,
+    req: { label: string; scopes: string[]; expiry: Date },
+  ): Promise<{ id: string; token: string }> {
+    const spec: CallSpec = {
+      method: 'POST',
+      route: USER_TOKENS,
+      url: `${this.apiBaseUrl}/users/${seg(accountId)}/manage/api-tokens`,
+      auth: { kind: 'org' },
+      body: { label: req.label, scopes: req.scopes, expiry: req.expiry.toISOString() },
+      retry: 'rate-limit',
+    };
+    const res = await this.send(spec);
+    const parsed = mintResponseSchema.safeParse(parseJson(res.text));
+    // The body holds the token value: neither the body nor zod's issues may reach the error.
+    if (!parsed.success) throw malformed(spec, res.status, issuePaths(parsed.error.issues));
+    return { id: parsed.data.id, token: parsed.data.token };
+  }
+
+  /** Lists one account's tokens (documented; no values, no scopes). */
+  async listTokens(accountId: string): Promise<AtlassianApiToken[]> {
+    const spec: CallSpec = {
+      method: 'GET',
+      route: USER_TOKENS,
+      url: `${this.apiBaseUrl}/users/${seg(accountId)}/manage/api-tokens`,
+      auth: { kind: 'org' },
+      retry: 'all',
+    };
+    const res = await this.send(spec);
+    const tokens = this.decode(spec, res, z.array(apiTokenSchema));
+    return tokens.map((t) => {
+      const token: AtlassianApiToken = { id: t.id, label: t.label, createdAt: t.createdAt };
+      if (t.lastAccess !== undefined) token.lastAccess = t.lastAccess;
+      if (t.expiry !== undefined) token.expiry = t.expiry;
+      return token;
+    });
+  }
+
+  /** Revokes one token (permanent). A token Atlassian does not know (`404 {"key":"notFound"}`) is `not-found`. */
+  async revokeToken(accountId: string, atlassianTokenId: string): Promise<'revoked' | 'not-found'> {
+    const spec: CallSpec = {
+      method: 'DELETE',
+      route: USER_TOKEN,
+      url: `${this.apiBaseUrl}/users/${seg(accountId)}/manage/api-tokens/${seg(atlassianTokenId)}`,
+      auth: { kind: 'org' },
+      retry: 'all',
+      accept: [404],
+    };
+    const res = await this.send(spec);
+    if (res.status !== 404) return 'revoked';
+    const body = errorBodySchema.safeParse(parseJson(res.text));
+    // Only Atlassian's own "no such token" answer counts; an HTML 404 (wrong base URL) must not pass as revoked.
+    if (body.success && body.data.key === 'notFound') return 'not-found';
+    throw toError(spec, res);
+  }
+
+  /**
+   * Checks a token with `GET {apiBase}/ex/jira/{cloudId}/rest/api/3/myself` and Basic auth. `401` means the
+   * token is invalid (wrong, revoked, expired, or lacking `read:jira-user`); 429/5xx/timeouts throw
+   * {@link AtlassianTransientError} and are never reported as invalid.
+   */
+  async verifyMyself(args: { cloudId: string; email: string; token: string }): Promise<VerifyResult> {
+    const spec: CallSpec = {
+      method: 'GET',
+      route: MYSELF,
+      url: `${this.apiBaseUrl}/ex/jira/${seg(args.cloudId)}/rest/api/3/myself`,
+      auth: { kind: 'basic', email: args.email, token: args.token },
+      retry: 'all',
+      accept: [401],
+    };
+    const res = await this.send(spec);
+    if (res.status === 401) return { valid: false };
+    const me = this.decode(spec, res, myselfSchema);
+    return { valid: true, accountId: me.accountId };
+  }
+
+  /** One page of the org-wide token inventory (documented, experimental). `next` is the cursor of the next page. */
+  async orgTokens(orgId: string, cursor?: string): Promise<{ data: AtlassianOrgToken[]; next?: string }> {
+    const query = cursor === undefined ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+    const spec: CallSpec = {
+      method: 'GET',
+      route: ORG_TOKENS,
+      url: `${this.apiBaseUrl}/admin/api-access/v1/orgs/${seg(orgId)}/api-tokens${query}`,
+      auth: { kind: 'org' },
+      retry: 'all',
+    };
+    const res = await this.send(spec);
+    const page = this.decode(spec, res, orgTokensSchema);
+    const data = page.data.map((t) => {
+      const token: AtlassianOrgToken = { id: t.id, label: t.label, status: t.status, createdAt: t.createdAt };
+      if (t.expiresAt !== undefined) token.expiresAt = t.expiresAt;
+      if (t.lastActiveAt !== undefined) token.lastActiveAt = t.lastActiveAt;
+      if (t.user !== undefined) {
+        const user: NonNullable<AtlassianOrgToken['user']> = { id: t.user.id };
+        if (t.user.orgId !== undefined) user.orgId = t.user.orgId;
+        if (t.user.name !== undefined) user.name = t.user.name;
+        if (t.user.email !== undefined) user.email = t.user.email;
+        token.user = user;
+      }
+      if (t.scopes !== undefined) token.scopes = t.scopes;
+      return token;
+    });
+    const next = cursorOf(page.links?.next);
+    return next === undefined ? { data } : { data, next };
+  }
+
+  /**
+   * Looks users up by exact email in an org directory (`directoryId` `-` = every directory the key may manage).
+   * Follows `links.next` to the end. Emails are matched lower-cased.
+   */
+  async findUsersByEmail(orgId: string, directoryId: string, emails: string[]): Promise<AtlassianDirectoryUser[]> {
+    const unique = [...new Set(emails.map((e) => e.toLowerCase()))];
+    if (unique.length === 0) return [];
+    if (unique.length > 100) throw new RangeError('findUsersByEmail accepts at most 100 emails per call');
+    const users: AtlassianDirectoryUser[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_SEARCH_PAGES; page++) {
+      const spec: CallSpec = {
+        method: 'POST',
+        route: USER_SEARCH,
+        url: `${this.apiBaseUrl}/admin/v2/orgs/${seg(orgId)}/directories/${seg(directoryId)}/users/search`,
+        auth: { kind: 'org' },
+        body: cursor === undefined ? { emails: unique, limit: 100 } : { emails: unique, limit: 100, cursor },
+        retry: 'all',
+      };
+      const res = await this.send(spec);
+      const result = this.decode(spec, res, userSearchSchema);
+      for (const u of result.data) {
+        if (u.email === undefined) continue;
+        const user: AtlassianDirectoryUser = { accountId: u.accountId, email: u.email };
+        if (u.name !== undefined) user.name = u.name;
+        if (u.accountStatus !== undefined) user.accountStatus = u.accountStatus;
+        users.push(user);
+      }
+      cursor = cursorOf(result.links?.next);
+      if (cursor === undefined) break;
+    }
+    return users;
+  }
+
+  /** Resolves a site name (`example` in `example.atlassian.net`) to its cloudId (`GET /_edge/tenant_info`). */
+  async tenantInfo(site: string): Promise<{ cloudId: string }> {
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/i.test(site)) throw new RangeError(`invalid Atlassian site name: ${site}`);
+    const base = this.options.siteBaseUrl.replace('{site}', site).replace(/\/+$/, '');
+    const spec: CallSpec = {
+      method: 'GET',
+      route: TENANT_INFO,
+      url: `${base}/_edge/tenant_info`,
+      auth: { kind: 'none' },
+      retry: 'all',
+    };
+    const res = await this.send(spec);
+    const info = this.decode(spec, res, tenantInfoSchema);
+    return { cloudId: info.cloudId };
+  }
+
+  private decode<T>(spec: CallSpec, res: RawResponse, schema: z.ZodType<T>): T {
+    const parsed = schema.safeParse(parseJson(res.text));
+    if (!parsed.success) throw malformed(spec, res.status, issuePaths(parsed.error.issues));
+    return parsed.data;
+  }
+
+  /** Sends with retries; returns 2xx and `accept`ed responses, throws the mapped error for the rest. */
+  private async send(spec: CallSpec): Promise<RawResponse> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (spec.body !== undefined) headers['content-type'] = 'application/json';
+    if (spec.auth.kind === 'org') headers.authorization = `Bearer ${await this.options.orgApiKey()}`;
+    if (spec.auth.kind === 'basic') {
+      headers.authorization = `Basic ${Buffer.from(`${spec.auth.email}:${spec.auth.token}`).toString('base64')}`;
+    }
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+
+    let slept = 0;
+    for (let attempt = 1; ; attempt++) {
+      let failure: AtlassianTransientError;
+      let retryable: boolean;
+      try {
+        const res = await this.attempt(spec, headers, body);
+        if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) return res;
+        const error = toError(spec, res, this.now());
+        if (!(error instanceof AtlassianTransientError)) throw error;
+        failure = error;
+        retryable = spec.retry === 'all' || res.status === 429;
+      } catch (error) {
+        if (!(error instanceof AtlassianTransientError)) throw error;
+        failure = error;
+        // Without a status the request may have been processed: only idempotent calls may go again.
+        retryable = error.status === 429 || spec.retry === 'all';
+      }
+      if (!retryable) throw failure;
+      if (attempt >= this.maxAttempts) throw withAttempts(failure, attempt);
+      const wait = failure.retryAfterMs ?? this.backoff(attempt);
+      if (slept + wait > this.maxWaitMs) throw withAttempts(failure, attempt, wait);
+      await this.sleep(wait);
+      slept += wait;
+    }
+  }
+
+  private async attempt(spec: CallSpec, headers: Record<string, string>, body: string | undefined) {
+    await this.options.limiter?.acquire();
+    try {
+      const init: RequestInit = {
+        method: spec.method,
+        headers,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.timeoutMs),
+      };
+      if (body !== undefined) init.body = body;
+      const response = await fetch(spec.url, init);
+      // The timeout signal also covers reading the body.
+      const text = await response.text();
+      return { status: response.status, headers: response.headers, text };
+    } catch (error) {
+      const what = `Atlassian ${spec.method} ${spec.route}`;
+      if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+        throw new AtlassianTransientError(`${what} timed out after ${this.timeoutMs} ms`, { cause: error });
+      }
+      throw new AtlassianTransientError(`${what} failed before a response arrived (network error)`, { cause: error });
+    }
+  }
+
+  /** Exponential backoff with equal jitter: half the step fixed, half random. */
+  private backoff(attempt: number): number {
+    const step = Math.min(250 * 2 ** (attempt - 1), 4_000);
+    return Math.round(step / 2 + (this.random() * step) / 2);
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    // A SyntaxError quotes the body; the caller reports "malformed" without it.
+    return undefined;
+  }
+}
+
+function issuePaths(issues: readonly { path: readonly PropertyKey[] }[]): string {
+  const paths = new Set(issues.map((i) => i.path.map(String).join('.') || 'body'));
+  return [...paths]
+    .filter((p) => SAFE_WORD.test(p))
+    .slice(0, 5)
+    .join(', ');
+}
+
+function malformed(spec: CallSpec, status: number, fields: string): AtlassianMalformedResponseError {
+  const detail = fields === 'body' || fields === '' ? 'not the documented JSON' : `missing or invalid: ${fields}`;
+  return new AtlassianMalformedResponseError(
+    `Atlassian ${spec.method} ${spec.route} answered ${status} with a malformed body (${detail})`,
+    { status },
+  );
+}
+
+/** Maps a non-2xx response to its error. Only keys and field names from the body are kept, never its text. */
+function toError(spec: CallSpec, res: RawResponse, now: Date = new Date()): AtlassianError {
+  const parsed = errorBodySchema.safeParse(parseJson(res.text));
+  const body = parsed.success ? parsed.data : undefined;
+  const key = safe(body?.key) ?? safe(body?.errors?.[0]?.code);
+  const violations: AtlassianFieldViolation[] = (body?.context?.fieldViolations ?? []).flatMap((v) => {
+    const field = safe(v.field);
+    const keys = v.violations.map((x) => safe(x.key)).filter((k): k is string => k !== undefined);
+    return field === undefined ? [] : [{ field, keys }];
+  });
+  const detail = [key, ...violations.map((v) => `${v.field} ${v.keys.join('/')}`.trim())].filter(Boolean).join(': ');
+  const message = `Atlassian ${spec.method} ${spec.route} answered ${res.status}${detail ? ` (${detail})` : ''}`;
+  const details = {
+    status: res.status,
+    ...(key === undefined ? {} : { key }),
+    ...(violations.length === 0 ? {} : { violations }),
+  };
+
+  if (res.status === 429 || res.status >= 500) {
+    const retryAfterMs = waitFromHeaders(res.headers, now);
+    return new AtlassianTransientError(message, retryAfterMs === undefined ? details : { ...details, retryAfterMs });
+  }
+  if ((res.status === 401 || res.status === 403) && spec.auth.kind === 'org')
+    return new AtlassianAuthError(message, details);
+  if (res.status === 404) return new AtlassianNotFoundError(message, details);
+  return new AtlassianRequestError(message, details);
+}
+
+/** Rebuilds a transient error whose message says how many attempts were made (and the wait it wanted). */
+function withAttempts(
+  error: AtlassianTransientError,
+  attempts: number,
+  wantedWaitMs?: number,
+): AtlassianTransientError {
+  if (attempts === 1 && wantedWaitMs === undefined) return error;
+  const suffix =
+    wantedWaitMs === undefined
+      ? ` (after ${attempts} attempts)`
+      : ` (after ${attempts} attempt(s); asked to wait ${wantedWaitMs} ms, beyond the retry budget)`;
+  const retryAfterMs = wantedWaitMs ?? error.retryAfterMs;
+  return new AtlassianTransientError(`${error.message}${suffix}`, {
+    ...(error.status === undefined ? {} : { status: error.status }),
+    ...(error.key === undefined ? {} : { key: error.key }),
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+    cause: error,
+  });
+}
+
+/**
+ * The wait Atlassian asks for: `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset` (ISO timestamp
+ * or epoch seconds/milliseconds; a small number is taken as seconds from now).
+ */
+export function waitFromHeaders(headers: Headers, now: Date): number | undefined {
+  const retryAfter = headers.get('retry-after')?.trim();
+  if (retryAfter) {
+    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number(retryAfter) * 1000);
+    const at = Date.parse(retryAfter);
+    if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
+  }
+  const reset = headers.get('x-ratelimit-reset')?.trim();
+  if (reset) {
+    if (/^\d+(\.\d+)?$/.test(reset)) {
+      const n = Number(reset);
+      if (n < 1e9) return Math.ceil(n * 1000);
+      const atMs = n >= 1e12 ? n : n * 1000;
+      return Math.max(0, Math.ceil(atMs - now.getTime()));
+    }
+    const at = Date.parse(reset);
+    if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
+  }
+  return undefined;
+}
+
+/** `links.next` is a cursor in Atlassian's admin APIs; some answer a URL carrying `cursor=` instead. */
+function cursorOf(next: string | undefined): string | undefined {
+  if (next === undefined || next === '') return undefined;
+  if (/^(https?:)?\//.test(next)) {
+    try {
+      return new URL(next, 'http://placeholder.invalid').searchParams.get('cursor') ?? undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return next;
+}

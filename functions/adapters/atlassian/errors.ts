@@ -1,0 +1,66 @@
+/**
+ * Errors of the Atlassian adapter. Workflow `Retry`/`Catch` rules match on `name`, so each class sets its
+ * name to exactly the class name and those names are part of the workflow contract.
+ *
+ * Messages name the route and the status only: never a token value, the org key, or a response body.
+ */
+
+/** One violated field of a `fieldConstraintsViolated` answer, e.g. `{ field: 'expiry', keys: ['INVALID_EXPIRY'] }`. */
+export interface AtlassianFieldViolation {
+  readonly field: string;
+  readonly keys: readonly string[];
+}
+
+/** What an Atlassian failure carries besides its message. */
+export interface AtlassianErrorDetails {
+  /** HTTP status, when a response arrived. */
+  status?: number;
+  /** Atlassian's error key (`unauthorized`, `notFound`, `fieldConstraintsViolated`, ...). */
+  key?: string;
+  /** How long Atlassian asked the caller to wait (Retry-After / X-RateLimit-Reset), in ms. */
+  retryAfterMs?: number;
+  /** Field violations of a 400 answer. */
+  violations?: readonly AtlassianFieldViolation[];
+  cause?: unknown;
+}
+
+/** Base of every Atlassian adapter error (use the subclasses' `name` for workflow matching). */
+export abstract class AtlassianError extends Error {
+  readonly status?: number;
+  readonly key?: string;
+  readonly retryAfterMs?: number;
+  readonly violations?: readonly AtlassianFieldViolation[];
+
+  constructor(message: string, details: AtlassianErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    if (details.status !== undefined) this.status = details.status;
+    if (details.key !== undefined) this.key = details.key;
+    if (details.retryAfterMs !== undefined) this.retryAfterMs = details.retryAfterMs;
+    if (details.violations !== undefined) this.violations = details.violations;
+  }
+}
+
+/** 429, 5xx, timeout or network failure: trying again later may succeed. */
+export class AtlassianTransientError extends AtlassianError {
+  override readonly name = 'AtlassianTransientError';
+}
+
+/** 401/403 on an admin route: the org API key is wrong, expired, or was created with scopes. */
+export class AtlassianAuthError extends AtlassianError {
+  override readonly name = 'AtlassianAuthError';
+}
+
+/** 404: the account, org, site or route does not exist. */
+export class AtlassianNotFoundError extends AtlassianError {
+  override readonly name = 'AtlassianNotFoundError';
+}
+
+/** Any other refusal (4xx), e.g. `fieldConstraintsViolated` with `INVALID_EXPIRY`. Retrying will not help. */
+export class AtlassianRequestError extends AtlassianError {
+  override readonly name = 'AtlassianRequestError';
+}
+
+/** A 2xx whose body is not the documented shape (HTML, truncated JSON, missing `id` or `token`). */
+export class AtlassianMalformedResponseError extends AtlassianError {
+  override readonly name = 'AtlassianMalformedResponseError';
+}

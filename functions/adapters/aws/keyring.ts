@@ -1,0 +1,25 @@
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { aws } from './errors';
+
+let provider: SecretsProvider | undefined;
+
+/** Secret material Token Warden itself holds (link-signing key, org API key), cached for five minutes. */
+export class Keyring {
+  constructor(
+    private readonly secrets: SecretsProvider = (provider ??=
+      new SecretsProvider({
+        awsSdkV3Client: new SecretsManagerClient({}),
+      })),
+  ) {}
+
+  async text(secretId: string): Promise<string> {
+    const value = await aws('SecretsManager.GetSecretValue', () => this.secrets.get(secretId, { maxAge: 300 }));
+    if (typeof value !== 'string' || value.length === 0) throw new Error(`secret ${secretId} holds no string value`);
+    return value;
+  }
+
+  async key(secretId: string): Promise<Buffer> {
+    return Buffer.from(await this.text(secretId), 'utf8');
+  }
+}

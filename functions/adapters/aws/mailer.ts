@@ -1,0 +1,38 @@
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { aws } from './errors';
+
+export interface Email {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+let client: SESv2Client | undefined;
+
+/** Sends one email per recipient through SES v2. */
+export class Mailer {
+  constructor(
+    private readonly from: string,
+    private readonly ses: SESv2Client = (client ??=
+      new SESv2Client({})),
+  ) {}
+
+  async send(email: Email): Promise<string | undefined> {
+    const out = await aws('SESv2.SendEmail', () =>
+      this.ses.send(
+        new SendEmailCommand({
+          FromEmailAddress: this.from,
+          Destination: { ToAddresses: [email.to] },
+          Content: {
+            Simple: {
+              Subject: { Data: email.subject, Charset: 'UTF-8' },
+              Body: { Text: { Data: email.text, Charset: 'UTF-8' }, Html: { Data: email.html, Charset: 'UTF-8' } },
+            },
+          },
+        }),
+      ),
+    );
+    return out.MessageId;
+  }
+}

@@ -1,0 +1,377 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { validationError } from '../../domain/errors';
+import type { TokenRecord, TokenRequestRecord } from '../../domain/model';
+import { aws } from './errors';
+
+/** A request as stored: the domain record plus concurrency and workflow bookkeeping. */
+export interface StoredRequest extends TokenRequestRecord {
+  version: number;
+  /** The workflow's task token, encrypted (see `TaskTokenSealer`); never in a representation. */
+  taskTokenSealed?: string;
+  notifiedAt?: string;
+}
+
+export interface ApprovalRecord {
+  approvalId: string;
+  requestId: string;
+  approver: string;
+  expiresAt: string;
+  status: 'OPEN' | 'DECIDED' | 'CLOSED';
+  decision?: 'APPROVED' | 'REJECTED';
+  decidedAt?: string;
+  emailedAt?: string;
+  /** sha256 of the anti-forgery values handed out with rendered pages (latest few). */
+  csrfHashes: string[];
+  createdAt: string;
+}
+
+export interface StoredToken extends TokenRecord {
+  version: number;
+}
+
+/** One mint at Atlassian, tracked from mint to promotion or discard. */
+export interface MintRecord {
+  tokenId: string;
+  generation: number;
+  requestId: string;
+  label: string;
+  versionId: string;
+  state: 'MINTED' | 'STAGED' | 'VERIFIED' | 'PROMOTED' | 'DISCARDED';
+  atlassianTokenId?: string;
+  expiresAt?: string;
+  mintedAt?: string;
+  verifiedBy?: 'myself' | 'list';
+}
+
+export interface Page<T> {
+  items: T[];
+  nextToken?: string;
+}
+
+const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'kind', 'kindSk', 'duePk', 'dueSk'] as const;
+
+function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
+  if (!item) return undefined;
+  const out = { ...item };
+  for (const key of KEY_ATTRIBUTES) delete out[key];
+  return out as T;
+}
+
+const isConditionFailure = (error: unknown) =>
+  error instanceof Error && error.name === 'ConditionalCheckFailedException';
+
+/**
+ * Data access for requests, approvals, tokens, mints and name locks: one table, single-item conditional writes
+ * (no transactions), optimistic concurrency through `version`.
+ */
+export class RecordStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  // ---- requests
+  async getRequest(requestId: string): Promise<StoredRequest | undefined> {
+    return strip(await this.get(`REQ#${requestId}`, 'REQ'));
+  }
+
+  /** Creates the request; false if one with this id exists already. */
+  async createRequest(request: StoredRequest): Promise<boolean> {
+    return this.putIfAbsent({
+      ...request,
+      pk: `REQ#${request.requestId}`,
+      sk: 'REQ',
+      gsi1pk: `REQUESTER#${request.requester}`,
+      gsi1sk: `${request.createdAt}#${request.requestId}`,
+      kind: 'REQUEST',
+      kindSk: `${request.createdAt}#${request.requestId}`,
+    });
+  }
+
+  /** Saves `request` if nobody changed it since `request.version`; returns the saved record, or undefined on conflict. */
+  async saveRequest(request: StoredRequest): Promise<StoredRequest | undefined> {
+    const next = { ...request, version: request.version + 1 };
+    const ok = await this.putIfVersion(
+      {
+        ...next,
+        pk: `REQ#${request.requestId}`,
+        sk: 'REQ',
+        gsi1pk: `REQUESTER#${request.requester}`,
+        gsi1sk: `${request.createdAt}#${request.requestId}`,
+        kind: 'REQUEST',
+        kindSk: `${request.createdAt}#${request.requestId}`,
+      },
+      request.version,
+    );
+    return ok ? next : undefined;
+  }
+
+  listRequests(opts: { requester?: string; limit: number; nextToken?: string }): Promise<Page<StoredRequest>> {
+    return opts.requester
+      ? this.query('byOwner', 'gsi1pk', `REQUESTER#${opts.requester}`, opts.limit, opts.nextToken)
+      : this.query('byKind', 'kind', 'REQUEST', opts.limit, opts.nextToken);
+  }
+
+  // ---- approvals
+  async getApproval(approvalId: string): Promise<ApprovalRecord | undefined> {
+    return strip(await this.get(`APV#${approvalId}`, 'APV'));
+  }
+
+  createApproval(approval: ApprovalRecord): Promise<boolean> {
+    return this.putIfAbsent({ ...approval, pk: `APV#${approval.approvalId}`, sk: 'APV' });
+  }
+
+  async markApprovalEmailed(approvalId: string, at: string): Promise<void> {
+    await aws('DynamoDB.UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `APV#${approvalId}`, sk: 'APV' },
+          UpdateExpression: 'SET emailedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      ),
+    );
+  }
+
+  /** Remembers an anti-forgery value handed out with a page (keeps the latest five); false if no longer open. */
+  async addApprovalCsrf(approvalId: string, csrfHash: string, previous: string[]): Promise<boolean> {
+    const hashes = [...previous, csrfHash].slice(-5);
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `APV#${approvalId}`, sk: 'APV' },
+          UpdateExpression: 'SET csrfHashes = :h',
+          ConditionExpression: '#s = :open',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':h': hashes, ':open': 'OPEN' },
+        }),
+      ),
+    );
+  }
+
+  /** Marks an open approval decided (single use); false if it was used or closed meanwhile. */
+  decideApproval(approvalId: string, decision: 'APPROVED' | 'REJECTED', at: string): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `APV#${approvalId}`, sk: 'APV' },
+          UpdateExpression: 'SET #s = :decided, decision = :d, decidedAt = :at, csrfHashes = :none',
+          ConditionExpression: '#s = :open',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':decided': 'DECIDED', ':d': decision, ':at': at, ':open': 'OPEN', ':none': [] },
+        }),
+      ),
+    );
+  }
+
+  /** Closes a still-open approval (the request was decided or expired). */
+  closeApproval(approvalId: string): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `APV#${approvalId}`, sk: 'APV' },
+          UpdateExpression: 'SET #s = :closed, csrfHashes = :none',
+          ConditionExpression: '#s = :open',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':closed': 'CLOSED', ':open': 'OPEN', ':none': [] },
+        }),
+      ),
+    );
+  }
+
+  // ---- tokens
+  async getToken(tokenId: string): Promise<StoredToken | undefined> {
+    return strip(await this.get(`TOK#${tokenId}`, 'TOK'));
+  }
+
+  private tokenItem(token: StoredToken): Record<string, unknown> {
+    const item: Record<string, unknown> = {
+      ...token,
+      pk: `TOK#${token.tokenId}`,
+      sk: 'TOK',
+      gsi1pk: `OWNER#${token.owner}`,
+      gsi1sk: `${token.createdAt}#${token.tokenId}`,
+      kind: 'TOKEN',
+      kindSk: `${token.createdAt}#${token.tokenId}`,
+    };
+    // Sparse due-date index: only tokens whose rotation is scheduled are in it.
+    if ((token.status === 'ACTIVE' || token.status === 'ROTATING') && token.nextRotationAt) {
+      item.duePk = 'DUE';
+      item.dueSk = `${token.nextRotationAt}#${token.tokenId}`;
+    }
+    return item;
+  }
+
+  createToken(token: StoredToken): Promise<boolean> {
+    return this.putIfAbsent(this.tokenItem(token));
+  }
+
+  async saveToken(token: StoredToken): Promise<StoredToken | undefined> {
+    const next = { ...token, version: token.version + 1 };
+    return (await this.putIfVersion(this.tokenItem(next), token.version)) ? next : undefined;
+  }
+
+  listTokens(opts: { owner?: string; limit: number; nextToken?: string }): Promise<Page<StoredToken>> {
+    return opts.owner
+      ? this.query('byOwner', 'gsi1pk', `OWNER#${opts.owner}`, opts.limit, opts.nextToken)
+      : this.query('byKind', 'kind', 'TOKEN', opts.limit, opts.nextToken);
+  }
+
+  // ---- mints
+  async getMint(tokenId: string, generation: number): Promise<MintRecord | undefined> {
+    return strip(await this.get(`TOK#${tokenId}`, `MINT#${String(generation).padStart(6, '0')}`));
+  }
+
+  async putMint(mint: MintRecord): Promise<void> {
+    await aws('DynamoDB.PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...mint, pk: `TOK#${mint.tokenId}`, sk: `MINT#${String(mint.generation).padStart(6, '0')}` },
+        }),
+      ),
+    );
+  }
+
+  // ---- name locks: one live token (or pending request) per service account and name
+  /** Takes the lock for `requestId`; returns the holder's request id when someone else holds it. */
+  async acquireName(alias: string, name: string, requestId: string, replacing?: string): Promise<string | undefined> {
+    const ok = await this.conditional(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: `NAME#${alias}#${name}`, sk: 'NAME', requestId },
+          ConditionExpression: replacing ? 'requestId = :old' : 'attribute_not_exists(pk) OR requestId = :mine',
+          ExpressionAttributeValues: replacing ? { ':old': replacing } : { ':mine': requestId },
+        }),
+      ),
+    );
+    if (ok) return undefined;
+    const holder = await this.get(`NAME#${alias}#${name}`, 'NAME');
+    return typeof holder?.requestId === 'string' ? holder.requestId : '';
+  }
+
+  /** Releases the lock if `requestId` holds it. */
+  async releaseName(alias: string, name: string, requestId: string): Promise<void> {
+    await this.conditional(() =>
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: `NAME#${alias}#${name}`, sk: 'NAME' },
+          ConditionExpression: 'requestId = :mine',
+          ExpressionAttributeValues: { ':mine': requestId },
+        }),
+      ),
+    );
+  }
+
+  // ---- notifications
+  /** Claims a one-time notification marker; false if it was claimed before (the email went out already). */
+  claimNotification(markerId: string, at: string): Promise<boolean> {
+    return this.putIfAbsent({ pk: markerId, sk: 'NOTE', at });
+  }
+
+  async releaseNotification(markerId: string): Promise<void> {
+    await aws('DynamoDB.DeleteItem', () =>
+      this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: markerId, sk: 'NOTE' } })),
+    );
+  }
+
+  // ---- plumbing
+  private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    const out = await aws('DynamoDB.GetItem', () =>
+      this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true })),
+    );
+    return out.Item;
+  }
+
+  private putIfAbsent(item: Record<string, unknown>): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }),
+      ),
+    );
+  }
+
+  private putIfVersion(item: Record<string, unknown>, expected: number): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: '#v = :v',
+          ExpressionAttributeNames: { '#v': 'version' },
+          ExpressionAttributeValues: { ':v': expected },
+        }),
+      ),
+    );
+  }
+
+  private async conditional(call: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await aws('DynamoDB.Write', call);
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  private async query<T>(
+    index: string,
+    partitionAttr: string,
+    partition: string,
+    limit: number,
+    nextToken?: string,
+  ): Promise<Page<T>> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: index,
+      KeyConditionExpression: '#p = :p',
+      ExpressionAttributeNames: { '#p': partitionAttr },
+      ExpressionAttributeValues: { ':p': partition },
+      ScanIndexForward: false,
+      Limit: limit,
+    };
+    if (nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(nextToken, partitionAttr, partition);
+    const out = await aws('DynamoDB.Query', () => this.doc.send(new QueryCommand(input)));
+    const page: Page<T> = { items: (out.Items ?? []).map((i) => strip<T>(i) as T) };
+    if (out.LastEvaluatedKey) page.nextToken = Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url');
+    return page;
+  }
+}
+
+/** A pagination token must decode to a key of the caller's own partition (no peeking into others'). */
+function decodeNextToken(token: string, partitionAttr: string, partition: string): Record<string, string> {
+  let key: unknown;
+  try {
+    if (!/^[A-Za-z0-9_-]{1,2048}$/.test(token)) throw new Error('shape');
+    key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw validationError('nextToken', 'nextToken is not valid');
+  }
+  if (
+    typeof key !== 'object' ||
+    key === null ||
+    Array.isArray(key) ||
+    (key as Record<string, unknown>)[partitionAttr] !== partition ||
+    !Object.values(key).every((v) => typeof v === 'string' && v.length <= 512) ||
+    Object.keys(key).length > 6
+  ) {
+    throw validationError('nextToken', 'nextToken is not valid');
+  }
+  return key as Record<string, string>;
+}

@@ -1,0 +1,35 @@
+import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { aws } from './errors';
+
+let client: SFNClient | undefined;
+
+/** Starts workflow executions and resumes waiting tasks. */
+export class Workflows {
+  constructor(private readonly sfn: SFNClient = (client ??= new SFNClient({}))) {}
+
+  /** Starts an execution; an existing one with the same name and input is the same execution (idempotent). */
+  async start(stateMachineArn: string, name: string, input: object): Promise<string> {
+    try {
+      const out = await aws('SFN.StartExecution', () =>
+        this.sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
+      );
+      return out.executionArn ?? '';
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ExecutionAlreadyExists') return '';
+      throw error;
+    }
+  }
+
+  /** Resumes a task; returns false if the token is no longer valid (the task ended or was re-issued). */
+  async succeed(taskToken: string, output: object): Promise<boolean> {
+    try {
+      await aws('SFN.SendTaskSuccess', () =>
+        this.sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && (error.name === 'TaskTimedOut' || error.name === 'InvalidToken')) return false;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,223 @@
+import { createHash } from 'node:crypto';
+import type { AuditLog } from '../adapters/aws/audit-log';
+import type { Mailer } from '../adapters/aws/mailer';
+import type { ApprovalRecord, RecordStore, StoredRequest } from '../adapters/aws/record-store';
+import type { Workflows } from '../adapters/aws/workflow';
+import { RequestError } from '../domain/errors';
+import { csrfHash, sealTaskToken, signApprovalLink, unsealTaskToken, verifyApprovalLink } from '../domain/links';
+import { type ApprovalPageModel, approvalRequestEmail } from '../domain/messages';
+import type { Decision } from '../domain/model';
+import { approvalIdFor } from '../domain/naming';
+import type { Policy } from '../domain/policy';
+import { type Clock, isoSeconds, type Random } from '../domain/ports';
+import { applyDecision } from '../domain/requests';
+import { logger } from '../shared/logger';
+
+export interface ApprovalDeps {
+  store: RecordStore;
+  audit: AuditLog;
+  workflows: Workflows;
+  mailer: Mailer;
+  clock: Clock;
+  random: Random;
+  policy: Policy;
+  signingKey: () => Promise<Buffer>;
+  approvalBaseUrl: string;
+}
+
+export const APPROVAL_ID = /^apv_[a-z2-7]{26}$/;
+
+/**
+ * Workflow task `Request approval`: stores the task token (sealed), creates one single-use approval per eligible
+ * approver and emails each its link. Safe to run again: approvals are keyed by (request, approver) and an approval
+ * already emailed is not emailed again.
+ */
+export async function requestApproval(deps: ApprovalDeps, input: { requestId: string; taskToken: string }) {
+  const key = await deps.signingKey();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const request = await deps.store.getRequest(input.requestId);
+    if (!request) throw new Error(`request ${input.requestId} does not exist`);
+    if (request.status !== 'PENDING_APPROVAL') {
+      // Cancelled (or otherwise decided) before the workflow got here: resume at once.
+      const outcome =
+        request.status === 'APPROVED' ? 'APPROVED' : request.reason === 'CANCELLED' ? 'CANCELLED' : 'REJECTED';
+      await deps.workflows.succeed(input.taskToken, { outcome });
+      return { status: request.status };
+    }
+    const saved = await deps.store.saveRequest({
+      ...request,
+      taskTokenSealed: sealTaskToken(key, input.taskToken, request.requestId),
+    });
+    if (!saved) continue;
+    await createAndSendApprovals(deps, key, saved);
+    return { status: saved.status, approvers: saved.approvers.length };
+  }
+  throw new Error(`request ${input.requestId} kept changing while storing the task token`);
+}
+
+async function createAndSendApprovals(deps: ApprovalDeps, key: Buffer, request: StoredRequest) {
+  const expiresAt = new Date(Date.parse(request.createdAt) + deps.policy.approvalExpiryHours * 3_600_000);
+  for (const approver of request.approvers) {
+    const approvalId = approvalIdFor(request.requestId, approver);
+    await deps.store.createApproval({
+      approvalId,
+      requestId: request.requestId,
+      approver,
+      expiresAt: isoSeconds(expiresAt),
+      status: 'OPEN',
+      csrfHashes: [],
+      createdAt: isoSeconds(deps.clock.now()),
+    });
+    const approval = await deps.store.getApproval(approvalId);
+    if (!approval || approval.emailedAt) continue;
+    const sig = signApprovalLink(key, approvalId, approver, expiresAt);
+    const link = `${deps.approvalBaseUrl.replace(/\/+$/, '')}/approvals/${approvalId}?sig=${encodeURIComponent(sig)}`;
+    const email = approvalRequestEmail(request, link, isoSeconds(expiresAt));
+    await deps.mailer.send({ to: approver, ...email });
+    await deps.store.markApprovalEmailed(approvalId, isoSeconds(deps.clock.now()));
+  }
+}
+
+/** A page answer: status and model; the HTTP edge renders it. */
+export interface PageAnswer {
+  status: 200 | 403 | 409 | 410;
+  model: ApprovalPageModel;
+}
+
+const page = (
+  status: PageAnswer['status'],
+  title: string,
+  message: string,
+  extra: Partial<ApprovalPageModel> = {},
+) => ({
+  status,
+  model: { title, message, ...extra },
+});
+
+interface CheckedLink {
+  approval: ApprovalRecord;
+  request: StoredRequest;
+}
+
+/** The checks GET and POST share. Returns a page when the link cannot decide. */
+async function checkLink(
+  deps: ApprovalDeps,
+  approvalId: string,
+  sig: string | undefined,
+): Promise<CheckedLink | PageAnswer> {
+  const invalid = page(403, 'Link not valid', 'This approval link is not valid.');
+  if (!APPROVAL_ID.test(approvalId) || !sig) return invalid;
+  const approval = await deps.store.getApproval(approvalId);
+  if (!approval) return invalid;
+  const check = verifyApprovalLink(await deps.signingKey(), approvalId, approval.approver, sig);
+  if (!check.valid || isoSeconds(check.expiresAt) !== approval.expiresAt) return invalid;
+  const request = await deps.store.getRequest(approval.requestId);
+  if (!request) return invalid;
+  if (request.requester === approval.approver) {
+    return page(403, 'Not allowed', 'You cannot decide on your own request.', { request });
+  }
+  if (approval.status === 'DECIDED') {
+    return page(409, 'Already decided', `You already decided: ${approval.decision ?? 'unknown'}.`, { request });
+  }
+  if (request.status !== 'PENDING_APPROVAL' || approval.status === 'CLOSED') {
+    return page(409, 'Request already decided', `This request is ${request.status}.`, { request });
+  }
+  if (deps.clock.now().getTime() >= check.expiresAt.getTime()) {
+    return page(410, 'Link expired', 'This approval link has expired.', { request });
+  }
+  return { approval, request };
+}
+
+const isPage = (x: CheckedLink | PageAnswer): x is PageAnswer => 'status' in x;
+
+/** `GET /approvals/{id}`: shows the request and a form. Decides nothing. */
+export async function showApproval(
+  deps: ApprovalDeps,
+  approvalId: string,
+  sig: string | undefined,
+): Promise<PageAnswer> {
+  const checked = await checkLink(deps, approvalId, sig);
+  if (isPage(checked)) return checked;
+  const csrf = deps.random.secret(32);
+  if (!(await deps.store.addApprovalCsrf(approvalId, csrfHash(csrf), checked.approval.csrfHashes))) {
+    return page(409, 'Request already decided', 'This approval is no longer open.', { request: checked.request });
+  }
+  return page(200, 'Approve token request?', `You are asked to approve as ${checked.approval.approver}.`, {
+    request: checked.request,
+    form: { action: `/approvals/${approvalId}`, sig: sig ?? '', csrf },
+  });
+}
+
+/** `POST /approvals/{id}`: records one approver's decision, once. Quorum resumes the workflow; one reject ends it. */
+export async function decideApproval(
+  deps: ApprovalDeps,
+  approvalId: string,
+  form: URLSearchParams,
+): Promise<PageAnswer> {
+  const rawDecision = form.get('decision');
+  if (rawDecision !== 'approve' && rawDecision !== 'reject') {
+    throw new RequestError('VALIDATION_ERROR', "decision must be 'approve' or 'reject'", 'decision');
+  }
+  const decision: Decision = rawDecision === 'approve' ? 'APPROVED' : 'REJECTED';
+  const checked = await checkLink(deps, approvalId, form.get('sig') ?? undefined);
+  if (isPage(checked)) return checked;
+  const csrf = form.get('csrf');
+  if (!csrf || !checked.approval.csrfHashes.includes(csrfHash(csrf))) {
+    return page(403, 'Form expired', 'This form is not valid any more. Open the link from the email again.', {
+      request: checked.request,
+    });
+  }
+  const at = isoSeconds(deps.clock.now());
+  if (!(await deps.store.decideApproval(approvalId, decision, at))) {
+    return page(409, 'Already decided', 'This approval link was already used.', { request: checked.request });
+  }
+  const approver = checked.approval.approver;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const request = await deps.store.getRequest(checked.approval.requestId);
+    if (!request || request.status !== 'PENDING_APPROVAL') {
+      return page(409, 'Request already decided', `This request is ${request?.status ?? 'gone'}.`, {
+        ...(request ? { request } : {}),
+      });
+    }
+    const applied = applyDecision(request, approver, decision, deps.clock.now());
+    const saved = await deps.store.saveRequest({ ...request, ...applied.request });
+    if (!saved) continue;
+    await deps.audit.append(
+      {
+        correlationId: saved.correlationId,
+        event: decision,
+        at,
+        actor: approver,
+        requestId: saved.requestId,
+        details: { outcome: applied.outcome },
+      },
+      createHash('sha256').update(approver).digest('hex').slice(0, 16),
+    );
+    if (applied.outcome !== 'PENDING') await resumeWorkflow(deps, saved, applied.outcome);
+    const message =
+      applied.outcome === 'PENDING'
+        ? 'Your approval was recorded. More approvals are needed.'
+        : applied.outcome === 'APPROVED'
+          ? 'Your approval was recorded. The request is approved and the token is being issued.'
+          : 'Your rejection was recorded. The request is rejected.';
+    return page(200, 'Decision recorded', message, { request: saved });
+  }
+  throw new RequestError('CONFLICT', 'request changed concurrently; retry');
+}
+
+async function resumeWorkflow(deps: ApprovalDeps, request: StoredRequest, outcome: 'APPROVED' | 'REJECTED') {
+  if (!request.taskTokenSealed) {
+    logger.warn('decided request has no stored task token', { requestId: request.requestId });
+    return;
+  }
+  const taskToken = unsealTaskToken(await deps.signingKey(), request.taskTokenSealed, request.requestId);
+  if (!(await deps.workflows.succeed(taskToken, { outcome }))) {
+    // The execution was re-driven and stored a new token meanwhile: use the newest one.
+    const fresh = await deps.store.getRequest(request.requestId);
+    if (fresh?.taskTokenSealed && fresh.taskTokenSealed !== request.taskTokenSealed) {
+      await deps.workflows.succeed(unsealTaskToken(await deps.signingKey(), fresh.taskTokenSealed, request.requestId), {
+        outcome,
+      });
+    }
+  }
+}

@@ -1,0 +1,309 @@
+import type { AtlassianClient } from '../adapters/atlassian/client';
+import type { AuditLog } from '../adapters/aws/audit-log';
+import type { Mailer } from '../adapters/aws/mailer';
+import type { MintRecord, RecordStore, StoredRequest, StoredToken } from '../adapters/aws/record-store';
+import type { TokenVault } from '../adapters/aws/token-vault';
+import { mintLabel, requestIdForToken, secretNameFor, secretVersionId, tokenIdFor } from '../domain/naming';
+import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
+import { type Clock, isoSeconds } from '../domain/ports';
+import { expiryFor, rotationDueAt } from '../domain/requests';
+import { notifyOnce } from './close-request';
+
+export interface IssuanceDeps {
+  store: RecordStore;
+  audit: AuditLog;
+  vault: TokenVault;
+  atlassian: AtlassianClient;
+  mailer: Mailer;
+  clock: Clock;
+  policy: Policy;
+  kmsKeyId: string;
+}
+
+/** A request that can no longer be issued under the current policy, or is in the wrong state. Not retried. */
+export class IssuanceRefusedError extends Error {
+  override readonly name = 'IssuanceRefusedError';
+}
+
+/** The minted token did not pass verification. Not retried: the token is discarded. */
+export class TokenVerificationError extends Error {
+  override readonly name = 'TokenVerificationError';
+}
+
+/** Scopes that let a token call `/myself`; other tokens are verified by listing the account's tokens. */
+const GRANULAR_MYSELF = ['read:application-role:jira', 'read:group:jira', 'read:user:jira', 'read:avatar:jira'];
+export function canCallMyself(scopes: string[]): boolean {
+  return scopes.includes('read:jira-user') || GRANULAR_MYSELF.every((s) => scopes.includes(s));
+}
+
+export interface MintInput {
+  requestId?: string;
+  tokenId?: string;
+  generation?: number;
+}
+
+export interface MintTarget {
+  requestId: string;
+  tokenId: string;
+  generation: number;
+}
+
+export function mintTarget(input: MintInput): MintTarget {
+  if (input.tokenId && input.generation) {
+    return { requestId: requestIdForToken(input.tokenId), tokenId: input.tokenId, generation: input.generation };
+  }
+  if (!input.requestId) throw new IssuanceRefusedError('mint input names neither a request nor a token');
+  return { requestId: input.requestId, tokenId: tokenIdFor(input.requestId), generation: 1 };
+}
+
+function accountFor(policy: Policy, request: StoredRequest): ServiceAccount {
+  const account = findServiceAccount(policy, request.serviceAccount);
+  if (!account) throw new IssuanceRefusedError(`service account ${request.serviceAccount} is no longer in the policy`);
+  const disallowed = request.scopes.filter((s) => !account.allowedScopes.includes(s));
+  if (disallowed.length > 0) throw new IssuanceRefusedError(`scopes no longer allowed: ${disallowed.join(', ')}`);
+  if (request.lifetimeDays > account.maxLifetimeDays) {
+    throw new IssuanceRefusedError(`lifetime exceeds the policy maximum of ${account.maxLifetimeDays} days`);
+  }
+  return account;
+}
+
+async function loadRequest(store: RecordStore, requestId: string): Promise<StoredRequest> {
+  const request = await store.getRequest(requestId);
+  if (!request) throw new IssuanceRefusedError(`request ${requestId} does not exist`);
+  return request;
+}
+
+/**
+ * Task `Mint token`: mints at Atlassian under a deterministic label and stages the value as `AWSPENDING`.
+ * Safe to retry: a staged generation is not minted again, and a token whose mint response was lost is found by its
+ * label and revoked before minting anew. A token minted but not stored is revoked before the error propagates.
+ */
+export async function mintToken(deps: IssuanceDeps, input: MintInput): Promise<MintTarget & { versionId: string }> {
+  const target = mintTarget(input);
+  const request = await loadRequest(deps.store, target.requestId);
+  if (target.generation === 1 && request.status !== 'APPROVED' && request.status !== 'ISSUED') {
+    throw new IssuanceRefusedError(`request ${request.requestId} is ${request.status}, not APPROVED`);
+  }
+  const account = accountFor(deps.policy, request);
+  const label = mintLabel(target.tokenId, target.generation);
+  const versionId = secretVersionId(target.tokenId, target.generation);
+  const secretName = secretNameFor(request.serviceAccount, request.name);
+
+  const previous = await deps.store.getMint(target.tokenId, target.generation);
+  if (previous && previous.state !== 'MINTED' && previous.state !== 'DISCARDED') {
+    return { ...target, versionId };
+  }
+
+  await deps.vault.ensureSecret({
+    name: secretName,
+    kmsKeyId: deps.kmsKeyId,
+    description: `Atlassian API token ${request.name} of ${account.email}, managed by Token Warden (${target.tokenId})`,
+    tags: {
+      'jenkins:credentials:type': 'usernamePassword',
+      'jenkins:credentials:username': account.email,
+      'token-warden:token-id': target.tokenId,
+      'token-warden:service-account': account.alias,
+    },
+    consumers: request.consumers,
+  });
+
+  // A previous attempt may have minted and lost the response, or minted and failed to store: revoke those.
+  await revokeByLabel(deps, account, label);
+
+  const expiresAt = expiryFor(deps.clock.now(), request.lifetimeDays);
+  const minted = await deps.atlassian.mintToken(account.atlassianId, {
+    label,
+    scopes: request.scopes,
+    expiry: expiresAt,
+  });
+  const mint: MintRecord = {
+    tokenId: target.tokenId,
+    generation: target.generation,
+    requestId: target.requestId,
+    label,
+    versionId,
+    state: 'MINTED',
+    atlassianTokenId: minted.id,
+    expiresAt: isoSeconds(expiresAt),
+    mintedAt: isoSeconds(deps.clock.now()),
+  };
+  try {
+    await deps.store.putMint(mint);
+    await deps.vault.stage(secretName, versionId, minted.token);
+    await deps.store.putMint({ ...mint, state: 'STAGED' });
+  } catch (error) {
+    await deps.atlassian.revokeToken(account.atlassianId, minted.id);
+    throw error;
+  }
+  return { ...target, versionId };
+}
+
+async function revokeByLabel(deps: IssuanceDeps, account: ServiceAccount, label: string): Promise<number> {
+  const existing = await deps.atlassian.listTokens(account.atlassianId);
+  let revoked = 0;
+  for (const token of existing.filter((t) => t.label === label)) {
+    await deps.atlassian.revokeToken(account.atlassianId, token.id);
+    revoked++;
+  }
+  return revoked;
+}
+
+async function loadMint(deps: IssuanceDeps, tokenId: string, generation: number) {
+  const mint = await deps.store.getMint(tokenId, generation);
+  if (!mint?.atlassianTokenId || !mint.expiresAt) {
+    throw new IssuanceRefusedError(`no minted token for ${tokenId} generation ${generation}`);
+  }
+  const request = await loadRequest(deps.store, mint.requestId);
+  const account = accountFor(deps.policy, request);
+  return { mint, request, account, secretName: secretNameFor(request.serviceAccount, request.name) };
+}
+
+/**
+ * Task `Verify token`: proves the staged token works. With scopes that can call `/myself`, it calls it as the
+ * service account; otherwise it lists the account's tokens and matches id, label and expiry (the token exists and
+ * is the one minted). 429/5xx surface as transient errors, never as "invalid".
+ */
+export async function verifyToken(deps: IssuanceDeps, input: { tokenId: string; generation: number }) {
+  const { mint, request, account, secretName } = await loadMint(deps, input.tokenId, input.generation);
+  if (mint.state === 'VERIFIED' || mint.state === 'PROMOTED') return { verifiedBy: mint.verifiedBy ?? 'myself' };
+  if (mint.state !== 'STAGED') throw new IssuanceRefusedError(`generation ${input.generation} is ${mint.state}`);
+  let verifiedBy: 'myself' | 'list';
+  if (canCallMyself(request.scopes)) {
+    const token = await deps.vault.read(secretName, mint.versionId);
+    const result = await deps.atlassian.verifyMyself({ cloudId: account.cloudId, email: account.email, token });
+    if (!result.valid || result.accountId !== account.atlassianId) {
+      throw new TokenVerificationError(`the new token of ${input.tokenId} was refused by /myself`);
+    }
+    verifiedBy = 'myself';
+  } else {
+    const listed = await deps.atlassian.listTokens(account.atlassianId);
+    const match = listed.find((t) => t.id === mint.atlassianTokenId);
+    const expiryMatches =
+      !match?.expiry || Math.abs(Date.parse(match.expiry) - Date.parse(mint.expiresAt!)) <= 86_400_000;
+    if (!match || match.label !== mint.label || !expiryMatches) {
+      throw new TokenVerificationError(`the new token of ${input.tokenId} is not listed at Atlassian as minted`);
+    }
+    verifiedBy = 'list';
+  }
+  await deps.store.putMint({ ...mint, state: 'VERIFIED', verifiedBy });
+  return { verifiedBy };
+}
+
+/**
+ * Task `Promote token`: makes the verified generation `AWSCURRENT`, records the token and the issued request, and
+ * tells the requester and approvers. Each write is idempotent, so a retry completes what a failed attempt began.
+ */
+export async function promoteToken(deps: IssuanceDeps, input: { tokenId: string; generation: number }) {
+  const { mint, request, secretName } = await loadMint(deps, input.tokenId, input.generation);
+  if (mint.state !== 'VERIFIED' && mint.state !== 'PROMOTED') {
+    throw new IssuanceRefusedError(`generation ${input.generation} is ${mint.state}, not VERIFIED`);
+  }
+  await deps.vault.promote(secretName, mint.versionId);
+  const described = await deps.vault.describe(secretName);
+  const secretArn = described?.ARN ?? '';
+  const now = isoSeconds(deps.clock.now());
+  const expiresAt = mint.expiresAt!;
+  const nextRotationAt = isoSeconds(rotationDueAt(new Date(expiresAt), deps.policy.rotationLeadDays));
+
+  if (input.generation === 1) {
+    const token: StoredToken = {
+      tokenId: input.tokenId,
+      requestId: request.requestId,
+      serviceAccount: request.serviceAccount,
+      name: request.name,
+      owner: request.requester,
+      secretName,
+      secretArn,
+      status: 'ACTIVE',
+      scopes: [...request.scopes],
+      lifetimeDays: request.lifetimeDays,
+      consumers: [...request.consumers],
+      expiresAt,
+      generation: 1,
+      createdAt: now,
+      nextRotationAt,
+      generations: [
+        {
+          generation: 1,
+          label: mint.label,
+          atlassianTokenId: mint.atlassianTokenId!,
+          expiresAt,
+          versionId: mint.versionId,
+          mintedAt: mint.mintedAt ?? now,
+        },
+      ],
+      correlationId: request.correlationId,
+      version: 1,
+    };
+    await deps.store.createToken(token);
+    await markIssued(deps, request.requestId, { tokenId: input.tokenId, secretName, secretArn, expiresAt });
+    const issued = (await deps.store.getRequest(request.requestId)) ?? request;
+    await deps.audit.append(
+      {
+        correlationId: request.correlationId,
+        event: 'ISSUED',
+        at: now,
+        actor: 'token-warden',
+        requestId: request.requestId,
+        tokenId: input.tokenId,
+        details: { secretName, expiresAt, generation: 1, verifiedBy: mint.verifiedBy ?? 'myself' },
+      },
+      'g1',
+    );
+    await notifyOnce(deps, issued, 'ISSUED', { secretName, expiresAt });
+  }
+  await deps.store.putMint({ ...mint, state: 'PROMOTED' });
+  return { expiresAt };
+}
+
+async function markIssued(
+  deps: IssuanceDeps,
+  requestId: string,
+  fields: { tokenId: string; secretName: string; secretArn: string; expiresAt: string },
+) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const request = await loadRequest(deps.store, requestId);
+    if (request.status === 'ISSUED') return;
+    const saved = await deps.store.saveRequest({
+      ...request,
+      ...fields,
+      status: 'ISSUED',
+      updatedAt: isoSeconds(deps.clock.now()),
+    });
+    if (saved) return;
+  }
+  throw new Error(`request ${requestId} could not be marked ISSUED`);
+}
+
+/**
+ * Task `Discard staged token` (the Catch path): revokes whatever this generation minted at Atlassian and drops the
+ * `AWSPENDING` label, so a failed issuance or rotation leaves no orphan and the current token untouched.
+ */
+export async function discardToken(deps: IssuanceDeps, input: MintInput) {
+  const target = mintTarget(input);
+  const request = await deps.store.getRequest(target.requestId);
+  if (!request) return { revoked: 0 };
+  const account = findServiceAccount(deps.policy, request.serviceAccount);
+  if (!account) return { revoked: 0 };
+  const mint = await deps.store.getMint(target.tokenId, target.generation);
+  if (mint?.state === 'PROMOTED') return { revoked: 0 };
+  let revoked = 0;
+  if (
+    mint?.atlassianTokenId &&
+    (await deps.atlassian.revokeToken(account.atlassianId, mint.atlassianTokenId)) === 'revoked'
+  ) {
+    revoked++;
+  }
+  revoked += await revokeByLabel(deps, account, mintLabel(target.tokenId, target.generation));
+  const secretName = secretNameFor(request.serviceAccount, request.name);
+  const versionId = secretVersionId(target.tokenId, target.generation);
+  const described = await deps.vault.describe(secretName);
+  if (described && !described.DeletedDate) {
+    await deps.vault.dropPending(secretName, versionId);
+    // A first issuance that failed leaves a secret with no current value: schedule it away.
+    const hasCurrent = Object.values(described.VersionIdsToStages ?? {}).some((s) => s.includes('AWSCURRENT'));
+    if (!hasCurrent) await deps.vault.scheduleDeletion(secretName);
+  }
+  if (mint) await deps.store.putMint({ ...mint, state: 'DISCARDED' });
+  return { revoked };
+}

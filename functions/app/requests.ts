@@ -1,0 +1,166 @@
+import type { AuditLog } from '../adapters/aws/audit-log';
+import type { RecordStore, StoredRequest } from '../adapters/aws/record-store';
+import type { Workflows } from '../adapters/aws/workflow';
+import { conflict, notFound, RequestError, validationError } from '../domain/errors';
+import { unsealTaskToken } from '../domain/links';
+import { type Caller, canSeeRequest, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
+import { derivedId, requestIdFrom } from '../domain/naming';
+import type { Policy } from '../domain/policy';
+import type { Clock, Random } from '../domain/ports';
+import {
+  bodyHash,
+  cancelRequest,
+  checkRequestAgainstPolicy,
+  newRequest,
+  parseCreateRequestBody,
+} from '../domain/requests';
+
+export interface RequestDeps {
+  store: RecordStore;
+  audit: AuditLog;
+  workflows: Workflows;
+  clock: Clock;
+  random: Random;
+  policy: Policy;
+  issuanceStateMachineArn: string;
+  /** Key that unseals stored task tokens (cancel resumes the waiting workflow). */
+  signingKey: () => Promise<Buffer>;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+export const REQUEST_ID = /^req_[a-z2-7]{26}$/;
+
+/** `POST /token-requests`. Idempotent per caller and `Idempotency-Key`. */
+export async function createTokenRequest(
+  deps: RequestDeps,
+  caller: Caller,
+  rawBody: unknown,
+  idempotencyKey: string | undefined,
+): Promise<RequestRepresentation> {
+  if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+    throw validationError('Idempotency-Key', 'Idempotency-Key must be 1-128 printable ASCII characters');
+  }
+  const body = parseCreateRequestBody(rawBody);
+  const check = checkRequestAgainstPolicy(body, deps.policy, caller.email);
+  const requestId = requestIdFrom(
+    idempotencyKey === undefined ? deps.random.id() : derivedId('idempotency', caller.email, idempotencyKey),
+  );
+
+  const existing = await deps.store.getRequest(requestId);
+  if (existing) return replay(deps, existing, bodyHash(body));
+
+  const record: StoredRequest = {
+    ...newRequest({ requestId, body, check, requester: caller.email, now: deps.clock.now() }),
+    version: 1,
+  };
+  await reserveName(deps, record);
+  if (!(await deps.store.createRequest(record))) {
+    // A concurrent call with the same key won the race.
+    const winner = await deps.store.getRequest(requestId);
+    if (!winner) throw new RequestError('CONFLICT', 'request is being created; retry');
+    return replay(deps, winner, record.bodyHash);
+  }
+  await deps.audit.append(
+    {
+      correlationId: record.correlationId,
+      event: 'REQUESTED',
+      at: record.createdAt,
+      actor: caller.email,
+      requestId,
+      details: { serviceAccount: record.serviceAccount, name: record.name, scopes: record.scopes },
+    },
+    requestId,
+  );
+  await startIssuance(deps, record);
+  return toRequestRepresentation(record);
+}
+
+async function replay(deps: RequestDeps, existing: StoredRequest, hash: string): Promise<RequestRepresentation> {
+  if (existing.bodyHash !== hash) {
+    throw new RequestError('IDEMPOTENCY_KEY_REUSED', 'Idempotency-Key was used with another body', 'Idempotency-Key');
+  }
+  // The first attempt may have stopped before the workflow started: starting again is idempotent by name.
+  if (existing.status === 'PENDING_APPROVAL') await startIssuance(deps, existing);
+  return toRequestRepresentation(existing);
+}
+
+async function startIssuance(deps: RequestDeps, record: StoredRequest): Promise<void> {
+  await deps.workflows.start(deps.issuanceStateMachineArn, record.requestId, { requestId: record.requestId });
+}
+
+/** One live token (or pending request) per service account and name; a stale holder is taken over. */
+async function reserveName(deps: RequestDeps, record: StoredRequest): Promise<void> {
+  let holder = await deps.store.acquireName(record.serviceAccount, record.name, record.requestId);
+  for (let attempt = 0; holder !== undefined && attempt < 3; attempt++) {
+    if (holder && (await holderIsLive(deps, holder))) {
+      throw conflict(
+        `a live token or pending request named '${record.name}' exists for ${record.serviceAccount}`,
+        'name',
+      );
+    }
+    holder = await deps.store.acquireName(record.serviceAccount, record.name, record.requestId, holder);
+  }
+  if (holder !== undefined) throw conflict(`the name '${record.name}' is being reserved by another request`, 'name');
+}
+
+async function holderIsLive(deps: RequestDeps, holderRequestId: string): Promise<boolean> {
+  const request = await deps.store.getRequest(holderRequestId);
+  if (!request) return false;
+  if (request.status === 'PENDING_APPROVAL' || request.status === 'APPROVED') return true;
+  if (request.status !== 'ISSUED' || !request.tokenId) return false;
+  const token = await deps.store.getToken(request.tokenId);
+  return token !== undefined && (token.status === 'ACTIVE' || token.status === 'ROTATING');
+}
+
+export async function getTokenRequest(deps: Pick<RequestDeps, 'store'>, caller: Caller, requestId: string) {
+  const request = REQUEST_ID.test(requestId) ? await deps.store.getRequest(requestId) : undefined;
+  if (!request || !canSeeRequest(caller, request)) throw notFound('request not found');
+  return toRequestRepresentation(request);
+}
+
+export function parseLimit(raw: string | undefined): number {
+  if (raw === undefined) return 50;
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 100) {
+    throw validationError('limit', 'limit must be an integer from 1 to 100');
+  }
+  return Number(raw);
+}
+
+export async function listTokenRequests(
+  deps: Pick<RequestDeps, 'store'>,
+  caller: Caller,
+  query: { limit?: string; nextToken?: string },
+) {
+  const page = await deps.store.listRequests({
+    ...(caller.isAdmin ? {} : { requester: caller.email }),
+    limit: parseLimit(query.limit),
+    ...(query.nextToken !== undefined ? { nextToken: query.nextToken } : {}),
+  });
+  return {
+    items: page.items.map(toRequestRepresentation),
+    ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+  };
+}
+
+/** `POST /token-requests/{id}/cancel`: a pending request becomes `REJECTED` with reason `CANCELLED`. */
+export async function cancelTokenRequest(deps: RequestDeps, caller: Caller, requestId: string) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const request = REQUEST_ID.test(requestId) ? await deps.store.getRequest(requestId) : undefined;
+    if (!request || !canSeeRequest(caller, request)) throw notFound('request not found');
+    const cancelled = cancelRequest(request, caller, deps.clock.now());
+    const saved = await deps.store.saveRequest({ ...request, ...cancelled });
+    if (!saved) continue;
+    await deps.audit.append(
+      { correlationId: saved.correlationId, event: 'CANCELLED', at: saved.updatedAt, actor: caller.email, requestId },
+      requestId,
+    );
+    // Resume the waiting workflow so it closes the request; if it has not stored its token yet, it sees the
+    // cancelled status itself when it does.
+    if (saved.taskTokenSealed) {
+      const taskToken = unsealTaskToken(await deps.signingKey(), saved.taskTokenSealed, requestId);
+      await deps.workflows.succeed(taskToken, { outcome: 'CANCELLED' });
+    }
+    return toRequestRepresentation(saved);
+  }
+  throw new RequestError('CONFLICT', 'request changed concurrently; retry');
+}
