@@ -174,7 +174,7 @@ export async function decideApproval(
   const approver = checked.approval.approver;
   for (let attempt = 0; attempt < 10; attempt++) {
     const request = await deps.store.getRequest(checked.approval.requestId);
-    if (!request || request.status !== 'PENDING_APPROVAL') {
+    if (request?.status !== 'PENDING_APPROVAL') {
       return page(409, 'Request already decided', `This request is ${request?.status ?? 'gone'}.`, {
         ...(request ? { request } : {}),
       });

@@ -2,15 +2,12 @@ import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { aws } from './errors';
 
-let provider: SecretsProvider | undefined;
-
 /** Secret material Token Warden itself holds (link-signing key, org API key), cached for five minutes. */
 export class Keyring {
   constructor(
-    private readonly secrets: SecretsProvider = (provider ??=
-      new SecretsProvider({
-        awsSdkV3Client: new SecretsManagerClient({}),
-      })),
+    private readonly secrets: SecretsProvider = new SecretsProvider({
+      awsSdkV3Client: new SecretsManagerClient({}),
+    }),
   ) {}
 
   async text(secretId: string): Promise<string> {

@@ -1,4 +1,4 @@
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { aws } from './errors';
 
 export interface Email {
@@ -8,14 +8,11 @@ export interface Email {
   html: string;
 }
 
-let client: SESv2Client | undefined;
-
 /** Sends one email per recipient through SES v2. */
 export class Mailer {
   constructor(
     private readonly from: string,
-    private readonly ses: SESv2Client = (client ??=
-      new SESv2Client({})),
+    private readonly ses: SESv2Client = new SESv2Client({}),
   ) {}
 
   async send(email: Email): Promise<string | undefined> {

@@ -14,8 +14,6 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { aws } from './errors';
 
-let client: SecretsManagerClient | undefined;
-
 export interface TokenSecretSpec {
   name: string;
   kmsKeyId: string;
@@ -30,7 +28,7 @@ export interface TokenSecretSpec {
  * expects); generations are secret versions moved through `AWSPENDING` → `AWSCURRENT` → `AWSPREVIOUS`.
  */
 export class TokenVault {
-  constructor(private readonly sm: SecretsManagerClient = (client ??= new SecretsManagerClient({}))) {}
+  constructor(private readonly sm: SecretsManagerClient = new SecretsManagerClient({})) {}
 
   async describe(secretId: string): Promise<DescribeSecretCommandOutput | undefined> {
     try {

@@ -1,11 +1,9 @@
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { aws } from './errors';
 
-let client: SFNClient | undefined;
-
 /** Starts workflow executions and resumes waiting tasks. */
 export class Workflows {
-  constructor(private readonly sfn: SFNClient = (client ??= new SFNClient({}))) {}
+  constructor(private readonly sfn: SFNClient = new SFNClient({})) {}
 
   /** Starts an execution; an existing one with the same name and input is the same execution (idempotent). */
   async start(stateMachineArn: string, name: string, input: object): Promise<string> {
