@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { allAllowedConsumers, formatPath, PolicyError, parsePolicy } from '../../../functions/domain/policy';
+
+const defaultText = readFileSync(join(__dirname, '../../../policy/policy.yaml'), 'utf8');
+
+function errorsOf(text: string): string[] {
+  try {
+    parsePolicy(text, 'p.yaml');
+  } catch (error) {
+    if (error instanceof PolicyError) return error.lines;
+    throw error;
+  }
+  throw new Error('expected a PolicyError');
+}
+
+/** The default policy as an object, to change one field at a time. */
+const base = () => JSON.parse(JSON.stringify(parsePolicy(defaultText, 'policy.yaml')));
+
+describe('parsePolicy', () => {
+  it('accepts the shipped policy and fills defaults', () => {
+    const policy = parsePolicy(defaultText, 'policy/policy.yaml');
+    expect(policy.serviceAccounts[0]?.alias).toBe('jenkins-bot');
+    expect(policy.adminGroup).toBe('token-warden-admins');
+    expect(policy.groupsClaim).toBe('groups');
+    expect(policy.serviceAccounts[0]?.issuance).toBe('api');
+  });
+
+  it('lower-cases emails', () => {
+    const p = base();
+    p.serviceAccounts[0].approvers = ['Approver1@Example.com', 'approver2@example.com'];
+    expect(parsePolicy(JSON.stringify(p), 'p.json').serviceAccounts[0]?.approvers[0]).toBe('approver1@example.com');
+  });
+
+  it('reports every problem as <file>: <field path>: <message>', () => {
+    const p = base();
+    p.serviceAccounts[0].approvalsRequired = 3;
+    p.serviceAccounts[0].allowedScopes = [];
+    p.gracePeriodHours = 24 * 7;
+    expect(errorsOf(JSON.stringify(p))).toEqual([
+      'p.yaml: serviceAccounts[0].allowedScopes: Too small: expected array to have >=1 items',
+      'p.yaml: gracePeriodHours: must be less than rotationLeadDays × 24 (168)',
+      'p.yaml: serviceAccounts[0].approvalsRequired: must not exceed the number of approvers (2)',
+    ]);
+  });
+
+  it('refuses rotationLeadDays not below maxLifetimeDays', () => {
+    const p = base();
+    p.serviceAccounts[0].maxLifetimeDays = 7;
+    expect(errorsOf(JSON.stringify(p))).toEqual([
+      'p.yaml: serviceAccounts[0].maxLifetimeDays: must be greater than rotationLeadDays (7)',
+    ]);
+  });
+
+  it('refuses duplicate scopes, lifetimes over 365 days, unknown keys and default consumers outside the allowed', () => {
+    const p = base();
+    p.serviceAccounts[0].allowedScopes = ['read:jira-work', 'read:jira-work'];
+    p.serviceAccounts[0].maxLifetimeDays = 366;
+    p.serviceAccounts[0].defaultConsumers = ['arn:aws:iam::000000000000:role/other'];
+    p.extra = true;
+    expect(errorsOf(JSON.stringify(p))).toEqual([
+      'p.yaml: serviceAccounts[0].allowedScopes: must not contain duplicates',
+      'p.yaml: serviceAccounts[0].maxLifetimeDays: Too big: expected number to be <=365',
+      'p.yaml: (root): Unrecognized key: "extra"',
+      'p.yaml: serviceAccounts[0].defaultConsumers[0]: must be one of allowedConsumers',
+    ]);
+  });
+
+  it('refuses more than 50 allowed scopes', () => {
+    const p = base();
+    p.serviceAccounts[0].allowedScopes = Array.from({ length: 51 }, (_, i) => `scope:${i}`);
+    expect(errorsOf(JSON.stringify(p))).toEqual([
+      'p.yaml: serviceAccounts[0].allowedScopes: Too big: expected array to have <=50 items',
+    ]);
+  });
+
+  it('reports unparseable text without a stack', () => {
+    expect(errorsOf('serviceAccounts: [')[0]).toMatch(/^p\.yaml: \(root\): not valid YAML or JSON: /);
+  });
+
+  it('refuses YAML aliases (no billion laughs)', () => {
+    expect(errorsOf('a: &x [1]\nb: *x\n')[0]).toMatch(/^p\.yaml: \(root\): not valid YAML or JSON: /);
+  });
+
+  it('collects the union of allowed consumers', () => {
+    expect(allAllowedConsumers(parsePolicy(defaultText, 'p'))).toEqual(['arn:aws:iam::000000000000:role/jenkins']);
+  });
+
+  it('formats paths', () => {
+    expect(formatPath(['serviceAccounts', 0, 'approvers', 1])).toBe('serviceAccounts[0].approvers[1]');
+    expect(formatPath([])).toBe('(root)');
+  });
+});

@@ -1,0 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RequestError } from '../../../functions/domain/errors';
+import { toRequestRepresentation } from '../../../functions/domain/model';
+import { parsePolicy } from '../../../functions/domain/policy';
+import {
+  applyDecision,
+  bodyHash,
+  cancelRequest,
+  checkRequestAgainstPolicy,
+  eligibleApprovers,
+  expiryFor,
+  newRequest,
+  parseCreateRequestBody,
+  rotationDueAt,
+} from '../../../functions/domain/requests';
+
+const policy = parsePolicy(readFileSync(join(__dirname, '../../../policy/policy.yaml'), 'utf8'), 'policy.yaml');
+const now = new Date('2026-11-28T10:00:00.123Z');
+const body = {
+  serviceAccount: 'jenkins-bot',
+  name: 'ci-main',
+  scopes: ['read:jira-work'],
+  lifetimeDays: 30,
+  justification: 'Jenkins reads issues',
+};
+
+function refusal(fn: () => unknown): { code: string; field?: string; message: string } {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof RequestError) return { code: error.code, field: error.field, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a RequestError');
+}
+
+describe('parseCreateRequestBody', () => {
+  it('accepts a valid body', () => {
+    expect(parseCreateRequestBody(body)).toEqual(body);
+  });
+
+  it.each([
+    [{ ...body, name: 'has space' }, 'name'],
+    [{ ...body, name: 'x'.repeat(65) }, 'name'],
+    [{ ...body, scopes: [] }, 'scopes'],
+    [{ ...body, scopes: ['a', 'a'] }, 'scopes'],
+    [{ ...body, lifetimeDays: 0 }, 'lifetimeDays'],
+    [{ ...body, lifetimeDays: 1.5 }, 'lifetimeDays'],
+    [{ ...body, lifetimeDays: '30' }, 'lifetimeDays'],
+    [{ ...body, justification: '   ' }, 'justification'],
+    [{ ...body, justification: 'a\u0000b' }, 'justification'],
+    [{ ...body, consumers: 'arn' }, 'consumers'],
+    [{ ...body, requester: 'mallory@example.com' }, 'requester'],
+    [(({ serviceAccount: _s, ...rest }) => rest)(body), 'serviceAccount'],
+  ])('refuses %j naming field %s', (input, field) => {
+    const r = refusal(() => parseCreateRequestBody(input));
+    expect(r.code).toBe('VALIDATION_ERROR');
+    expect(r.field).toBe(field);
+  });
+
+  it('says a missing property is required', () => {
+    const { name: _n, ...rest } = body;
+    expect(refusal(() => parseCreateRequestBody(rest)).message).toBe('name: is required');
+  });
+
+  it.each([null, [], 'text', 42])('refuses a non-object body %j', (input) => {
+    expect(refusal(() => parseCreateRequestBody(input))).toEqual({
+      code: 'VALIDATION_ERROR',
+      field: undefined,
+      message: 'body must be a JSON object',
+    });
+  });
+});
+
+describe('checkRequestAgainstPolicy', () => {
+  const parsed = parseCreateRequestBody(body);
+
+  it('defaults consumers and excludes the requester from approvers', () => {
+    const check = checkRequestAgainstPolicy(parsed, policy, 'approver1@example.com');
+    expect(check.consumers).toEqual(['arn:aws:iam::000000000000:role/jenkins']);
+    expect(check.approvers).toEqual(['approver2@example.com']);
+  });
+
+  it.each([
+    [{ ...parsed, serviceAccount: 'nobody' }, 'serviceAccount'],
+    [{ ...parsed, scopes: ['manage:jira-configuration'] }, 'scopes'],
+    [{ ...parsed, lifetimeDays: 91 }, 'lifetimeDays'],
+    [{ ...parsed, lifetimeDays: 7 }, 'lifetimeDays'],
+    [{ ...parsed, consumers: ['arn:aws:iam::000000000000:role/other'] }, 'consumers'],
+  ])('refuses %j as a policy violation of %s', (input, field) => {
+    const r = refusal(() => checkRequestAgainstPolicy(input, policy, 'alice@example.com'));
+    expect(r).toMatchObject({ code: 'POLICY_VIOLATION', field });
+  });
+
+  it('refuses when the requester leaves too few eligible approvers', () => {
+    const strict = { ...policy, serviceAccounts: [{ ...policy.serviceAccounts[0]!, approvalsRequired: 2 }] };
+    const r = refusal(() => checkRequestAgainstPolicy(parsed, strict, 'APPROVER1@example.com'));
+    expect(r).toMatchObject({ code: 'POLICY_VIOLATION', field: 'serviceAccount' });
+    expect(checkRequestAgainstPolicy(parsed, strict, 'alice@example.com').approvers).toHaveLength(2);
+  });
+
+  it('compares approver emails case-insensitively', () => {
+    expect(eligibleApprovers(policy.serviceAccounts[0]!, 'Approver2@EXAMPLE.com')).toEqual(['approver1@example.com']);
+  });
+});
+
+describe('request lifecycle', () => {
+  const parsed = parseCreateRequestBody(body);
+  const request = () =>
+    newRequest({
+      requestId: 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa',
+      body: parsed,
+      check: checkRequestAgainstPolicy(parsed, policy, 'alice@example.com'),
+      requester: 'Alice@example.com',
+      now,
+    });
+
+  it('starts pending, with whole-second UTC times and no issuance fields', () => {
+    const r = request();
+    expect(r.status).toBe('PENDING_APPROVAL');
+    expect(r.createdAt).toBe('2026-11-28T10:00:00Z');
+    expect(r.requester).toBe('alice@example.com');
+    const rep = toRequestRepresentation(r);
+    expect(rep).not.toHaveProperty('tokenId');
+    expect(rep).not.toHaveProperty('reason');
+    expect(rep).not.toHaveProperty('bodyHash');
+  });
+
+  it('approves at the quorum', () => {
+    const { request: next, outcome } = applyDecision(request(), 'approver1@example.com', 'APPROVED', now);
+    expect(outcome).toBe('APPROVED');
+    expect(next.status).toBe('APPROVED');
+    expect(next.approvals).toEqual([
+      { approver: 'approver1@example.com', decision: 'APPROVED', decidedAt: '2026-11-28T10:00:00Z' },
+    ]);
+  });
+
+  it('waits for more approvals below the quorum, and one reject ends it', () => {
+    const two = { ...request(), approvalsRequired: 2 };
+    const first = applyDecision(two, 'approver1@example.com', 'APPROVED', now);
+    expect(first.outcome).toBe('PENDING');
+    const second = applyDecision(first.request, 'approver2@example.com', 'REJECTED', now);
+    expect(second.outcome).toBe('REJECTED');
+    expect(second.request.status).toBe('REJECTED');
+  });
+
+  it('refuses a second decision, a non-approver and a decided request', () => {
+    const two = { ...request(), approvalsRequired: 2 };
+    const first = applyDecision(two, 'approver1@example.com', 'APPROVED', now).request;
+    expect(refusal(() => applyDecision(first, 'approver1@example.com', 'APPROVED', now)).code).toBe('CONFLICT');
+    expect(refusal(() => applyDecision(first, 'alice@example.com', 'APPROVED', now)).code).toBe('FORBIDDEN');
+    const rejected = applyDecision(first, 'approver2@example.com', 'REJECTED', now).request;
+    expect(refusal(() => applyDecision(rejected, 'approver2@example.com', 'APPROVED', now)).code).toBe('CONFLICT');
+  });
+
+  it('cancels only pending requests, by the requester or an admin', () => {
+    const r = request();
+    expect(cancelRequest(r, { email: 'alice@example.com', isAdmin: false }, now)).toMatchObject({
+      status: 'REJECTED',
+      reason: 'CANCELLED',
+    });
+    expect(cancelRequest(r, { email: 'admin@example.com', isAdmin: true }, now).status).toBe('REJECTED');
+    expect(refusal(() => cancelRequest(r, { email: 'bob@example.com', isAdmin: false }, now)).code).toBe('NOT_FOUND');
+    const approved = applyDecision(r, 'approver1@example.com', 'APPROVED', now).request;
+    expect(refusal(() => cancelRequest(approved, { email: 'alice@example.com', isAdmin: false }, now)).code).toBe(
+      'CONFLICT',
+    );
+  });
+
+  it('hashes bodies canonically (consumers absent differs from empty)', () => {
+    expect(bodyHash(parsed)).toBe(bodyHash({ ...parsed }));
+    expect(bodyHash(parsed)).not.toBe(bodyHash({ ...parsed, consumers: [] }));
+  });
+
+  it('computes expiry and rotation due time', () => {
+    const expiry = expiryFor(now, 30);
+    expect(expiry.toISOString()).toBe('2026-12-28T10:00:00.000Z');
+    expect(rotationDueAt(expiry, 7).toISOString()).toBe('2026-12-21T10:00:00.000Z');
+  });
+});
