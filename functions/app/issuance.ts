@@ -300,9 +300,9 @@ export async function discardToken(deps: IssuanceDeps, input: MintInput) {
   const described = await deps.vault.describe(secretName);
   if (described && !described.DeletedDate) {
     await deps.vault.dropPending(secretName, versionId);
-    // A first issuance that failed leaves a secret with no current value: schedule it away.
-    const hasCurrent = Object.values(described.VersionIdsToStages ?? {}).some((s) => s.includes('AWSCURRENT'));
-    if (!hasCurrent) await deps.vault.scheduleDeletion(secretName);
+    // A failed first issuance leaves a secret holding only a revoked token (Secrets Manager makes a secret's first
+    // version AWSCURRENT whatever labels were asked for): schedule it away.
+    if (!(await deps.store.getToken(target.tokenId))) await deps.vault.scheduleDeletion(secretName);
   }
   if (mint) await deps.store.putMint({ ...mint, state: 'DISCARDED' });
   return { revoked };

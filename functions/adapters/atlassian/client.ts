@@ -436,7 +436,9 @@ export class AtlassianClient {
       return { status: response.status, headers: response.headers, text };
     } catch (error) {
       const what = `Atlassian ${spec.method} ${spec.route}`;
-      if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+      // Checked by name, not instanceof: fetch's DOMException may come from another realm (e.g. a test VM).
+      const name = typeof error === 'object' && error !== null ? (error as { name?: unknown }).name : undefined;
+      if (name === 'TimeoutError' || name === 'AbortError') {
         throw new AtlassianTransientError(`${what} timed out after ${this.timeoutMs} ms`, { cause: error });
       }
       throw new AtlassianTransientError(`${what} failed before a response arrived (network error)`, { cause: error });
