@@ -1,0 +1,19 @@
+/** The fake Atlassian Cloud of the local runtime and the tests. */
+export { FAKE_ROUTE_NAMES, type FakeRouteName } from './controls';
+export { DEMO_SEED } from './seed';
+export {
+  createFakeAtlassian,
+  type FakeAtlassian,
+  type FakeAtlassianOptions,
+  type FakeCall,
+  type FakeTokenView,
+  newTokenValue,
+} from './server';
+export {
+  type FakeAccount,
+  FakeAtlassianState,
+  type FakeSeed,
+  type FakeSite,
+  type FakeTokenRecord,
+  type FakeTokenStatus,
+} from './state';
