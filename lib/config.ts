@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Node } from 'constructs';
+import { type Policy, PolicyError, parsePolicy } from '../functions/domain/policy';
+
+/** Deployment settings read from CDK context (`cdk.json` or `cdk synth -c key=value`). */
+export interface TokenWardenConfig {
+  /** Policy file as given (relative to the working directory), used in error lines. */
+  readonly policyFile: string;
+  /** The validated policy. */
+  readonly policy: Policy;
+  /** Issuer of the members' JWTs. */
+  readonly jwtIssuer: string;
+  /** Audience the JWTs must carry. */
+  readonly jwtAudience: string;
+  /** SES identity that sends every email. */
+  readonly fromEmail: string;
+  /** Base URL of approval links; `undefined` means the HTTP API's own URL. */
+  readonly approvalBaseUrl?: string;
+  /** Name of the Secrets Manager secret holding the Atlassian organization API key (created by an admin). */
+  readonly orgApiKeySecretName: string;
+  readonly atlassianApiBaseUrl: string;
+  /** Site URL template; `{site}` is replaced by the service account's site. */
+  readonly atlassianSiteBaseUrl: string;
+  readonly stackName: string;
+}
+
+/**
+ * Context defaults. The issuer and sender address default to the local runtime's values so that `npx cdk synth`
+ * works offline with no flags; a real deployment sets `jwtIssuer` and `fromEmail`.
+ */
+export const CONTEXT_DEFAULTS = {
+  policy: 'policy/policy.yaml',
+  jwtIssuer: 'http://127.0.0.1:3000/local/oidc',
+  jwtAudience: 'token-warden',
+  fromEmail: 'token-warden@example.com',
+  orgApiKeySecretName: 'token-warden/atlassian-org-api-key',
+  atlassianApiBaseUrl: 'https://api.atlassian.com',
+  atlassianSiteBaseUrl: 'https://{site}.atlassian.net',
+  stackName: 'TokenWarden',
+} as const;
+
+/** Reads and validates a policy file. Throws `PolicyError` with `<file>: <field path>: <message>` lines. */
+export function loadPolicyFile(file: string, cwd: string = process.cwd()): Policy {
+  let text: string;
+  try {
+    text = readFileSync(resolve(cwd, file), 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new PolicyError([`${file}: (root): cannot read the file (${code})`]);
+  }
+  return parsePolicy(text, file);
+}
+
+function optionalContext(node: Node, key: string): string | undefined {
+  const value: unknown = node.tryGetContext(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new Error(`context ${key} must be a string`);
+  return value;
+}
+
+function context(node: Node, key: keyof typeof CONTEXT_DEFAULTS): string {
+  return optionalContext(node, key) ?? CONTEXT_DEFAULTS[key];
+}
+
+/** Builds the configuration from the app's context; the policy is loaded and validated here. */
+export function readConfig(node: Node, cwd: string = process.cwd()): TokenWardenConfig {
+  const policyFile = context(node, 'policy');
+  const approvalBaseUrl = optionalContext(node, 'approvalBaseUrl');
+  return {
+    policyFile,
+    policy: loadPolicyFile(policyFile, cwd),
+    jwtIssuer: context(node, 'jwtIssuer'),
+    jwtAudience: context(node, 'jwtAudience'),
+    fromEmail: context(node, 'fromEmail'),
+    ...(approvalBaseUrl ? { approvalBaseUrl: approvalBaseUrl.replace(/\/+$/, '') } : {}),
+    orgApiKeySecretName: context(node, 'orgApiKeySecretName'),
+    atlassianApiBaseUrl: context(node, 'atlassianApiBaseUrl'),
+    atlassianSiteBaseUrl: context(node, 'atlassianSiteBaseUrl'),
+    stackName: context(node, 'stackName'),
+  };
+}

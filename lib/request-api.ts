@@ -1,0 +1,139 @@
+import { Validations } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  HttpMethod,
+  type HttpRoute,
+  type HttpStage,
+  LogGroupLogDestination,
+  type ThrottleSettings,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The Lambda functions behind the routes. */
+export interface RequestApiHandlers {
+  /** `POST /token-requests`, `GET /token-requests`, `GET /token-requests/{requestId}`, `POST …/cancel`. */
+  readonly tokenRequests: IFunction;
+  /** `GET /tokens`, `GET /tokens/{tokenId}`. */
+  readonly tokens: IFunction;
+  /** `GET`/`POST /approvals/{approvalId}` (no authorizer: the signed link and a CSRF value authenticate). */
+  readonly approvals: IFunction;
+  /** `GET /health` (no authorizer). */
+  readonly health: IFunction;
+}
+
+/** Properties of {@link RequestApi}. */
+export interface RequestApiProps {
+  readonly handlers: RequestApiHandlers;
+  /** Issuer of members' JWTs (the authorizer reads its discovery document). */
+  readonly jwtIssuer: string;
+  /** Audiences accepted by the authorizer. */
+  readonly jwtAudience: readonly string[];
+  /** Key that encrypts the access log group. */
+  readonly encryptionKey: IKey;
+  /**
+   * Throttling of the default stage.
+   * @default - 20 requests per second, bursts of 40
+   */
+  readonly throttle?: ThrottleSettings;
+  /** @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * Access log line. It deliberately leaves out the query string (approval links carry their signature in `sig`)
+ * and every header, `Authorization` included: `$context.path` is the path alone.
+ */
+export const ACCESS_LOG_FIELDS: Readonly<Record<string, string>> = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  httpMethod: '$context.httpMethod',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+};
+
+/** Member routes (JWT authorizer) and public routes of the HTTP API. */
+export class RequestApi extends Construct {
+  readonly api: HttpApi;
+  readonly stage: HttpStage;
+  readonly authorizer: HttpJwtAuthorizer;
+  readonly accessLogs: LogGroup;
+  /** `https://<api-id>.execute-api.<region>.amazonaws.com`, no trailing slash. */
+  readonly url: string;
+  /** Routes that require a member's JWT. */
+  readonly memberRoutes: HttpRoute[] = [];
+  /** Routes open to anyone (health, approval links). */
+  readonly publicRoutes: HttpRoute[] = [];
+
+  constructor(scope: Construct, id: string, props: RequestApiProps) {
+    super(scope, id);
+    this.api = new HttpApi(this, 'HttpApi', {
+      description: 'Token Warden: token requests, tokens and approvals',
+      createDefaultStage: false,
+    });
+    this.url = this.api.apiEndpoint;
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      encryptionKey: props.encryptionKey,
+    });
+    this.stage = this.api.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: props.throttle ?? { rateLimit: 20, burstLimit: 40 },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+
+    this.authorizer = new HttpJwtAuthorizer('MemberJwt', props.jwtIssuer, {
+      jwtAudience: [...props.jwtAudience],
+      identitySource: ['$request.header.Authorization'],
+    });
+
+    const { tokenRequests, tokens, approvals, health } = props.handlers;
+    const integrations = {
+      tokenRequests: new HttpLambdaIntegration('TokenRequests', tokenRequests),
+      tokens: new HttpLambdaIntegration('Tokens', tokens),
+      approvals: new HttpLambdaIntegration('Approvals', approvals),
+      health: new HttpLambdaIntegration('Health', health),
+    };
+    const member = (path: string, methods: HttpMethod[], integration: HttpLambdaIntegration) =>
+      this.memberRoutes.push(...this.api.addRoutes({ path, methods, integration, authorizer: this.authorizer }));
+    const open = (path: string, methods: HttpMethod[], integration: HttpLambdaIntegration) =>
+      this.publicRoutes.push(...this.api.addRoutes({ path, methods, integration }));
+
+    member('/token-requests', [HttpMethod.GET, HttpMethod.POST], integrations.tokenRequests);
+    member('/token-requests/{requestId}', [HttpMethod.GET], integrations.tokenRequests);
+    member('/token-requests/{requestId}/cancel', [HttpMethod.POST], integrations.tokenRequests);
+    member('/tokens', [HttpMethod.GET], integrations.tokens);
+    member('/tokens/{tokenId}', [HttpMethod.GET], integrations.tokens);
+    open('/approvals/{approvalId}', [HttpMethod.GET, HttpMethod.POST], integrations.approvals);
+    open('/health', [HttpMethod.GET], integrations.health);
+
+    for (const route of this.publicRoutes) {
+      Validations.of(route).acknowledge({
+        id: 'AwsSolutions-APIG4',
+        reason:
+          route.path === '/health'
+            ? 'The health check is public by contract and returns only {"status":"ok"}.'
+            : 'Approvers open these links from email without signing in: each link is authenticated by an HMAC ' +
+              'signature bound to the approval and the approver, and the decision POST by a single-use CSRF value.',
+      });
+    }
+  }
+}

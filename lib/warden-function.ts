@@ -1,0 +1,309 @@
+import { platform } from 'node:os';
+import { join } from 'node:path';
+import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { TOKEN_SECRET_NAME_PREFIX } from './token-store';
+
+/** Repository root: entries, the lock file and the bundling project root are resolved against it. */
+export const REPO_ROOT = join(__dirname, '..');
+
+/** Read or read-write access to the records table. */
+export type TableAccess = 'read' | 'write';
+/** Append-only writes (conditional `PutItem`) or reads of the audit table. */
+export type AuditAccess = 'append' | 'read';
+/**
+ * Access to token secrets (`token-warden.*`): `create` makes (or restores) a secret, tags it, sets who may read it
+ * and stages values in it; `read` reads values; `stage` moves staging labels; `delete` schedules deletion.
+ */
+export type TokenSecretAccess = 'create' | 'read' | 'stage' | 'delete';
+/** `start` executions (with the ARN in the environment) or `respond` to waiting tasks with their task token. */
+export type StateMachineAccess = 'start' | 'respond';
+
+/** Properties of {@link WardenFunction}. */
+export interface WardenFunctionProps {
+  /** Handler module relative to the repository root, e.g. `functions/api/health.ts`. */
+  readonly entry: string;
+  /**
+   * Name of the handler export in `entry`.
+   * @default 'handler'
+   */
+  readonly handler?: string;
+  readonly description: string;
+  /** Absolute path of the validated policy (JSON); bundled beside the handler as `policy.json`. */
+  readonly policyFile: string;
+  /** Customer managed key: encrypts the log group; token secrets are created with it. */
+  readonly encryptionKey: IKey;
+  /** @default Duration.seconds(10) */
+  readonly timeout?: Duration;
+  /** @default 512 */
+  readonly memorySize?: number;
+  /** @default RetentionDays.THREE_MONTHS */
+  readonly logRetention?: RetentionDays;
+  /**
+   * `POWERTOOLS_SERVICE_NAME`.
+   * @default 'token-warden'
+   */
+  readonly serviceName?: string;
+}
+
+const KMS_READ = ['kms:Decrypt', 'kms:DescribeKey'];
+// The expansions of CDK's `kms:ReEncrypt*` / `kms:GenerateDataKey*`, named one by one so no wildcard is granted.
+const KMS_WRITE = [
+  ...KMS_READ,
+  'kms:Encrypt',
+  'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+  'kms:GenerateDataKey',
+  'kms:GenerateDataKeyWithoutPlaintext',
+];
+
+/**
+ * A Token Warden Lambda function with the house defaults (Node.js 22 on arm64, X-Ray, source maps, a KMS-encrypted
+ * log group, the validated policy bundled as `policy.json`) and `bind*` helpers that add an environment variable
+ * together with the grant it needs, so neither can be forgotten. The role starts empty: no managed policies.
+ */
+export class WardenFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+  /** `entry` as given (relative to the repository root). */
+  readonly entry: string;
+  /** Name of the handler export. */
+  readonly handlerExport: string;
+  private readonly key: IKey;
+
+  constructor(scope: Construct, id: string, props: WardenFunctionProps) {
+    super(scope, id);
+    this.entry = props.entry;
+    this.handlerExport = props.handler ?? 'handler';
+    this.key = props.encryptionKey;
+
+    this.logGroup = new LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      encryptionKey: props.encryptionKey,
+    });
+    this.role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Token Warden ${props.entry}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    const copy = platform() === 'win32' ? 'copy' : 'cp';
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: join(REPO_ROOT, props.entry),
+      handler: this.handlerExport,
+      description: props.description,
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+      runtime: Runtime.NODEJS_22_X,
+      architecture: Architecture.ARM_64,
+      tracing: Tracing.ACTIVE,
+      timeout: props.timeout ?? Duration.seconds(10),
+      memorySize: props.memorySize ?? 512,
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        POLICY_FILE: 'policy.json',
+        POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'token-warden',
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+        POWERTOOLS_METRICS_NAMESPACE: 'TokenWarden',
+        NODE_OPTIONS: '--enable-source-maps',
+      },
+      bundling: {
+        // Everything is bundled, the AWS SDK included, so the deployed code runs the versions the tests ran.
+        externalModules: [],
+        minify: true,
+        sourceMap: true,
+        format: OutputFormat.CJS,
+        target: 'node22',
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `${copy} "${props.policyFile}" "${join(outputDir, 'policy.json')}"`,
+          ],
+        },
+      },
+    });
+    Validations.of(this).acknowledge(
+      {
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions.',
+      },
+      {
+        id: 'AwsSolutions-L1',
+        reason:
+          'Node.js 22 is the runtime the handlers and their dependencies (middy 7, Powertools 2) are built and ' +
+          'tested for; moving to a newer runtime is a deliberate, tested change.',
+      },
+    );
+  }
+
+  /** Sets a plain configuration variable (no grant involved). */
+  addEnvironment(name: string, value: string): this {
+    this.function.addEnvironment(name, value);
+    return this;
+  }
+
+  /**
+   * `TABLE_NAME` and access to the records table and the named indexes (each index ARN is listed: no `index/*`).
+   */
+  bindTable(table: ITable, access: TableAccess, indexArns: readonly string[]): this {
+    this.function.addEnvironment('TABLE_NAME', table.tableName);
+    const read = ['dynamodb:GetItem', 'dynamodb:Query'];
+    const write = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: access === 'write' ? [...read, ...write] : read,
+        resources: [table.tableArn, ...indexArns],
+      }),
+    );
+    this.grantTableKey(table, access === 'write' ? KMS_WRITE : KMS_READ);
+    return this;
+  }
+
+  /** `AUDIT_TABLE_NAME` and append-only (`PutItem`) or read access to the audit table. */
+  bindAuditTable(table: ITable, access: AuditAccess = 'append'): this {
+    this.function.addEnvironment('AUDIT_TABLE_NAME', table.tableName);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: access === 'append' ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:Query'],
+        resources: [table.tableArn],
+      }),
+    );
+    this.grantTableKey(table, access === 'append' ? KMS_WRITE : KMS_READ);
+    return this;
+  }
+
+  /** `envName` = the secret's ARN (or name, if imported by name) and read access to it. */
+  bindSecret(envName: string, secret: ISecret): this {
+    this.function.addEnvironment(envName, secret.secretFullArn ?? secret.secretName);
+    secret.grantRead(this.function);
+    return this;
+  }
+
+  /**
+   * Atlassian endpoints and the organization API key: `ORG_API_KEY_SECRET_ID`, `ATLASSIAN_API_BASE_URL`,
+   * `ATLASSIAN_SITE_BASE_URL`.
+   */
+  bindAtlassian(orgApiKey: ISecret, urls: { apiBaseUrl: string; siteBaseUrl: string }): this {
+    this.bindSecret('ORG_API_KEY_SECRET_ID', orgApiKey);
+    this.function.addEnvironment('ATLASSIAN_API_BASE_URL', urls.apiBaseUrl);
+    this.function.addEnvironment('ATLASSIAN_SITE_BASE_URL', urls.siteBaseUrl);
+    return this;
+  }
+
+  /**
+   * Access to a state machine: `start` adds `envName` (the ARN) and `states:StartExecution`; `respond` adds
+   * `states:SendTaskSuccess`/`SendTaskFailure`/`SendTaskHeartbeat` (task tokens carry the execution, so no ARN).
+   */
+  bindStateMachine(
+    machine: IStateMachine,
+    access: readonly StateMachineAccess[],
+    envName = 'ISSUANCE_STATE_MACHINE_ARN',
+  ): this {
+    if (access.includes('start')) {
+      this.function.addEnvironment(envName, machine.stateMachineArn);
+      machine.grantStartExecution(this.function);
+    }
+    if (access.includes('respond')) machine.grantTaskResponse(this.function);
+    return this;
+  }
+
+  /**
+   * `FROM_EMAIL` and `ses:SendEmail` from that address only: on its email identity and on its domain identity
+   * (SES authorizes against whichever of the two is verified).
+   */
+  bindMail(fromEmail: string): this {
+    this.function.addEnvironment('FROM_EMAIL', fromEmail);
+    const stack = Stack.of(this);
+    const domain = fromEmail.slice(fromEmail.lastIndexOf('@') + 1);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [fromEmail, domain].map((identity) =>
+          stack.formatArn({ service: 'ses', resource: 'identity', resourceName: identity }),
+        ),
+        conditions: { StringEquals: { 'ses:FromAddress': fromEmail } },
+      }),
+    );
+    return this;
+  }
+
+  /**
+   * Access to token secrets (`token-warden.*`) and to the key through Secrets Manager for those secrets only.
+   * `create` also sets `SECRETS_KMS_KEY_ID`.
+   */
+  bindTokenSecrets(...access: TokenSecretAccess[]): this {
+    const stack = Stack.of(this);
+    const secretArn = stack.formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${TOKEN_SECRET_NAME_PREFIX}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const actions = new Set<string>();
+    const keyActions = new Set<string>();
+    if (access.includes('create')) {
+      this.function.addEnvironment('SECRETS_KMS_KEY_ID', this.key.keyArn);
+      for (const action of ['CreateSecret', 'PutSecretValue', 'TagResource', 'RestoreSecret', 'DeleteResourcePolicy']) {
+        actions.add(`secretsmanager:${action}`);
+      }
+      // Readers are granted through the secret's resource policy, which must never make the secret public.
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['secretsmanager:PutResourcePolicy'],
+          resources: [secretArn],
+          conditions: { Bool: { 'secretsmanager:BlockPublicPolicy': 'true' } },
+        }),
+      );
+      keyActions.add('kms:GenerateDataKey').add('kms:Decrypt');
+    }
+    if (access.includes('read')) {
+      actions.add('secretsmanager:GetSecretValue');
+      keyActions.add('kms:Decrypt');
+    }
+    if (access.includes('stage')) actions.add('secretsmanager:UpdateSecretVersionStage');
+    if (access.includes('delete')) actions.add('secretsmanager:DeleteSecret');
+    actions.add('secretsmanager:DescribeSecret');
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: [...actions].sort(), resources: [secretArn] }));
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${TOKEN_SECRET_NAME_PREFIX}*]`,
+      reason:
+        'Token secrets are created at run time, one per issued token, so their names are unknown at deploy time; ' +
+        `the grant is bounded to the ${TOKEN_SECRET_NAME_PREFIX}* prefix, which only Token Warden's secrets use.`,
+    });
+    if (keyActions.size > 0) {
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: [...keyActions].sort(),
+          resources: [this.key.keyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+            StringLike: { 'kms:EncryptionContext:SecretARN': secretArn },
+          },
+        }),
+      );
+    }
+    return this;
+  }
+
+  private grantTableKey(table: ITable, actions: readonly string[]): void {
+    if (!table.encryptionKey) return;
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: [...actions],
+        resources: [table.encryptionKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+}

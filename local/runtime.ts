@@ -1,0 +1,352 @@
+/**
+ * The local runtime: the whole system on one machine, built from the synthesized CDK template. It runs the same
+ * bundled Lambda handlers and the same state machines as AWS, against emulated AWS APIs on one endpoint, a fake
+ * Atlassian, a local identity provider and a simulated clock.
+ */
+import './polyfills';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join, resolve } from 'node:path';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { CloudFormationTemplate, ResourceIdentity } from '../lib/synth/resolve-template';
+import { createHttpApi, type HttpApi } from './api-gateway';
+import { createDynamoDb } from './aws/dynamodb';
+import { createAwsEdge, listenOn, supportedOperations } from './aws/edge';
+import { createEventBridge } from './aws/eventbridge';
+import type { AwsService, CallRecord } from './aws/protocol';
+import { createScheduler } from './aws/scheduler';
+import { LocalSecretsManager } from './aws/secrets-manager';
+import { createSesV2 } from './aws/sesv2';
+import { LocalStepFunctions } from './aws/stepfunctions';
+import { SimulatedClock } from './clock';
+import { createFakeAtlassian, DEMO_SEED } from './fake-atlassian';
+import { LambdaRunner } from './lambda-runner';
+import { createMailServer } from './mail/mail-server';
+import { MailStore } from './mail/mail-store';
+import { createOidcProvider, seededGroupsFor } from './oidc';
+import { synthesize } from './synth';
+import { readTemplate } from './template';
+import { checkGrantedOperations } from './operations';
+
+export interface RuntimeOptions {
+  apiPort: number;
+  awsPort: number;
+  atlassianPort: number;
+  mailPort: number;
+  dataDir: string;
+  reset?: boolean;
+  /** Policy file (relative to the project); @default the app's `policy` context */
+  policy?: string;
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+export interface Runtime {
+  urls: { api: string; aws: string; atlassian: string; mail: string };
+  clock: SimulatedClock;
+  /** The seeded org API key of the fake Atlassian (also in Secrets Manager). */
+  orgApiKey: string;
+  close(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const ORG_KEY_SECRET_DEFAULT = 'token-warden/atlassian-org-api-key';
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Binds a port at once (so a port in use fails start-up early), answering 503 until the runtime is up. */
+type Listener = (req: IncomingMessage, res: ServerResponse) => void;
+
+async function reservePort(port: number, name: string): Promise<{ server: Server; serve: (h: Listener) => void }> {
+  let handler: Listener | undefined;
+  const server = createServer((req, res) => {
+    if (handler) return handler(req, res);
+    if ((req.url ?? '').startsWith('/health')) return json(res, 503, { status: 'starting' });
+    json(res, 503, { message: `${name} is starting` });
+  });
+  try {
+    await listenOn(server, port, HOST);
+  } catch (error) {
+    throw new Error(`cannot start the ${name}: ${(error as Error).message}`);
+  }
+  return { server, serve: (h) => { handler = h; } };
+}
+
+export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
+  const log = opts.log ?? (() => {});
+  const dataDir = resolve(opts.dataDir);
+  if (opts.reset) rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  const closers: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const fn of closers.reverse()) {
+      try {
+        await fn();
+      } catch {
+        // keep closing the rest
+      }
+    }
+  };
+
+  try {
+    const urls = {
+      api: `http://${HOST}:${opts.apiPort}`,
+      aws: `http://${HOST}:${opts.awsPort}`,
+      atlassian: `http://${HOST}:${opts.atlassianPort}`,
+      mail: `http://${HOST}:${opts.mailPort}`,
+    };
+    // Every port first: a port in use is a clear error before any work.
+    const api = await reservePort(opts.apiPort, 'HTTP API');
+    closers.push(() => closeServer(api.server));
+    const aws = await reservePort(opts.awsPort, 'AWS endpoint');
+    closers.push(() => closeServer(aws.server));
+    const atl = await reservePort(opts.atlassianPort, 'fake Atlassian');
+    closers.push(() => closeServer(atl.server));
+    const mail = await reservePort(opts.mailPort, 'mail server');
+    closers.push(() => closeServer(mail.server));
+
+    const clock = new SimulatedClock(join(dataDir, 'clock.json'));
+    closers.push(() => clock.stop());
+    const now = () => clock.now();
+
+    // The org API key the fake Atlassian accepts, kept across restarts.
+    const orgKeyFile = join(dataDir, 'atlassian-org-key');
+    if (!existsSync(orgKeyFile)) writeFileSync(orgKeyFile, `ATCTT3x${randomBytes(24).toString('base64url')}`, { mode: 0o600 });
+    const orgApiKey = readFileSync(orgKeyFile, 'utf8').trim();
+
+    log('synthesizing the CDK app …');
+    const { template, assemblyDir, context } = await synthesize({
+      outdir: join(dataDir, 'cdk.out'),
+      context: {
+        jwtIssuer: `${urls.api}/local/oidc`,
+        approvalBaseUrl: urls.api,
+        atlassianApiBaseUrl: urls.atlassian,
+        atlassianSiteBaseUrl: urls.atlassian,
+        ...(opts.policy ? { policy: opts.policy } : {}),
+      },
+    });
+
+    // Call log: every AWS, Lambda and Atlassian call.
+    const calls: CallRecord[] = [];
+    const callLogFile = join(dataDir, 'calls.jsonl');
+    const record = (entry: CallRecord) => {
+      calls.push(entry);
+      appendFileSync(callLogFile, `${JSON.stringify(entry)}\n`);
+    };
+
+    // AWS services behind one endpoint.
+    const secrets = new LocalSecretsManager({ now, file: join(dataDir, 'secretsmanager.json') });
+    const dynamodb = createDynamoDb({ path: join(dataDir, 'dynamodb') });
+    closers.push(() => dynamodb.close());
+    const mailStore = new MailStore({ file: join(dataDir, 'mail.json'), now });
+    const ses = createSesV2({ mailStore });
+    const events = createEventBridge({ file: join(dataDir, 'events.json'), now });
+    const sfnClient = new SFNClient({
+      endpoint: urls.aws,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const scheduler = createScheduler({
+      clock,
+      file: join(dataDir, 'scheduler.json'),
+      fireTarget: async (target) => {
+        const input = target.input ?? '{}';
+        if (/:stateMachine:/.test(target.arn)) {
+          await sfnClient.send(new StartExecutionCommand({ stateMachineArn: target.arn, input }));
+        } else if (target.arn.endsWith(':aws-sdk:sfn:startExecution')) {
+          const params = JSON.parse(input) as { StateMachineArn: string; Name?: string; Input?: string };
+          await sfnClient.send(
+            new StartExecutionCommand({ stateMachineArn: params.StateMachineArn, name: params.Name, input: params.Input }),
+          );
+        } else {
+          throw new Error(`schedule target ${target.arn} is not supported locally`);
+        }
+      },
+    });
+    closers.push(() => scheduler.close());
+
+    let runner: LambdaRunner | undefined;
+    const functionLog = join(dataDir, 'logs', 'functions.log');
+    mkdirSync(join(dataDir, 'logs'), { recursive: true });
+    const sfn = new LocalStepFunctions({
+      clock,
+      file: join(dataDir, 'stepfunctions.json'),
+      invoke: async (call) => {
+        if (!runner) throw new Error('functions are not ready');
+        const name = call.functionName.split(':').pop() ?? call.functionName;
+        return runner.invoke(name, call.payload, { executionId: call.executionArn });
+      },
+    });
+    closers.push(() => sfn.close());
+
+    const services: AwsService[] = [secrets, dynamodb, ses, events, scheduler, sfn];
+    const edge = createAwsEdge({ services, callLog: { record }, now });
+    aws.serve(edge.handler);
+
+    // Secrets from the template, and the org API key an admin would create by hand.
+    const sm = new SecretsManagerClient({ endpoint: urls.aws, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    closers.push(() => sm.destroy());
+    const orgKeySecretName = String(context.orgApiKeySecretName ?? ORG_KEY_SECRET_DEFAULT);
+    const ensureSecret = async (name: string, value: () => string, description: string) => {
+      try {
+        return (await sm.send(new DescribeSecretCommand({ SecretId: name }))).ARN ?? '';
+      } catch (error) {
+        if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+        return (await sm.send(new CreateSecretCommand({ Name: name, SecretString: value(), Description: description }))).ARN ?? '';
+      }
+    };
+    await ensureSecret(orgKeySecretName, () => orgApiKey, 'Atlassian organization API key (local fake)');
+    const overrides: Record<string, ResourceIdentity> = {};
+    const parsedTemplate = template as CloudFormationTemplate;
+    for (const [logicalId, resource] of Object.entries(parsedTemplate.Resources)) {
+      if (resource.Type === 'AWS::SecretsManager::Secret') {
+        const p = resource.Properties ?? {};
+        const name = typeof p.Name === 'string' ? p.Name : logicalId;
+        const gen = p.GenerateSecretString as { PasswordLength?: number } | undefined;
+        const arn = await ensureSecret(
+          name,
+          () => randomBytes(64).toString('base64url').slice(0, gen?.PasswordLength ?? 64),
+          String(p.Description ?? ''),
+        );
+        overrides[logicalId] = { ref: arn, attributes: { Id: name } };
+      }
+      if (resource.Type === 'AWS::ApiGatewayV2::Api') {
+        overrides[logicalId] = { ref: logicalId, attributes: { ApiId: logicalId, ApiEndpoint: urls.api } };
+      }
+    }
+    const model = readTemplate({ template: parsedTemplate, assemblyDir, overrides });
+    const missing = checkGrantedOperations(model.grantedActions, supportedOperations(services));
+    if (missing.length > 0) {
+      throw new Error(`the local AWS endpoint does not emulate operations the functions need: ${missing.join(', ')}`);
+    }
+
+    // Tables.
+    const ddb = new DynamoDBClient({ endpoint: urls.aws, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    closers.push(() => ddb.destroy());
+    for (const table of model.tables) {
+      try {
+        await ddb.send(new CreateTableCommand(table));
+      } catch (error) {
+        if ((error as Error).name !== 'ResourceInUseException') throw error;
+      }
+    }
+
+    // Functions and state machines.
+    runner = new LambdaRunner({
+      // The sandboxes run on this machine's Node 20, not Lambda's Node 22: silence the SDK's notice about it.
+      functions: model.functions.map((fn) => ({
+        ...fn,
+        env: { ...fn.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      })),
+      clockOffsetMs: () => clock.nowMs() - Date.now(),
+      awsEndpointUrl: urls.aws,
+      onLog: (fn, line) => appendFileSync(functionLog, `${fn} ${line}\n`),
+      onInvoke: (r) =>
+        record({
+          at: clock.now().toISOString(),
+          service: 'lambda',
+          operation: `Invoke ${r.functionName}`,
+          durationMs: r.durationMs,
+          status: r.error ? 500 : 200,
+          ...(r.executionId ? { executionId: r.executionId } : {}),
+          ...(r.error ? { errorCode: r.error } : {}),
+          memoryMb: r.memoryMb,
+        } as CallRecord),
+    });
+    closers.push(() => runner?.close());
+    for (const machine of model.stateMachines) {
+      sfn.registerStateMachine({ arn: machine.arn, name: machine.name, definition: machine.definition, type: 'STANDARD' });
+    }
+
+    // The fake Atlassian and the mail page.
+    const fake = createFakeAtlassian({
+      now,
+      orgApiKey,
+      seed: DEMO_SEED,
+      stateFile: join(dataDir, 'atlassian.json'),
+      onCall: (c) =>
+        record({ at: clock.now().toISOString(), service: 'atlassian', operation: `${c.method} ${c.route}`, durationMs: c.durationMs, status: c.status }),
+    });
+    atl.serve(fake.handler);
+    mail.serve(createMailServer({ store: mailStore }).handler);
+
+    // The HTTP API, from the template's routes, with the local-only routes beside it.
+    const oidc = await createOidcProvider({ issuer: `${urls.api}/local/oidc`, dataDir, groupsFor: seededGroupsFor });
+    const httpApi: HttpApi = createHttpApi({
+      routes: model.routes,
+      invoke: (fn, event) => (runner as LambdaRunner).invoke(fn, event),
+      localRoutes: async (req, res, body) => {
+        const url = new URL(req.url ?? '/', urls.api);
+        if (url.pathname.startsWith('/local/oidc')) return oidc.handle(req, res, body);
+        if (url.pathname === '/local/clock' && req.method === 'GET') {
+          json(res, 200, { now: clock.now().toISOString() });
+          return true;
+        }
+        if (url.pathname === '/local/clock/advance' && req.method === 'POST') {
+          await advanceClock(clock, body, res);
+          return true;
+        }
+        if (url.pathname === '/local/calls' && req.method === 'GET') {
+          json(res, 200, { calls });
+          return true;
+        }
+        if (url.pathname === '/local/events' && req.method === 'GET') {
+          json(res, 200, { events: events.listEvents() });
+          return true;
+        }
+        if (url.pathname.startsWith('/local/')) {
+          json(res, 404, { message: 'Not Found' });
+          return true;
+        }
+        return false;
+      },
+    });
+    api.serve(httpApi.handler);
+
+    await sfn.resume();
+    scheduler.start();
+    log('ready');
+    return { urls, clock, orgApiKey, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function advanceClock(clock: SimulatedClock, body: Buffer, res: ServerResponse): Promise<void> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8') || '{}');
+  } catch {
+    return json(res, 400, { error: { code: 'VALIDATION_ERROR', message: 'body is not valid JSON' } });
+  }
+  const keys = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : [];
+  const p = parsed as { days?: unknown; hours?: unknown };
+  const unit = keys.length === 1 && (keys[0] === 'days' || keys[0] === 'hours') ? keys[0] : undefined;
+  const n = unit ? p[unit] : undefined;
+  if (!unit || typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 3650 * (unit === 'hours' ? 24 : 1)) {
+    return json(res, 400, {
+      error: { code: 'VALIDATION_ERROR', message: 'body must be {"days": n} or {"hours": n} with a positive integer n', field: unit ?? 'days' },
+    });
+  }
+  const result = await clock.advance(n * (unit === 'days' ? 86_400_000 : 3_600_000));
+  json(res, 200, { now: result.now.toISOString(), settled: result.settled });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolveClose) => {
+    server.closeAllConnections();
+    server.close(() => resolveClose());
+  });
+}

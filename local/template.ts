@@ -1,0 +1,182 @@
+/**
+ * Reads the synthesized CloudFormation template into what the local runtime serves: functions with their resolved
+ * environment, tables, secrets, state machines, HTTP API routes and JWT authorizer, and the IAM actions each function
+ * was granted. Nothing here is wired by hand: a route, table or function absent from the template is absent locally.
+ */
+import { join } from 'node:path';
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import {
+  type CloudFormationTemplate,
+  defaultIdentities,
+  type ResolveContext,
+  type ResourceIdentity,
+  resolveStateMachineDefinition,
+  resolveValue,
+} from '../lib/synth/resolve-template';
+import type { HttpRoute } from './api-gateway';
+import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/protocol';
+import type { LocalFunction } from './lambda-runner';
+
+export interface LocalSecretSpec {
+  logicalId: string;
+  name: string;
+  description?: string;
+  /** `GenerateSecretString` settings: the runtime generates the value once. */
+  generate?: { length: number; excludePunctuation: boolean };
+}
+
+export interface LocalStateMachine {
+  logicalId: string;
+  name: string;
+  arn: string;
+  type: string;
+  definition: Record<string, unknown>;
+}
+
+export interface LocalModel {
+  functions: LocalFunction[];
+  tables: CreateTableCommandInput[];
+  secrets: LocalSecretSpec[];
+  stateMachines: LocalStateMachine[];
+  routes: HttpRoute[];
+  /** IAM actions granted to each function (by function name), for the start-up check of emulated operations. */
+  grantedActions: Map<string, string[]>;
+}
+
+type Resources = CloudFormationTemplate['Resources'];
+
+function ofType(resources: Resources, type: string): [string, Record<string, unknown>][] {
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === type)
+    .map(([id, r]) => [id, (r.Properties ?? {}) as Record<string, unknown>]);
+}
+
+/** Logical ids and physical names of what the template declares, before anything exists locally. */
+export function secretSpecs(template: CloudFormationTemplate): LocalSecretSpec[] {
+  return ofType(template.Resources, 'AWS::SecretsManager::Secret').map(([logicalId, p]) => {
+    const gen = p.GenerateSecretString as { PasswordLength?: number; ExcludePunctuation?: boolean } | undefined;
+    return {
+      logicalId,
+      name: typeof p.Name === 'string' ? p.Name : logicalId,
+      ...(typeof p.Description === 'string' ? { description: p.Description } : {}),
+      ...(gen ? { generate: { length: gen.PasswordLength ?? 32, excludePunctuation: gen.ExcludePunctuation ?? false } } : {}),
+    };
+  });
+}
+
+export interface ReadTemplateOptions {
+  template: CloudFormationTemplate;
+  /** The cloud assembly folder (assets are relative to it). */
+  assemblyDir: string;
+  /** Identities the runtime knows better than the defaults (secret ARNs, the API endpoint). */
+  overrides: Record<string, ResourceIdentity>;
+}
+
+export function readTemplate(opts: ReadTemplateOptions): LocalModel {
+  const env = { region: LOCAL_REGION, accountId: LOCAL_ACCOUNT, stackName: 'TokenWarden' };
+  const resources: Record<string, ResourceIdentity> = {
+    ...defaultIdentities(opts.template, env),
+    ...opts.overrides,
+  };
+  const ctx: ResolveContext = { ...env, resources } as ResolveContext;
+  const all = opts.template.Resources;
+  const raw = all as Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+
+  const functions: LocalFunction[] = ofType(all, 'AWS::Lambda::Function').map(([logicalId, p]) => {
+    const assetPath = raw[logicalId]?.Metadata?.['aws:asset:path'];
+    if (typeof assetPath !== 'string') throw new Error(`function ${logicalId} has no bundled asset in the assembly`);
+    const variables = ((p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const envVars = Object.fromEntries(
+      Object.entries(resolveValue(variables, ctx) as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
+    );
+    return {
+      logicalId,
+      functionName: resources[logicalId]?.ref ?? logicalId,
+      assetDir: join(opts.assemblyDir, assetPath),
+      handler: String(p.Handler ?? 'index.handler'),
+      env: envVars,
+      timeoutSeconds: Number(p.Timeout ?? 3),
+      memoryMb: Number(p.MemorySize ?? 128),
+    };
+  });
+
+  const tables: CreateTableCommandInput[] = ofType(all, 'AWS::DynamoDB::Table').map(([logicalId, p]) => {
+    const gsis = p.GlobalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'];
+    return {
+      TableName: resources[logicalId]?.ref ?? logicalId,
+      AttributeDefinitions: p.AttributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
+      KeySchema: p.KeySchema as CreateTableCommandInput['KeySchema'],
+      BillingMode: 'PAY_PER_REQUEST',
+      ...(gsis ? { GlobalSecondaryIndexes: gsis } : {}),
+    };
+  });
+
+  const stateMachines: LocalStateMachine[] = ofType(all, 'AWS::StepFunctions::StateMachine').map(([logicalId, p]) => {
+    const identity = resources[logicalId];
+    return {
+      logicalId,
+      name: identity?.attributes?.Name ?? logicalId,
+      arn: identity?.ref ?? logicalId,
+      type: String(p.StateMachineType ?? 'STANDARD'),
+      definition: resolveStateMachineDefinition(all[logicalId]!, ctx) as Record<string, unknown>,
+    };
+  });
+
+  // Routes: RouteKey → integration → function; authorizer settings from the template.
+  const integrations = new Map(
+    ofType(all, 'AWS::ApiGatewayV2::Integration').map(([id, p]) => {
+      const uri = p.IntegrationUri as { 'Fn::GetAtt'?: [string, string] } | undefined;
+      return [id, uri?.['Fn::GetAtt']?.[0]];
+    }),
+  );
+  const authorizers = new Map(
+    ofType(all, 'AWS::ApiGatewayV2::Authorizer').map(([id, p]) => {
+      const jwt = p.JwtConfiguration as { Issuer?: unknown; Audience?: unknown } | undefined;
+      return [
+        id,
+        {
+          issuer: String(resolveValue(jwt?.Issuer, ctx)),
+          audiences: (resolveValue(jwt?.Audience ?? [], ctx) as unknown[]).map(String),
+          identitySource: ((p.IdentitySource as string[] | undefined) ?? ['$request.header.Authorization']).join(','),
+        },
+      ];
+    }),
+  );
+  const routes: HttpRoute[] = ofType(all, 'AWS::ApiGatewayV2::Route').map(([id, p]) => {
+    const target = JSON.stringify(p.Target ?? '');
+    const integrationId = [...integrations.keys()].find((key) => target.includes(`"${key}"`));
+    const fnLogicalId = integrationId ? integrations.get(integrationId) : undefined;
+    if (!fnLogicalId) throw new Error(`route ${id} (${String(p.RouteKey)}) has no Lambda integration`);
+    const authorizerId = (p.AuthorizerId as { Ref?: string } | undefined)?.Ref;
+    const authorizer = p.AuthorizationType === 'JWT' && authorizerId ? authorizers.get(authorizerId) : undefined;
+    const scopes = p.AuthorizationScopes as string[] | undefined;
+    return {
+      routeKey: String(p.RouteKey),
+      functionName: resources[fnLogicalId]?.ref ?? fnLogicalId,
+      ...(authorizer ? { authorizer: { ...authorizer, ...(scopes ? { authorizationScopes: scopes } : {}) } } : {}),
+    };
+  });
+
+  // IAM: which actions each function's role was granted (policies attached to the role).
+  const roleOfFunction = new Map(
+    ofType(all, 'AWS::Lambda::Function').map(([id, p]) => [
+      (p.Role as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0],
+      resources[id]?.ref ?? id,
+    ]),
+  );
+  const grantedActions = new Map<string, string[]>();
+  for (const [, p] of ofType(all, 'AWS::IAM::Policy')) {
+    const roles = ((p.Roles as { Ref?: string }[] | undefined) ?? []).map((r) => r.Ref);
+    const statements = ((p.PolicyDocument as { Statement?: { Action?: string | string[]; Effect?: string }[] })
+      ?.Statement ?? []) as { Action?: string | string[]; Effect?: string }[];
+    const actions = statements
+      .filter((s) => s.Effect !== 'Deny')
+      .flatMap((s) => (Array.isArray(s.Action) ? s.Action : s.Action ? [s.Action] : []));
+    for (const role of roles) {
+      const fn = role ? roleOfFunction.get(role) : undefined;
+      if (fn) grantedActions.set(fn, [...(grantedActions.get(fn) ?? []), ...actions]);
+    }
+  }
+
+  return { functions, tables, secrets: secretSpecs(opts.template), stateMachines, routes, grantedActions };
+}

@@ -1,0 +1,204 @@
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CfnResource } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import ts from 'typescript';
+import { writePolicyArtifact } from '../../lib/policy-artifact';
+import { REPO_ROOT } from '../../lib/warden-function';
+import { ENTRIES, environmentOf, logicalId, type Synthesized, synth, wardenFunctions } from './support/synth';
+
+const COMMON = [
+  'NODE_OPTIONS',
+  'POLICY_FILE',
+  'POWERTOOLS_LOG_LEVEL',
+  'POWERTOOLS_METRICS_NAMESPACE',
+  'POWERTOOLS_SERVICE_NAME',
+];
+const ATLASSIAN = ['ATLASSIAN_API_BASE_URL', 'ATLASSIAN_SITE_BASE_URL', 'ORG_API_KEY_SECRET_ID'];
+
+/** The variables each function gets beyond the common ones: what its handler reads, nothing more. */
+const EXPECTED_ENV: Record<string, string[]> = {
+  [ENTRIES.tokenRequests]: ['TABLE_NAME', 'AUDIT_TABLE_NAME', 'LINK_SIGNING_SECRET_ID', 'ISSUANCE_STATE_MACHINE_ARN'],
+  [ENTRIES.tokens]: ['TABLE_NAME'],
+  [ENTRIES.approvals]: ['TABLE_NAME', 'AUDIT_TABLE_NAME', 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
+  [ENTRIES.health]: [],
+  [ENTRIES.requestApproval]: [
+    'TABLE_NAME',
+    'AUDIT_TABLE_NAME',
+    'LINK_SIGNING_SECRET_ID',
+    'FROM_EMAIL',
+    'APPROVAL_BASE_URL',
+  ],
+  [ENTRIES.closeRequest]: ['TABLE_NAME', 'AUDIT_TABLE_NAME', 'FROM_EMAIL'],
+  [ENTRIES.mintToken]: ['TABLE_NAME', ...ATLASSIAN, 'SECRETS_KMS_KEY_ID'],
+  [ENTRIES.verifyToken]: ['TABLE_NAME', ...ATLASSIAN],
+  [ENTRIES.promoteToken]: ['TABLE_NAME', 'AUDIT_TABLE_NAME', 'FROM_EMAIL'],
+  [ENTRIES.discardToken]: ['TABLE_NAME', ...ATLASSIAN],
+};
+
+/** Names exported by `file` whose type is callable, per the TypeScript type checker. */
+function exportedFunctions(program: ts.Program, file: string): string[] {
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file);
+  if (!source) throw new Error(`${file} is not part of the program`);
+  const moduleSymbol = checker.getSymbolAtLocation(source);
+  if (!moduleSymbol) return [];
+  return checker
+    .getExportsOfModule(moduleSymbol)
+    .filter((symbol) => checker.getTypeOfSymbolAtLocation(symbol, source).getCallSignatures().length > 0)
+    .map((symbol) => symbol.getName());
+}
+
+describe('Token Warden functions', () => {
+  let s: Synthesized;
+
+  beforeAll(() => {
+    s = synth();
+  });
+
+  it('deploys exactly the functions of docs/architecture.md, each from its entry', () => {
+    expect(
+      wardenFunctions(s)
+        .map((w) => w.entry)
+        .sort(),
+    ).toEqual(Object.values(ENTRIES).sort());
+    // No function outside WardenFunction (e.g. a custom-resource handler) slips into the template.
+    expect(Object.keys(s.template.findResources('AWS::Lambda::Function'))).toHaveLength(Object.keys(ENTRIES).length);
+  });
+
+  it("points every handler at a function its entry module exports (checked by TypeScript's type checker)", () => {
+    const files = Object.values(ENTRIES).map((entry) => join(REPO_ROOT, entry));
+    const missing = files.filter((file) => !existsSync(file));
+    expect(missing).toEqual([]);
+    const config = ts.getParsedCommandLineOfConfigFile(
+      join(REPO_ROOT, 'tsconfig.json'),
+      {},
+      {
+        ...ts.sys,
+        onUnRecoverableConfigFileDiagnostic: (diagnostic) => {
+          throw new Error(ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n'));
+        },
+      },
+    );
+    if (!config) throw new Error('tsconfig.json could not be read');
+    const program = ts.createProgram(files, { ...config.options, noEmit: true });
+    for (const warden of wardenFunctions(s)) {
+      const cfn = s.json.Resources[logicalId(s, warden.function.node.defaultChild as CfnResource)];
+      const handler = cfn?.Properties.Handler as string;
+      expect({ entry: warden.entry, handler }).toEqual({
+        entry: warden.entry,
+        handler: `index.${warden.handlerExport}`,
+      });
+      expect({ entry: warden.entry, exports: exportedFunctions(program, join(REPO_ROOT, warden.entry)) }).toEqual({
+        entry: warden.entry,
+        exports: expect.arrayContaining([warden.handlerExport]),
+      });
+    }
+  });
+
+  it('runs every function on Node.js 22, arm64, with active tracing and its own encrypted log group', () => {
+    const functions = s.template.findResources('AWS::Lambda::Function');
+    for (const [id, fn] of Object.entries(functions)) {
+      expect({ id, ...fn.Properties }).toMatchObject({
+        id,
+        Runtime: 'nodejs22.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+      });
+    }
+    s.template.resourcePropertiesCountIs(
+      'AWS::Logs::LogGroup',
+      { KmsKeyId: Match.anyValue(), RetentionInDays: 90 },
+      Object.keys(functions).length + 2,
+    );
+  });
+
+  it('gives no function a managed policy', () => {
+    for (const warden of wardenFunctions(s)) {
+      const role = s.json.Resources[logicalId(s, warden.role.node.defaultChild as CfnResource)];
+      expect({ entry: warden.entry, managed: role?.Properties.ManagedPolicyArns }).toEqual({ entry: warden.entry });
+    }
+  });
+
+  it.each(Object.values(ENTRIES))('gives %s exactly the environment its handler reads', (entry) => {
+    const env = environmentOf(s, entry);
+    expect(Object.keys(env).sort()).toEqual([...COMMON, ...(EXPECTED_ENV[entry] ?? [])].sort());
+    expect(env).toMatchObject({
+      POLICY_FILE: 'policy.json',
+      POWERTOOLS_SERVICE_NAME: 'token-warden',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('fills the environment from the resources and the context', () => {
+    expect(environmentOf(s, ENTRIES.tokenRequests)).toMatchObject({
+      TABLE_NAME: logicalId(s, s.stack.store.records.node.defaultChild as CfnResource),
+      AUDIT_TABLE_NAME: logicalId(s, s.stack.store.audit.node.defaultChild as CfnResource),
+      ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-issuance',
+      LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
+    });
+    const apiId = logicalId(s, s.stack.api.api.node.defaultChild as CfnResource);
+    expect(environmentOf(s, ENTRIES.requestApproval)).toMatchObject({
+      FROM_EMAIL: 'token-warden@example.com',
+      APPROVAL_BASE_URL: `https://${apiId}.execute-api.us-east-1.amazonaws.com`,
+    });
+    expect(environmentOf(s, ENTRIES.mintToken)).toMatchObject({
+      ORG_API_KEY_SECRET_ID: 'token-warden/atlassian-org-api-key',
+      ATLASSIAN_API_BASE_URL: 'https://api.atlassian.com',
+      ATLASSIAN_SITE_BASE_URL: 'https://{site}.atlassian.net',
+      SECRETS_KMS_KEY_ID: expect.stringMatching(/^arn:aws:kms:us-east-1:000000000000:key\//),
+    });
+  });
+
+  it('takes addresses and names from context', () => {
+    const other = synth({
+      fromEmail: 'warden@corp.example',
+      approvalBaseUrl: 'https://warden.corp.example/',
+      orgApiKeySecretName: 'corp/atlassian-key',
+      atlassianApiBaseUrl: 'http://127.0.0.1:4610',
+      atlassianSiteBaseUrl: 'http://127.0.0.1:4610/sites/{site}',
+    });
+    expect(environmentOf(other, ENTRIES.approvals)).toMatchObject({
+      FROM_EMAIL: 'warden@corp.example',
+      APPROVAL_BASE_URL: 'https://warden.corp.example',
+    });
+    expect(environmentOf(other, ENTRIES.discardToken)).toMatchObject({
+      ORG_API_KEY_SECRET_ID: 'corp/atlassian-key',
+      ATLASSIAN_API_BASE_URL: 'http://127.0.0.1:4610',
+      ATLASSIAN_SITE_BASE_URL: 'http://127.0.0.1:4610/sites/{site}',
+    });
+  });
+
+  describe('cold start with exactly the synthesized environment', () => {
+    // Each handler module reads its configuration at import; importing it with the environment CDK gives the
+    // function proves the variable names match on both sides.
+    let taskRoot: string;
+    beforeAll(() => {
+      taskRoot = mkdtempSync(join(tmpdir(), 'tw-task-root-'));
+      copyFileSync(writePolicyArtifact(s.stack.config.policy), join(taskRoot, 'policy.json'));
+    });
+
+    it.each(Object.values(ENTRIES))('%s loads and exports its handler', (entry) => {
+      const saved = process.env;
+      process.env = {
+        ...environmentOf(s, entry),
+        LAMBDA_TASK_ROOT: taskRoot,
+        AWS_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test',
+      };
+      try {
+        let loaded: Record<string, unknown> = {};
+        jest.isolateModules(() => {
+          loaded = require(join(REPO_ROOT, entry));
+        });
+        expect(typeof loaded.handler).toBe('function');
+      } finally {
+        process.env = saved;
+      }
+    });
+  });
+});

@@ -1,0 +1,210 @@
+import aslValidator from 'asl-validator';
+import { Match } from 'aws-cdk-lib/assertions';
+import {
+  defaultPolicy,
+  ENTRIES,
+  functionId,
+  issuanceDefinition,
+  type Synthesized,
+  synth,
+  type TemplateJson,
+  writePolicy,
+} from './support/synth';
+
+const TRANSIENT = [
+  'AtlassianTransientError',
+  'AtlassianMalformedResponseError',
+  'AwsTransientError',
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+];
+
+type State = TemplateJson;
+
+describe('IssuanceWorkflow', () => {
+  let s: Synthesized;
+  let asl: { StartAt: string; States: Record<string, State>; QueryLanguage?: string };
+  const lambdaArn = (entry: string) => `arn:aws:lambda:us-east-1:000000000000:function:${functionId(s, entry)}`;
+  const state = (name: string): State => {
+    const found = asl.States[name];
+    if (!found) throw new Error(`no state ${name}`);
+    return found;
+  };
+
+  beforeAll(() => {
+    s = synth();
+    asl = issuanceDefinition(s) as typeof asl;
+  });
+
+  it('is a Standard state machine with X-Ray tracing and ERROR logs without execution data', () => {
+    s.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      StateMachineName: 'TokenWarden-issuance',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ERROR',
+        IncludeExecutionData: false,
+        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
+      },
+    });
+  });
+
+  it('passes asl-validator once CDK tokens are resolved', () => {
+    const result = aslValidator(structuredClone(asl) as never);
+    expect(result.errorsText('\n')).toBe('');
+    expect(result.isValid).toBe(true);
+  });
+
+  it('uses JSONPath only: no JSONata, no Assign, no variables', () => {
+    expect(asl.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    for (const [name, st] of Object.entries(asl.States)) {
+      expect({ name, queryLanguage: st.QueryLanguage ?? 'JSONPath' }).toEqual({ name, queryLanguage: 'JSONPath' });
+      expect({ name, assign: st.Assign, arguments: st.Arguments, output: st.Output }).toEqual({ name });
+    }
+    expect(JSON.stringify(asl)).not.toMatch(/\{%|\$states/);
+  });
+
+  it('has exactly the states of docs/architecture.md', () => {
+    expect(asl.StartAt).toBe('Request approval');
+    expect(Object.keys(asl.States).sort()).toEqual(
+      [
+        'Approved?',
+        'Close rejected request',
+        'Discard staged token',
+        'Expire request',
+        'Fail request',
+        'Issuance failed',
+        'Mint token',
+        'Promote token',
+        'Request approval',
+        'Token issued',
+        'Verify token',
+      ].sort(),
+    );
+  });
+
+  it('makes every Task a Lambda invoke through the optimized integration', () => {
+    const tasks = Object.entries(asl.States).filter(([, st]) => st.Type === 'Task');
+    expect(tasks).toHaveLength(8);
+    for (const [name, st] of tasks) {
+      const expected =
+        name === 'Request approval'
+          ? 'arn:aws:states:::lambda:invoke.waitForTaskToken'
+          : 'arn:aws:states:::lambda:invoke';
+      expect({ name, resource: st.Resource }).toEqual({ name, resource: expected });
+      expect(st.Parameters.FunctionName).toMatch(/^arn:aws:lambda:us-east-1:000000000000:function:/);
+    }
+  });
+
+  it('waits for the approvals on a task token for approvalExpiryHours', () => {
+    expect(state('Request approval')).toMatchObject({
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSeconds: 72 * 3600,
+      ResultPath: '$.approval',
+      Parameters: {
+        FunctionName: lambdaArn(ENTRIES.requestApproval),
+        Payload: { 'requestId.$': '$.requestId', 'taskToken.$': '$$.Task.Token' },
+      },
+      Next: 'Approved?',
+    });
+    expect(state('Request approval').HeartbeatSeconds).toBeUndefined();
+  });
+
+  it('takes the task timeout from the policy', () => {
+    const policy = defaultPolicy();
+    policy.approvalExpiryHours = 5;
+    const other = issuanceDefinition(synth({ policy: writePolicy(policy) }));
+    expect(other.States['Request approval'].TimeoutSeconds).toBe(5 * 3600);
+  });
+
+  it('expires the request on States.Timeout and fails it on any other error', () => {
+    expect(state('Request approval').Catch).toEqual([
+      { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Expire request' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Fail request' },
+    ]);
+    expect(state('Expire request')).toMatchObject({
+      End: true,
+      Parameters: {
+        FunctionName: lambdaArn(ENTRIES.closeRequest),
+        Payload: { 'requestId.$': '$.requestId', outcome: 'EXPIRED' },
+      },
+    });
+  });
+
+  it('mints only when the approval outcome is APPROVED, otherwise closes the request', () => {
+    expect(state('Approved?')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.approval.outcome', StringEquals: 'APPROVED', Next: 'Mint token' }],
+      Default: 'Close rejected request',
+    });
+    expect(state('Close rejected request')).toMatchObject({
+      End: true,
+      Parameters: {
+        FunctionName: lambdaArn(ENTRIES.closeRequest),
+        Payload: { 'requestId.$': '$.requestId', 'outcome.$': '$.approval.outcome' },
+      },
+    });
+  });
+
+  it('chains mint → verify → promote, passing ids only', () => {
+    expect(state('Mint token')).toMatchObject({
+      Parameters: { FunctionName: lambdaArn(ENTRIES.mintToken), Payload: { 'requestId.$': '$.requestId' } },
+      OutputPath: '$.Payload',
+      Next: 'Verify token',
+    });
+    expect(state('Verify token')).toMatchObject({
+      Parameters: { FunctionName: lambdaArn(ENTRIES.verifyToken), 'Payload.$': '$' },
+      ResultPath: null,
+      Next: 'Promote token',
+    });
+    expect(state('Promote token')).toMatchObject({
+      Parameters: { FunctionName: lambdaArn(ENTRIES.promoteToken), 'Payload.$': '$' },
+      ResultPath: null,
+      Next: 'Token issued',
+    });
+    expect(state('Token issued')).toEqual({ Type: 'Succeed' });
+  });
+
+  it('sends every minting failure through Discard staged token, then Fail request, then Fail', () => {
+    for (const name of ['Mint token', 'Verify token', 'Promote token']) {
+      expect({ name, catch: state(name).Catch }).toEqual({
+        name,
+        catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Discard staged token' }],
+      });
+    }
+    expect(state('Discard staged token')).toMatchObject({
+      Parameters: { FunctionName: lambdaArn(ENTRIES.discardToken), 'Payload.$': '$' },
+      ResultPath: null,
+      Next: 'Fail request',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.discardError', Next: 'Fail request' }],
+    });
+    expect(state('Fail request')).toMatchObject({
+      Parameters: {
+        FunctionName: lambdaArn(ENTRIES.closeRequest),
+        Payload: { 'requestId.$': '$.requestId', outcome: 'FAILED', 'error.$': '$.error' },
+      },
+      Next: 'Issuance failed',
+    });
+    expect(state('Issuance failed')).toMatchObject({ Type: 'Fail', Error: 'IssuanceFailed' });
+  });
+
+  it('retries transient errors only, by name, with capped exponential backoff', () => {
+    for (const [name, st] of Object.entries(asl.States).filter(([, st]) => st.Type === 'Task')) {
+      expect({ name, retry: st.Retry }).toEqual({
+        name,
+        retry: [
+          {
+            ErrorEquals: TRANSIENT,
+            IntervalSeconds: 2,
+            MaxAttempts: 6,
+            BackoffRate: 2,
+            MaxDelaySeconds: 60,
+            JitterStrategy: 'FULL',
+          },
+        ],
+      });
+    }
+  });
+});

@@ -1,0 +1,117 @@
+import type { CfnResource } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
+import { ENTRIES, functionId, logicalId, type Synthesized, synth, type TemplateJson } from './support/synth';
+
+const MEMBER_ROUTES: Record<string, string> = {
+  'POST /token-requests': ENTRIES.tokenRequests,
+  'GET /token-requests': ENTRIES.tokenRequests,
+  'GET /token-requests/{requestId}': ENTRIES.tokenRequests,
+  'POST /token-requests/{requestId}/cancel': ENTRIES.tokenRequests,
+  'GET /tokens': ENTRIES.tokens,
+  'GET /tokens/{tokenId}': ENTRIES.tokens,
+};
+const PUBLIC_ROUTES: Record<string, string> = {
+  'GET /approvals/{approvalId}': ENTRIES.approvals,
+  'POST /approvals/{approvalId}': ENTRIES.approvals,
+  'GET /health': ENTRIES.health,
+};
+
+describe('RequestApi', () => {
+  let s: Synthesized;
+  let routes: Record<string, { AuthorizationType: string; AuthorizerId?: unknown; Target: unknown }>;
+  let integrations: Record<string, TemplateJson>;
+
+  beforeAll(() => {
+    s = synth();
+    routes = Object.fromEntries(
+      Object.values(s.template.findResources('AWS::ApiGatewayV2::Route')).map((r) => [
+        r.Properties.RouteKey,
+        r.Properties,
+      ]),
+    );
+    integrations = s.template.findResources('AWS::ApiGatewayV2::Integration');
+  });
+
+  /** Entry of the function behind a route's integration. */
+  function targetEntry(routeKey: string): string {
+    const target = JSON.stringify(routes[routeKey]?.Target);
+    const integrationId = Object.keys(integrations).find((id) => target.includes(`"${id}"`));
+    const uri = JSON.stringify(integrations[integrationId ?? '']?.Properties.IntegrationUri);
+    const entry = Object.values(ENTRIES).find((e) => uri.includes(`"${functionId(s, e)}"`));
+    if (!entry) throw new Error(`no function behind ${routeKey}`);
+    return entry;
+  }
+
+  it('has exactly the routes of the contract', () => {
+    expect(Object.keys(routes).sort()).toEqual([...Object.keys(MEMBER_ROUTES), ...Object.keys(PUBLIC_ROUTES)].sort());
+  });
+
+  it('routes each path to its function with payload format 2.0', () => {
+    for (const [routeKey, entry] of Object.entries({ ...MEMBER_ROUTES, ...PUBLIC_ROUTES })) {
+      expect({ routeKey, entry: targetEntry(routeKey) }).toEqual({ routeKey, entry });
+    }
+    for (const integration of Object.values(integrations)) {
+      expect(integration.Properties).toMatchObject({ IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    }
+  });
+
+  it('protects member routes with the JWT authorizer and leaves approval and health routes open', () => {
+    const [authorizerId] = Object.keys(s.template.findResources('AWS::ApiGatewayV2::Authorizer'));
+    for (const routeKey of Object.keys(MEMBER_ROUTES)) {
+      expect({ routeKey, ...routes[routeKey] }).toMatchObject({
+        routeKey,
+        AuthorizationType: 'JWT',
+        AuthorizerId: { Ref: authorizerId },
+      });
+    }
+    for (const routeKey of Object.keys(PUBLIC_ROUTES)) {
+      expect({ routeKey, type: routes[routeKey]?.AuthorizationType, id: routes[routeKey]?.AuthorizerId }).toEqual({
+        routeKey,
+        type: 'NONE',
+      });
+    }
+  });
+
+  it('configures the authorizer with issuer and audience from context', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: 'http://127.0.0.1:3000/local/oidc', Audience: ['token-warden'] },
+    });
+    const other = synth({ jwtIssuer: 'https://idp.corp.example/oauth2/default', jwtAudience: 'api://warden' });
+    other.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      JwtConfiguration: { Issuer: 'https://idp.corp.example/oauth2/default', Audience: ['api://warden'] },
+    });
+  });
+
+  it('throttles the auto-deployed $default stage and logs access to an encrypted log group', () => {
+    const accessLogs = logicalId(s, s.stack.api.accessLogs.node.defaultChild as CfnResource);
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 20, ThrottlingBurstLimit: 40 },
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [accessLogs, 'Arn'] }, Format: Match.anyValue() },
+    });
+    const keyId = logicalId(s, s.stack.store.key.node.defaultChild as CfnResource);
+    expect(s.json.Resources[accessLogs]?.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
+  it('never logs the query string (approval signatures) or the Authorization header', () => {
+    const [stage] = Object.values(s.template.findResources('AWS::ApiGatewayV2::Stage'));
+    const format = stage?.Properties.AccessLogSettings.Format as string;
+    const fields = JSON.parse(format) as Record<string, string>;
+    expect(fields).toMatchObject({
+      requestId: '$context.requestId',
+      routeKey: '$context.routeKey',
+      status: '$context.status',
+    });
+    expect(format).not.toMatch(
+      /querystring|\$request\.|\$input|header|authorization|\$context\.authorizer\.(claims|jwt)/i,
+    );
+  });
+
+  it('exposes the API URL as an output', () => {
+    const apiId = logicalId(s, s.stack.api.api.node.defaultChild as CfnResource);
+    s.template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] } });
+  });
+});
