@@ -19,9 +19,11 @@ export interface TokenWardenConfig {
   readonly approvalBaseUrl?: string;
   /** Name of the Secrets Manager secret holding the Atlassian organization API key (created by an admin). */
   readonly orgApiKeySecretName: string;
+  /** Base URL of Atlassian's admin and product APIs (`https://api.atlassian.com`, or the local fake). */
   readonly atlassianApiBaseUrl: string;
   /** Site URL template; `{site}` is replaced by the service account's site. */
   readonly atlassianSiteBaseUrl: string;
+  /** Name of the CloudFormation stack (also prefixes the link-signing key and the state machine names). */
   readonly stackName: string;
 }
 

@@ -40,7 +40,10 @@ export const TRANSIENT_ERRORS = [
   'Lambda.TooManyRequestsException',
 ] as const;
 
-/** Retries `task` on {@link TRANSIENT_ERRORS} with exponential backoff and full jitter (about 3 minutes at most). */
+/**
+ * Retries `task` on {@link TRANSIENT_ERRORS}: six attempts after the first, 2 s doubling to at most 60 s, with full
+ * jitter (at most about two minutes of waiting in all).
+ */
 export function retryTransient(task: LambdaInvoke): LambdaInvoke {
   task.addRetry({
     errors: [...TRANSIENT_ERRORS],
@@ -153,7 +156,10 @@ export interface IssuanceWorkflowProps {
   readonly approvalExpiryHours: number;
   /** Key that encrypts the workflow's log group. */
   readonly encryptionKey: IKey;
-  /** @default RetentionDays.THREE_MONTHS */
+  /**
+   * Retention of the workflow's log group.
+   * @default RetentionDays.THREE_MONTHS
+   */
   readonly logRetention?: RetentionDays;
   /**
    * Name of the state machine. It is explicit so that a function the workflow invokes can be granted
@@ -169,8 +175,9 @@ export interface IssuanceWorkflowProps {
  * - `Request approval` (`.waitForTaskToken`, event `{requestId, taskToken}`) waits for
  *   `SendTaskSuccess({outcome})`, stored at `$.approval`; `States.Timeout` → `Expire request`; any other error
  *   left after retries → `Fail request`.
- * - `Approved?`: `$.approval.outcome == "APPROVED"` → the {@link MintingChain} (`Mint token` gets `{requestId}`),
- *   otherwise `Close rejected request` (event `{requestId, outcome}`, outcome `REJECTED` or `CANCELLED`).
+ * - `Approved?`: `$.approval.outcome == "APPROVED"` → the {@link MintingChain} (`Mint token` gets `{requestId}`)
+ *   → `Token issued`; otherwise `Close rejected request` (event `{requestId, outcome}`, outcome `REJECTED` or
+ *   `CANCELLED`).
  * - `Expire request` gets `{requestId, outcome: "EXPIRED"}`; `Fail request` gets
  *   `{requestId, outcome: "FAILED", error}` and then the execution fails (`Issuance failed`).
  */
@@ -241,7 +248,6 @@ export class IssuanceWorkflow extends Construct {
     );
 
     this.logGroup = new LogGroup(this, 'Logs', {
-      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
       retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
       encryptionKey: props.encryptionKey,
     });

@@ -41,7 +41,10 @@ export interface RequestApiProps {
    * @default - 20 requests per second, bursts of 40
    */
   readonly throttle?: ThrottleSettings;
-  /** @default RetentionDays.THREE_MONTHS */
+  /**
+   * Retention of the access log group.
+   * @default RetentionDays.THREE_MONTHS
+   */
   readonly logRetention?: RetentionDays;
 }
 

@@ -36,16 +36,26 @@ export interface WardenFunctionProps {
    * @default 'handler'
    */
   readonly handler?: string;
+  /** Lambda description. */
   readonly description: string;
   /** Absolute path of the validated policy (JSON); bundled beside the handler as `policy.json`. */
   readonly policyFile: string;
   /** Customer managed key: encrypts the log group; token secrets are created with it. */
   readonly encryptionKey: IKey;
-  /** @default Duration.seconds(10) */
+  /**
+   * Lambda timeout.
+   * @default Duration.seconds(10)
+   */
   readonly timeout?: Duration;
-  /** @default 512 */
+  /**
+   * Memory in MB.
+   * @default 512
+   */
   readonly memorySize?: number;
-  /** @default RetentionDays.THREE_MONTHS */
+  /**
+   * Retention of the function's log group.
+   * @default RetentionDays.THREE_MONTHS
+   */
   readonly logRetention?: RetentionDays;
   /**
    * `POWERTOOLS_SERVICE_NAME`.
@@ -127,6 +137,7 @@ export class WardenFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
+          // esbuild runs on the host (it is a dev dependency), so the policy file's host path is readable here.
           afterBundling: (_inputDir: string, outputDir: string) => [
             `${copy} "${props.policyFile}" "${join(outputDir, 'policy.json')}"`,
           ],

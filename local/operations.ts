@@ -6,10 +6,7 @@
 const AUTHORIZATION_ONLY = new Set(['kms', 'xray', 'logs', 'iam', 'cloudwatch']);
 
 /** Returns `service:Action` entries that no emulated service answers (sorted, unique). */
-export function checkGrantedOperations(
-  granted: Map<string, string[]>,
-  supported: Record<string, string[]>,
-): string[] {
+export function checkGrantedOperations(granted: Map<string, string[]>, supported: Record<string, string[]>): string[] {
   const missing = new Set<string>();
   for (const actions of granted.values()) {
     for (const action of actions) {

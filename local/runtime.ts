@@ -9,11 +9,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  CreateSecretCommand,
-  DescribeSecretCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { CloudFormationTemplate, ResourceIdentity } from '../lib/synth/resolve-template';
 import { createHttpApi, type HttpApi } from './api-gateway';
@@ -31,9 +27,9 @@ import { LambdaRunner } from './lambda-runner';
 import { createMailServer } from './mail/mail-server';
 import { MailStore } from './mail/mail-store';
 import { createOidcProvider, seededGroupsFor } from './oidc';
+import { checkGrantedOperations } from './operations';
 import { synthesize } from './synth';
 import { readTemplate } from './template';
-import { checkGrantedOperations } from './operations';
 
 export interface RuntimeOptions {
   apiPort: number;
@@ -80,7 +76,12 @@ async function reservePort(port: number, name: string): Promise<{ server: Server
   } catch (error) {
     throw new Error(`cannot start the ${name}: ${(error as Error).message}`);
   }
-  return { server, serve: (h) => { handler = h; } };
+  return {
+    server,
+    serve: (h) => {
+      handler = h;
+    },
+  };
 }
 
 export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
@@ -122,7 +123,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
     // The org API key the fake Atlassian accepts, kept across restarts.
     const orgKeyFile = join(dataDir, 'atlassian-org-key');
-    if (!existsSync(orgKeyFile)) writeFileSync(orgKeyFile, `ATCTT3x${randomBytes(24).toString('base64url')}`, { mode: 0o600 });
+    if (!existsSync(orgKeyFile))
+      writeFileSync(orgKeyFile, `ATCTT3x${randomBytes(24).toString('base64url')}`, { mode: 0o600 });
     const orgApiKey = readFileSync(orgKeyFile, 'utf8').trim();
 
     log('synthesizing the CDK app …');
@@ -167,7 +169,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         } else if (target.arn.endsWith(':aws-sdk:sfn:startExecution')) {
           const params = JSON.parse(input) as { StateMachineArn: string; Name?: string; Input?: string };
           await sfnClient.send(
-            new StartExecutionCommand({ stateMachineArn: params.StateMachineArn, name: params.Name, input: params.Input }),
+            new StartExecutionCommand({
+              stateMachineArn: params.StateMachineArn,
+              name: params.Name,
+              input: params.Input,
+            }),
           );
         } else {
           throw new Error(`schedule target ${target.arn} is not supported locally`);
@@ -195,7 +201,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     aws.serve(edge.handler);
 
     // Secrets from the template, and the org API key an admin would create by hand.
-    const sm = new SecretsManagerClient({ endpoint: urls.aws, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const sm = new SecretsManagerClient({
+      endpoint: urls.aws,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     closers.push(() => sm.destroy());
     const orgKeySecretName = String(context.orgApiKeySecretName ?? ORG_KEY_SECRET_DEFAULT);
     const ensureSecret = async (name: string, value: () => string, description: string) => {
@@ -203,7 +213,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         return (await sm.send(new DescribeSecretCommand({ SecretId: name }))).ARN ?? '';
       } catch (error) {
         if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-        return (await sm.send(new CreateSecretCommand({ Name: name, SecretString: value(), Description: description }))).ARN ?? '';
+        return (
+          (await sm.send(new CreateSecretCommand({ Name: name, SecretString: value(), Description: description })))
+            .ARN ?? ''
+        );
       }
     };
     await ensureSecret(orgKeySecretName, () => orgApiKey, 'Atlassian organization API key (local fake)');
@@ -216,7 +229,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         const gen = p.GenerateSecretString as { PasswordLength?: number } | undefined;
         const arn = await ensureSecret(
           name,
-          () => randomBytes(64).toString('base64url').slice(0, gen?.PasswordLength ?? 64),
+          () =>
+            randomBytes(64)
+              .toString('base64url')
+              .slice(0, gen?.PasswordLength ?? 64),
           String(p.Description ?? ''),
         );
         overrides[logicalId] = { ref: arn, attributes: { Id: name } };
@@ -232,7 +248,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     }
 
     // Tables.
-    const ddb = new DynamoDBClient({ endpoint: urls.aws, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const ddb = new DynamoDBClient({
+      endpoint: urls.aws,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     closers.push(() => ddb.destroy());
     for (const table of model.tables) {
       try {
@@ -266,7 +286,12 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     });
     closers.push(() => runner?.close());
     for (const machine of model.stateMachines) {
-      sfn.registerStateMachine({ arn: machine.arn, name: machine.name, definition: machine.definition, type: 'STANDARD' });
+      sfn.registerStateMachine({
+        arn: machine.arn,
+        name: machine.name,
+        definition: machine.definition,
+        type: 'STANDARD',
+      });
     }
 
     // The fake Atlassian and the mail page.
@@ -276,7 +301,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       seed: DEMO_SEED,
       stateFile: join(dataDir, 'atlassian.json'),
       onCall: (c) =>
-        record({ at: clock.now().toISOString(), service: 'atlassian', operation: `${c.method} ${c.route}`, durationMs: c.durationMs, status: c.status }),
+        record({
+          at: clock.now().toISOString(),
+          service: 'atlassian',
+          operation: `${c.method} ${c.route}`,
+          durationMs: c.durationMs,
+          status: c.status,
+        }),
     });
     atl.serve(fake.handler);
     mail.serve(createMailServer({ store: mailStore }).handler);
@@ -337,7 +368,11 @@ async function advanceClock(clock: SimulatedClock, body: Buffer, res: ServerResp
   const n = unit ? p[unit] : undefined;
   if (!unit || typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 3650 * (unit === 'hours' ? 24 : 1)) {
     return json(res, 400, {
-      error: { code: 'VALIDATION_ERROR', message: 'body must be {"days": n} or {"hours": n} with a positive integer n', field: unit ?? 'days' },
+      error: {
+        code: 'VALIDATION_ERROR',
+        message: 'body must be {"days": n} or {"hours": n} with a positive integer n',
+        field: unit ?? 'days',
+      },
     });
   }
   const result = await clock.advance(n * (unit === 'days' ? 86_400_000 : 3_600_000));

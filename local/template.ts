@@ -59,7 +59,9 @@ export function secretSpecs(template: CloudFormationTemplate): LocalSecretSpec[]
       logicalId,
       name: typeof p.Name === 'string' ? p.Name : logicalId,
       ...(typeof p.Description === 'string' ? { description: p.Description } : {}),
-      ...(gen ? { generate: { length: gen.PasswordLength ?? 32, excludePunctuation: gen.ExcludePunctuation ?? false } } : {}),
+      ...(gen
+        ? { generate: { length: gen.PasswordLength ?? 32, excludePunctuation: gen.ExcludePunctuation ?? false } }
+        : {}),
     };
   });
 }
@@ -80,12 +82,18 @@ export function readTemplate(opts: ReadTemplateOptions): LocalModel {
   };
   const ctx: ResolveContext = { ...env, resources } as ResolveContext;
   const all = opts.template.Resources;
-  const raw = all as Record<string, { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }>;
+  const raw = all as Record<
+    string,
+    { Type: string; Properties?: Record<string, unknown>; Metadata?: Record<string, unknown> }
+  >;
 
   const functions: LocalFunction[] = ofType(all, 'AWS::Lambda::Function').map(([logicalId, p]) => {
     const assetPath = raw[logicalId]?.Metadata?.['aws:asset:path'];
     if (typeof assetPath !== 'string') throw new Error(`function ${logicalId} has no bundled asset in the assembly`);
-    const variables = ((p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const variables = ((p.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}) as Record<
+      string,
+      unknown
+    >;
     const envVars = Object.fromEntries(
       Object.entries(resolveValue(variables, ctx) as Record<string, unknown>).map(([k, v]) => [k, String(v)]),
     );

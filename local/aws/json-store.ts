@@ -32,8 +32,9 @@ export class JsonStore<T> {
     }
     try {
       return JSON.parse(text) as T;
-    } catch (error) {
-      throw new Error(`${this.file} is not valid JSON (delete it, or start with --reset)`, { cause: error });
+    } catch {
+      // No `cause`: the parser's message quotes the file, which may hold secret values.
+      throw new Error(`${this.file} is not valid JSON (delete it, or start with --reset)`);
     }
   }
 
@@ -42,7 +43,8 @@ export class JsonStore<T> {
     if (!this.file) return;
     mkdirSync(dirname(this.file), { recursive: true });
     const temp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(temp, JSON.stringify(value, null, 2));
+    // Owner-only from the first byte: some documents (secrets, the fake's tokens) hold secret values.
+    writeFileSync(temp, JSON.stringify(value, null, 2), { mode: 0o600 });
     renameSync(temp, this.file);
   }
 }
