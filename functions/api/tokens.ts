@@ -1,20 +1,61 @@
+import { parseRevokeBody, revokeToken } from '../app/revoke';
+import { rotateNow } from '../app/rotation';
 import { getToken, listTokens } from '../app/tokens';
 import { RequestError } from '../domain/errors';
-import { recordStore } from '../shared/deps';
-import { apiHandler, callerOf, json } from '../shared/http';
+import { systemClock } from '../domain/ports';
+import {
+  atlassian,
+  auditLog,
+  mailer,
+  recordStore,
+  rotationSchedules,
+  rotationStateMachineArn,
+  rotationStopper,
+  tokenVault,
+  workflows,
+} from '../shared/deps';
+import { apiHandler, callerOf, json, jsonBody } from '../shared/http';
 import { loadPolicy } from '../shared/policy-loader';
 
 const policy = loadPolicy();
 const store = recordStore();
+const rotationDeps = () => ({
+  store,
+  audit: auditLog(),
+  workflows: workflows(),
+  mailer: mailer(),
+  clock: systemClock,
+  policy,
+  rotationStateMachineArn: rotationStateMachineArn(),
+});
+const revokeDeps = () => ({
+  store,
+  audit: auditLog(),
+  atlassian: atlassian(),
+  vault: tokenVault(),
+  schedules: rotationSchedules(),
+  stopRotation: rotationStopper(),
+  mailer: mailer(),
+  clock: systemClock,
+  policy,
+});
 
-/** `GET /tokens`, `GET /tokens/{tokenId}`. */
+/** `GET /tokens`, `GET /tokens/{tokenId}`, `POST /tokens/{tokenId}/rotate`, `POST /tokens/{tokenId}/revoke`. */
 export const handler = apiHandler(async (event) => {
   const caller = callerOf(event, policy);
+  const tokenId = event.pathParameters?.tokenId ?? '';
   switch (event.routeKey) {
     case 'GET /tokens':
       return json(200, await listTokens(store, caller, event.queryStringParameters ?? {}));
     case 'GET /tokens/{tokenId}':
-      return json(200, await getToken(store, caller, event.pathParameters?.tokenId ?? ''));
+      return json(200, await getToken(store, caller, tokenId));
+    case 'POST /tokens/{tokenId}/rotate':
+      return json(202, await rotateNow(rotationDeps(), caller, tokenId));
+    case 'POST /tokens/{tokenId}/revoke': {
+      if (!caller.isAdmin) throw new RequestError('FORBIDDEN', 'only admins can revoke tokens');
+      const reason = parseRevokeBody(jsonBody(event, { optional: true }));
+      return json(200, await revokeToken(revokeDeps(), caller, tokenId, reason));
+    }
     default:
       throw new RequestError('NOT_FOUND', 'route not found');
   }

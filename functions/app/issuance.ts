@@ -3,13 +3,27 @@ import type { AuditLog } from '../adapters/aws/audit-log';
 import type { Mailer } from '../adapters/aws/mailer';
 import type { MintRecord, RecordStore, StoredRequest, StoredToken } from '../adapters/aws/record-store';
 import type { TokenVault } from '../adapters/aws/token-vault';
-import { mintLabel, requestIdForToken, secretNameFor, secretVersionId, tokenIdFor } from '../domain/naming';
+import {
+  mintLabel,
+  requestIdForToken,
+  rotationExecutionName,
+  secretNameFor,
+  secretVersionId,
+  tokenIdFor,
+} from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import { expiryFor, rotationDueAt } from '../domain/requests';
 import { notifyOnce } from './close-request';
 
+/** Where the next rotation is scheduled (EventBridge Scheduler in AWS). */
+export interface RotationScheduler {
+  upsert(tokenId: string, at: Date, executionName: string, input: object): Promise<void>;
+  remove(tokenId: string): Promise<void>;
+}
+
 export interface IssuanceDeps {
+  schedules: RotationScheduler;
   store: RecordStore;
   audit: AuditLog;
   vault: TokenVault;
@@ -251,9 +265,56 @@ export async function promoteToken(deps: IssuanceDeps, input: { tokenId: string;
       'g1',
     );
     await notifyOnce(deps, issued, 'ISSUED', { secretName, expiresAt });
+  } else {
+    await recordRotatedGeneration(deps, mint, nextRotationAt);
   }
+  await scheduleNextRotation(deps, input.tokenId);
   await deps.store.putMint({ ...mint, state: 'PROMOTED' });
   return { expiresAt };
+}
+
+/** A promoted rotation: the token moves to the new generation, expiry and rotation time; the lock is released. */
+async function recordRotatedGeneration(deps: IssuanceDeps, mint: MintRecord, nextRotationAt: string) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const token = await deps.store.getToken(mint.tokenId);
+    if (!token) throw new IssuanceRefusedError(`token ${mint.tokenId} does not exist`);
+    if (token.generation >= mint.generation) return;
+    const now = isoSeconds(deps.clock.now());
+    const { rotation: _rotation, lastRotationError: _error, remindedAt: _reminded, ...rest } = token;
+    const saved = await deps.store.saveToken({
+      ...rest,
+      status: token.status === 'ROTATING' ? 'ACTIVE' : token.status,
+      generation: mint.generation,
+      expiresAt: mint.expiresAt!,
+      lastRotatedAt: now,
+      nextRotationAt,
+      generations: [
+        ...token.generations,
+        {
+          generation: mint.generation,
+          label: mint.label,
+          atlassianTokenId: mint.atlassianTokenId!,
+          expiresAt: mint.expiresAt!,
+          versionId: mint.versionId,
+          mintedAt: mint.mintedAt ?? now,
+        },
+      ],
+    });
+    if (saved) return;
+  }
+  throw new Error(`token ${mint.tokenId} could not be moved to generation ${mint.generation}`);
+}
+
+/** One schedule per token, at `expiry − rotationLead`, starting the next generation's first attempt. */
+async function scheduleNextRotation(deps: IssuanceDeps, tokenId: string) {
+  const token = await deps.store.getToken(tokenId);
+  if (!token?.nextRotationAt || (token.status !== 'ACTIVE' && token.status !== 'ROTATING')) return;
+  const generation = token.generation + 1;
+  await deps.schedules.upsert(tokenId, new Date(token.nextRotationAt), rotationExecutionName(tokenId, generation, 1), {
+    tokenId,
+    generation,
+    attempt: 1,
+  });
 }
 
 async function markIssued(

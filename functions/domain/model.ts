@@ -79,7 +79,12 @@ export interface TokenRecord {
   nextRotationAt?: string;
   lastRotationError?: RotationError;
   generations: TokenGeneration[];
+  /** The rotation in progress (a lock: one rotation per token at a time). */
   rotation?: { generation: number; attempt: number; startedAt: string };
+  /** The last rotation attempt started, so the next one gets a fresh execution name. */
+  lastRotationAttempt?: { generation: number; attempt: number };
+  /** When owners and admins were last reminded that the token is inside the lead window without a rotation. */
+  remindedAt?: string;
   revokedAt?: string;
   revokedBy?: string;
   revokeReason?: string;

@@ -3,8 +3,10 @@ import { AtlassianClient } from '../adapters/atlassian/client';
 import { AuditLog } from '../adapters/aws/audit-log';
 import { dynamoDocumentClient } from '../adapters/aws/clients';
 import { Keyring } from '../adapters/aws/keyring';
+import { LifecycleEvents } from '../adapters/aws/lifecycle-events';
 import { Mailer } from '../adapters/aws/mailer';
 import { RecordStore } from '../adapters/aws/record-store';
+import { RotationSchedules } from '../adapters/aws/rotation-schedules';
 import { TokenVault } from '../adapters/aws/token-vault';
 import { Workflows } from '../adapters/aws/workflow';
 import { envVar, readConfig } from './config';
@@ -17,9 +19,12 @@ const once = <T>(make: () => T) => {
 export const recordStore = once(
   () => new RecordStore(dynamoDocumentClient(), readConfig({ TABLE_NAME: envVar.name }).TABLE_NAME),
 );
-export const auditLog = once(
-  () => new AuditLog(dynamoDocumentClient(), readConfig({ AUDIT_TABLE_NAME: envVar.name }).AUDIT_TABLE_NAME),
-);
+/** The audit trail; every record is also published as a lifecycle event on the bus. */
+export const auditLog = once(() => {
+  const config = readConfig({ AUDIT_TABLE_NAME: envVar.name, EVENT_BUS_NAME: envVar.name });
+  const events = new LifecycleEvents(config.EVENT_BUS_NAME);
+  return new AuditLog(dynamoDocumentClient(), config.AUDIT_TABLE_NAME, (detail) => events.publish(detail));
+});
 export const workflows = once(() => new Workflows());
 export const mailer = once(() => new Mailer(readConfig({ FROM_EMAIL: envVar.email }).FROM_EMAIL));
 export const tokenVault = once(() => new TokenVault());
@@ -41,3 +46,26 @@ export const atlassian = once(() => {
     orgApiKey: () => keyring().text(config.ORG_API_KEY_SECRET_ID),
   });
 });
+
+export const rotationSchedules = once(() => {
+  const config = readConfig({
+    ROTATION_STATE_MACHINE_ARN: envVar.arn,
+    SCHEDULER_ROLE_ARN: envVar.arn,
+    SCHEDULE_GROUP_NAME: envVar.name,
+  });
+  return new RotationSchedules({
+    rotationStateMachineArn: config.ROTATION_STATE_MACHINE_ARN,
+    schedulerRoleArn: config.SCHEDULER_ROLE_ARN,
+    groupName: config.SCHEDULE_GROUP_NAME,
+  });
+});
+
+/** Stops a running rotation execution by name (revoke). */
+export const rotationStopper = once(() => {
+  const arn = readConfig({ ROTATION_STATE_MACHINE_ARN: envVar.arn }).ROTATION_STATE_MACHINE_ARN;
+  const executionPrefix = arn.replace(':stateMachine:', ':execution:');
+  return (executionName: string) => workflows().stop(`${executionPrefix}:${executionName}`, 'the token was revoked');
+});
+
+export const rotationStateMachineArn = () =>
+  readConfig({ ROTATION_STATE_MACHINE_ARN: envVar.arn }).ROTATION_STATE_MACHINE_ARN;

@@ -1,7 +1,7 @@
 import type { IssuanceDeps } from '../app/issuance';
 import { systemClock } from '../domain/ports';
 import { envVar, readConfig } from './config';
-import { atlassian, auditLog, mailer, recordStore, tokenVault } from './deps';
+import { atlassian, auditLog, mailer, recordStore, rotationSchedules, tokenVault } from './deps';
 import { loadPolicy } from './policy-loader';
 
 /**
@@ -26,6 +26,9 @@ export function issuanceDeps(): IssuanceDeps {
     },
     get mailer() {
       return mailer();
+    },
+    get schedules() {
+      return rotationSchedules();
     },
     get kmsKeyId() {
       return readConfig({ SECRETS_KMS_KEY_ID: envVar.name }).SECRETS_KMS_KEY_ID;

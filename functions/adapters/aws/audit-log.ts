@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { aws } from './errors';
+import type { LifecycleDetail } from './lifecycle-events';
 
 export type AuditEvent =
   | 'REQUESTED'
@@ -26,29 +27,43 @@ export interface AuditRecord {
 }
 
 /**
- * Append-only audit trail. Each record has a deterministic key (`at#event#discriminator`), so a retried step
- * writes it once: a conditional put that finds it present is a no-op.
+ * Append-only audit trail. Each record has a deterministic key (`event#discriminator`), so a retried step writes it
+ * once: a conditional put that finds it present is a no-op. When a publisher is given, every record is also
+ * published as a lifecycle event (at least once: consumers deduplicate on `eventId`, the record's key).
  */
 export class AuditLog {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly publish?: (detail: LifecycleDetail) => Promise<void>,
   ) {}
 
   async append(record: AuditRecord, discriminator: string): Promise<void> {
+    const sk = `${record.event}#${discriminator}`;
     try {
       await aws('DynamoDB.PutItem', () =>
         this.doc.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...record, sk: `${record.event}#${discriminator}` },
+            Item: { ...record, sk },
             ConditionExpression: 'attribute_not_exists(sk)',
           }),
         ),
       );
     } catch (error) {
-      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return;
-      throw error;
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    }
+    if (this.publish) {
+      await this.publish({
+        eventId: `${record.correlationId}:${sk}`,
+        event: record.event,
+        correlationId: record.correlationId,
+        requestId: record.requestId,
+        ...(record.tokenId ? { tokenId: record.tokenId } : {}),
+        actor: record.actor,
+        at: record.at,
+        ...(record.details ? { details: record.details } : {}),
+      });
     }
   }
 

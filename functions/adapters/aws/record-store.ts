@@ -230,6 +230,22 @@ export class RecordStore {
       : this.query('byKind', 'kind', 'TOKEN', opts.limit, opts.nextToken);
   }
 
+  /** Tokens whose rotation is due by `nowIso` (the sparse `byDue` index, oldest first). */
+  async listDueTokens(nowIso: string, limit: number, nextToken?: string): Promise<Page<StoredToken>> {
+    const input: QueryCommandInput = {
+      TableName: this.tableName,
+      IndexName: 'byDue',
+      KeyConditionExpression: 'duePk = :due AND dueSk <= :now',
+      ExpressionAttributeValues: { ':due': 'DUE', ':now': `${nowIso}#~` },
+      Limit: limit,
+    };
+    if (nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(nextToken, 'duePk', 'DUE');
+    const out = await aws('DynamoDB.Query', () => this.doc.send(new QueryCommand(input)));
+    const page: Page<StoredToken> = { items: (out.Items ?? []).map((i) => strip<StoredToken>(i) as StoredToken) };
+    if (out.LastEvaluatedKey) page.nextToken = Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url');
+    return page;
+  }
+
   // ---- mints
   async getMint(tokenId: string, generation: number): Promise<MintRecord | undefined> {
     return strip(await this.get(`TOK#${tokenId}`, `MINT#${String(generation).padStart(6, '0')}`));
@@ -275,6 +291,21 @@ export class RecordStore {
           ExpressionAttributeValues: { ':mine': requestId },
         }),
       ),
+    );
+  }
+
+  // ---- inventory
+  /** The latest drift report written by the periodic inventory. */
+  async getDriftReport(): Promise<Record<string, unknown> | undefined> {
+    const item = await this.get('INVENTORY', 'LATEST');
+    if (!item) return undefined;
+    const { pk: _pk, sk: _sk, ...report } = item;
+    return report;
+  }
+
+  async putDriftReport(report: Record<string, unknown>): Promise<void> {
+    await aws('DynamoDB.PutItem', () =>
+      this.doc.send(new PutCommand({ TableName: this.tableName, Item: { ...report, pk: 'INVENTORY', sk: 'LATEST' } })),
     );
   }
 

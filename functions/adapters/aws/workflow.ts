@@ -1,4 +1,4 @@
-import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { aws } from './errors';
 
 /** Starts workflow executions and resumes waiting tasks. */
@@ -27,6 +27,18 @@ export class Workflows {
       return true;
     } catch (error) {
       if (error instanceof Error && (error.name === 'TaskTimedOut' || error.name === 'InvalidToken')) return false;
+      throw error;
+    }
+  }
+
+  /** Stops an execution if it exists and runs; a missing or finished one is fine. */
+  async stop(executionArn: string, cause: string): Promise<void> {
+    try {
+      await aws('SFN.StopExecution', () =>
+        this.sfn.send(new StopExecutionCommand({ executionArn, error: 'TokenWarden.Stopped', cause })),
+      );
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ExecutionDoesNotExist') return;
       throw error;
     }
   }

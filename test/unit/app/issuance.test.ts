@@ -1,75 +1,29 @@
-import { readFileSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
-import { AuditLog } from '../../../functions/adapters/aws/audit-log';
-import { Mailer } from '../../../functions/adapters/aws/mailer';
-import { RecordStore, type StoredRequest } from '../../../functions/adapters/aws/record-store';
 import { TokenVault } from '../../../functions/adapters/aws/token-vault';
 import { discardToken, type IssuanceDeps, mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
-import { parsePolicy } from '../../../functions/domain/policy';
-import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../../functions/domain/requests';
-import { cryptoRandom } from '../../../functions/shared/random';
-import { type AwsEdge, createAwsEdge } from '../../../local/aws/edge';
-import { LocalSecretsManager } from '../../../local/aws/secrets-manager';
-import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../../local/fake-atlassian';
-import { type LocalDynamo, startDynamo } from '../../support/dynamo';
+import { type Harness, ORG_KEY, policy, startHarness } from '../../support/harness';
 
-const policy = parsePolicy(readFileSync(join(__dirname, '../../../policy/policy.yaml'), 'utf8'), 'policy.yaml');
 const ses = mockClient(SESv2Client);
-const ORG_KEY = 'org-key-for-tests';
-
-let dynamo: LocalDynamo;
-let edge: AwsEdge;
-let edgeServer: Server;
-let fake: FakeAtlassian;
-let fakeServer: Server;
-let fakeUrl: string;
-let sm: SecretsManagerClient;
+let h: Harness;
 let deps: IssuanceDeps;
-let seq = 0;
+let sm: SecretsManagerClient;
+let fakeUrl: string;
 
 beforeAll(async () => {
-  dynamo = await startDynamo();
-  edge = createAwsEdge({ services: [new LocalSecretsManager({ now: () => new Date() })] });
-  edgeServer = await edge.listen(0);
-  sm = new SecretsManagerClient({
-    endpoint: `http://127.0.0.1:${(edgeServer.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  fake = createFakeAtlassian({ now: () => new Date(), orgApiKey: ORG_KEY, seed: DEMO_SEED });
-  fakeServer = await fake.listen(0);
-  fakeUrl = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
-  deps = {
-    store: new RecordStore(dynamo.doc, dynamo.tableName),
-    audit: new AuditLog(dynamo.doc, dynamo.auditTableName),
-    vault: new TokenVault(sm),
-    atlassian: new AtlassianClient({
-      apiBaseUrl: fakeUrl,
-      siteBaseUrl: fakeUrl,
-      orgApiKey: async () => ORG_KEY,
-      timeoutMs: 500,
-      sleep: async () => {},
-    }),
-    mailer: new Mailer('token-warden@example.com', new SESv2Client({ region: 'us-east-1' })),
-    clock: { now: () => new Date() },
-    policy,
-    kmsKeyId: 'alias/token-warden',
-  };
+  h = await startHarness();
+  ({ deps, sm, fakeUrl } = h);
 });
 
 afterAll(async () => {
-  sm.destroy();
-  await edge.close();
-  await new Promise((r) => edgeServer.close(r));
-  await new Promise((r) => fakeServer.close(r));
-  await dynamo.close();
+  await h.close();
 });
 
 beforeEach(() => {
@@ -77,53 +31,10 @@ beforeEach(() => {
   ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
 });
 
-async function control(path: string, body: unknown) {
-  const res = await fetch(`${fakeUrl}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status).toBeLessThan(300);
-}
-
-/** Tokens minted at the fake under one token's labels. */
-function fakeTokens(tokenId: string) {
-  return fake.tokens().filter((t) => t.label.startsWith(`token-warden:${tokenId}:`));
-}
-
-async function approvedRequest(scopes: string[] = ['read:jira-work', 'read:jira-user']): Promise<StoredRequest> {
-  seq++;
-  const requestId = `req_${cryptoRandom.id()}`;
-  const body = parseCreateRequestBody({
-    serviceAccount: 'jenkins-bot',
-    name: `ci-${seq}`,
-    scopes,
-    lifetimeDays: 30,
-    justification: 'tests',
-  });
-  const request: StoredRequest = {
-    ...newRequest({
-      requestId,
-      body,
-      check: checkRequestAgainstPolicy(body, policy, 'alice@example.com'),
-      requester: 'alice@example.com',
-      now: new Date(),
-    }),
-    status: 'APPROVED',
-    version: 1,
-  };
-  await deps.store.createRequest(request);
-  return request;
-}
-
-async function myself(token: string) {
-  const res = await fetch(`${fakeUrl}/ex/jira/${policy.serviceAccounts[0]!.cloudId}/rest/api/3/myself`, {
-    headers: {
-      authorization: `Basic ${Buffer.from(`jenkins-bot@serviceaccount.atlassian.com:${token}`).toString('base64')}`,
-    },
-  });
-  return res.status;
-}
+const control = (path: string, body: unknown) => h.control(path, body);
+const fakeTokens = (tokenId: string) => h.fakeTokens(tokenId);
+const approvedRequest = (scopes?: string[]) => h.approvedRequest(scopes);
+const myself = (token: string) => h.myself(token);
 
 describe('issuance: mint → verify → promote', () => {
   it('issues a verified token into AWSCURRENT with Jenkins tags, and records it without its value', async () => {
@@ -170,14 +81,20 @@ describe('issuance: mint → verify → promote', () => {
 
     // The value is nowhere but in the secret: not in tables, audit, emails, or step results.
     const tables = [
-      ...((await dynamo.doc.send(new ScanCommand({ TableName: dynamo.tableName }))).Items ?? []),
-      ...((await dynamo.doc.send(new ScanCommand({ TableName: dynamo.auditTableName }))).Items ?? []),
+      ...((await h.dynamo.doc.send(new ScanCommand({ TableName: h.dynamo.tableName }))).Items ?? []),
+      ...((await h.dynamo.doc.send(new ScanCommand({ TableName: h.dynamo.auditTableName }))).Items ?? []),
     ];
     const observed = JSON.stringify([tables, ses.calls().map((c) => c.args[0].input), minted, promoted]);
     expect(value.length).toBeGreaterThan(20);
     expect(observed).not.toContain(value);
     const recipients = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input.Destination?.ToAddresses?.[0]);
     expect(recipients.sort()).toEqual(['alice@example.com', 'approver1@example.com', 'approver2@example.com']);
+    // The next rotation is scheduled at expiry − rotationLeadDays, for generation 2's first attempt.
+    expect(h.schedules.schedules.get(minted.tokenId)).toEqual({
+      at: new Date(Date.parse(promoted.expiresAt) - policy.rotationLeadDays * 86_400_000),
+      executionName: `${minted.tokenId}-g2-a1`,
+      input: { tokenId: minted.tokenId, generation: 2, attempt: 1 },
+    });
   });
 
   it('is idempotent: steps run twice mint once and email once', async () => {

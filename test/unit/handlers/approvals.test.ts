@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
@@ -8,6 +9,7 @@ import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
 
 const sfn = mockClient(SFNClient);
+const eventBridge = mockClient(EventBridgeClient);
 const ses = mockClient(SESv2Client);
 const secrets = mockClient(SecretsManagerClient);
 let dynamo: LocalDynamo;
@@ -35,6 +37,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
     TABLE_NAME: dynamo.tableName,
     AUDIT_TABLE_NAME: dynamo.auditTableName,
+    EVENT_BUS_NAME: 'token-warden',
     ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
     LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
     FROM_EMAIL: 'token-warden@example.com',
@@ -54,6 +57,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   sfn.reset();
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
   ses.reset();
   secrets.reset();
   sfn.on(StartExecutionCommand).resolves({});

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
@@ -6,6 +7,7 @@ import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { admin, apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
 
 const sfn = mockClient(SFNClient);
+const eventBridge = mockClient(EventBridgeClient);
 let dynamo: LocalDynamo;
 let handler: (event: ApiEvent, context: typeof lambdaContext) => Promise<ApiResult>;
 
@@ -27,6 +29,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
     TABLE_NAME: dynamo.tableName,
     AUDIT_TABLE_NAME: dynamo.auditTableName,
+    EVENT_BUS_NAME: 'token-warden',
     ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
     LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
     POLICY_FILE: join(__dirname, '../../../policy/policy.yaml'),
@@ -41,6 +44,8 @@ afterAll(async () => {
 
 beforeEach(() => {
   sfn.reset();
+  eventBridge.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
   sfn
     .on(StartExecutionCommand)
     .resolves({ executionArn: 'arn:aws:states:us-east-1:000000000000:execution:Issuance:x' });
@@ -79,6 +84,19 @@ describe('POST /token-requests', () => {
       stateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
       name: res.body.requestId,
       input: JSON.stringify({ requestId: res.body.requestId }),
+    });
+    const entry = eventBridge.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
+    expect(entry).toMatchObject({
+      EventBusName: 'token-warden',
+      Source: 'token-warden',
+      DetailType: 'Token Requested',
+    });
+    expect(JSON.parse(entry?.Detail ?? '{}')).toMatchObject({
+      event: 'REQUESTED',
+      correlationId: res.body.requestId,
+      requestId: res.body.requestId,
+      actor: 'alice@example.com',
+      eventId: `${res.body.requestId}:REQUESTED#${res.body.requestId}`,
     });
   });
 

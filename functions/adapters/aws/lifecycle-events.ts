@@ -1,0 +1,63 @@
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { aws } from './errors';
+
+/** `detail-type` of each lifecycle event (docs/events.md has the schema). */
+export const LIFECYCLE_DETAIL_TYPES = {
+  REQUESTED: 'Token Requested',
+  APPROVED: 'Token Request Approved',
+  REJECTED: 'Token Request Rejected',
+  CANCELLED: 'Token Request Cancelled',
+  EXPIRED: 'Token Request Expired',
+  ISSUED: 'Token Issued',
+  ISSUANCE_FAILED: 'Token Issuance Failed',
+  ROTATED: 'Token Rotated',
+  ROTATION_FAILED: 'Token Rotation Failed',
+  REVOKED: 'Token Revoked',
+  TOKEN_EXPIRED: 'Token Expired',
+} as const;
+
+export type LifecycleEventName = keyof typeof LIFECYCLE_DETAIL_TYPES;
+
+/** The `detail` of every lifecycle event: ids and non-secret facts only, never a token value. */
+export interface LifecycleDetail {
+  eventId: string;
+  event: LifecycleEventName;
+  correlationId: string;
+  requestId: string;
+  tokenId?: string;
+  serviceAccount?: string;
+  actor: string;
+  at: string;
+  details?: Record<string, string | number | boolean | string[]>;
+}
+
+export const EVENT_SOURCE = 'token-warden';
+
+/** Publishes lifecycle events on the configured bus. */
+export class LifecycleEvents {
+  constructor(
+    private readonly busName: string,
+    private readonly client: EventBridgeClient = new EventBridgeClient({}),
+  ) {}
+
+  async publish(detail: LifecycleDetail): Promise<void> {
+    const out = await aws('EventBridge.PutEvents', () =>
+      this.client.send(
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: this.busName,
+              Source: EVENT_SOURCE,
+              DetailType: LIFECYCLE_DETAIL_TYPES[detail.event],
+              Detail: JSON.stringify(detail),
+              Time: new Date(detail.at),
+            },
+          ],
+        }),
+      ),
+    );
+    if ((out.FailedEntryCount ?? 0) > 0) {
+      throw new Error(`EventBridge refused the ${detail.event} event: ${out.Entries?.[0]?.ErrorCode ?? 'unknown'}`);
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import type { AuditLog } from '../adapters/aws/audit-log';
+import { forbidden, validationError } from '../domain/errors';
+import type { Caller } from '../domain/model';
+import { requestIdForToken } from '../domain/naming';
+import { REQUEST_ID } from './requests';
+import { TOKEN_ID } from './tokens';
+
+/** `GET /audit?requestId=&tokenId=` (admins): the records of one request/token, oldest first. */
+export async function readAudit(audit: AuditLog, caller: Caller, query: { requestId?: string; tokenId?: string }) {
+  if (!caller.isAdmin) throw forbidden('only admins can read the audit trail');
+  const { requestId, tokenId } = query;
+  if (requestId === undefined && tokenId === undefined) throw validationError('requestId', 'give requestId or tokenId');
+  if (requestId !== undefined && !REQUEST_ID.test(requestId))
+    throw validationError('requestId', 'requestId is not valid');
+  if (tokenId !== undefined && !TOKEN_ID.test(tokenId)) throw validationError('tokenId', 'tokenId is not valid');
+  const fromToken = tokenId === undefined ? undefined : requestIdForToken(tokenId);
+  if (requestId !== undefined && fromToken !== undefined && requestId !== fromToken) {
+    throw validationError('tokenId', 'tokenId does not belong to requestId');
+  }
+  const items = await audit.list((requestId ?? fromToken) as string);
+  return { items };
+}

@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import type { AtlassianClient } from '../adapters/atlassian/client';
+import type { AuditLog } from '../adapters/aws/audit-log';
+import type { Mailer } from '../adapters/aws/mailer';
+import type { RecordStore, StoredToken } from '../adapters/aws/record-store';
+import type { Workflows } from '../adapters/aws/workflow';
+import { conflict, notFound } from '../domain/errors';
+import { type Caller, canSeeToken, toTokenRepresentation } from '../domain/model';
+import { findServiceAccount, type Policy } from '../domain/policy';
+import { type Clock, isoSeconds } from '../domain/ports';
+import { lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
+import { TOKEN_ID } from './tokens';
+
+export interface RotationDeps {
+  store: RecordStore;
+  audit: AuditLog;
+  workflows: Workflows;
+  mailer: Mailer;
+  clock: Clock;
+  policy: Policy;
+  rotationStateMachineArn: string;
+}
+
+export type StartOutcome =
+  | { started: true; token: StoredToken; executionName: string }
+  | { started: false; token: StoredToken; reason: 'not-active' | 'rotating' | 'expired' };
+
+/**
+ * Starts a rotation of `tokenId` now (manual rotate, the sweep): takes the rotation lock with a conditional write,
+ * then starts the execution `<tokenId>-g<generation>-a<attempt>`. Two triggers at once: one wins the lock.
+ */
+export async function startRotation(
+  deps: RotationDeps,
+  tokenId: string,
+  opts: { takeOverStale: boolean },
+): Promise<StartOutcome> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const token = await deps.store.getToken(tokenId);
+    if (!token) throw notFound('token not found');
+    const now = deps.clock.now();
+    const eligibility = rotationEligibility(token, now, opts.takeOverStale);
+    if (eligibility !== 'eligible') return { started: false, token, reason: eligibility };
+    const plan = nextRotation(token);
+    const locked = await deps.store.saveToken({ ...token, ...lockRotation(token, plan, isoSeconds(now)) });
+    if (!locked) continue;
+    try {
+      await deps.workflows.start(deps.rotationStateMachineArn, plan.executionName, {
+        tokenId,
+        generation: plan.generation,
+        attempt: plan.attempt,
+      });
+    } catch (error) {
+      // Nothing started: give the lock back so the next trigger can try.
+      await releaseLock(deps.store, tokenId, plan.generation, plan.attempt);
+      throw error;
+    }
+    return { started: true, token: locked, executionName: plan.executionName };
+  }
+  throw conflict('the token changed concurrently; retry');
+}
+
+async function releaseLock(store: RecordStore, tokenId: string, generation: number, attempt: number) {
+  for (let i = 0; i < 5; i++) {
+    const token = await store.getToken(tokenId);
+    if (!token?.rotation || token.rotation.generation !== generation || token.rotation.attempt !== attempt) return;
+    const { rotation: _rotation, ...rest } = token;
+    if (await store.saveToken({ ...rest, status: token.status === 'ROTATING' ? 'ACTIVE' : token.status })) return;
+  }
+}
+
+/** `POST /tokens/{id}/rotate` (owner or admin): 202 with the token, `ROTATING`. */
+export async function rotateNow(deps: RotationDeps, caller: Caller, tokenId: string) {
+  const token = TOKEN_ID.test(tokenId) ? await deps.store.getToken(tokenId) : undefined;
+  if (!token || !canSeeToken(caller, token)) throw notFound('token not found');
+  const outcome = await startRotation(deps, tokenId, { takeOverStale: false });
+  if (!outcome.started) {
+    throw conflict(
+      outcome.reason === 'rotating'
+        ? 'a rotation of this token is already running'
+        : `the token is ${outcome.token.status}`,
+    );
+  }
+  return toTokenRepresentation(outcome.token);
+}
+
+export interface RotationInput {
+  tokenId: string;
+  generation: number;
+  attempt: number;
+}
+
+/**
+ * Workflow task `Begin rotation`: makes sure this execution holds the token's rotation lock. Executions started
+ * by a schedule arrive without it and take it here; a token already rotated past this generation, or locked by
+ * another attempt, is left alone (`proceed: false`).
+ */
+export async function beginRotation(deps: Pick<RotationDeps, 'store' | 'clock'>, input: RotationInput) {
+  for (let i = 0; i < 5; i++) {
+    const token = await deps.store.getToken(input.tokenId);
+    if (!token) return { ...input, proceed: false, reason: 'token not found' };
+    if (token.generation >= input.generation) return { ...input, proceed: false, reason: 'already rotated' };
+    const lock = token.rotation;
+    if (lock?.generation === input.generation && lock.attempt === input.attempt) return { ...input, proceed: true };
+    const eligibility = rotationEligibility(token, deps.clock.now(), false);
+    if (eligibility !== 'eligible') return { ...input, proceed: false, reason: eligibility };
+    const plan = { ...input, executionName: '' };
+    if (await deps.store.saveToken({ ...token, ...lockRotation(token, plan, isoSeconds(deps.clock.now())) })) {
+      return { ...input, proceed: true };
+    }
+  }
+  return { ...input, proceed: false, reason: 'token changed concurrently' };
+}
+
+export interface FailureDeps {
+  store: RecordStore;
+  audit: AuditLog;
+  mailer: Mailer;
+  clock: Clock;
+  policy: Policy;
+}
+
+/**
+ * Workflow task `Record rotation failure`: the current token stays `AWSCURRENT` and working; the token returns to
+ * `ACTIVE` with `lastRotationError`, owner and admins are told, and the next sweep retries.
+ */
+export async function recordRotationFailure(
+  deps: FailureDeps,
+  input: RotationInput & { error?: { Error?: string; Cause?: string } },
+) {
+  const code = /^[A-Za-z0-9_.]{1,64}$/.test(input.error?.Error ?? '') ? (input.error?.Error as string) : 'Unknown';
+  const at = isoSeconds(deps.clock.now());
+  let token: StoredToken | undefined;
+  for (let i = 0; i < 5; i++) {
+    token = await deps.store.getToken(input.tokenId);
+    if (!token) return { recorded: false };
+    const lock = token.rotation;
+    const ours = lock?.generation === input.generation && lock.attempt === input.attempt;
+    if (!ours && token.lastRotationError?.at) break;
+    const { rotation: _r, ...rest } = token;
+    const next: StoredToken = {
+      ...(ours ? rest : token),
+      status: ours && token.status === 'ROTATING' ? 'ACTIVE' : token.status,
+      lastRotationError: { code, message: `rotation to generation ${input.generation} failed (${code})`, at },
+    };
+    const saved = await deps.store.saveToken(next);
+    if (saved) {
+      token = saved;
+      break;
+    }
+  }
+  if (!token) return { recorded: false };
+  await deps.audit.append(
+    {
+      correlationId: token.correlationId,
+      event: 'ROTATION_FAILED',
+      at,
+      actor: 'token-warden',
+      requestId: token.requestId,
+      tokenId: token.tokenId,
+      details: { generation: input.generation, attempt: input.attempt, code },
+    },
+    `g${input.generation}a${input.attempt}`,
+  );
+  const subject = `Token rotation failed: ${token.serviceAccount} "${token.name}"`;
+  const text = [
+    `Rotating token ${token.tokenId} (${token.secretName}) to generation ${input.generation} failed: ${code}.`,
+    `The current token stays in place and keeps working until ${token.expiresAt}.`,
+    'Token Warden retries at the next daily sweep; an admin can also rotate it now.',
+  ].join('\n');
+  await notifyMarked(
+    deps,
+    `${token.tokenId}:rotation-failed:g${input.generation}a${input.attempt}`,
+    [token.owner, ...deps.policy.notifications.adminEmails],
+    { subject, text },
+  );
+  return { recorded: true, code };
+}
+
+export interface RetireDeps {
+  store: RecordStore;
+  audit: AuditLog;
+  atlassian: AtlassianClient;
+  mailer: Mailer;
+  clock: Clock;
+  policy: Policy;
+}
+
+/**
+ * Workflow task `Revoke previous token` (after the grace period): revokes every older generation still live at
+ * Atlassian, records the rotation and tells the owner.
+ */
+export async function retirePreviousGenerations(deps: RetireDeps, input: { tokenId: string; generation: number }) {
+  const token = await deps.store.getToken(input.tokenId);
+  if (!token) return { revoked: 0 };
+  const account = findServiceAccount(deps.policy, token.serviceAccount);
+  if (!account) throw new Error(`service account ${token.serviceAccount} is no longer in the policy`);
+  let revoked = 0;
+  const at = isoSeconds(deps.clock.now());
+  for (const g of token.generations.filter((g) => g.generation < input.generation && !g.revokedAt)) {
+    await deps.atlassian.revokeToken(account.atlassianId, g.atlassianTokenId);
+    revoked++;
+    await markGenerationRevoked(deps.store, token.tokenId, g.generation, at);
+  }
+  await deps.audit.append(
+    {
+      correlationId: token.correlationId,
+      event: 'ROTATED',
+      at,
+      actor: 'token-warden',
+      requestId: token.requestId,
+      tokenId: token.tokenId,
+      details: { generation: input.generation, expiresAt: token.expiresAt },
+    },
+    `g${input.generation}`,
+  );
+  await notifyMarked(deps, `${token.tokenId}:rotated:g${input.generation}`, [token.owner], {
+    subject: `Token rotated: ${token.serviceAccount} "${token.name}"`,
+    text: [
+      `Token ${token.tokenId} (${token.secretName}) was rotated to generation ${token.generation}.`,
+      `The new token expires at ${token.expiresAt}; the previous one is now revoked.`,
+      'CI reading the secret picks up the new value on its next read; nothing to do.',
+    ].join('\n'),
+  });
+  return { revoked };
+}
+
+async function markGenerationRevoked(store: RecordStore, tokenId: string, generation: number, at: string) {
+  for (let i = 0; i < 5; i++) {
+    const token = await store.getToken(tokenId);
+    if (!token) return;
+    const generations = token.generations.map((g) =>
+      g.generation === generation ? { ...g, revokedAt: g.revokedAt ?? at } : g,
+    );
+    if (await store.saveToken({ ...token, generations })) return;
+  }
+}
+
+/** Sends one plain email to each recipient once (a marker per recipient survives retries). */
+export async function notifyMarked(
+  deps: { store: RecordStore; mailer: Mailer; clock: Clock },
+  key: string,
+  recipients: string[],
+  message: { subject: string; text: string },
+) {
+  for (const to of [...new Set(recipients.map((r) => r.toLowerCase()))]) {
+    const marker = `NOTE#${createHash('sha256').update(`${key}\n${to}`).digest('hex').slice(0, 32)}`;
+    if (!(await deps.store.claimNotification(marker, isoSeconds(deps.clock.now())))) continue;
+    try {
+      await deps.mailer.send({ to, subject: message.subject, text: message.text, html: textToHtml(message.text) });
+    } catch (error) {
+      await deps.store.releaseNotification(marker);
+      throw error;
+    }
+  }
+}
+
+function textToHtml(text: string): string {
+  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return `<p>${escaped.split('\n').join('<br>')}</p>`;
+}

@@ -1,0 +1,135 @@
+import type { AtlassianClient } from '../adapters/atlassian/client';
+import type { AuditLog } from '../adapters/aws/audit-log';
+import type { Mailer } from '../adapters/aws/mailer';
+import type { RecordStore, StoredToken } from '../adapters/aws/record-store';
+import type { Workflows } from '../adapters/aws/workflow';
+import { findServiceAccount, type Policy } from '../domain/policy';
+import { type Clock, isoSeconds } from '../domain/ports';
+import { isDue } from '../domain/rotation';
+import { notifyMarked, startRotation } from './rotation';
+
+export interface SweepDeps {
+  store: RecordStore;
+  audit: AuditLog;
+  workflows: Workflows;
+  mailer: Mailer;
+  clock: Clock;
+  policy: Policy;
+  rotationStateMachineArn: string;
+  atlassian: AtlassianClient;
+}
+
+export interface SweepReport {
+  due: number;
+  started: number;
+  expired: number;
+  reminded: number;
+  retired: number;
+  skipped: number;
+  itemsRead: number;
+}
+
+/**
+ * The daily safety net. Reads only tokens whose rotation is due (the `byDue` index, never a scan), and for each:
+ * marks it `EXPIRED` if its expiry passed, otherwise starts a rotation (taking over a stale lock), reminds owner and
+ * admins once per lead window, and revokes previous generations whose grace period ended but are still live.
+ */
+export async function sweep(deps: SweepDeps): Promise<SweepReport> {
+  const now = deps.clock.now();
+  const report: SweepReport = { due: 0, started: 0, expired: 0, reminded: 0, retired: 0, skipped: 0, itemsRead: 0 };
+  let nextToken: string | undefined;
+  do {
+    const page = await deps.store.listDueTokens(isoSeconds(now), 100, nextToken);
+    report.itemsRead += page.items.length;
+    for (const token of page.items) {
+      if (!isDue(token, now)) continue;
+      report.due++;
+      if (Date.parse(token.expiresAt) <= now.getTime()) {
+        if (await expireToken(deps, token)) report.expired++;
+        continue;
+      }
+      report.retired += await retireStaleGenerations(deps, token);
+      const outcome = await startRotation(deps, token.tokenId, { takeOverStale: true });
+      if (outcome.started) report.started++;
+      else report.skipped++;
+      if (await remind(deps, outcome.token)) report.reminded++;
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return report;
+}
+
+/** Expiry passed without a successful rotation: the token is `EXPIRED`; owner and admins are told. */
+async function expireToken(deps: SweepDeps, token: StoredToken): Promise<boolean> {
+  const { nextRotationAt: _next, rotation: _rotation, ...rest } = token;
+  const saved = await deps.store.saveToken({ ...rest, status: 'EXPIRED' });
+  if (!saved) return false;
+  await deps.store.releaseName(token.serviceAccount, token.name, token.requestId);
+  await deps.audit.append(
+    {
+      correlationId: token.correlationId,
+      event: 'TOKEN_EXPIRED',
+      at: isoSeconds(deps.clock.now()),
+      actor: 'token-warden',
+      requestId: token.requestId,
+      tokenId: token.tokenId,
+      details: { expiresAt: token.expiresAt, generation: token.generation },
+    },
+    `g${token.generation}`,
+  );
+  await notifyMarked(
+    deps,
+    `${token.tokenId}:expired:g${token.generation}`,
+    [token.owner, ...deps.policy.notifications.adminEmails],
+    {
+      subject: `Token expired: ${token.serviceAccount} "${token.name}"`,
+      text: [
+        `Token ${token.tokenId} (${token.secretName}) expired at ${token.expiresAt} without a successful rotation.`,
+        'CI reading this secret now fails. Request a new token, or ask an admin to investigate the rotation errors.',
+      ].join('\n'),
+    },
+  );
+  return true;
+}
+
+/** Owners and admins hear once per generation that the token is in its lead window without a rotation. */
+async function remind(deps: SweepDeps, token: StoredToken): Promise<boolean> {
+  if (!token.lastRotationError) return false;
+  await notifyMarked(
+    deps,
+    `${token.tokenId}:reminder:g${token.generation}`,
+    [token.owner, ...deps.policy.notifications.adminEmails],
+    {
+      subject: `Token not rotated yet: ${token.serviceAccount} "${token.name}"`,
+      text: [
+        `Token ${token.tokenId} (${token.secretName}) expires at ${token.expiresAt} and has not been rotated yet.`,
+        `Last rotation error: ${token.lastRotationError.code} at ${token.lastRotationError.at}. Token Warden keeps retrying daily.`,
+      ].join('\n'),
+    },
+  );
+  return true;
+}
+
+/** Previous generations past their grace period that a failed revoke step left live at Atlassian. */
+async function retireStaleGenerations(deps: SweepDeps, token: StoredToken): Promise<number> {
+  if (!token.lastRotatedAt) return 0;
+  const graceEnd = Date.parse(token.lastRotatedAt) + deps.policy.gracePeriodHours * 3_600_000;
+  if (deps.clock.now().getTime() < graceEnd) return 0;
+  const stale = token.generations.filter((g) => g.generation < token.generation && !g.revokedAt);
+  if (stale.length === 0) return 0;
+  const account = findServiceAccount(deps.policy, token.serviceAccount);
+  if (!account) return 0;
+  const at = isoSeconds(deps.clock.now());
+  for (const g of stale) await deps.atlassian.revokeToken(account.atlassianId, g.atlassianTokenId);
+  const fresh = await deps.store.getToken(token.tokenId);
+  if (fresh) {
+    const revoked = new Set(stale.map((g) => g.generation));
+    await deps.store.saveToken({
+      ...fresh,
+      generations: fresh.generations.map((g) =>
+        revoked.has(g.generation) ? { ...g, revokedAt: g.revokedAt ?? at } : g,
+      ),
+    });
+  }
+  return stale.length;
+}

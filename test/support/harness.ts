@@ -1,0 +1,158 @@
+/**
+ * Use-case test harness: dynalite tables, the Secrets Manager emulator behind the local AWS endpoint, and the fake
+ * Atlassian over HTTP, wired into the adapters the Lambdas use. SES is left to the caller's client mock.
+ */
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { AtlassianClient } from '../../functions/adapters/atlassian/client';
+import { AuditLog } from '../../functions/adapters/aws/audit-log';
+import { Mailer } from '../../functions/adapters/aws/mailer';
+import { RecordStore, type StoredRequest } from '../../functions/adapters/aws/record-store';
+import { TokenVault } from '../../functions/adapters/aws/token-vault';
+import type { IssuanceDeps, RotationScheduler } from '../../functions/app/issuance';
+import { parsePolicy } from '../../functions/domain/policy';
+import type { Clock } from '../../functions/domain/ports';
+import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../functions/domain/requests';
+import { cryptoRandom } from '../../functions/shared/random';
+import { type AwsEdge, createAwsEdge } from '../../local/aws/edge';
+import { LocalSecretsManager } from '../../local/aws/secrets-manager';
+import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../local/fake-atlassian';
+import { type LocalDynamo, startDynamo } from './dynamo';
+
+export const policy = parsePolicy(readFileSync(join(__dirname, '../../policy/policy.yaml'), 'utf8'), 'policy.yaml');
+export const ORG_KEY = 'org-key-for-tests';
+export const SERVICE_ACCOUNT = policy.serviceAccounts[0]!;
+
+/** A clock tests move by hand; every emulator and use case reads it. */
+export class TestClock implements Clock {
+  private offsetMs = 0;
+  now(): Date {
+    return new Date(Date.now() + this.offsetMs);
+  }
+  advance(ms: number): void {
+    this.offsetMs += ms;
+  }
+}
+
+/** Records the schedules promote asks for. */
+export class RecordingScheduler implements RotationScheduler {
+  readonly schedules = new Map<string, { at: Date; executionName: string; input: object }>();
+  async upsert(tokenId: string, at: Date, executionName: string, input: object): Promise<void> {
+    this.schedules.set(tokenId, { at, executionName, input });
+  }
+  async remove(tokenId: string): Promise<void> {
+    this.schedules.delete(tokenId);
+  }
+}
+
+export interface Harness {
+  deps: IssuanceDeps;
+  clock: TestClock;
+  schedules: RecordingScheduler;
+  dynamo: LocalDynamo;
+  sm: SecretsManagerClient;
+  fake: FakeAtlassian;
+  fakeUrl: string;
+  /** POST to a fake Atlassian control route. */
+  control(path: string, body: unknown): Promise<void>;
+  /** Tokens minted at the fake under one token id's labels. */
+  fakeTokens(tokenId: string): ReturnType<FakeAtlassian['tokens']>;
+  /** An APPROVED request, as the approval step leaves it. */
+  approvedRequest(scopes?: string[]): Promise<StoredRequest>;
+  /** Status of `/myself` for a token value, as the service account. */
+  myself(token: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const clock = new TestClock();
+  const dynamo = await startDynamo();
+  const edge: AwsEdge = createAwsEdge({ services: [new LocalSecretsManager({ now: () => clock.now() })] });
+  const edgeServer = await edge.listen(0);
+  const sm = new SecretsManagerClient({
+    endpoint: `http://127.0.0.1:${(edgeServer.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const fake = createFakeAtlassian({ now: () => clock.now(), orgApiKey: ORG_KEY, seed: DEMO_SEED });
+  const fakeServer: Server = await fake.listen(0);
+  const fakeUrl = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
+  const schedules = new RecordingScheduler();
+  const store = new RecordStore(dynamo.doc, dynamo.tableName);
+  const deps: IssuanceDeps = {
+    store,
+    audit: new AuditLog(dynamo.doc, dynamo.auditTableName),
+    vault: new TokenVault(sm),
+    atlassian: new AtlassianClient({
+      apiBaseUrl: fakeUrl,
+      siteBaseUrl: fakeUrl,
+      orgApiKey: async () => ORG_KEY,
+      timeoutMs: 500,
+      sleep: async () => {},
+    }),
+    mailer: new Mailer('token-warden@example.com', new SESv2Client({ region: 'us-east-1' })),
+    clock,
+    policy,
+    kmsKeyId: 'alias/token-warden',
+    schedules,
+  };
+  return {
+    deps,
+    clock,
+    schedules,
+    dynamo,
+    sm,
+    fake,
+    fakeUrl,
+    async control(path, body) {
+      const res = await fetch(`${fakeUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      if (res.status >= 300) throw new Error(`control ${path} answered ${res.status}`);
+    },
+    fakeTokens: (tokenId) => fake.tokens().filter((t) => t.label.startsWith(`token-warden:${tokenId}:`)),
+    async approvedRequest(scopes = ['read:jira-work', 'read:jira-user']) {
+      const requestId = `req_${cryptoRandom.id()}`;
+      const body = parseCreateRequestBody({
+        serviceAccount: 'jenkins-bot',
+        name: `ci-${requestId.slice(4, 12)}`,
+        scopes,
+        lifetimeDays: 30,
+        justification: 'tests',
+      });
+      const request: StoredRequest = {
+        ...newRequest({
+          requestId,
+          body,
+          check: checkRequestAgainstPolicy(body, policy, 'alice@example.com'),
+          requester: 'alice@example.com',
+          now: clock.now(),
+        }),
+        status: 'APPROVED',
+        version: 1,
+      };
+      await store.createRequest(request);
+      return request;
+    },
+    async myself(token) {
+      const basic = Buffer.from(`${SERVICE_ACCOUNT.email}:${token}`).toString('base64');
+      const res = await fetch(`${fakeUrl}/ex/jira/${SERVICE_ACCOUNT.cloudId}/rest/api/3/myself`, {
+        headers: { authorization: `Basic ${basic}` },
+      });
+      return res.status;
+    },
+    async close() {
+      sm.destroy();
+      await edge.close();
+      await new Promise((r) => edgeServer.close(r));
+      await new Promise((r) => fakeServer.close(r));
+      await dynamo.close();
+    },
+  };
+}
