@@ -1,0 +1,270 @@
+import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Workflows } from '../../../functions/adapters/aws/workflow';
+import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
+import { parseRevokeBody, revokeToken } from '../../../functions/app/revoke';
+import {
+  beginRotation,
+  type RotationDeps,
+  recordRotationFailure,
+  retirePreviousGenerations,
+  rotateNow,
+  startRotation,
+} from '../../../functions/app/rotation';
+import { sweep } from '../../../functions/app/sweep';
+import { type Harness, policy, startHarness } from '../../support/harness';
+
+const ses = mockClient(SESv2Client);
+let h: Harness;
+const started: { name: string; input: object }[] = [];
+const stopped: string[] = [];
+const workflows = {
+  start: async (_arn: string, name: string, input: object) => {
+    started.push({ name, input });
+    return `arn:execution:${name}`;
+  },
+  succeed: async () => true,
+  stop: async (arn: string) => {
+    stopped.push(arn);
+  },
+} as unknown as Workflows;
+
+const alice = { email: 'alice@example.com', isAdmin: false };
+const admin = { email: 'admin@example.com', isAdmin: true };
+const DAY = 86_400_000;
+
+function rotationDeps(): RotationDeps {
+  return { ...h.deps, workflows, rotationStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:rot' };
+}
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+beforeEach(() => {
+  ses.reset();
+  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+  started.length = 0;
+  stopped.length = 0;
+});
+
+/** An issued generation-1 token (the issuance steps, as the workflow runs them). */
+async function issued() {
+  const request = await h.approvedRequest();
+  const minted = await mintToken(h.deps, { requestId: request.requestId });
+  await verifyToken(h.deps, minted);
+  await promoteToken(h.deps, minted);
+  const secretName = `token-warden.jenkins-bot.${request.name}`;
+  return { request, tokenId: minted.tokenId, secretName };
+}
+
+const secretValue = async (secretName: string, stage = 'AWSCURRENT') =>
+  (await h.sm.send(new GetSecretValueCommand({ SecretId: secretName, VersionStage: stage }))).SecretString ?? '';
+
+/** The rotation workflow's steps for one attempt, up to promotion. */
+async function rotateToPromotion(tokenId: string, generation: number, attempt: number) {
+  const begun = await beginRotation(h.deps, { tokenId, generation, attempt });
+  expect(begun.proceed).toBe(true);
+  const minted = await mintToken(h.deps, { tokenId, generation });
+  await verifyToken(h.deps, minted);
+  await promoteToken(h.deps, minted);
+}
+
+describe('rotation', () => {
+  it('mints the next generation, promotes it, keeps the previous as AWSPREVIOUS through the grace period, then revokes it', async () => {
+    const { tokenId, secretName } = await issued();
+    const oldValue = await secretValue(secretName);
+
+    const outcome = await startRotation(rotationDeps(), tokenId, { takeOverStale: false });
+    expect(outcome).toMatchObject({ started: true, executionName: `${tokenId}-g2-a1` });
+    expect(started).toEqual([{ name: `${tokenId}-g2-a1`, input: { tokenId, generation: 2, attempt: 1 } }]);
+    expect((await h.deps.store.getToken(tokenId))?.status).toBe('ROTATING');
+
+    await rotateToPromotion(tokenId, 2, 1);
+    const newValue = await secretValue(secretName);
+    expect(newValue).not.toBe(oldValue);
+    expect(await secretValue(secretName, 'AWSPREVIOUS')).toBe(oldValue);
+    expect(await h.myself(newValue)).toBe(200);
+    expect(await h.myself(oldValue)).toBe(200);
+    const token = await h.deps.store.getToken(tokenId);
+    expect(token).toMatchObject({ status: 'ACTIVE', generation: 2, lastRotatedAt: expect.any(String) });
+    expect(token?.rotation).toBeUndefined();
+    expect(Date.parse(token!.nextRotationAt!)).toBe(Date.parse(token!.expiresAt) - policy.rotationLeadDays * DAY);
+    expect(h.schedules.schedules.get(tokenId)?.executionName).toBe(`${tokenId}-g3-a1`);
+
+    await retirePreviousGenerations(h.deps, { tokenId, generation: 2 });
+    expect(await h.myself(oldValue)).toBe(401);
+    expect(await h.myself(newValue)).toBe(200);
+    expect(h.fakeTokens(tokenId).map((t) => [t.label.split(':').pop(), t.status])).toEqual([
+      ['g1', 'REVOKED'],
+      ['g2', 'ACTIVE'],
+    ]);
+    const rotatedMail = ses
+      .commandCalls(SendEmailCommand)
+      .filter((c) => /Token rotated/.test(c.args[0].input.Content?.Simple?.Subject?.Data ?? ''));
+    expect(rotatedMail.map((c) => c.args[0].input.Destination?.ToAddresses)).toEqual([['alice@example.com']]);
+  });
+
+  it('a failed verification leaves the current token AWSCURRENT and working, records the error, and leaves no orphan', async () => {
+    const { tokenId, secretName } = await issued();
+    const current = await secretValue(secretName);
+    await startRotation(rotationDeps(), tokenId, { takeOverStale: false });
+    await beginRotation(h.deps, { tokenId, generation: 2, attempt: 1 });
+    const minted = await mintToken(h.deps, { tokenId, generation: 2 });
+    await h.control('/__control/faults', { route: 'myself', status: 401, count: 1 });
+    await expect(verifyToken(h.deps, minted)).rejects.toMatchObject({ name: 'TokenVerificationError' });
+    await discardToken(h.deps, { tokenId, generation: 2 });
+    await recordRotationFailure(h.deps, {
+      tokenId,
+      generation: 2,
+      attempt: 1,
+      error: { Error: 'TokenVerificationError', Cause: 'x' },
+    });
+
+    expect(await secretValue(secretName)).toBe(current);
+    expect(await h.myself(current)).toBe(200);
+    const described = await h.sm.send(new DescribeSecretCommand({ SecretId: secretName }));
+    expect(Object.values(described.VersionIdsToStages ?? {}).flat()).not.toContain('AWSPENDING');
+    expect(described.DeletedDate).toBeUndefined();
+    const token = await h.deps.store.getToken(tokenId);
+    expect(token).toMatchObject({
+      status: 'ACTIVE',
+      generation: 1,
+      lastRotationError: {
+        code: 'TokenVerificationError',
+        message: expect.stringContaining('generation 2'),
+        at: expect.any(String),
+      },
+    });
+    expect(
+      h
+        .fakeTokens(tokenId)
+        .filter((t) => t.status === 'ACTIVE')
+        .map((t) => t.label),
+    ).toEqual([`token-warden:${tokenId}:g1`]);
+    const notified = ses
+      .commandCalls(SendEmailCommand)
+      .filter((c) => /rotation failed/.test(c.args[0].input.Content?.Simple?.Subject?.Data ?? ''))
+      .flatMap((c) => c.args[0].input.Destination?.ToAddresses ?? []);
+    expect(notified.sort()).toEqual(['admin@example.com', 'alice@example.com']);
+
+    // The next attempt gets a fresh execution name.
+    const retry = await startRotation(rotationDeps(), tokenId, { takeOverStale: false });
+    expect(retry).toMatchObject({ started: true, executionName: `${tokenId}-g2-a2` });
+  });
+
+  it('two triggers at once start one rotation', async () => {
+    const { tokenId } = await issued();
+    const results = await Promise.all([
+      startRotation(rotationDeps(), tokenId, { takeOverStale: false }),
+      startRotation(rotationDeps(), tokenId, { takeOverStale: false }),
+      rotateNow(rotationDeps(), alice, tokenId).then(
+        () => ({ started: true }),
+        (e: Error & { code?: string }) => ({ started: false, code: e.code }),
+      ),
+    ]);
+    expect(results.filter((r) => r.started)).toHaveLength(1);
+    expect(started).toHaveLength(1);
+  });
+
+  it('a scheduled execution takes the lock itself; a stale or superseded one does nothing', async () => {
+    const { tokenId } = await issued();
+    expect(await beginRotation(h.deps, { tokenId, generation: 2, attempt: 1 })).toMatchObject({ proceed: true });
+    expect(await beginRotation(h.deps, { tokenId, generation: 2, attempt: 9 })).toMatchObject({
+      proceed: false,
+      reason: 'rotating',
+    });
+    await rotateToPromotion(tokenId, 2, 1);
+    expect(await beginRotation(h.deps, { tokenId, generation: 2, attempt: 1 })).toMatchObject({
+      proceed: false,
+      reason: 'already rotated',
+    });
+  });
+
+  it('refuses manual rotation of another member’s token and of a rotating token', async () => {
+    const { tokenId } = await issued();
+    await expect(
+      rotateNow(rotationDeps(), { email: 'bob@example.com', isAdmin: false }, tokenId),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await rotateNow(rotationDeps(), admin, tokenId);
+    await expect(rotateNow(rotationDeps(), alice, tokenId)).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+});
+
+describe('sweep', () => {
+  it('starts due rotations from the due-date index, takes over stale locks, and expires tokens past expiry', async () => {
+    const a = await issued();
+    const b = await issued();
+    // Move into the lead window of both tokens (30-day lifetime, 7-day lead).
+    h.clock.advance(24 * DAY);
+    const first = await sweep({ ...rotationDeps(), atlassian: h.deps.atlassian });
+    expect(first.started).toBeGreaterThanOrEqual(2);
+    expect(started.map((s) => s.name)).toEqual(expect.arrayContaining([`${a.tokenId}-g2-a1`, `${b.tokenId}-g2-a1`]));
+
+    // The rotation of `a` hangs; hours later the sweep takes over its stale lock with a new attempt.
+    started.length = 0;
+    h.clock.advance(3 * 3_600_000);
+    await sweep({ ...rotationDeps(), atlassian: h.deps.atlassian });
+    expect(started.map((s) => s.name)).toEqual(expect.arrayContaining([`${a.tokenId}-g2-a2`]));
+
+    // Past expiry without a successful rotation: EXPIRED, owner and admins told.
+    h.clock.advance(7 * DAY);
+    const late = await sweep({ ...rotationDeps(), atlassian: h.deps.atlassian });
+    expect(late.expired).toBeGreaterThanOrEqual(2);
+    expect((await h.deps.store.getToken(a.tokenId))?.status).toBe('EXPIRED');
+    expect((await h.deps.store.getToken(a.tokenId))?.nextRotationAt).toBeUndefined();
+    // An expired token leaves the due index: the next sweep reads nothing for it.
+    const after = await sweep({ ...rotationDeps(), atlassian: h.deps.atlassian });
+    expect(after.due).toBe(0);
+  });
+});
+
+describe('revoke', () => {
+  it('revokes every live generation, stops the rotation, removes the schedule and readers, schedules deletion', async () => {
+    const { tokenId, secretName } = await issued();
+    await startRotation(rotationDeps(), tokenId, { takeOverStale: false });
+    await beginRotation(h.deps, { tokenId, generation: 2, attempt: 1 });
+    await mintToken(h.deps, { tokenId, generation: 2 });
+    const current = await secretValue(secretName);
+
+    const revoked = await revokeToken(
+      { ...h.deps, stopRotation: async (n) => void stopped.push(n) },
+      admin,
+      tokenId,
+      'leaked in a build log',
+    );
+    expect(revoked).toMatchObject({ status: 'REVOKED', tokenId });
+    expect(revoked).not.toHaveProperty('nextRotationAt');
+    expect(stopped).toEqual([`${tokenId}-g2-a1`]);
+    expect(h.schedules.schedules.has(tokenId)).toBe(false);
+    expect(h.fakeTokens(tokenId).every((t) => t.status === 'REVOKED')).toBe(true);
+    expect(h.fakeTokens(tokenId)).toHaveLength(2);
+    expect(await h.myself(current)).toBe(401);
+    await expect(h.sm.send(new GetSecretValueCommand({ SecretId: secretName }))).rejects.toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    const described = await h.sm.send(new DescribeSecretCommand({ SecretId: secretName }));
+    expect(described.DeletedDate).toBeDefined();
+
+    const again = await revokeToken({ ...h.deps, stopRotation: async () => {} }, admin, tokenId, 'again');
+    expect(again).toEqual(revoked);
+    const audit = await h.deps.audit.list(revoked.requestId);
+    expect(audit.filter((r) => r.event === 'REVOKED')).toEqual([
+      expect.objectContaining({ actor: 'admin@example.com', details: { reason: 'leaked in a build log' } }),
+    ]);
+  });
+
+  it('is for admins only, and validates the reason', async () => {
+    const { tokenId } = await issued();
+    await expect(revokeToken({ ...h.deps, stopRotation: async () => {} }, alice, tokenId, 'x')).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    expect(parseRevokeBody(undefined)).toBe('unspecified');
+    expect(parseRevokeBody({})).toBe('unspecified');
+    expect(() => parseRevokeBody({ reason: 'x'.repeat(501) })).toThrow(expect.objectContaining({ field: 'reason' }));
+    expect(() => parseRevokeBody({ why: 'x' })).toThrow(expect.objectContaining({ field: 'why' }));
+  });
+});
