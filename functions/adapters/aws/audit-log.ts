@@ -13,7 +13,8 @@ export type AuditEvent =
   | 'ROTATED'
   | 'ROTATION_FAILED'
   | 'REVOKED'
-  | 'TOKEN_EXPIRED';
+  | 'TOKEN_EXPIRED'
+  | 'DRIFT_DETECTED';
 
 export interface AuditRecord {
   correlationId: string;

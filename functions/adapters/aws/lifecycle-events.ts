@@ -14,6 +14,7 @@ export const LIFECYCLE_DETAIL_TYPES = {
   ROTATION_FAILED: 'Token Rotation Failed',
   REVOKED: 'Token Revoked',
   TOKEN_EXPIRED: 'Token Expired',
+  DRIFT_DETECTED: 'Token Inventory Drift Detected',
 } as const;
 
 export type LifecycleEventName = keyof typeof LIFECYCLE_DETAIL_TYPES;

@@ -246,6 +246,18 @@ export class RecordStore {
     return page;
   }
 
+  /** Every token record (the inventory compares them with Atlassian's lists), through the `byKind` index. */
+  async allTokens(): Promise<StoredToken[]> {
+    const out: StoredToken[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page: Page<StoredToken> = await this.listTokens({ limit: 100, ...(nextToken ? { nextToken } : {}) });
+      out.push(...page.items);
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return out;
+  }
+
   // ---- mints
   async getMint(tokenId: string, generation: number): Promise<MintRecord | undefined> {
     return strip(await this.get(`TOK#${tokenId}`, `MINT#${String(generation).padStart(6, '0')}`));

@@ -2,6 +2,7 @@ import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-se
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
+import { runInventory } from '../../../functions/app/inventory';
 import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
 import { parseRevokeBody, revokeToken } from '../../../functions/app/revoke';
 import {
@@ -266,5 +267,36 @@ describe('revoke', () => {
     expect(parseRevokeBody({})).toBe('unspecified');
     expect(() => parseRevokeBody({ reason: 'x'.repeat(501) })).toThrow(expect.objectContaining({ field: 'reason' }));
     expect(() => parseRevokeBody({ why: 'x' })).toThrow(expect.objectContaining({ field: 'why' }));
+  });
+});
+
+describe('inventory', () => {
+  it('stores a drift report with tokens made outside Token Warden and tokens revoked behind its back', async () => {
+    const { tokenId } = await issued();
+    // Someone creates a token by hand, and someone revokes ours outside Token Warden.
+    const account = policy.serviceAccounts[0]!;
+    const manual = await h.deps.atlassian.mintToken(account.atlassianId, {
+      label: 'made by hand',
+      scopes: ['read:jira-work'],
+      expiry: new Date(h.clock.now().getTime() + 10 * DAY),
+    });
+    const ours = h.fakeTokens(tokenId)[0]!;
+    await h.deps.atlassian.revokeToken(account.atlassianId, ours.id);
+
+    const report = await runInventory(h.deps);
+    expect(report.findings).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'UNKNOWN_TOKEN', atlassianTokenId: manual.id }),
+        expect.objectContaining({ kind: 'MISSING_TOKEN', tokenId, generation: 1 }),
+      ]),
+    );
+    expect(await h.deps.store.getDriftReport()).toMatchObject({ generatedAt: report.generatedAt });
+    expect(JSON.stringify(report)).not.toContain(manual.token);
+    const audit = await h.deps.audit.list('inventory');
+    expect(audit.map((r) => r.event)).toContain('DRIFT_DETECTED');
+    const mailed = ses
+      .commandCalls(SendEmailCommand)
+      .filter((c) => /inventory/.test(c.args[0].input.Content?.Simple?.Subject?.Data ?? ''));
+    expect(mailed.map((c) => c.args[0].input.Destination?.ToAddresses?.[0])).toEqual(['admin@example.com']);
   });
 });

@@ -1,0 +1,88 @@
+import { findDrift } from '../../../functions/domain/inventory';
+import type { TokenRecord } from '../../../functions/domain/model';
+
+const tokenId = 'tok_aaaaaaaaaaaaaaaaaaaaaaaaaa';
+const record = (over: Partial<TokenRecord> = {}): TokenRecord => ({
+  tokenId,
+  requestId: 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa',
+  serviceAccount: 'jenkins-bot',
+  name: 'ci',
+  owner: 'alice@example.com',
+  secretName: 'token-warden.jenkins-bot.ci',
+  secretArn: 'arn',
+  status: 'ACTIVE',
+  scopes: ['read:jira-work'],
+  lifetimeDays: 30,
+  consumers: [],
+  expiresAt: '2027-01-01T00:00:00Z',
+  generation: 2,
+  createdAt: '2026-11-01T00:00:00Z',
+  generations: [
+    {
+      generation: 1,
+      label: `token-warden:${tokenId}:g1`,
+      atlassianTokenId: 'at-1',
+      expiresAt: '2026-12-01T00:00:00Z',
+      versionId: 'v1',
+      mintedAt: 'x',
+      revokedAt: '2026-11-25T00:00:00Z',
+    },
+    {
+      generation: 2,
+      label: `token-warden:${tokenId}:g2`,
+      atlassianTokenId: 'at-2',
+      expiresAt: '2027-01-01T00:00:00Z',
+      versionId: 'v2',
+      mintedAt: 'x',
+    },
+  ],
+  correlationId: 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa',
+  ...over,
+});
+
+describe('findDrift', () => {
+  it('finds nothing when Atlassian lists exactly the live generations', () => {
+    expect(
+      findDrift(
+        'jenkins-bot',
+        [{ id: 'at-2', label: `token-warden:${tokenId}:g2`, expiry: '2027-01-01T00:00:00Z' }],
+        [record()],
+      ),
+    ).toEqual([]);
+  });
+
+  it('reports tokens not issued by Token Warden, but not a mint in flight for a known token', () => {
+    const findings = findDrift(
+      'jenkins-bot',
+      [
+        { id: 'at-2', label: `token-warden:${tokenId}:g2` },
+        { id: 'hand-made', label: 'my laptop' },
+        { id: 'at-3', label: `token-warden:${tokenId}:g3` },
+      ],
+      [record()],
+    );
+    expect(findings).toEqual([
+      expect.objectContaining({ kind: 'UNKNOWN_TOKEN', atlassianTokenId: 'hand-made', label: 'my laptop' }),
+    ]);
+  });
+
+  it('reports live generations missing at Atlassian, revoked ones still listed, and expiry mismatches', () => {
+    const findings = findDrift(
+      'jenkins-bot',
+      [
+        { id: 'at-1', label: `token-warden:${tokenId}:g1` },
+        { id: 'other-2', label: 'x' },
+      ],
+      [record()],
+    );
+    expect(findings.map((f) => f.kind).sort()).toEqual(['MISSING_TOKEN', 'REVOKED_BUT_LISTED', 'UNKNOWN_TOKEN']);
+    const mismatch = findDrift('jenkins-bot', [{ id: 'at-2', label: 'l', expiry: '2027-03-01T00:00:00Z' }], [record()]);
+    expect(mismatch).toEqual([expect.objectContaining({ kind: 'EXPIRY_MISMATCH', generation: 2 })]);
+  });
+
+  it('does not expect revoked or expired tokens to be listed', () => {
+    expect(
+      findDrift('jenkins-bot', [], [record({ status: 'EXPIRED' }), record({ status: 'REVOKED', tokenId: 'tok_b' })]),
+    ).toEqual([]);
+  });
+});
