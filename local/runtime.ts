@@ -9,6 +9,12 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileS
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join, resolve } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateScheduleCommand,
+  CreateScheduleGroupCommand,
+  SchedulerClient,
+  UpdateScheduleCommand,
+} from '@aws-sdk/client-scheduler';
 import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { CloudFormationTemplate, ResourceIdentity } from '../lib/synth/resolve-template';
@@ -175,6 +181,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
               input: params.Input,
             }),
           );
+        } else if (/^arn:aws:lambda:[^:]+:\d+:function:[^:]+$/.test(target.arn)) {
+          if (!runner) throw new Error('functions are not ready');
+          await runner.invoke(target.arn.split(':').pop() ?? '', JSON.parse(input));
         } else {
           throw new Error(`schedule target ${target.arn} is not supported locally`);
         }
@@ -259,6 +268,42 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         await ddb.send(new CreateTableCommand(table));
       } catch (error) {
         if ((error as Error).name !== 'ResourceInUseException') throw error;
+      }
+    }
+
+    // Schedules declared in the template (the daily sweep, the inventory).
+    const schedulerClient = new SchedulerClient({
+      endpoint: urls.aws,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    closers.push(() => schedulerClient.destroy());
+    for (const group of model.scheduleGroups) {
+      try {
+        await schedulerClient.send(new CreateScheduleGroupCommand({ Name: group }));
+      } catch (error) {
+        if ((error as Error).name !== 'ConflictException') throw error;
+      }
+    }
+    for (const schedule of model.schedules) {
+      const params = {
+        Name: schedule.name,
+        GroupName: schedule.groupName,
+        ScheduleExpression: schedule.expression,
+        ...(schedule.timezone ? { ScheduleExpressionTimezone: schedule.timezone } : {}),
+        FlexibleTimeWindow: { Mode: 'OFF' as const },
+        ...(schedule.state ? { State: schedule.state as 'ENABLED' | 'DISABLED' } : {}),
+        Target: {
+          Arn: schedule.target.arn,
+          RoleArn: schedule.target.roleArn,
+          ...(schedule.target.input !== undefined ? { Input: schedule.target.input } : {}),
+        },
+      };
+      try {
+        await schedulerClient.send(new CreateScheduleCommand(params));
+      } catch (error) {
+        if ((error as Error).name !== 'ConflictException') throw error;
+        await schedulerClient.send(new UpdateScheduleCommand(params));
       }
     }
 

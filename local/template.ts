@@ -33,7 +33,20 @@ export interface LocalStateMachine {
   definition: Record<string, unknown>;
 }
 
+export interface LocalSchedule {
+  logicalId: string;
+  name: string;
+  groupName: string;
+  expression: string;
+  timezone?: string;
+  state?: string;
+  target: { arn: string; roleArn: string; input?: string };
+}
+
 export interface LocalModel {
+  /** Scheduler groups and schedules declared in the template (the daily sweep, the inventory). */
+  scheduleGroups: string[];
+  schedules: LocalSchedule[];
   functions: LocalFunction[];
   tables: CreateTableCommandInput[];
   secrets: LocalSecretSpec[];
@@ -186,5 +199,37 @@ export function readTemplate(opts: ReadTemplateOptions): LocalModel {
     }
   }
 
-  return { functions, tables, secrets: secretSpecs(opts.template), stateMachines, routes, grantedActions };
+  const scheduleGroups = ofType(all, 'AWS::Scheduler::ScheduleGroup').map(([id, p]) =>
+    typeof p.Name === 'string' ? p.Name : id,
+  );
+  const schedules: LocalSchedule[] = ofType(all, 'AWS::Scheduler::Schedule').map(([logicalId, p]) => {
+    const resolved = resolveValue(p, ctx) as Record<string, unknown>;
+    const target = resolved.Target as { Arn: string; RoleArn: string; Input?: string };
+    return {
+      logicalId,
+      name: typeof resolved.Name === 'string' ? resolved.Name : logicalId,
+      groupName: typeof resolved.GroupName === 'string' ? resolved.GroupName : 'default',
+      expression: String(resolved.ScheduleExpression),
+      ...(typeof resolved.ScheduleExpressionTimezone === 'string'
+        ? { timezone: resolved.ScheduleExpressionTimezone }
+        : {}),
+      ...(typeof resolved.State === 'string' ? { state: resolved.State } : {}),
+      target: {
+        arn: target.Arn,
+        roleArn: target.RoleArn,
+        ...(target.Input !== undefined ? { input: target.Input } : {}),
+      },
+    };
+  });
+
+  return {
+    functions,
+    tables,
+    secrets: secretSpecs(opts.template),
+    stateMachines,
+    routes,
+    grantedActions,
+    scheduleGroups,
+    schedules,
+  };
 }
