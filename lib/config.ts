@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Node } from 'constructs';
-import { type Policy, PolicyError, parsePolicy } from '../functions/domain/policy';
+import { type Policy, PolicyError } from '../functions/domain/policy';
+import { parsePolicy } from '../functions/domain/policy-text';
 
 /** Deployment settings read from CDK context (`cdk.json` or `cdk synth -c key=value`). */
 export interface TokenWardenConfig {

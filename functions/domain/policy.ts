@@ -1,5 +1,4 @@
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ALIAS_PATTERN } from './naming';
 
 const email = z
@@ -117,15 +116,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
-/** Parses and validates policy text (YAML or JSON — JSON is YAML). Throws `PolicyError`. */
-export function parsePolicy(text: string, file: string): Policy {
-  let raw: unknown;
-  try {
-    raw = parseYaml(text, { maxAliasCount: 0, uniqueKeys: true });
-  } catch (error) {
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new PolicyError([`${file}: (root): not valid YAML or JSON: ${message}`]);
-  }
+/** Validates an already-parsed policy document. Throws `PolicyError` with one line per problem. */
+export function validatePolicy(raw: unknown, file: string): Policy {
   const result = policySchema.safeParse(raw);
   if (!result.success) {
     throw new PolicyError(result.error.issues.map((issue) => `${file}: ${formatPath(issue.path)}: ${issue.message}`));

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { policyViolation, RequestError, validationError } from './errors';
 import type { ApprovalDecision, Caller, Decision, TokenRequestRecord } from './model';
 import { TOKEN_NAME_PATTERN } from './naming';

@@ -16,25 +16,25 @@ const once = <T>(make: () => T) => {
   return () => (value ??= make());
 };
 
-export const recordStore = once(
+export const recordStore = /* @__PURE__ */ once(
   () => new RecordStore(dynamoDocumentClient(), readConfig({ TABLE_NAME: envVar.name }).TABLE_NAME),
 );
 /** The audit trail; every record is also published as a lifecycle event on the bus. */
-export const auditLog = once(() => {
+export const auditLog = /* @__PURE__ */ once(() => {
   const config = readConfig({ AUDIT_TABLE_NAME: envVar.name, EVENT_BUS_NAME: envVar.name });
   const events = new LifecycleEvents(config.EVENT_BUS_NAME);
   return new AuditLog(dynamoDocumentClient(), config.AUDIT_TABLE_NAME, (detail) => events.publish(detail));
 });
-export const workflows = once(() => new Workflows());
-export const mailer = once(() => new Mailer(readConfig({ FROM_EMAIL: envVar.email }).FROM_EMAIL));
-export const tokenVault = once(() => new TokenVault());
-export const keyring = once(() => new Keyring());
+export const workflows = /* @__PURE__ */ once(() => new Workflows());
+export const mailer = /* @__PURE__ */ once(() => new Mailer(readConfig({ FROM_EMAIL: envVar.email }).FROM_EMAIL));
+export const tokenVault = /* @__PURE__ */ once(() => new TokenVault());
+export const keyring = /* @__PURE__ */ once(() => new Keyring());
 
 /** The link-signing key (also seals task tokens). */
 export const signingKey = () =>
   keyring().key(readConfig({ LINK_SIGNING_SECRET_ID: envVar.name }).LINK_SIGNING_SECRET_ID);
 
-export const atlassian = once(() => {
+export const atlassian = /* @__PURE__ */ once(() => {
   const config = readConfig({
     ATLASSIAN_API_BASE_URL: envVar.url,
     ATLASSIAN_SITE_BASE_URL: envVar.name,
@@ -47,7 +47,7 @@ export const atlassian = once(() => {
   });
 });
 
-export const rotationSchedules = once(() => {
+export const rotationSchedules = /* @__PURE__ */ once(() => {
   const config = readConfig({
     ROTATION_STATE_MACHINE_ARN: envVar.arn,
     SCHEDULER_ROLE_ARN: envVar.arn,
@@ -61,7 +61,7 @@ export const rotationSchedules = once(() => {
 });
 
 /** Stops a running rotation execution by name (revoke). */
-export const rotationStopper = once(() => {
+export const rotationStopper = /* @__PURE__ */ once(() => {
   const arn = readConfig({ ROTATION_STATE_MACHINE_ARN: envVar.arn }).ROTATION_STATE_MACHINE_ARN;
   const executionPrefix = arn.replace(':stateMachine:', ':execution:');
   return (executionName: string) => workflows().stop(`${executionPrefix}:${executionName}`, 'the token was revoked');

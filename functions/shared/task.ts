@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** The workflow handed a task an input it cannot act on. Not retried. */
 export class TaskInputError extends Error {

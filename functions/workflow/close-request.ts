@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type CloseDeps, closeRequest } from '../app/close-request';
 import { systemClock } from '../domain/ports';
 import { auditLog, mailer, recordStore } from '../shared/deps';

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { recordRotationFailure } from '../app/rotation';
 import { systemClock } from '../domain/ports';
 import { auditLog, mailer, recordStore } from '../shared/deps';

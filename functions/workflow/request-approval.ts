@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ApprovalDeps, requestApproval } from '../app/approvals';
 import { systemClock } from '../domain/ports';
 import { envVar, readConfig } from '../shared/config';

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { verifyToken } from '../app/issuance';
 import { issuanceDeps } from '../shared/issuance-deps';
 import { parseTaskInput } from '../shared/task';

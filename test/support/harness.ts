@@ -14,7 +14,7 @@ import { Mailer } from '../../functions/adapters/aws/mailer';
 import { RecordStore, type StoredRequest } from '../../functions/adapters/aws/record-store';
 import { TokenVault } from '../../functions/adapters/aws/token-vault';
 import type { IssuanceDeps, RotationScheduler } from '../../functions/app/issuance';
-import { parsePolicy } from '../../functions/domain/policy';
+import { parsePolicy } from '../../functions/domain/policy-text';
 import type { Clock } from '../../functions/domain/ports';
 import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../functions/domain/requests';
 import { cryptoRandom } from '../../functions/shared/random';

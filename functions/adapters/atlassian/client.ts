@@ -7,7 +7,7 @@
  * repeated only after a 429 (Atlassian did not process it); any other failure throws at once and the workflow
  * reconciles by label (list the account's tokens, revoke those with the label, mint again).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   AtlassianAuthError,
   type AtlassianError,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allAllowedConsumers, formatPath, PolicyError, parsePolicy } from '../../../functions/domain/policy';
+import { allAllowedConsumers, formatPath, PolicyError } from '../../../functions/domain/policy';
+import { parsePolicy } from '../../../functions/domain/policy-text';
 
 const defaultText = readFileSync(join(__dirname, '../../../policy/policy.yaml'), 'utf8');
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RequestError } from '../../../functions/domain/errors';
 import { toRequestRepresentation } from '../../../functions/domain/model';
-import { parsePolicy } from '../../../functions/domain/policy';
+import { parsePolicy } from '../../../functions/domain/policy-text';
 import {
   applyDecision,
   bodyHash,

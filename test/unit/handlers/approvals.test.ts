@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
@@ -7,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
+import { bundledPolicyFile } from '../../support/policy-json';
 
 const sfn = mockClient(SFNClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -42,7 +42,7 @@ beforeAll(async () => {
     LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
     FROM_EMAIL: 'token-warden@example.com',
     APPROVAL_BASE_URL: 'https://api.example.com',
-    POLICY_FILE: join(__dirname, '../../../policy/policy.yaml'),
+    POLICY_FILE: bundledPolicyFile(),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   ({ handler: requests } = await import('../../../functions/api/token-requests'));

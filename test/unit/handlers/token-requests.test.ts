@@ -1,10 +1,10 @@
-import { join } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { admin, apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
+import { bundledPolicyFile } from '../../support/policy-json';
 
 const sfn = mockClient(SFNClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -32,7 +32,7 @@ beforeAll(async () => {
     EVENT_BUS_NAME: 'token-warden',
     ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
     LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
-    POLICY_FILE: join(__dirname, '../../../policy/policy.yaml'),
+    POLICY_FILE: bundledPolicyFile(),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   ({ handler } = await import('../../../functions/api/token-requests'));
