@@ -83,6 +83,72 @@ export function invoke(
   );
 }
 
+/** Properties of {@link workflowStateMachine}. */
+export interface WorkflowStateMachineProps {
+  /** Physical name (explicit, so functions can be granted access by name-derived ARN). */
+  readonly stateMachineName: string;
+  /** The definition's `Comment`. */
+  readonly comment: string;
+  /** Start of the definition. */
+  readonly definition: IChainable;
+  /** Every function the definition invokes (their invoke grants are acknowledged by name). */
+  readonly functions: readonly IFunction[];
+  /** Key that encrypts the log group. */
+  readonly encryptionKey: IKey;
+  /**
+   * Retention of the log group.
+   * @default RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: RetentionDays;
+}
+
+/**
+ * A state machine in the house style, created as `StateMachine` (and its log group as `Logs`) in `scope`: Standard,
+ * X-Ray tracing, logs at ERROR without execution data in a log group encrypted with the key, and the cdk-nag
+ * findings that follow from that acknowledged with their reasons.
+ */
+export function workflowStateMachine(
+  scope: Construct,
+  props: WorkflowStateMachineProps,
+): { stateMachine: StateMachine; logGroup: LogGroup } {
+  const stack = Stack.of(scope);
+  const logGroup = new LogGroup(scope, 'Logs', {
+    retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+    encryptionKey: props.encryptionKey,
+  });
+  const stateMachine = new StateMachine(scope, 'StateMachine', {
+    stateMachineName: props.stateMachineName,
+    comment: props.comment,
+    stateMachineType: StateMachineType.STANDARD,
+    definitionBody: DefinitionBody.fromChainable(props.definition),
+    tracingEnabled: true,
+    logs: { destination: logGroup, level: LogLevel.ERROR, includeExecutionData: false },
+  });
+  const invokeGrants = props.functions.flatMap((fn) => {
+    const cfn = fn.node.defaultChild as CfnResource | undefined;
+    return cfn ? [`AwsSolutions-IAM5[Resource::<${stack.resolve(cfn.logicalId)}.Arn>:*]`] : [];
+  });
+  Validations.of(stateMachine).acknowledge(
+    {
+      id: 'AwsSolutions-SF1',
+      reason:
+        'The workflow logs at ERROR level without execution data by design: states carry ids only, failures are ' +
+        'what operators act on, and success paths are visible through X-Ray and the CloudWatch metrics.',
+    },
+    {
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions log delivery (logs:*LogDelivery, logs:DescribeResourcePolicies, ...) and X-Ray actions ' +
+        'have no resource-level permissions.',
+    },
+    ...[...new Set(invokeGrants)].map((id) => ({
+      id,
+      reason: 'CDK grants lambda:InvokeFunction on each workflow function and its versions and aliases (ARN:*).',
+    })),
+  );
+  return { stateMachine, logGroup };
+}
+
 /** Functions of the minting chain. */
 export interface MintingChainFunctions {
   readonly mintToken: IFunction;
@@ -103,10 +169,11 @@ export interface MintingChainProps {
 
 /**
  * `Mint token` → `Verify token` → `Promote token`, shared by issuance and rotation. Mint's return value (the ids
- * of what it staged: `{requestId, tokenId, generation, versionId}`) becomes the state, which Verify and Promote
- * then receive unchanged (their own results are dropped). Any error left after retries goes, with the failing
- * step's input and `error: {Error, Cause}` added, to `Discard staged token`, whose result is dropped too so that
- * its input (and the error) reaches whatever {@link MintingChain.onFailure} chains after it.
+ * of what it staged: `{requestId, tokenId, generation, versionId}`) is added to the state at `$.minted`, so what
+ * the workflow carried before (rotation's `attempt`) survives; Verify and Promote receive `$.minted` and their own
+ * results are dropped. Any error left after retries goes, with the whole state and `error: {Error, Cause}` added,
+ * to `Discard staged token` (which reads `requestId`, or `tokenId` and `generation`, from the top level); its result
+ * is dropped too so that its input (and the error) reaches whatever {@link MintingChain.onFailure} chains after it.
  */
 export class MintingChain extends StateMachineFragment {
   readonly startState: State;
@@ -120,9 +187,24 @@ export class MintingChain extends StateMachineFragment {
     super(scope, id);
     const { mintToken, verifyToken, promoteToken, discardToken } = props.functions;
     const whole = TaskInput.fromJsonPathAt('$');
-    this.mint = invoke(this, 'Mint token', mintToken, props.mintInput ?? whole, 'replace');
-    this.verify = invoke(this, 'Verify token', verifyToken, whole, 'discard');
-    this.promote = invoke(this, 'Promote token', promoteToken, whole, 'discard');
+    const minted = TaskInput.fromJsonPathAt('$.minted');
+    this.mint = retryTransient(
+      new LambdaInvoke(this, 'Mint token', {
+        lambdaFunction: mintToken,
+        payload: props.mintInput ?? whole,
+        // The ids are picked one by one: whatever else the function might return never enters the workflow state.
+        resultSelector: {
+          requestId: JsonPath.stringAt('$.Payload.requestId'),
+          tokenId: JsonPath.stringAt('$.Payload.tokenId'),
+          generation: JsonPath.numberAt('$.Payload.generation'),
+          versionId: JsonPath.stringAt('$.Payload.versionId'),
+        },
+        resultPath: '$.minted',
+        retryOnServiceExceptions: false,
+      }),
+    );
+    this.verify = invoke(this, 'Verify token', verifyToken, minted, 'discard');
+    this.promote = invoke(this, 'Promote token', promoteToken, minted, 'discard');
     this.discard = invoke(this, 'Discard staged token', discardToken, whole, 'discard');
     for (const step of [this.mint, this.verify, this.promote]) {
       step.addCatch(this.discard, { errors: [Errors.ALL], resultPath: '$.error' });
@@ -247,42 +329,16 @@ export class IssuanceWorkflow extends Construct {
         .otherwise(closeRejected),
     );
 
-    this.logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
-      encryptionKey: props.encryptionKey,
-    });
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
+    const { stateMachine, logGroup } = workflowStateMachine(this, {
       stateMachineName,
       comment: 'Token Warden issuance: approval, then mint, verify and promote',
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(definition),
-      tracingEnabled: true,
-      logs: { destination: this.logGroup, level: LogLevel.ERROR, includeExecutionData: false },
+      definition,
+      functions: Object.values(props.functions),
+      encryptionKey: props.encryptionKey,
+      logRetention: props.logRetention,
     });
-
+    this.stateMachine = stateMachine;
+    this.logGroup = logGroup;
     this.stateMachineByName = StateMachine.fromStateMachineName(this, 'ByName', stateMachineName);
-
-    const invokeGrants = Object.values(props.functions).flatMap((fn: IFunction) => {
-      const cfn = fn.node.defaultChild as CfnResource | undefined;
-      return cfn ? [`AwsSolutions-IAM5[Resource::<${stack.resolve(cfn.logicalId)}.Arn>:*]`] : [];
-    });
-    Validations.of(this.stateMachine).acknowledge(
-      {
-        id: 'AwsSolutions-SF1',
-        reason:
-          'The workflow logs at ERROR level without execution data by design: states carry ids only, failures are ' +
-          'what operators act on, and success paths are visible through X-Ray and the CloudWatch metrics.',
-      },
-      {
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Step Functions log delivery (logs:*LogDelivery, logs:DescribeResourcePolicies, ...) and X-Ray actions ' +
-          'have no resource-level permissions.',
-      },
-      ...[...new Set(invokeGrants)].map((id) => ({
-        id,
-        reason: 'CDK grants lambda:InvokeFunction on each workflow function and its versions and aliases (ARN:*).',
-      })),
-    );
   }
 }

@@ -19,8 +19,10 @@ import { Construct } from 'constructs';
 export interface RequestApiHandlers {
   /** `POST /token-requests`, `GET /token-requests`, `GET /token-requests/{requestId}`, `POST …/cancel`. */
   readonly tokenRequests: IFunction;
-  /** `GET /tokens`, `GET /tokens/{tokenId}`. */
+  /** `GET /tokens`, `GET /tokens/{tokenId}`, `POST /tokens/{tokenId}/rotate`, `POST /tokens/{tokenId}/revoke`. */
   readonly tokens: IFunction;
+  /** `GET /audit`, `GET /inventory/drift` (admins; the handler checks the group claim). */
+  readonly admin: IFunction;
   /** `GET`/`POST /approvals/{approvalId}` (no authorizer: the signed link and a CSRF value authenticate). */
   readonly approvals: IFunction;
   /** `GET /health` (no authorizer). */
@@ -84,7 +86,7 @@ export class RequestApi extends Construct {
   constructor(scope: Construct, id: string, props: RequestApiProps) {
     super(scope, id);
     this.api = new HttpApi(this, 'HttpApi', {
-      description: 'Token Warden: token requests, tokens and approvals',
+      description: 'Token Warden: token requests, tokens, approvals and administration',
       createDefaultStage: false,
     });
     this.url = this.api.apiEndpoint;
@@ -108,10 +110,11 @@ export class RequestApi extends Construct {
       identitySource: ['$request.header.Authorization'],
     });
 
-    const { tokenRequests, tokens, approvals, health } = props.handlers;
+    const { tokenRequests, tokens, admin, approvals, health } = props.handlers;
     const integrations = {
       tokenRequests: new HttpLambdaIntegration('TokenRequests', tokenRequests),
       tokens: new HttpLambdaIntegration('Tokens', tokens),
+      admin: new HttpLambdaIntegration('Admin', admin),
       approvals: new HttpLambdaIntegration('Approvals', approvals),
       health: new HttpLambdaIntegration('Health', health),
     };
@@ -125,6 +128,10 @@ export class RequestApi extends Construct {
     member('/token-requests/{requestId}/cancel', [HttpMethod.POST], integrations.tokenRequests);
     member('/tokens', [HttpMethod.GET], integrations.tokens);
     member('/tokens/{tokenId}', [HttpMethod.GET], integrations.tokens);
+    member('/tokens/{tokenId}/rotate', [HttpMethod.POST], integrations.tokens);
+    member('/tokens/{tokenId}/revoke', [HttpMethod.POST], integrations.tokens);
+    member('/audit', [HttpMethod.GET], integrations.admin);
+    member('/inventory/drift', [HttpMethod.GET], integrations.admin);
     open('/approvals/{approvalId}', [HttpMethod.GET, HttpMethod.POST], integrations.approvals);
     open('/health', [HttpMethod.GET], integrations.health);
 

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { allAllowedConsumers } from '../functions/domain/policy';
 import type { TokenWardenConfig } from './config';
@@ -6,6 +7,8 @@ import { IssuanceWorkflow } from './issuance-workflow';
 import { Notifications } from './notifications';
 import { writePolicyArtifact } from './policy-artifact';
 import { RequestApi } from './request-api';
+import { RotationSchedules } from './rotation-schedules';
+import { RotationWorkflow } from './rotation-workflow';
 import { WardenSecrets } from './secrets';
 import { TokenStore } from './token-store';
 import { WardenFunction, type WardenFunctionProps } from './warden-function';
@@ -19,6 +22,7 @@ export interface TokenWardenStackProps extends StackProps {
 export interface TokenWardenFunctions {
   readonly tokenRequests: WardenFunction;
   readonly tokens: WardenFunction;
+  readonly admin: WardenFunction;
   readonly approvals: WardenFunction;
   readonly health: WardenFunction;
   readonly requestApproval: WardenFunction;
@@ -27,11 +31,16 @@ export interface TokenWardenFunctions {
   readonly verifyToken: WardenFunction;
   readonly promoteToken: WardenFunction;
   readonly discardToken: WardenFunction;
+  readonly beginRotation: WardenFunction;
+  readonly retirePrevious: WardenFunction;
+  readonly recordRotationFailure: WardenFunction;
+  readonly sweep: WardenFunction;
 }
 
 /**
- * Token Warden: the stateful store and secrets, the HTTP API, the issuance workflow, and the alarms. Grants are
- * all made here, one line per need, so who may do what reads as one table.
+ * Token Warden: the stateful store and secrets, the HTTP API, the issuance and rotation workflows, the rotation
+ * schedules and daily sweep, the lifecycle event bus, and the alarms. Grants are all made here, one line per need,
+ * so who may do what reads as one table.
  */
 export class TokenWardenStack extends Stack {
   /** The configuration the stack was built from (the validated policy included). */
@@ -41,6 +50,10 @@ export class TokenWardenStack extends Stack {
   readonly functions: TokenWardenFunctions;
   readonly api: RequestApi;
   readonly issuance: IssuanceWorkflow;
+  readonly rotation: RotationWorkflow;
+  readonly schedules: RotationSchedules;
+  /** Lifecycle events (`<stack>-events`): every audit record is also published here, for integrations. */
+  readonly events: EventBus;
   readonly notifications: Notifications;
 
   constructor(scope: Construct, id: string, props: TokenWardenStackProps) {
@@ -70,6 +83,7 @@ export class TokenWardenStack extends Stack {
     this.functions = {
       tokenRequests: fn('TokenRequests', 'functions/api/token-requests.ts', 'token request routes'),
       tokens: fn('Tokens', 'functions/api/tokens.ts', 'token routes'),
+      admin: fn('Admin', 'functions/api/admin.ts', 'audit and drift routes'),
       approvals: fn('Approvals', 'functions/api/approvals.ts', 'approval page and decisions'),
       health: fn('Health', 'functions/api/health.ts', 'health check', { memorySize: 256 }),
       requestApproval: fn(
@@ -83,12 +97,42 @@ export class TokenWardenStack extends Stack {
       verifyToken: fn('VerifyToken', 'functions/workflow/verify-token.ts', 'verify a staged token', workflowStep),
       promoteToken: fn('PromoteToken', 'functions/workflow/promote-token.ts', 'promote a token', workflowStep),
       discardToken: fn('DiscardToken', 'functions/workflow/discard-token.ts', 'discard a staged token', workflowStep),
+      beginRotation: fn(
+        'BeginRotation',
+        'functions/workflow/begin-rotation.ts',
+        'take the rotation lock',
+        workflowStep,
+      ),
+      retirePrevious: fn(
+        'RetirePrevious',
+        'functions/workflow/retire-previous.ts',
+        'revoke previous generations',
+        workflowStep,
+      ),
+      recordRotationFailure: fn(
+        'RecordRotationFailure',
+        'functions/workflow/record-rotation-failure.ts',
+        'record a failed rotation',
+        workflowStep,
+      ),
+      // One run walks every due token, each with a few Atlassian and AWS calls.
+      sweep: fn('Sweep', 'functions/workflow/sweep.ts', 'daily rotation sweep', {
+        timeout: Duration.minutes(5),
+        memorySize: 512,
+      }),
     };
+
+    // Events carry ids and non-secret facts only (never a token value), so the AWS owned key suffices.
+    this.events = new EventBus(this, 'Events', {
+      eventBusName: `${this.stackName}-events`,
+      description: 'Token Warden lifecycle events (requested, issued, rotated, revoked, ...)',
+    });
 
     this.api = new RequestApi(this, 'Api', {
       handlers: {
         tokenRequests: this.functions.tokenRequests.function,
         tokens: this.functions.tokens.function,
+        admin: this.functions.admin.function,
         approvals: this.functions.approvals.function,
         health: this.functions.health.function,
       },
@@ -110,6 +154,25 @@ export class TokenWardenStack extends Stack {
       encryptionKey: this.store.key,
     });
 
+    this.rotation = new RotationWorkflow(this, 'Rotation', {
+      functions: {
+        beginRotation: this.functions.beginRotation.function,
+        mintToken: this.functions.mintToken.function,
+        verifyToken: this.functions.verifyToken.function,
+        promoteToken: this.functions.promoteToken.function,
+        discardToken: this.functions.discardToken.function,
+        retirePrevious: this.functions.retirePrevious.function,
+        recordRotationFailure: this.functions.recordRotationFailure.function,
+      },
+      gracePeriodHours: policy.gracePeriodHours,
+      encryptionKey: this.store.key,
+    });
+
+    this.schedules = new RotationSchedules(this, 'Schedules', {
+      stateMachineName: this.rotation.stateMachineName,
+      sweep: this.functions.sweep.function,
+    });
+
     this.grant(config);
 
     this.notifications = new Notifications(this, 'Notifications', {
@@ -117,6 +180,7 @@ export class TokenWardenStack extends Stack {
       adminEmails: policy.notifications.adminEmails,
     });
     this.notifications.watchStateMachine('Issuance', this.issuance.stateMachine);
+    this.notifications.watchStateMachine('Rotation', this.rotation.stateMachine);
     for (const [name, warden] of Object.entries(this.functions) as [string, WardenFunction][]) {
       this.notifications.watchFunction(name.charAt(0).toUpperCase() + name.slice(1), warden.function);
     }
@@ -125,6 +189,12 @@ export class TokenWardenStack extends Stack {
     new CfnOutput(this, 'RecordsTableName', { value: this.store.records.tableName });
     new CfnOutput(this, 'AuditTableName', { value: this.store.audit.tableName });
     new CfnOutput(this, 'IssuanceStateMachineArn', { value: this.issuance.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'RotationStateMachineArn', { value: this.rotation.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'EventBusName', { value: this.events.eventBusName, description: 'Lifecycle events' });
+    new CfnOutput(this, 'ScheduleGroupName', {
+      value: this.schedules.group.ref,
+      description: 'EventBridge Scheduler group of the rotation schedules and the daily sweep',
+    });
     new CfnOutput(this, 'LinkSigningSecretName', { value: this.secrets.linkSigningKey.secretName });
     new CfnOutput(this, 'OrgApiKeySecretName', {
       value: this.secrets.orgApiKey.secretName,
@@ -140,8 +210,11 @@ export class TokenWardenStack extends Stack {
   private grant(config: TokenWardenConfig): void {
     const { records, audit } = this.store;
     const indexes = this.store.recordIndexArns;
+    const byDue = indexes.filter((arn) => arn.endsWith('/index/byDue'));
     const { linkSigningKey, orgApiKey } = this.secrets;
     const { stateMachine, stateMachineByName } = this.issuance;
+    const rotation = this.rotation.stateMachine;
+    const { events, schedules } = this;
     const f = this.functions;
     const atlassian = { apiBaseUrl: config.atlassianApiBaseUrl, siteBaseUrl: config.atlassianSiteBaseUrl };
     const approvalBaseUrl = config.approvalBaseUrl ?? this.api.url;
@@ -149,13 +222,26 @@ export class TokenWardenStack extends Stack {
     // Cancel resumes the waiting workflow with the task token, which is stored sealed with the link-signing key.
     f.tokenRequests
       .bindTable(records, 'write', indexes)
-      .bindAuditTable(audit)
+      .bindAuditTable(audit, 'append', events)
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindStateMachine(stateMachine, ['start', 'respond']);
-    f.tokens.bindTable(records, 'read', indexes);
+    // Rotate starts a rotation now. Revoke stops a running rotation, revokes every live generation at Atlassian,
+    // deletes the token's schedule, removes the secret's readers and schedules its deletion.
+    f.tokens
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail)
+      .bindRotationSchedules(schedules, 'delete')
+      .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')
+      .bindStopExecutions(this.rotation.stateMachineName)
+      .bindAtlassian(orgApiKey, atlassian)
+      .bindTokenSecrets('unshare', 'delete');
+    // The audit adapter builds its event publisher with the table even when it only reads, so the admin routes
+    // need the bus too (functions/shared/deps.ts auditLog).
+    f.admin.bindTable(records, 'read', indexes).bindAuditTable(audit, 'read').bindEvents(events);
     f.approvals
       .bindTable(records, 'write', indexes)
-      .bindAuditTable(audit)
+      .bindAuditTable(audit, 'append', events)
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindStateMachine(stateMachine, ['respond'])
       .bindMail(config.fromEmail)
@@ -163,24 +249,48 @@ export class TokenWardenStack extends Stack {
     // Resumes its own task when the request was decided before a re-driven attempt (hence respond, by name).
     f.requestApproval
       .bindTable(records, 'write', indexes)
-      .bindAuditTable(audit)
+      .bindAuditTable(audit, 'append', events)
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindStateMachine(stateMachineByName, ['respond'])
       .bindMail(config.fromEmail)
       .addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
-    f.closeRequest.bindTable(records, 'write', indexes).bindAuditTable(audit).bindMail(config.fromEmail);
+    f.closeRequest
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail);
     f.mintToken.bindTable(records, 'write', indexes).bindAtlassian(orgApiKey, atlassian).bindTokenSecrets('create');
     // Verify records the VERIFIED state of the generation, hence write.
     f.verifyToken.bindTable(records, 'write', indexes).bindAtlassian(orgApiKey, atlassian).bindTokenSecrets('read');
+    // Promote schedules the token's next rotation (the rotation workflow invokes it, hence the schedules know the
+    // state machine by name only).
     f.promoteToken
       .bindTable(records, 'write', indexes)
-      .bindAuditTable(audit)
+      .bindAuditTable(audit, 'append', events)
       .bindTokenSecrets('stage')
-      .bindMail(config.fromEmail);
+      .bindMail(config.fromEmail)
+      .bindRotationSchedules(schedules, 'write');
     // A failed first issuance leaves a secret with no current value: discard schedules its deletion.
     f.discardToken
       .bindTable(records, 'write', indexes)
       .bindAtlassian(orgApiKey, atlassian)
       .bindTokenSecrets('stage', 'delete');
+    f.beginRotation.bindTable(records, 'write', indexes);
+    f.retirePrevious
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail)
+      .bindAtlassian(orgApiKey, atlassian);
+    f.recordRotationFailure
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail);
+    // The sweep reads due tokens from the byDue index only (never a scan), starts their rotations, expires tokens
+    // past expiry and revokes previous generations still live after their grace period.
+    f.sweep
+      .bindTable(records, 'write', byDue)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail)
+      .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')
+      .bindAtlassian(orgApiKey, atlassian);
   }
 }

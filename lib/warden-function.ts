@@ -1,8 +1,9 @@
 import { platform } from 'node:os';
 import { join } from 'node:path';
-import { ArnFormat, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -12,20 +13,39 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TOKEN_SECRET_NAME_PREFIX } from './token-store';
 
+/** Per-token rotation schedules are named `rotate-<tokenId>` (functions/adapters/aws/rotation-schedules.ts). */
+export const ROTATION_SCHEDULE_PREFIX = 'rotate-';
+
 /** Repository root: entries, the lock file and the bundling project root are resolved against it. */
 export const REPO_ROOT = join(__dirname, '..');
 
 /** Read or read-write access to the records table. */
 export type TableAccess = 'read' | 'write';
-/** Append-only writes (conditional `PutItem`) or reads of the audit table. */
+/** Append-only writes (conditional `PutItem`, each record also published as an event) or reads of the audit table. */
 export type AuditAccess = 'append' | 'read';
 /**
  * Access to token secrets (`token-warden.*`): `create` makes (or restores) a secret, tags it, sets who may read it
- * and stages values in it; `read` reads values; `stage` moves staging labels; `delete` schedules deletion.
+ * and stages values in it; `read` reads values; `stage` moves staging labels; `unshare` removes the resource policy
+ * (every reader); `delete` schedules deletion.
  */
-export type TokenSecretAccess = 'create' | 'read' | 'stage' | 'delete';
+export type TokenSecretAccess = 'create' | 'read' | 'stage' | 'unshare' | 'delete';
 /** `start` executions (with the ARN in the environment) or `respond` to waiting tasks with their task token. */
 export type StateMachineAccess = 'start' | 'respond';
+/**
+ * Access to the per-token rotation schedules: `write` creates or moves them (and passes the scheduler role to
+ * EventBridge Scheduler); `delete` removes them.
+ */
+export type RotationScheduleAccess = 'write' | 'delete';
+
+/** The rotation schedules as functions see them (provided by `RotationSchedules`). */
+export interface RotationScheduleTarget {
+  /** Name of the schedule group (`SCHEDULE_GROUP_NAME`): a literal, as the grants name it in ARN patterns. */
+  readonly groupName: string;
+  /** Role the schedules run as (`SCHEDULER_ROLE_ARN`). */
+  readonly role: IRole;
+  /** ARN of the state machine the schedules start (`ROTATION_STATE_MACHINE_ARN`). */
+  readonly stateMachineArn: string;
+}
 
 /** Properties of {@link WardenFunction}. */
 export interface WardenFunctionProps {
@@ -181,16 +201,30 @@ export class WardenFunction extends Construct {
     return this;
   }
 
-  /** `AUDIT_TABLE_NAME` and append-only (`PutItem`) or read access to the audit table. */
-  bindAuditTable(table: ITable, access: AuditAccess = 'append'): this {
+  /**
+   * `AUDIT_TABLE_NAME` and append-only (`PutItem`) access to the audit table, or `Query` access to read it. The
+   * audit adapter publishes every record it appends as a lifecycle event, so `append` also binds the event bus
+   * ({@link bindEvents}): an appender without the bus could not start.
+   */
+  bindAuditTable(table: ITable, access: 'read'): this;
+  bindAuditTable(table: ITable, access: 'append', events: IEventBus): this;
+  bindAuditTable(table: ITable, access: AuditAccess, events?: IEventBus): this {
     this.function.addEnvironment('AUDIT_TABLE_NAME', table.tableName);
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
-        actions: access === 'append' ? ['dynamodb:PutItem'] : ['dynamodb:GetItem', 'dynamodb:Query'],
+        actions: access === 'append' ? ['dynamodb:PutItem'] : ['dynamodb:Query'],
         resources: [table.tableArn],
       }),
     );
     this.grantTableKey(table, access === 'append' ? KMS_WRITE : KMS_READ);
+    if (events) this.bindEvents(events);
+    return this;
+  }
+
+  /** `EVENT_BUS_NAME` and `events:PutEvents` on that bus only. */
+  bindEvents(bus: IEventBus): this {
+    this.function.addEnvironment('EVENT_BUS_NAME', bus.eventBusName);
+    bus.grantPutEventsTo(this.function);
     return this;
   }
 
@@ -226,6 +260,69 @@ export class WardenFunction extends Construct {
       machine.grantStartExecution(this.function);
     }
     if (access.includes('respond')) machine.grantTaskResponse(this.function);
+    return this;
+  }
+
+  /**
+   * `states:StopExecution` on every execution of the state machine named `stateMachineName` (the handler derives
+   * execution ARNs from the machine ARN it was given with {@link bindStateMachine}'s `start`).
+   */
+  bindStopExecutions(stateMachineName: string): this {
+    const executions = Stack.of(this).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${stateMachineName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['states:StopExecution'], resources: [executions] }));
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${stateMachineName}:*]`,
+      reason:
+        'Executions are started at run time with names derived from the token (<tokenId>-g<generation>-a<attempt>), ' +
+        `so their ARNs are unknown at deploy time; the grant covers executions of ${stateMachineName} only.`,
+    });
+    return this;
+  }
+
+  /**
+   * Access to the per-token rotation schedules (`rotate-*` in the group). Every access sets the schedules adapter's
+   * configuration, which it reads as one: `SCHEDULE_GROUP_NAME`, `SCHEDULER_ROLE_ARN` and
+   * `ROTATION_STATE_MACHINE_ARN` (names and ARNs only, no grant). `write` allows `scheduler:CreateSchedule` and
+   * `UpdateSchedule`, and `iam:PassRole` on the scheduler role to EventBridge Scheduler only; `delete` allows
+   * `scheduler:DeleteSchedule`. No function can touch the group's other schedules (the daily sweep).
+   */
+  bindRotationSchedules(schedules: RotationScheduleTarget, ...access: RotationScheduleAccess[]): this {
+    const { groupName } = schedules;
+    if (Token.isUnresolved(groupName)) throw new Error('bindRotationSchedules: groupName must be a literal name');
+    if (access.length === 0) throw new Error('bindRotationSchedules: name at least one access (write, delete)');
+    const tokenSchedules = Stack.of(this).formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${groupName}/${ROTATION_SCHEDULE_PREFIX}*`,
+    });
+    const actions: string[] = [];
+    this.function.addEnvironment('SCHEDULE_GROUP_NAME', groupName);
+    this.function.addEnvironment('SCHEDULER_ROLE_ARN', schedules.role.roleArn);
+    this.function.addEnvironment('ROTATION_STATE_MACHINE_ARN', schedules.stateMachineArn);
+    if (access.includes('write')) {
+      actions.push('scheduler:CreateSchedule', 'scheduler:UpdateSchedule');
+      this.role.addToPrincipalPolicy(
+        new PolicyStatement({
+          actions: ['iam:PassRole'],
+          resources: [schedules.role.roleArn],
+          conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        }),
+      );
+    }
+    if (access.includes('delete')) actions.push('scheduler:DeleteSchedule');
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions, resources: [tokenSchedules] }));
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/${ROTATION_SCHEDULE_PREFIX}*]`,
+      reason:
+        `Rotation schedules are created at run time, one per token (${ROTATION_SCHEDULE_PREFIX}<tokenId>), so their ` +
+        `names are unknown at deploy time; the grant is bounded to ${ROTATION_SCHEDULE_PREFIX}* schedules of the ` +
+        `${groupName} group, which leaves the daily sweep schedule out of reach.`,
+    });
     return this;
   }
 
@@ -283,6 +380,7 @@ export class WardenFunction extends Construct {
       keyActions.add('kms:Decrypt');
     }
     if (access.includes('stage')) actions.add('secretsmanager:UpdateSecretVersionStage');
+    if (access.includes('unshare')) actions.add('secretsmanager:DeleteResourcePolicy');
     if (access.includes('delete')) actions.add('secretsmanager:DeleteSecret');
     actions.add('secretsmanager:DescribeSecret');
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: [...actions].sort(), resources: [secretArn] }));

@@ -220,6 +220,16 @@ export function defaultIdentities(
         };
         break;
       }
+      case 'AWS::Events::EventBus': {
+        const name = explicit('Name');
+        identities[logicalId] = { ref: name, attributes: { Arn: arn('events', `event-bus/${name}`), Name: name } };
+        break;
+      }
+      case 'AWS::Scheduler::ScheduleGroup': {
+        const name = explicit('Name');
+        identities[logicalId] = { ref: name, attributes: { Arn: arn('scheduler', `schedule-group/${name}`) } };
+        break;
+      }
       case 'AWS::ApiGatewayV2::Api': {
         identities[logicalId] = {
           ref: logicalId,

@@ -6,7 +6,15 @@ import { Match } from 'aws-cdk-lib/assertions';
 import ts from 'typescript';
 import { writePolicyArtifact } from '../../lib/policy-artifact';
 import { REPO_ROOT } from '../../lib/warden-function';
-import { ENTRIES, environmentOf, logicalId, type Synthesized, synth, wardenFunctions } from './support/synth';
+import {
+  ENTRIES,
+  environmentOf,
+  functionId,
+  logicalId,
+  type Synthesized,
+  synth,
+  wardenFunctions,
+} from './support/synth';
 
 const COMMON = [
   'NODE_OPTIONS',
@@ -17,24 +25,26 @@ const COMMON = [
 ];
 const ATLASSIAN = ['ATLASSIAN_API_BASE_URL', 'ATLASSIAN_SITE_BASE_URL', 'ORG_API_KEY_SECRET_ID'];
 
+const AUDIT = ['AUDIT_TABLE_NAME', 'EVENT_BUS_NAME'];
+const SCHEDULES = ['SCHEDULE_GROUP_NAME', 'SCHEDULER_ROLE_ARN', 'ROTATION_STATE_MACHINE_ARN'];
+
 /** The variables each function gets beyond the common ones: what its handler reads, nothing more. */
 const EXPECTED_ENV: Record<string, string[]> = {
-  [ENTRIES.tokenRequests]: ['TABLE_NAME', 'AUDIT_TABLE_NAME', 'LINK_SIGNING_SECRET_ID', 'ISSUANCE_STATE_MACHINE_ARN'],
-  [ENTRIES.tokens]: ['TABLE_NAME'],
-  [ENTRIES.approvals]: ['TABLE_NAME', 'AUDIT_TABLE_NAME', 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
+  [ENTRIES.tokenRequests]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'ISSUANCE_STATE_MACHINE_ARN'],
+  [ENTRIES.tokens]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES, ...ATLASSIAN],
+  [ENTRIES.admin]: ['TABLE_NAME', ...AUDIT],
+  [ENTRIES.approvals]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
   [ENTRIES.health]: [],
-  [ENTRIES.requestApproval]: [
-    'TABLE_NAME',
-    'AUDIT_TABLE_NAME',
-    'LINK_SIGNING_SECRET_ID',
-    'FROM_EMAIL',
-    'APPROVAL_BASE_URL',
-  ],
-  [ENTRIES.closeRequest]: ['TABLE_NAME', 'AUDIT_TABLE_NAME', 'FROM_EMAIL'],
+  [ENTRIES.requestApproval]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
+  [ENTRIES.closeRequest]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL'],
   [ENTRIES.mintToken]: ['TABLE_NAME', ...ATLASSIAN, 'SECRETS_KMS_KEY_ID'],
   [ENTRIES.verifyToken]: ['TABLE_NAME', ...ATLASSIAN],
-  [ENTRIES.promoteToken]: ['TABLE_NAME', 'AUDIT_TABLE_NAME', 'FROM_EMAIL'],
+  [ENTRIES.promoteToken]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES],
   [ENTRIES.discardToken]: ['TABLE_NAME', ...ATLASSIAN],
+  [ENTRIES.beginRotation]: ['TABLE_NAME'],
+  [ENTRIES.retirePrevious]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
+  [ENTRIES.recordRotationFailure]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL'],
+  [ENTRIES.sweep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', 'ROTATION_STATE_MACHINE_ARN', ...ATLASSIAN],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */
@@ -111,7 +121,8 @@ describe('Token Warden functions', () => {
     s.template.resourcePropertiesCountIs(
       'AWS::Logs::LogGroup',
       { KmsKeyId: Match.anyValue(), RetentionInDays: 90 },
-      Object.keys(functions).length + 2,
+      // One per function, plus the two workflows' and the API's access logs.
+      Object.keys(functions).length + 3,
     );
   });
 
@@ -137,6 +148,7 @@ describe('Token Warden functions', () => {
     expect(environmentOf(s, ENTRIES.tokenRequests)).toMatchObject({
       TABLE_NAME: logicalId(s, s.stack.store.records.node.defaultChild as CfnResource),
       AUDIT_TABLE_NAME: logicalId(s, s.stack.store.audit.node.defaultChild as CfnResource),
+      EVENT_BUS_NAME: 'TokenWarden-events',
       ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-issuance',
       LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
     });
@@ -151,6 +163,40 @@ describe('Token Warden functions', () => {
       ATLASSIAN_SITE_BASE_URL: 'https://{site}.atlassian.net',
       SECRETS_KMS_KEY_ID: expect.stringMatching(/^arn:aws:kms:us-east-1:000000000000:key\//),
     });
+  });
+
+  it('points rotation starters and schedulers at the rotation workflow, the schedule group and the scheduler role', () => {
+    const rotation = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation';
+    const schedulerRole = `arn:aws:iam::000000000000:role/${logicalId(s, s.stack.schedules.role.node.defaultChild as CfnResource)}`;
+    for (const entry of [ENTRIES.promoteToken, ENTRIES.tokens]) {
+      expect({ entry, ...environmentOf(s, entry) }).toMatchObject({
+        entry,
+        ROTATION_STATE_MACHINE_ARN: rotation,
+        SCHEDULER_ROLE_ARN: schedulerRole,
+        SCHEDULE_GROUP_NAME: 'TokenWarden-rotations',
+      });
+    }
+    expect(environmentOf(s, ENTRIES.sweep)).toMatchObject({ ROTATION_STATE_MACHINE_ARN: rotation });
+    // The schedules and promote-token name the state machine by ARN only: promote-token is one of its steps.
+    const promote = s.json.Resources[functionId(s, ENTRIES.promoteToken)];
+    expect(JSON.stringify(promote?.Properties.Environment)).not.toContain(
+      logicalId(s, s.stack.rotation.stateMachine.node.defaultChild as CfnResource),
+    );
+  });
+
+  it('gives the sweep five minutes and 512 MB, and the workflow steps one minute', () => {
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Timeout: 300,
+      MemorySize: 512,
+      Description: 'Token Warden: daily rotation sweep',
+    });
+    for (const entry of [ENTRIES.beginRotation, ENTRIES.retirePrevious, ENTRIES.recordRotationFailure]) {
+      expect({ entry, timeout: s.json.Resources[functionId(s, entry)]?.Properties.Timeout }).toEqual({
+        entry,
+        timeout: 60,
+      });
+    }
   });
 
   it('takes addresses and names from context', () => {

@@ -14,6 +14,22 @@ const ALL = Object.values(ENTRIES);
 const TOKEN_SECRETS = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:token-warden.*';
 const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const ROTATION = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation';
+const ISSUANCE = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-issuance';
+const ROTATE_SCHEDULES = 'arn:aws:scheduler:us-east-1:000000000000:schedule/TokenWarden-rotations/rotate-*';
+const EVENT_BUS = 'arn:aws:events:us-east-1:000000000000:event-bus/TokenWarden-events';
+/** Functions that append to the audit trail (and so publish lifecycle events). */
+const APPENDERS = [
+  ENTRIES.tokenRequests,
+  ENTRIES.tokens,
+  ENTRIES.approvals,
+  ENTRIES.requestApproval,
+  ENTRIES.closeRequest,
+  ENTRIES.promoteToken,
+  ENTRIES.retirePrevious,
+  ENTRIES.recordRotationFailure,
+  ENTRIES.sweep,
+];
 
 /** Entries whose role allows `action` (on any resource). */
 function holders(s: Synthesized, action: string): string[] {
@@ -47,13 +63,20 @@ describe('least-privilege grants', () => {
     const writers = ALL.filter((entry) =>
       grantsOf(s, entry, 'dynamodb:PutItem').some((st) => list(st.Resource).includes(recordsArn)),
     );
-    expect(writers.sort()).toEqual(ALL.filter((e) => e !== ENTRIES.tokens && e !== ENTRIES.health).sort());
-    const tokens = actionsOf(s, ENTRIES.tokens);
-    expect([...tokens].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
-    const [read] = grantsOf(s, ENTRIES.tokens, 'dynamodb:Query');
+    expect(writers.sort()).toEqual(ALL.filter((e) => e !== ENTRIES.admin && e !== ENTRIES.health).sort());
+    const admin = actionsOf(s, ENTRIES.admin);
+    expect([...admin].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+    const read = grantsOf(s, ENTRIES.admin, 'dynamodb:Query').find((st) => list(st.Resource).includes(recordsArn));
     expect(list(read?.Resource).sort()).toEqual(
       [recordsArn, ...['byDue', 'byKind', 'byOwner'].map((index) => `${recordsArn}/index/${index}`)].sort(),
     );
+  });
+
+  it('lets the sweep query the byDue index only: due tokens, never a scan of the others', () => {
+    const onRecords = grantsOf(s, ENTRIES.sweep, 'dynamodb:Query').filter((st) =>
+      list(st.Resource).includes(recordsArn),
+    );
+    expect(onRecords.map((st) => list(st.Resource).sort())).toEqual([[recordsArn, `${recordsArn}/index/byDue`]]);
   });
 
   it('never grants a table action on a wildcard or on an index wildcard', () => {
@@ -67,26 +90,29 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('keeps the audit table append-only', () => {
+  it('keeps the audit table append-only, readable by the admin routes alone', () => {
     for (const entry of ALL) {
       const onAudit = statementsOf(s, entry)
         .filter((st) => list(st.Resource).includes(auditArn))
         .flatMap((st) => list(st.Action));
-      expect({ entry, onAudit: [...new Set(onAudit)] }).toEqual({
+      const expected = entry === ENTRIES.admin ? ['dynamodb:Query'] : onAudit.length ? ['dynamodb:PutItem'] : [];
+      expect({ entry, onAudit: [...new Set(onAudit)] }).toEqual({ entry, onAudit: expected });
+    }
+    const appenders = ALL.filter((entry) =>
+      grantsOf(s, entry, 'dynamodb:PutItem').some((st) => list(st.Resource).includes(auditArn)),
+    );
+    expect(appenders.sort()).toEqual([...APPENDERS].sort());
+  });
+
+  it('lets every audit appender, and no one else but the admin routes, put events on the lifecycle bus only', () => {
+    expect(holders(s, 'events:PutEvents').sort()).toEqual([...APPENDERS, ENTRIES.admin].sort());
+    for (const entry of holders(s, 'events:PutEvents')) {
+      expect({ entry, grants: grantsOf(s, entry, 'events:PutEvents') }).toEqual({
         entry,
-        onAudit: onAudit.length ? ['dynamodb:PutItem'] : [],
+        grants: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: EVENT_BUS }],
       });
     }
-    const appenders = ALL.filter((entry) => statementsOf(s, entry).some((st) => list(st.Resource).includes(auditArn)));
-    expect(appenders.sort()).toEqual(
-      [
-        ENTRIES.tokenRequests,
-        ENTRIES.approvals,
-        ENTRIES.requestApproval,
-        ENTRIES.closeRequest,
-        ENTRIES.promoteToken,
-      ].sort(),
-    );
+    s.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'TokenWarden-events' });
   });
 
   it('uses the table key only through DynamoDB', () => {
@@ -99,7 +125,7 @@ describe('least-privilege grants', () => {
         });
       }
     }
-    expect(actionsOf(s, ENTRIES.tokens)).not.toContain('kms:Encrypt');
+    expect(actionsOf(s, ENTRIES.admin)).not.toContain('kms:Encrypt');
   });
 
   it('lets only mint-token create token secrets, put values or set their readers', () => {
@@ -121,15 +147,26 @@ describe('least-privilege grants', () => {
     expect(grantsOf(s, ENTRIES.mintToken, 'secretsmanager:CreateSecret')[0]?.Resource).toBe(TOKEN_SECRETS);
   });
 
-  it('lets only verify-token read token values, and only discard-token schedule their deletion', () => {
+  it('lets only verify-token read token values, and only discard-token and revoke schedule their deletion', () => {
     const readers = ALL.filter((entry) =>
       grantsOf(s, entry, 'secretsmanager:GetSecretValue').some((st) => list(st.Resource).includes(TOKEN_SECRETS)),
     );
     expect(readers).toEqual([ENTRIES.verifyToken]);
-    expect(holders(s, 'secretsmanager:DeleteSecret')).toEqual([ENTRIES.discardToken]);
+    expect(holders(s, 'secretsmanager:DeleteSecret').sort()).toEqual([ENTRIES.tokens, ENTRIES.discardToken].sort());
     expect(holders(s, 'secretsmanager:UpdateSecretVersionStage').sort()).toEqual(
       [ENTRIES.promoteToken, ENTRIES.discardToken].sort(),
     );
+    // Minting drops the readers of a restored secret; revoke removes every reader.
+    expect(holders(s, 'secretsmanager:DeleteResourcePolicy').sort()).toEqual(
+      [ENTRIES.mintToken, ENTRIES.tokens].sort(),
+    );
+    expect(grantsOf(s, ENTRIES.tokens, 'secretsmanager:DeleteSecret')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:DeleteResourcePolicy', 'secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret'],
+        Resource: TOKEN_SECRETS,
+      },
+    ]);
   });
 
   it('bounds the key use of token secrets to Secrets Manager and token-warden.* secrets', () => {
@@ -149,12 +186,70 @@ describe('least-privilege grants', () => {
     expect(holders(s, 'states:SendTaskSuccess').sort()).toEqual(
       [ENTRIES.tokenRequests, ENTRIES.approvals, ENTRIES.requestApproval].sort(),
     );
-    const machineArn = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-issuance';
     for (const entry of holders(s, 'states:SendTaskSuccess')) {
       for (const st of grantsOf(s, entry, 'states:SendTaskSuccess'))
-        expect({ entry, resource: st.Resource }).toEqual({ entry, resource: machineArn });
+        expect({ entry, resource: st.Resource }).toEqual({ entry, resource: ISSUANCE });
     }
-    expect(holders(s, 'states:StartExecution')).toEqual([ENTRIES.tokenRequests]);
+  });
+
+  it('starts issuance from the request routes, and rotation from the token routes and the sweep only', () => {
+    const starts = ALL.flatMap((entry) =>
+      grantsOf(s, entry, 'states:StartExecution').map((st) => ({ entry, resource: st.Resource })),
+    );
+    expect(starts.sort((a, b) => a.entry.localeCompare(b.entry))).toEqual(
+      [
+        { entry: ENTRIES.tokenRequests, resource: ISSUANCE },
+        { entry: ENTRIES.tokens, resource: ROTATION },
+        { entry: ENTRIES.sweep, resource: ROTATION },
+      ].sort((a, b) => a.entry.localeCompare(b.entry)),
+    );
+  });
+
+  it('lets only revoke stop executions, and only those of the rotation workflow', () => {
+    expect(holders(s, 'states:StopExecution')).toEqual([ENTRIES.tokens]);
+    expect(grantsOf(s, ENTRIES.tokens, 'states:StopExecution')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'states:StopExecution',
+        Resource: 'arn:aws:states:us-east-1:000000000000:execution:TokenWarden-rotation:*',
+      },
+    ]);
+  });
+
+  it('lets only promote-token create or move rotation schedules, and only revoke delete them', () => {
+    expect(holders(s, 'scheduler:CreateSchedule')).toEqual([ENTRIES.promoteToken]);
+    expect(holders(s, 'scheduler:UpdateSchedule')).toEqual([ENTRIES.promoteToken]);
+    expect(holders(s, 'scheduler:DeleteSchedule')).toEqual([ENTRIES.tokens]);
+    expect(grantsOf(s, ENTRIES.promoteToken, 'scheduler:CreateSchedule')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule'],
+        Resource: ROTATE_SCHEDULES,
+      },
+    ]);
+    expect(grantsOf(s, ENTRIES.tokens, 'scheduler:DeleteSchedule')).toEqual([
+      { Effect: 'Allow', Action: 'scheduler:DeleteSchedule', Resource: ROTATE_SCHEDULES },
+    ]);
+    for (const entry of ALL) {
+      for (const action of [...actionsOf(s, entry)].filter((a) => a.startsWith('scheduler:')))
+        expect({ entry, action }).toEqual({
+          entry,
+          action: expect.stringMatching(/^scheduler:(Create|Update|Delete)Schedule$/),
+        });
+    }
+  });
+
+  it('lets only promote-token pass the scheduler role, and only to EventBridge Scheduler', () => {
+    const schedulerRole = `arn:aws:iam::000000000000:role/${logicalId(s, s.stack.schedules.role.node.defaultChild as CfnResource)}`;
+    expect(holders(s, 'iam:PassRole')).toEqual([ENTRIES.promoteToken]);
+    expect(grantsOf(s, ENTRIES.promoteToken, 'iam:PassRole')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: schedulerRole,
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
   });
 
   it('reads the link-signing key only where links are signed or task tokens sealed', () => {
@@ -170,12 +265,30 @@ describe('least-privilege grants', () => {
     const readers = ALL.filter((entry) =>
       grantsOf(s, entry, 'secretsmanager:GetSecretValue').some((st) => list(st.Resource).includes(orgKey)),
     );
-    expect(readers.sort()).toEqual([ENTRIES.mintToken, ENTRIES.verifyToken, ENTRIES.discardToken].sort());
+    expect(readers.sort()).toEqual(
+      [
+        ENTRIES.mintToken,
+        ENTRIES.verifyToken,
+        ENTRIES.discardToken,
+        ENTRIES.tokens,
+        ENTRIES.retirePrevious,
+        ENTRIES.sweep,
+      ].sort(),
+    );
   });
 
   it('sends mail only from the configured address', () => {
     expect(holders(s, 'ses:SendEmail').sort()).toEqual(
-      [ENTRIES.approvals, ENTRIES.requestApproval, ENTRIES.closeRequest, ENTRIES.promoteToken].sort(),
+      [
+        ENTRIES.approvals,
+        ENTRIES.requestApproval,
+        ENTRIES.closeRequest,
+        ENTRIES.promoteToken,
+        ENTRIES.tokens,
+        ENTRIES.retirePrevious,
+        ENTRIES.recordRotationFailure,
+        ENTRIES.sweep,
+      ].sort(),
     );
     for (const entry of holders(s, 'ses:SendEmail')) {
       expect(grantsOf(s, entry, 'ses:SendEmail')).toEqual([

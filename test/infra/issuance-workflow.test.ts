@@ -1,5 +1,3 @@
-import aslValidator from 'asl-validator';
-import { Match } from 'aws-cdk-lib/assertions';
 import {
   defaultPolicy,
   ENTRIES,
@@ -11,18 +9,10 @@ import {
   writePolicy,
 } from './support/synth';
 
-const TRANSIENT = [
-  'AtlassianTransientError',
-  'AtlassianMalformedResponseError',
-  'AwsTransientError',
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-];
-
 type State = TemplateJson;
 
+// The house rules both workflows share (Standard, logging, tracing, JSONPath, asl-validator, retries) are in
+// workflows.test.ts.
 describe('IssuanceWorkflow', () => {
   let s: Synthesized;
   let asl: { StartAt: string; States: Record<string, State>; QueryLanguage?: string };
@@ -36,34 +26,6 @@ describe('IssuanceWorkflow', () => {
   beforeAll(() => {
     s = synth();
     asl = issuanceDefinition(s) as typeof asl;
-  });
-
-  it('is a Standard state machine with X-Ray tracing and ERROR logs without execution data', () => {
-    s.template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
-      StateMachineType: 'STANDARD',
-      StateMachineName: 'TokenWarden-issuance',
-      TracingConfiguration: { Enabled: true },
-      LoggingConfiguration: {
-        Level: 'ERROR',
-        IncludeExecutionData: false,
-        Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: Match.anyValue() } }],
-      },
-    });
-  });
-
-  it('passes asl-validator once CDK tokens are resolved', () => {
-    const result = aslValidator(structuredClone(asl) as never);
-    expect(result.errorsText('\n')).toBe('');
-    expect(result.isValid).toBe(true);
-  });
-
-  it('uses JSONPath only: no JSONata, no Assign, no variables', () => {
-    expect(asl.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
-    for (const [name, st] of Object.entries(asl.States)) {
-      expect({ name, queryLanguage: st.QueryLanguage ?? 'JSONPath' }).toEqual({ name, queryLanguage: 'JSONPath' });
-      expect({ name, assign: st.Assign, arguments: st.Arguments, output: st.Output }).toEqual({ name });
-    }
-    expect(JSON.stringify(asl)).not.toMatch(/\{%|\$states/);
   });
 
   it('has exactly the states of docs/architecture.md', () => {
@@ -151,20 +113,32 @@ describe('IssuanceWorkflow', () => {
   it('chains mint → verify → promote, passing ids only', () => {
     expect(state('Mint token')).toMatchObject({
       Parameters: { FunctionName: lambdaArn(ENTRIES.mintToken), Payload: { 'requestId.$': '$.requestId' } },
-      OutputPath: '$.Payload',
       Next: 'Verify token',
     });
     expect(state('Verify token')).toMatchObject({
-      Parameters: { FunctionName: lambdaArn(ENTRIES.verifyToken), 'Payload.$': '$' },
+      Parameters: { FunctionName: lambdaArn(ENTRIES.verifyToken), 'Payload.$': '$.minted' },
       ResultPath: null,
       Next: 'Promote token',
     });
     expect(state('Promote token')).toMatchObject({
-      Parameters: { FunctionName: lambdaArn(ENTRIES.promoteToken), 'Payload.$': '$' },
+      Parameters: { FunctionName: lambdaArn(ENTRIES.promoteToken), 'Payload.$': '$.minted' },
       ResultPath: null,
       Next: 'Token issued',
     });
     expect(state('Token issued')).toEqual({ Type: 'Succeed' });
+  });
+
+  it("adds Mint's ids at $.minted, picked one by one, and keeps the rest of the state", () => {
+    const mint = state('Mint token');
+    expect({ selector: mint.ResultSelector, resultPath: mint.ResultPath, outputPath: mint.OutputPath }).toEqual({
+      selector: {
+        'requestId.$': '$.Payload.requestId',
+        'tokenId.$': '$.Payload.tokenId',
+        'generation.$': '$.Payload.generation',
+        'versionId.$': '$.Payload.versionId',
+      },
+      resultPath: '$.minted',
+    });
   });
 
   it('sends every minting failure through Discard staged token, then Fail request, then Fail', () => {
@@ -188,23 +162,5 @@ describe('IssuanceWorkflow', () => {
       Next: 'Issuance failed',
     });
     expect(state('Issuance failed')).toMatchObject({ Type: 'Fail', Error: 'IssuanceFailed' });
-  });
-
-  it('retries transient errors only, by name, with capped exponential backoff', () => {
-    for (const [name, st] of Object.entries(asl.States).filter(([, st]) => st.Type === 'Task')) {
-      expect({ name, retry: st.Retry }).toEqual({
-        name,
-        retry: [
-          {
-            ErrorEquals: TRANSIENT,
-            IntervalSeconds: 2,
-            MaxAttempts: 6,
-            BackoffRate: 2,
-            MaxDelaySeconds: 60,
-            JitterStrategy: 'FULL',
-          },
-        ],
-      });
-    }
   });
 });

@@ -17,20 +17,23 @@ describe('Notifications', () => {
     expect(subscriptions).toEqual([{ Protocol: 'email', Endpoint: 'admin@example.com', TopicArn: topicRef }]);
   });
 
-  it('alarms on failed, timed-out, throttled and aborted issuance executions', () => {
-    const machine = logicalId(s, s.stack.issuance.stateMachine.node.defaultChild as CfnResource);
-    for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionThrottled', 'ExecutionsAborted']) {
-      s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/States',
-        MetricName: metric,
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
-        Statistic: 'Sum',
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        AlarmActions: [topicRef],
-      });
-    }
-  });
+  it.each(['issuance', 'rotation'] as const)(
+    'alarms on failed, timed-out, throttled and aborted %s executions',
+    (name) => {
+      const machine = logicalId(s, s.stack[name].stateMachine.node.defaultChild as CfnResource);
+      for (const metric of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionThrottled', 'ExecutionsAborted']) {
+        s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/States',
+          MetricName: metric,
+          Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: machine } }],
+          Statistic: 'Sum',
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          AlarmActions: [topicRef],
+        });
+      }
+    },
+  );
 
   it.each(Object.values(ENTRIES))('alarms on errors of %s', (entry) => {
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -9,6 +9,10 @@ const MEMBER_ROUTES: Record<string, string> = {
   'POST /token-requests/{requestId}/cancel': ENTRIES.tokenRequests,
   'GET /tokens': ENTRIES.tokens,
   'GET /tokens/{tokenId}': ENTRIES.tokens,
+  'POST /tokens/{tokenId}/rotate': ENTRIES.tokens,
+  'POST /tokens/{tokenId}/revoke': ENTRIES.tokens,
+  'GET /audit': ENTRIES.admin,
+  'GET /inventory/drift': ENTRIES.admin,
 };
 const PUBLIC_ROUTES: Record<string, string> = {
   'GET /approvals/{approvalId}': ENTRIES.approvals,

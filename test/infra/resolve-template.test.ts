@@ -84,6 +84,8 @@ describe('defaultIdentities', () => {
           Machine: { Type: 'AWS::StepFunctions::StateMachine', Properties: { StateMachineName: 'm' } },
           Secret: { Type: 'AWS::SecretsManager::Secret', Properties: { Name: 'a/b' } },
           Api: { Type: 'AWS::ApiGatewayV2::Api' },
+          Bus: { Type: 'AWS::Events::EventBus', Properties: { Name: 'w-events' } },
+          Group: { Type: 'AWS::Scheduler::ScheduleGroup', Properties: { Name: 'w-rotations' } },
           Other: { Type: 'AWS::SNS::Subscription' },
         },
       },
@@ -96,6 +98,14 @@ describe('defaultIdentities', () => {
       Machine: { ref: 'arn:aws:states:us-east-1:000000000000:stateMachine:m', attributes: { Name: 'm' } },
       Secret: { ref: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:a/b' },
       Api: { attributes: { ApiEndpoint: 'https://Api.execute-api.us-east-1.amazonaws.com' } },
+      Bus: {
+        ref: 'w-events',
+        attributes: { Arn: 'arn:aws:events:us-east-1:000000000000:event-bus/w-events', Name: 'w-events' },
+      },
+      Group: {
+        ref: 'w-rotations',
+        attributes: { Arn: 'arn:aws:scheduler:us-east-1:000000000000:schedule-group/w-rotations' },
+      },
       Other: { ref: 'Other' },
     });
   });

@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Lazy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import { loadPolicyFile } from '../../lib/config';
 import { writePolicyArtifact } from '../../lib/policy-artifact';
@@ -31,5 +32,35 @@ describe('WardenFunction bundling', () => {
     const required = [...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1] ?? '');
     expect(required.filter((name) => !name.startsWith('node:') && !builtinModules.includes(name))).toEqual([]);
     expect(existsSync(join(assetDir, 'node_modules'))).toBe(false);
+  });
+});
+
+describe('WardenFunction bindings', () => {
+  function makeFunction() {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Bindings');
+    const fn = new WardenFunction(stack, 'Fn', {
+      entry: 'functions/api/health.ts',
+      description: 'bindings check',
+      policyFile: writePolicyArtifact(loadPolicyFile('policy/policy.yaml', REPO_ROOT)),
+      encryptionKey: new Key(stack, 'Key'),
+    });
+    const role = new Role(stack, 'SchedulerRole', { assumedBy: new ServicePrincipal('scheduler.amazonaws.com') });
+    return { stack, fn, role };
+  }
+
+  it('refuses rotation schedules whose group name is not a literal', () => {
+    const { stack, fn, role } = makeFunction();
+    const target = { groupName: Lazy.string({ produce: () => 'late' }), role, stateMachineArn: stack.stackId };
+    expect(() => fn.bindRotationSchedules(target, 'write')).toThrow(
+      'bindRotationSchedules: groupName must be a literal name',
+    );
+  });
+
+  it('refuses rotation schedules bound with no access', () => {
+    const { stack, fn, role } = makeFunction();
+    expect(() => fn.bindRotationSchedules({ groupName: 'g', role, stateMachineArn: stack.stackId })).toThrow(
+      'bindRotationSchedules: name at least one access (write, delete)',
+    );
   });
 });

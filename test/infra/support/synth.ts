@@ -103,17 +103,31 @@ export function actionsOf(s: Synthesized, entry: string): Set<string> {
   return new Set(statementsOf(s, entry).flatMap((st) => list(st.Action)));
 }
 
-/** The resolved ASL of the stack's only state machine. */
-export function issuanceDefinition(s: Synthesized): TemplateJson {
-  const machines = Object.values(s.json.Resources).filter((r) => r.Type === 'AWS::StepFunctions::StateMachine');
-  if (machines.length !== 1 || !machines[0]) throw new Error(`expected one state machine, found ${machines.length}`);
+/** The resolved ASL of the state machine named `name` (e.g. `TokenWarden-rotation`). */
+export function stateMachineDefinition(s: Synthesized, name: string): TemplateJson {
+  const machines = Object.values(s.json.Resources).filter(
+    (r) => r.Type === 'AWS::StepFunctions::StateMachine' && r.Properties.StateMachineName === name,
+  );
+  if (machines.length !== 1 || !machines[0])
+    throw new Error(`expected one state machine ${name}, found ${machines.length}`);
   return resolveStateMachineDefinition(machines[0], s.resolve);
+}
+
+/** The resolved ASL of the issuance workflow. */
+export function issuanceDefinition(s: Synthesized): TemplateJson {
+  return stateMachineDefinition(s, `${s.stack.stackName}-issuance`);
+}
+
+/** The resolved ASL of the rotation workflow. */
+export function rotationDefinition(s: Synthesized): TemplateJson {
+  return stateMachineDefinition(s, `${s.stack.stackName}-rotation`);
 }
 
 /** All function entries of docs/architecture.md. */
 export const ENTRIES = {
   tokenRequests: 'functions/api/token-requests.ts',
   tokens: 'functions/api/tokens.ts',
+  admin: 'functions/api/admin.ts',
   approvals: 'functions/api/approvals.ts',
   health: 'functions/api/health.ts',
   requestApproval: 'functions/workflow/request-approval.ts',
@@ -122,4 +136,8 @@ export const ENTRIES = {
   verifyToken: 'functions/workflow/verify-token.ts',
   promoteToken: 'functions/workflow/promote-token.ts',
   discardToken: 'functions/workflow/discard-token.ts',
+  beginRotation: 'functions/workflow/begin-rotation.ts',
+  retirePrevious: 'functions/workflow/retire-previous.ts',
+  recordRotationFailure: 'functions/workflow/record-rotation-failure.ts',
+  sweep: 'functions/workflow/sweep.ts',
 } as const;
