@@ -14,6 +14,8 @@ export interface RotationSchedulesProps {
   readonly stateMachineName: string;
   /** The daily sweep function. */
   readonly sweep: IFunction;
+  /** The periodic inventory function (drift between records and Atlassian). */
+  readonly inventory: IFunction;
   /**
    * Name of the schedule group.
    * @default - `<stack name>-rotations`
@@ -47,6 +49,8 @@ export class RotationSchedules extends Construct implements RotationScheduleTarg
   /** Name-derived ARN of the rotation state machine. */
   readonly stateMachineArn: string;
   readonly sweepSchedule: CfnSchedule;
+  /** The daily inventory. */
+  readonly inventorySchedule: CfnSchedule;
 
   constructor(scope: Construct, id: string, props: RotationSchedulesProps) {
     super(scope, id);
@@ -72,9 +76,12 @@ export class RotationSchedules extends Construct implements RotationScheduleTarg
     this.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['states:StartExecution'], resources: [this.stateMachineArn] }),
     );
-    // Scheduler invokes the unqualified function: no `:*` for versions and aliases.
+    // Scheduler invokes the unqualified functions: no `:*` for versions and aliases.
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.sweep.functionArn] }),
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [props.sweep.functionArn, props.inventory.functionArn],
+      }),
     );
 
     this.sweepSchedule = new CfnSchedule(this, 'DailySweep', {
@@ -85,6 +92,15 @@ export class RotationSchedules extends Construct implements RotationScheduleTarg
       flexibleTimeWindow: { mode: 'OFF' },
       state: 'ENABLED',
       target: { arn: props.sweep.functionArn, roleArn: this.role.roleArn, input: '{}' },
+    });
+    this.inventorySchedule = new CfnSchedule(this, 'DailyInventory', {
+      name: `${stack.stackName}-daily-inventory`,
+      groupName: this.group.ref,
+      description: 'Token Warden: daily inventory of the service accounts\' tokens at Atlassian (drift report)',
+      scheduleExpression: 'rate(1 day)',
+      flexibleTimeWindow: { mode: 'OFF' },
+      state: 'ENABLED',
+      target: { arn: props.inventory.functionArn, roleArn: this.role.roleArn, input: '{}' },
     });
   }
 }

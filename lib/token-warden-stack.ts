@@ -35,6 +35,7 @@ export interface TokenWardenFunctions {
   readonly retirePrevious: WardenFunction;
   readonly recordRotationFailure: WardenFunction;
   readonly sweep: WardenFunction;
+  readonly inventory: WardenFunction;
 }
 
 /**
@@ -120,6 +121,11 @@ export class TokenWardenStack extends Stack {
         timeout: Duration.minutes(5),
         memorySize: 512,
       }),
+      // Lists every service account's tokens at Atlassian and compares them with all token records.
+      inventory: fn('Inventory', 'functions/workflow/inventory.ts', 'daily inventory (drift report)', {
+        timeout: Duration.minutes(5),
+        memorySize: 512,
+      }),
     };
 
     // Events carry ids and non-secret facts only (never a token value), so the AWS owned key suffices.
@@ -171,6 +177,7 @@ export class TokenWardenStack extends Stack {
     this.schedules = new RotationSchedules(this, 'Schedules', {
       stateMachineName: this.rotation.stateMachineName,
       sweep: this.functions.sweep.function,
+      inventory: this.functions.inventory.function,
     });
 
     this.grant(config);
@@ -291,6 +298,12 @@ export class TokenWardenStack extends Stack {
       .bindAuditTable(audit, 'append', events)
       .bindMail(config.fromEmail)
       .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')
+      .bindAtlassian(orgApiKey, atlassian);
+    // The inventory reads every token record (byKind index) and writes the latest drift report.
+    f.inventory
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail)
       .bindAtlassian(orgApiKey, atlassian);
   }
 }

@@ -152,6 +152,8 @@ export class WardenFunction extends Construct {
         externalModules: [],
         minify: true,
         sourceMap: true,
+        // ES module builds first, so esbuild can drop what a handler does not use (the SDK clients above all).
+        mainFields: ['module', 'main'],
         format: OutputFormat.CJS,
         target: 'node22',
         commandHooks: {

@@ -45,6 +45,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.retirePrevious]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
   [ENTRIES.recordRotationFailure]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL'],
   [ENTRIES.sweep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', 'ROTATION_STATE_MACHINE_ARN', ...ATLASSIAN],
+  [ENTRIES.inventory]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */

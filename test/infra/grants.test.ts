@@ -29,6 +29,7 @@ const APPENDERS = [
   ENTRIES.retirePrevious,
   ENTRIES.recordRotationFailure,
   ENTRIES.sweep,
+  ENTRIES.inventory,
 ];
 
 /** Entries whose role allows `action` (on any resource). */
@@ -273,6 +274,7 @@ describe('least-privilege grants', () => {
         ENTRIES.tokens,
         ENTRIES.retirePrevious,
         ENTRIES.sweep,
+        ENTRIES.inventory,
       ].sort(),
     );
   });
@@ -288,6 +290,7 @@ describe('least-privilege grants', () => {
         ENTRIES.retirePrevious,
         ENTRIES.recordRotationFailure,
         ENTRIES.sweep,
+        ENTRIES.inventory,
       ].sort(),
     );
     for (const entry of holders(s, 'ses:SendEmail')) {

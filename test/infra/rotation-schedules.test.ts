@@ -35,7 +35,7 @@ describe('RotationSchedules', () => {
     s.template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
   });
 
-  it('runs the daily sweep once a day, on time, as the scheduler role, with an empty event', () => {
+  it('runs the daily sweep and the daily inventory once a day, on time, as the scheduler role, with an empty event', () => {
     const schedules = Object.values(s.template.findResources('AWS::Scheduler::Schedule'));
     expect(schedules.map((r) => r.Properties)).toEqual([
       {
@@ -47,6 +47,19 @@ describe('RotationSchedules', () => {
         State: 'ENABLED',
         Target: {
           Arn: { 'Fn::GetAtt': [functionId(s, ENTRIES.sweep), 'Arn'] },
+          RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
+          Input: '{}',
+        },
+      },
+      {
+        Name: 'TokenWarden-daily-inventory',
+        GroupName: { Ref: groupId },
+        Description: expect.any(String),
+        ScheduleExpression: 'rate(1 day)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+        Target: {
+          Arn: { 'Fn::GetAtt': [functionId(s, ENTRIES.inventory), 'Arn'] },
           RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
           Input: '{}',
         },
@@ -72,7 +85,7 @@ describe('RotationSchedules', () => {
     ]);
   });
 
-  it('lets the role start the rotation workflow and invoke the sweep, nothing else', () => {
+  it('lets the role start the rotation workflow and invoke the sweep and the inventory, nothing else', () => {
     expect(roleStatements()).toEqual([
       {
         Effect: 'Allow',
@@ -82,7 +95,10 @@ describe('RotationSchedules', () => {
       {
         Effect: 'Allow',
         Action: 'lambda:InvokeFunction',
-        Resource: `arn:aws:lambda:us-east-1:000000000000:function:${functionId(s, ENTRIES.sweep)}`,
+        Resource: [
+          `arn:aws:lambda:us-east-1:000000000000:function:${functionId(s, ENTRIES.sweep)}`,
+          `arn:aws:lambda:us-east-1:000000000000:function:${functionId(s, ENTRIES.inventory)}`,
+        ],
       },
     ]);
     const actions = roleStatements().flatMap((st) => list(st.Action));

@@ -140,4 +140,5 @@ export const ENTRIES = {
   retirePrevious: 'functions/workflow/retire-previous.ts',
   recordRotationFailure: 'functions/workflow/record-rotation-failure.ts',
   sweep: 'functions/workflow/sweep.ts',
+  inventory: 'functions/workflow/inventory.ts',
 } as const;
