@@ -180,6 +180,10 @@ function runSandbox(init: SandboxInit, port: NonNullable<typeof parentPort>): vo
       outcome = { type: 'result', id: message.id, payload };
     } catch (error) {
       const { errorType, errorMessage } = describeError(error);
+      // The Node.js Lambda runtime logs a failed invocation like this, so the failure is in the function's log.
+      process.stderr.write(
+        `${new Date().toISOString()}\t${current?.requestId ?? 'undefined'}\tERROR\tInvoke Error \t${JSON.stringify({ errorType, errorMessage })}\n`,
+      );
       outcome = { type: 'error', id: message.id, errorType, errorMessage, fatal: false };
     }
     await flush(message.id);

@@ -362,6 +362,8 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     const httpApi: HttpApi = createHttpApi({
       routes: model.routes,
       invoke: (fn, event) => (runner as LambdaRunner).invoke(fn, event),
+      // Like the deployed stage's access log: method, route, path (never the query string), status, latency.
+      onAccess: (entry) => appendFileSync(join(dataDir, 'logs', 'api-access.log'), `${JSON.stringify(entry)}\n`),
       localRoutes: async (req, res, body) => {
         const url = new URL(req.url ?? '/', urls.api);
         if (url.pathname.startsWith('/local/oidc')) return oidc.handle(req, res, body);

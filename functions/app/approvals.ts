@@ -175,6 +175,8 @@ export async function decideApproval(
   for (let attempt = 0; attempt < 10; attempt++) {
     const request = await deps.store.getRequest(checked.approval.requestId);
     if (request?.status !== 'PENDING_APPROVAL') {
+      // Another decision won: this one never counted, so the link must not claim it did.
+      await deps.store.supersedeApproval(approvalId);
       return page(409, 'Request already decided', `This request is ${request?.status ?? 'gone'}.`, {
         ...(request ? { request } : {}),
       });

@@ -176,6 +176,22 @@ export class RecordStore {
     );
   }
 
+  /** Takes back a decision that lost the race to another one (the request was decided meanwhile). */
+  supersedeApproval(approvalId: string): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `APV#${approvalId}`, sk: 'APV' },
+          UpdateExpression: 'SET #s = :closed REMOVE decision, decidedAt',
+          ConditionExpression: '#s = :decided',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':closed': 'CLOSED', ':decided': 'DECIDED' },
+        }),
+      ),
+    );
+  }
+
   /** Closes a still-open approval (the request was decided or expired). */
   closeApproval(approvalId: string): Promise<boolean> {
     return this.conditional(() =>
