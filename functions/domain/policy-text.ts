@@ -1,5 +1,5 @@
 import { parse as parseYaml } from 'yaml';
-import { type Policy, PolicyError, validatePolicy } from './policy';
+import { type Policy, PolicyError, printable, validatePolicy } from './policy';
 
 /**
  * Parses and validates policy text (YAML or JSON — JSON is YAML). Throws `PolicyError`. YAML aliases are refused
@@ -8,10 +8,10 @@ import { type Policy, PolicyError, validatePolicy } from './policy';
 export function parsePolicy(text: string, file: string): Policy {
   let raw: unknown;
   try {
-    raw = parseYaml(text, { maxAliasCount: 0, uniqueKeys: true });
+    raw = parseYaml(text, { maxAliasCount: 0, uniqueKeys: true, logLevel: 'error' });
   } catch (error) {
     const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new PolicyError([`${file}: (root): not valid YAML or JSON: ${message}`]);
+    throw new PolicyError([printable(`${file}: (root): not valid YAML or JSON: ${message}`)]);
   }
   return validatePolicy(raw, file);
 }

@@ -116,11 +116,22 @@ export function formatPath(path: readonly PropertyKey[]): string {
   }, '');
 }
 
+/** Control and line-separator characters are escaped, so one problem is always one line (keys can hold anything). */
+export function printable(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters escaped
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** Validates an already-parsed policy document. Throws `PolicyError` with one line per problem. */
 export function validatePolicy(raw: unknown, file: string): Policy {
   const result = policySchema.safeParse(raw);
   if (!result.success) {
-    throw new PolicyError(result.error.issues.map((issue) => `${file}: ${formatPath(issue.path)}: ${issue.message}`));
+    throw new PolicyError(
+      result.error.issues.map((issue) => printable(`${file}: ${formatPath(issue.path)}: ${issue.message}`)),
+    );
   }
   return result.data;
 }

@@ -5,11 +5,13 @@ import { dynamoDocumentClient } from '../adapters/aws/clients';
 import { Keyring } from '../adapters/aws/keyring';
 import { LifecycleEvents } from '../adapters/aws/lifecycle-events';
 import { Mailer } from '../adapters/aws/mailer';
+import { SharedRateLimiter } from '../adapters/aws/rate-limiter';
 import { RecordStore } from '../adapters/aws/record-store';
 import { RotationSchedules } from '../adapters/aws/rotation-schedules';
 import { TokenVault } from '../adapters/aws/token-vault';
 import { Workflows } from '../adapters/aws/workflow';
 import { envVar, readConfig } from './config';
+import { loadPolicy } from './policy-loader';
 
 const once = <T>(make: () => T) => {
   let value: T | undefined;
@@ -40,10 +42,17 @@ export const atlassian = /* @__PURE__ */ once(() => {
     ATLASSIAN_SITE_BASE_URL: envVar.name,
     ORG_API_KEY_SECRET_ID: envVar.name,
   });
+  const limiter = new SharedRateLimiter(
+    dynamoDocumentClient(),
+    readConfig({ TABLE_NAME: envVar.name }).TABLE_NAME,
+    'atlassian',
+    { perSecond: loadPolicy().atlassianRequestsPerSecond },
+  );
   return new AtlassianClient({
     apiBaseUrl: config.ATLASSIAN_API_BASE_URL,
     siteBaseUrl: config.ATLASSIAN_SITE_BASE_URL,
     orgApiKey: () => keyring().text(config.ORG_API_KEY_SECRET_ID),
+    limiter,
   });
 });
 

@@ -63,11 +63,22 @@ export function jsonBody(event: ApiEvent, { optional = false } = {}): unknown {
     throw new RequestError('UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json', 'content-type');
   }
   const text = bytes.toString('utf8');
+  let forbiddenKey: string | undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text, (key, value) => (key === '__proto__' || key === 'constructor' ? undefined : value));
+    parsed = JSON.parse(text, (key, value) => {
+      // Prototype keys are refused outright (never merged anywhere); the reviver notes them and drops them.
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
+        forbiddenKey ??= key;
+        return undefined;
+      }
+      return value;
+    });
   } catch {
     throw validationError(undefined, 'body is not valid JSON');
   }
+  if (forbiddenKey !== undefined) throw validationError(forbiddenKey, `property '${forbiddenKey}' is not allowed`);
+  return parsed;
 }
 
 /** Parses an `application/x-www-form-urlencoded` body. */

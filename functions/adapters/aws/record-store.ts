@@ -255,8 +255,8 @@ export class RecordStore {
       ExpressionAttributeValues: { ':due': 'DUE', ':now': `${nowIso}#~` },
       Limit: limit,
     };
-    if (nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(nextToken, 'duePk', 'DUE');
-    const out = await aws('DynamoDB.Query', () => this.doc.send(new QueryCommand(input)));
+    if (nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(nextToken, 'byDue', 'DUE');
+    const out = await this.pagedQuery(input);
     const page: Page<StoredToken> = { items: (out.Items ?? []).map((i) => strip<StoredToken>(i) as StoredToken) };
     if (out.LastEvaluatedKey) page.nextToken = Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url');
     return page;
@@ -379,6 +379,18 @@ export class RecordStore {
     );
   }
 
+  /** A query whose start key came from a caller: DynamoDB's refusal of it is the caller's error, not ours. */
+  private async pagedQuery(input: QueryCommandInput) {
+    try {
+      return await aws('DynamoDB.Query', () => this.doc.send(new QueryCommand(input)));
+    } catch (error) {
+      if (input.ExclusiveStartKey && error instanceof Error && error.name === 'ValidationException') {
+        throw validationError('nextToken', 'nextToken is not valid');
+      }
+      throw error;
+    }
+  }
+
   private async conditional(call: () => Promise<unknown>): Promise<boolean> {
     try {
       await aws('DynamoDB.Write', call);
@@ -390,7 +402,7 @@ export class RecordStore {
   }
 
   private async query<T>(
-    index: string,
+    index: keyof typeof INDEX_KEYS,
     partitionAttr: string,
     partition: string,
     limit: number,
@@ -405,32 +417,47 @@ export class RecordStore {
       ScanIndexForward: false,
       Limit: limit,
     };
-    if (nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(nextToken, partitionAttr, partition);
-    const out = await aws('DynamoDB.Query', () => this.doc.send(new QueryCommand(input)));
+    if (nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(nextToken, index, partition);
+    const out = await this.pagedQuery(input);
     const page: Page<T> = { items: (out.Items ?? []).map((i) => strip<T>(i) as T) };
     if (out.LastEvaluatedKey) page.nextToken = Buffer.from(JSON.stringify(out.LastEvaluatedKey)).toString('base64url');
     return page;
   }
 }
 
-/** A pagination token must decode to a key of the caller's own partition (no peeking into others'). */
-function decodeNextToken(token: string, partitionAttr: string, partition: string): Record<string, string> {
+/** The key attributes of each index's items: a pagination token holds exactly these. */
+const INDEX_KEYS = {
+  byOwner: ['gsi1pk', 'gsi1sk'],
+  byKind: ['kind', 'kindSk'],
+  byDue: ['duePk', 'dueSk'],
+} as const;
+
+/**
+ * A pagination token must decode to a complete key of the index's item in the caller's own partition: exactly the
+ * table and index key attributes, non-empty strings, and the partition asked for (no peeking into others').
+ */
+function decodeNextToken(token: string, index: keyof typeof INDEX_KEYS, partition: string): Record<string, string> {
+  const invalid = () => validationError('nextToken', 'nextToken is not valid');
   let key: unknown;
   try {
-    if (!/^[A-Za-z0-9_-]{1,2048}$/.test(token)) throw new Error('shape');
+    if (!/^[A-Za-z0-9_-]{1,2048}$/.test(token)) throw invalid();
     key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    throw validationError('nextToken', 'nextToken is not valid');
+    throw invalid();
   }
+  const [partitionAttr, sortAttr] = INDEX_KEYS[index];
+  const expected = ['pk', 'sk', partitionAttr, sortAttr].sort();
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw invalid();
+  const record = key as Record<string, unknown>;
+  const names = Object.keys(record).sort();
+  if (names.length !== expected.length || names.some((n, i) => n !== expected[i])) throw invalid();
   if (
-    typeof key !== 'object' ||
-    key === null ||
-    Array.isArray(key) ||
-    (key as Record<string, unknown>)[partitionAttr] !== partition ||
-    !Object.values(key).every((v) => typeof v === 'string' && v.length <= 512) ||
-    Object.keys(key).length > 6
+    !names.every(
+      (n) => typeof record[n] === 'string' && (record[n] as string).length > 0 && (record[n] as string).length <= 512,
+    )
   ) {
-    throw validationError('nextToken', 'nextToken is not valid');
+    throw invalid();
   }
-  return key as Record<string, string>;
+  if (record[partitionAttr] !== partition) throw invalid();
+  return record as Record<string, string>;
 }

@@ -124,7 +124,13 @@ describe('POST /token-requests', () => {
       'POLICY_VIOLATION',
       'consumers',
     ],
-    ['a __proto__ key', '{"__proto__":{"admin":true},"serviceAccount":"jenkins-bot"}', 400, 'VALIDATION_ERROR', 'name'],
+    [
+      'a __proto__ key',
+      '{"__proto__":{"admin":true},"serviceAccount":"jenkins-bot"}',
+      400,
+      'VALIDATION_ERROR',
+      '__proto__',
+    ],
   ])('refuses %s', async (_what, json, status, code, field) => {
     const res = await create(json);
     expect(res.status).toBe(status);
