@@ -96,7 +96,7 @@ export class RotationSchedules extends Construct implements RotationScheduleTarg
     this.inventorySchedule = new CfnSchedule(this, 'DailyInventory', {
       name: `${stack.stackName}-daily-inventory`,
       groupName: this.group.ref,
-      description: 'Token Warden: daily inventory of the service accounts\' tokens at Atlassian (drift report)',
+      description: "Token Warden: daily inventory of the service accounts' tokens at Atlassian (drift report)",
       scheduleExpression: 'rate(1 day)',
       flexibleTimeWindow: { mode: 'OFF' },
       state: 'ENABLED',

@@ -118,8 +118,8 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /** Control and line-separator characters are escaped, so one problem is always one line (keys can hold anything). */
 export function printable(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters escaped
   return text.replace(
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: these are exactly the characters escaped
     /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
