@@ -1,0 +1,106 @@
+/**
+ * Lambdas and Step Functions deliver at least once: every step of issuance and rotation, invoked twice with the same
+ * input, must leave exactly what one invocation leaves — one token per generation at Atlassian, one secret version
+ * per generation, one audit record per event, one email per recipient.
+ */
+import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { closeRequest } from '../../../functions/app/close-request';
+import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
+import { beginRotation, recordRotationFailure, retirePreviousGenerations } from '../../../functions/app/rotation';
+import { type Harness, startHarness } from '../../support/harness';
+
+const ses = mockClient(SESv2Client);
+let h: Harness;
+const twice = async <T>(step: () => Promise<T>): Promise<T> => {
+  const first = await step();
+  const second = await step();
+  expect(second).toEqual(first);
+  return second;
+};
+
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h.close();
+});
+beforeEach(() => {
+  ses.reset();
+  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+});
+
+describe('every step twice', () => {
+  it('issuance and one rotation leave one token per generation, one version per generation, each audit record once', async () => {
+    const request = await h.approvedRequest();
+    const minted = await twice(() => mintToken(h.deps, { requestId: request.requestId }));
+    await twice(() => verifyToken(h.deps, minted));
+    await twice(() => promoteToken(h.deps, minted));
+    const { tokenId } = minted;
+
+    await twice(() => beginRotation(h.deps, { tokenId, generation: 2, attempt: 1 }));
+    const rotated = await twice(() => mintToken(h.deps, { tokenId, generation: 2 }));
+    await twice(() => verifyToken(h.deps, rotated));
+    await twice(() => promoteToken(h.deps, rotated));
+    // The second run finds nothing left to revoke (its count differs; what it leaves does not).
+    expect(await retirePreviousGenerations(h.deps, { tokenId, generation: 2 })).toEqual({ revoked: 1 });
+    expect(await retirePreviousGenerations(h.deps, { tokenId, generation: 2 })).toEqual({ revoked: 0 });
+
+    const atAtlassian = h.fakeTokens(tokenId);
+    expect(atAtlassian.map((t) => [t.label.split(':').pop(), t.status])).toEqual([
+      ['g1', 'REVOKED'],
+      ['g2', 'ACTIVE'],
+    ]);
+    const versions = await h.sm.send(
+      new ListSecretVersionIdsCommand({
+        SecretId: `token-warden.jenkins-bot.${request.name}`,
+        IncludeDeprecated: true,
+      }),
+    );
+    expect(versions.Versions?.map((v) => v.VersionId).sort()).toEqual([minted.versionId, rotated.versionId].sort());
+    const audit = await h.deps.audit.list(request.requestId);
+    expect(audit.map((r) => r.event)).toEqual(['ISSUED', 'ROTATED']);
+    const recipients = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input.Destination?.ToAddresses?.[0]);
+    // ISSUED to requester and both approvers, ROTATED to the owner: each once.
+    expect(recipients.sort()).toEqual([
+      'alice@example.com',
+      'alice@example.com',
+      'approver1@example.com',
+      'approver2@example.com',
+    ]);
+  });
+
+  it('the failure paths: discard and record twice revoke once and record once', async () => {
+    const request = await h.approvedRequest();
+    const minted = await mintToken(h.deps, { requestId: request.requestId });
+    await verifyToken(h.deps, minted);
+    await promoteToken(h.deps, minted);
+    await beginRotation(h.deps, { tokenId: minted.tokenId, generation: 2, attempt: 1 });
+    await mintToken(h.deps, { tokenId: minted.tokenId, generation: 2 });
+    await twice(() => discardToken(h.deps, { tokenId: minted.tokenId, generation: 2 }).then(() => 'done'));
+    const failure = { tokenId: minted.tokenId, generation: 2, attempt: 1, error: { Error: 'TokenVerificationError' } };
+    await recordRotationFailure(h.deps, failure);
+    await recordRotationFailure(h.deps, failure);
+    const audit = await h.deps.audit.list(request.requestId);
+    expect(audit.filter((r) => r.event === 'ROTATION_FAILED')).toHaveLength(1);
+    expect(
+      h
+        .fakeTokens(minted.tokenId)
+        .filter((t) => t.status === 'ACTIVE')
+        .map((t) => t.label),
+    ).toEqual([`token-warden:${minted.tokenId}:g1`]);
+  });
+
+  it('closing a request twice notifies and audits once', async () => {
+    const request = await h.approvedRequest();
+    await h.deps.store.saveRequest({
+      ...(await h.deps.store.getRequest(request.requestId))!,
+      status: 'PENDING_APPROVAL',
+    });
+    await twice(() => closeRequest(h.deps, { requestId: request.requestId, outcome: 'EXPIRED' }));
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(3);
+    const audit = await h.deps.audit.list(request.requestId);
+    expect(audit.map((r) => r.event)).toEqual(['EXPIRED']);
+  });
+});
