@@ -62,6 +62,13 @@ export interface MintTarget {
   generation: number;
 }
 
+/** What `Mint token` hands the workflow: ids only, and whether an admin's upload must be awaited. */
+export interface Minted extends MintTarget {
+  versionId: string;
+  /** True while the generation awaits an admin's upload (`issuance: manual`): the workflow waits for it. */
+  manual: boolean;
+}
+
 export function mintTarget(input: MintInput): MintTarget {
   if (input.tokenId && input.generation) {
     return { requestId: requestIdForToken(input.tokenId), tokenId: input.tokenId, generation: input.generation };
@@ -91,8 +98,13 @@ async function loadRequest(store: RecordStore, requestId: string): Promise<Store
  * Task `Mint token`: mints at Atlassian under a deterministic label and stages the value as `AWSPENDING`.
  * Safe to retry: a staged generation is not minted again, and a token whose mint response was lost is found by its
  * label and revoked before minting anew. A token minted but not stored is revoked before the error propagates.
+ *
+ * For a service account with `issuance: manual` nothing is minted: the generation is recorded `AWAITING_UPLOAD`
+ * (with the expected expiry) and `manual: true` tells the workflow to wait for an admin's upload (`request-upload`,
+ * then the upload page), which stages the value and records it `STAGED`; verify, promote and discard then work on
+ * it as on a minted one.
  */
-export async function mintToken(deps: IssuanceDeps, input: MintInput): Promise<MintTarget & { versionId: string }> {
+export async function mintToken(deps: IssuanceDeps, input: MintInput): Promise<Minted> {
   const target = mintTarget(input);
   const request = await loadRequest(deps.store, target.requestId);
   if (target.generation === 1 && request.status !== 'APPROVED' && request.status !== 'ISSUED') {
@@ -100,13 +112,15 @@ export async function mintToken(deps: IssuanceDeps, input: MintInput): Promise<M
   }
   const account = accountFor(deps.policy, request);
   const label = mintLabel(target.tokenId, target.generation);
-  const versionId = secretVersionId(target.tokenId, target.generation);
   const secretName = secretNameFor(request.serviceAccount, request.name);
 
   const previous = await deps.store.getMint(target.tokenId, target.generation);
   if (previous && previous.state !== 'MINTED' && previous.state !== 'DISCARDED') {
-    return { ...target, versionId };
+    return { ...target, versionId: previous.versionId, manual: previous.state === 'AWAITING_UPLOAD' };
   }
+  // A secret version can never take another value: minting this generation again stages under a new version id.
+  const round = previous ? (previous.round ?? 1) + 1 : 1;
+  const versionId = secretVersionId(target.tokenId, target.generation, round);
 
   await deps.vault.ensureSecret({
     name: secretName,
@@ -121,21 +135,37 @@ export async function mintToken(deps: IssuanceDeps, input: MintInput): Promise<M
     consumers: request.consumers,
   });
 
-  // A previous attempt may have minted and lost the response, or minted and failed to store: revoke those.
+  // A previous attempt may have minted and lost the response, or minted and failed to store (or, for a manual
+  // account, an admin created a token for an attempt that was discarded since): revoke those.
   await revokeByLabel(deps, account, label);
 
   const expiresAt = expiryFor(deps.clock.now(), request.lifetimeDays);
+  const base = {
+    tokenId: target.tokenId,
+    generation: target.generation,
+    requestId: target.requestId,
+    label,
+    versionId,
+  };
+  if (account.issuance === 'manual') {
+    await deps.store.putMint({
+      ...base,
+      ...(round > 1 ? { round } : {}),
+      state: 'AWAITING_UPLOAD',
+      manual: true,
+      expiresAt: isoSeconds(expiresAt),
+    });
+    return { ...target, versionId, manual: true };
+  }
+
   const minted = await deps.atlassian.mintToken(account.atlassianId, {
     label,
     scopes: request.scopes,
     expiry: expiresAt,
   });
   const mint: MintRecord = {
-    tokenId: target.tokenId,
-    generation: target.generation,
-    requestId: target.requestId,
-    label,
-    versionId,
+    ...base,
+    ...(round > 1 ? { round } : {}),
     state: 'MINTED',
     atlassianTokenId: minted.id,
     expiresAt: isoSeconds(expiresAt),
@@ -149,7 +179,7 @@ export async function mintToken(deps: IssuanceDeps, input: MintInput): Promise<M
     await deps.atlassian.revokeToken(account.atlassianId, minted.id);
     throw error;
   }
-  return { ...target, versionId };
+  return { ...target, versionId, manual: false };
 }
 
 async function revokeByLabel(deps: IssuanceDeps, account: ServiceAccount, label: string): Promise<number> {
@@ -346,8 +376,18 @@ export async function discardToken(deps: IssuanceDeps, input: MintInput) {
   if (!request) return { revoked: 0 };
   const account = findServiceAccount(deps.policy, request.serviceAccount);
   if (!account) return { revoked: 0 };
-  const mint = await deps.store.getMint(target.tokenId, target.generation);
+  let mint = await deps.store.getMint(target.tokenId, target.generation);
   if (mint?.state === 'PROMOTED') return { revoked: 0 };
+  if (mint?.state === 'AWAITING_UPLOAD') {
+    // Close the door first, so an upload arriving now is refused rather than staged behind our back; if one won the
+    // race, it is discarded like any staged token.
+    if (await deps.store.closeUploadWait(mint.tokenId, mint.generation, mint.versionId)) {
+      mint = { ...mint, state: 'DISCARDED' };
+    } else {
+      mint = await deps.store.getMint(target.tokenId, target.generation);
+      if (mint?.state === 'PROMOTED') return { revoked: 0 };
+    }
+  }
   let revoked = 0;
   if (
     mint?.atlassianTokenId &&
@@ -357,7 +397,7 @@ export async function discardToken(deps: IssuanceDeps, input: MintInput) {
   }
   revoked += await revokeByLabel(deps, account, mintLabel(target.tokenId, target.generation));
   const secretName = secretNameFor(request.serviceAccount, request.name);
-  const versionId = secretVersionId(target.tokenId, target.generation);
+  const versionId = mint?.versionId ?? secretVersionId(target.tokenId, target.generation);
   const described = await deps.vault.describe(secretName);
   if (described && !described.DeletedDate) {
     await deps.vault.dropPending(secretName, versionId);

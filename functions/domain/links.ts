@@ -14,26 +14,50 @@ import {
  * approval id and bound by the MAC, so one approver's link cannot decide as another.
  */
 export function signApprovalLink(key: Buffer, approvalId: string, approver: string, expiresAt: Date): string {
-  const expires = Math.floor(expiresAt.getTime() / 1000);
-  return `${expires}.${mac(key, approvalId, approver, expires)}`;
+  return sign(key, 'approval-link', approvalId, approver, expiresAt);
 }
 
 export type LinkCheck = { valid: true; expiresAt: Date } | { valid: false };
 
 /** Checks a `sig` in constant time. Expiry is reported, not judged: the caller answers 410 for an expired link. */
 export function verifyApprovalLink(key: Buffer, approvalId: string, approver: string, sig: string): LinkCheck {
+  return verify(key, 'approval-link', approvalId, approver, sig);
+}
+
+/**
+ * Upload links (manual issuance) have the same shape, over the upload id, the admin's email and the expiry, but the
+ * MAC is keyed with a subkey derived for another purpose: an approval `sig` never verifies as an upload `sig`, nor
+ * the other way round, even for equal ids.
+ */
+export function signUploadLink(key: Buffer, uploadId: string, admin: string, expiresAt: Date): string {
+  return sign(key, 'upload-link', uploadId, admin, expiresAt);
+}
+
+/** Checks an upload link's `sig` in constant time; expiry is reported, not judged. */
+export function verifyUploadLink(key: Buffer, uploadId: string, admin: string, sig: string): LinkCheck {
+  return verify(key, 'upload-link', uploadId, admin, sig);
+}
+
+type LinkPurpose = 'approval-link' | 'upload-link';
+
+function sign(key: Buffer, purpose: LinkPurpose, id: string, email: string, expiresAt: Date): string {
+  const expires = Math.floor(expiresAt.getTime() / 1000);
+  return `${expires}.${mac(key, purpose, id, email, expires)}`;
+}
+
+function verify(key: Buffer, purpose: LinkPurpose, id: string, email: string, sig: string): LinkCheck {
   const match = /^(\d{9,11})\.([A-Za-z0-9_-]{43})$/.exec(sig);
   if (!match) return { valid: false };
   const expires = Number(match[1]);
-  const expected = Buffer.from(mac(key, approvalId, approver, expires));
+  const expected = Buffer.from(mac(key, purpose, id, email, expires));
   const given = Buffer.from(match[2]!);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { valid: false };
   return { valid: true, expiresAt: new Date(expires * 1000) };
 }
 
-function mac(key: Buffer, approvalId: string, approver: string, expires: number): string {
-  return createHmac('sha256', subkey(key, 'approval-link'))
-    .update(`${approvalId}\n${approver.toLowerCase()}\n${expires}`)
+function mac(key: Buffer, purpose: LinkPurpose, id: string, email: string, expires: number): string {
+  return createHmac('sha256', subkey(key, purpose))
+    .update(`${id}\n${email.toLowerCase()}\n${expires}`)
     .digest('base64url');
 }
 

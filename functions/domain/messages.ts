@@ -123,3 +123,96 @@ ${
 ${form}
 </body></html>`;
 }
+
+/** What an admin must create in admin.atlassian.com for a manually issued generation. Never a token value. */
+export interface UploadInstructions {
+  /** `new token for request …` or `rotation of token … to generation n`. */
+  purpose: string;
+  serviceAccount: string;
+  serviceAccountEmail: string;
+  tokenName: string;
+  secretName: string;
+  /** The exact Atlassian label: `token-warden:<tokenId>:g<generation>`. */
+  label: string;
+  scopes: string[];
+  /** Earliest acceptable expiry (the expected one). */
+  expiresNotBefore: string;
+  /** Latest acceptable expiry (the policy's maximum lifetime). */
+  expiresNotAfter: string;
+}
+
+function instructionLines(i: UploadInstructions): [string, string][] {
+  return [
+    ['For', i.purpose],
+    ['Service account', `${i.serviceAccount} (${i.serviceAccountEmail})`],
+    ['Label (exactly)', i.label],
+    ['Scopes', i.scopes.join(', ')],
+    ['Expiry', `on or after ${i.expiresNotBefore} (and not after ${i.expiresNotAfter})`],
+    ['Token name in Token Warden', i.tokenName],
+    ['Stored as secret', i.secretName],
+  ];
+}
+
+const UPLOAD_STEPS = [
+  'In admin.atlassian.com, open Directory > Service accounts, choose the service account above, and create an API token with exactly this label, these scopes and an expiry in the range shown.',
+  'Copy the token value Atlassian shows (it is shown once).',
+  'Open the link below and paste the value into the form. Do not send it by email or chat, and do not keep a copy.',
+];
+
+/** Asks one admin to create a token in admin.atlassian.com and upload it: the link on its own line. */
+export function uploadRequestEmail(i: UploadInstructions, link: string, expiresAt: string): RenderedEmail {
+  const rows = instructionLines(i);
+  return {
+    subject: `Action needed: create an Atlassian token for ${i.serviceAccount} "${i.tokenName}"`,
+    text: [
+      `Service account ${i.serviceAccount} is issued manually: Token Warden needs an admin to create its API token (${i.purpose}).`,
+      '',
+      ...rows.map(([k, v]) => `${k}: ${v}`),
+      '',
+      ...UPLOAD_STEPS.map((step, n) => `${n + 1}. ${step}`),
+      '',
+      `Upload link (single use, valid until ${expiresAt}):`,
+      link,
+      '',
+      'Opening the link changes nothing; only submitting the token on the page does.',
+    ].join('\n'),
+    html: `<p>Service account ${escapeHtml(i.serviceAccount)} is issued manually: Token Warden needs an admin to create its API token (${escapeHtml(i.purpose)}).</p>${htmlTable(rows)}<ol>${UPLOAD_STEPS.map((step) => `<li>${escapeHtml(step)}</li>`).join('')}</ol><p><a href="${escapeHtml(link)}">Upload the token</a> (single use, valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link changes nothing; only submitting the token on the page does.</p>`,
+  };
+}
+
+export interface UploadPageModel {
+  title: string;
+  message: string;
+  instructions?: UploadInstructions;
+  /** Present only when the page may upload: the form's hidden fields (never a token value). */
+  form?: { action: string; sig: string; csrf: string };
+}
+
+/**
+ * The upload page. Its form posts `token` (a password field, never filled in by the page), `sig` and `csrf`; no
+ * script, no external resources.
+ */
+export function uploadPage(m: UploadPageModel): string {
+  const form = m.form
+    ? `<ol>${UPLOAD_STEPS.slice(0, 2)
+        .map((step) => `<li>${escapeHtml(step)}</li>`)
+        .join('')}</ol>
+<form method="post" action="${escapeHtml(m.form.action)}" autocomplete="off">
+<input type="hidden" name="sig" value="${escapeHtml(m.form.sig)}">
+<input type="hidden" name="csrf" value="${escapeHtml(m.form.csrf)}">
+<label for="token">Token value</label><br>
+<input type="password" id="token" name="token" required minlength="1" maxlength="1024" autocomplete="off" spellcheck="false" size="60"><br>
+<button type="submit">Upload token</button>
+</form>`
+    : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>${escapeHtml(m.title)} · Token Warden</title>
+<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}th{padding-right:1rem;vertical-align:top}input,button{font-size:1rem;margin:.5rem 0;padding:.5rem}</style>
+</head><body>
+<h1>${escapeHtml(m.title)}</h1>
+<p id="message">${escapeHtml(m.message)}</p>
+${m.instructions ? htmlTable(instructionLines(m.instructions)) : ''}
+${form}
+</body></html>`;
+}

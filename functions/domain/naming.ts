@@ -35,13 +35,21 @@ export const requestIdForToken = (tokenId: string) => `req_${tokenId.replace(/^t
 export const secretNameFor = (alias: string, name: string) => `token-warden.${alias}.${name}`;
 /** Atlassian label of one mint: unique and deterministic, so a lost response can be found again. */
 export const mintLabel = (tokenId: string, generation: number) => `token-warden:${tokenId}:g${generation}`;
-/** Deterministic Secrets Manager `ClientRequestToken` (a UUID shape) for one generation's secret version. */
-export function secretVersionId(tokenId: string, generation: number): string {
-  const hex = createHash('sha256').update(`${tokenId}:g${generation}`).digest('hex');
+/**
+ * Deterministic Secrets Manager `ClientRequestToken` (a UUID shape) for one generation's secret version. `round`
+ * counts how often the generation was minted (or asked for) again after an attempt that was discarded: a version id
+ * can never hold another value, so a new round stages under a new id. Round 1 keeps the original derivation.
+ */
+export function secretVersionId(tokenId: string, generation: number, round = 1): string {
+  const seed = round === 1 ? `${tokenId}:g${generation}` : `${tokenId}:g${generation}:r${round}`;
+  const hex = createHash('sha256').update(seed).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 export const approvalIdFor = (requestId: string, approverEmail: string) =>
   `apv_${derivedId('approval', requestId, approverEmail.toLowerCase())}`;
+/** One admin's single-use upload link for one round of a manually issued generation. */
+export const uploadIdFor = (tokenId: string, generation: number, round: number, adminEmail: string) =>
+  `upl_${derivedId('upload', tokenId, `g${generation}`, `r${round}`, adminEmail.toLowerCase())}`;
 export const issuanceExecutionName = (requestId: string) => requestId;
 export const rotationExecutionName = (tokenId: string, generation: number, attempt: number) =>
   `${tokenId}-g${generation}-a${attempt}`;

@@ -62,23 +62,37 @@ export function jsonBody(event: ApiEvent, { optional = false } = {}): unknown {
   if (type !== 'application/json' && !/^application\/[a-z0-9.+-]+\+json$/.test(type)) {
     throw new RequestError('UNSUPPORTED_MEDIA_TYPE', 'content-type must be application/json', 'content-type');
   }
-  const text = bytes.toString('utf8');
-  let forbiddenKey: string | undefined;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text, (key, value) => {
-      // Prototype keys are refused outright (never merged anywhere); the reviver notes them and drops them.
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') {
-        forbiddenKey ??= key;
-        return undefined;
-      }
-      return value;
-    });
+    // JSON.parse makes `__proto__` an own property (it never sets a prototype); such keys are refused below.
+    parsed = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw validationError(undefined, 'body is not valid JSON');
   }
-  if (forbiddenKey !== undefined) throw validationError(forbiddenKey, `property '${forbiddenKey}' is not allowed`);
+  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+    const offending = Object.keys(parsed).find(
+      (key) => PROTOTYPE_KEYS.has(key) || holdsPrototypeKey((parsed as Record<string, unknown>)[key], 0),
+    );
+    if (offending !== undefined)
+      throw validationError(
+        offending,
+        `property '${offending}' holds a key that is not allowed, or nests deeper than 64 levels`,
+      );
+  } else if (holdsPrototypeKey(parsed, 0)) {
+    throw validationError(undefined, 'body holds a key that is not allowed, or nests deeper than 64 levels');
+  }
   return parsed;
+}
+
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Whether `value` holds a prototype key at any depth (bodies are at most 64 KB, so the walk is bounded). */
+function holdsPrototypeKey(value: unknown, depth: number): boolean {
+  if (value === null || typeof value !== 'object' || depth > 64) return depth > 64;
+  if (Array.isArray(value)) return value.some((v) => holdsPrototypeKey(v, depth + 1));
+  return Object.keys(value).some(
+    (key) => PROTOTYPE_KEYS.has(key) || holdsPrototypeKey((value as Record<string, unknown>)[key], depth + 1),
+  );
 }
 
 /** Parses an `application/x-www-form-urlencoded` body. */

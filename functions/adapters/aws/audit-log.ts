@@ -10,6 +10,7 @@ export type AuditEvent =
   | 'EXPIRED'
   | 'ISSUED'
   | 'ISSUANCE_FAILED'
+  | 'TOKEN_UPLOADED'
   | 'ROTATED'
   | 'ROTATION_FAILED'
   | 'REVOKED'

@@ -10,6 +10,7 @@ export const LIFECYCLE_DETAIL_TYPES = {
   EXPIRED: 'Token Request Expired',
   ISSUED: 'Token Issued',
   ISSUANCE_FAILED: 'Token Issuance Failed',
+  TOKEN_UPLOADED: 'Token Uploaded',
   ROTATED: 'Token Rotated',
   ROTATION_FAILED: 'Token Rotation Failed',
   REVOKED: 'Token Revoked',

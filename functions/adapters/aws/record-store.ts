@@ -37,18 +37,50 @@ export interface StoredToken extends TokenRecord {
   version: number;
 }
 
-/** One mint at Atlassian, tracked from mint to promotion or discard. */
+/**
+ * One mint at Atlassian, tracked from mint to promotion or discard. A manually issued generation starts
+ * `AWAITING_UPLOAD` (nothing minted by Token Warden; `expiresAt` is the expected expiry) and becomes `STAGED` when an
+ * admin's upload is received (`expiresAt` then as Atlassian lists it).
+ */
 export interface MintRecord {
   tokenId: string;
   generation: number;
   requestId: string;
   label: string;
   versionId: string;
-  state: 'MINTED' | 'STAGED' | 'VERIFIED' | 'PROMOTED' | 'DISCARDED';
+  state: 'AWAITING_UPLOAD' | 'MINTED' | 'STAGED' | 'VERIFIED' | 'PROMOTED' | 'DISCARDED';
   atlassianTokenId?: string;
   expiresAt?: string;
   mintedAt?: string;
   verifiedBy?: 'myself' | 'list';
+  /** How often this generation was minted or asked for (a new round after a discarded one; absent = 1). */
+  round?: number;
+  /** Set for a generation an admin creates and uploads (`issuance: manual`). */
+  manual?: boolean;
+  /** The `Wait for token upload` task token, sealed (AES-GCM with the link key); removed once the upload arrives. */
+  taskTokenSealed?: string;
+  /** Until when the upload links of this round are valid (the wait's timeout). */
+  uploadExpiresAt?: string;
+  /** The admin whose upload was received, and when. */
+  uploadedBy?: string;
+  uploadedAt?: string;
+}
+
+/** One admin's single-use upload link for one round of a manually issued generation. */
+export interface UploadRecord {
+  uploadId: string;
+  tokenId: string;
+  generation: number;
+  round: number;
+  requestId: string;
+  admin: string;
+  expiresAt: string;
+  status: 'OPEN' | 'USED';
+  /** sha256 of the anti-forgery values handed out with rendered pages (latest few). */
+  csrfHashes: string[];
+  emailedAt?: string;
+  usedAt?: string;
+  createdAt: string;
 }
 
 export interface Page<T> {
@@ -64,6 +96,11 @@ function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
   for (const key of KEY_ATTRIBUTES) delete out[key];
   return out as T;
 }
+
+const mintKey = (tokenId: string, generation: number) => ({
+  pk: `TOK#${tokenId}`,
+  sk: `MINT#${String(generation).padStart(6, '0')}`,
+});
 
 const isConditionFailure = (error: unknown) =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
@@ -276,7 +313,8 @@ export class RecordStore {
 
   // ---- mints
   async getMint(tokenId: string, generation: number): Promise<MintRecord | undefined> {
-    return strip(await this.get(`TOK#${tokenId}`, `MINT#${String(generation).padStart(6, '0')}`));
+    const key = mintKey(tokenId, generation);
+    return strip(await this.get(key.pk, key.sk));
   }
 
   async putMint(mint: MintRecord): Promise<void> {
@@ -284,7 +322,176 @@ export class RecordStore {
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...mint, pk: `TOK#${mint.tokenId}`, sk: `MINT#${String(mint.generation).padStart(6, '0')}` },
+          Item: { ...mint, ...mintKey(mint.tokenId, mint.generation) },
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Stores the sealed task token of a generation awaiting its upload (and, the first time, until when its links are
+   * valid); returns the record as stored, or undefined if the generation is no longer awaiting an upload into
+   * `versionId` (the round's secret version).
+   */
+  async armUploadWait(
+    tokenId: string,
+    generation: number,
+    versionId: string,
+    taskTokenSealed: string,
+    uploadExpiresAt: string,
+  ): Promise<MintRecord | undefined> {
+    try {
+      const out = await aws('DynamoDB.UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: mintKey(tokenId, generation),
+            UpdateExpression: 'SET taskTokenSealed = :t, uploadExpiresAt = if_not_exists(uploadExpiresAt, :e)',
+            ConditionExpression: '#s = :awaiting AND versionId = :v',
+            ExpressionAttributeNames: { '#s': 'state' },
+            ExpressionAttributeValues: {
+              ':t': taskTokenSealed,
+              ':e': uploadExpiresAt,
+              ':awaiting': 'AWAITING_UPLOAD',
+              ':v': versionId,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return strip(out.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Records a received upload: `AWAITING_UPLOAD` (of the version `versionId`) → `STAGED`, with what Atlassian lists,
+   * dropping the sealed task token. Returns the record as it was before (its sealed task token is the one to resume),
+   * or undefined if it was no longer awaiting that upload.
+   */
+  async receiveUpload(
+    tokenId: string,
+    generation: number,
+    versionId: string,
+    fields: { atlassianTokenId: string; expiresAt: string; uploadedBy: string; uploadedAt: string },
+  ): Promise<MintRecord | undefined> {
+    try {
+      const out = await aws('DynamoDB.UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: mintKey(tokenId, generation),
+            UpdateExpression:
+              'SET #s = :staged, atlassianTokenId = :id, expiresAt = :exp, uploadedBy = :by, uploadedAt = :at, ' +
+              'mintedAt = :at REMOVE taskTokenSealed',
+            ConditionExpression: '#s = :awaiting AND versionId = :v',
+            ExpressionAttributeNames: { '#s': 'state' },
+            ExpressionAttributeValues: {
+              ':staged': 'STAGED',
+              ':awaiting': 'AWAITING_UPLOAD',
+              ':v': versionId,
+              ':id': fields.atlassianTokenId,
+              ':exp': fields.expiresAt,
+              ':by': fields.uploadedBy,
+              ':at': fields.uploadedAt,
+            },
+            ReturnValues: 'ALL_OLD',
+          }),
+        ),
+      );
+      return strip(out.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Closes a generation still awaiting its upload (`versionId`): → `DISCARDED`. False if an upload won the race. */
+  closeUploadWait(tokenId: string, generation: number, versionId: string): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: mintKey(tokenId, generation),
+          UpdateExpression: 'SET #s = :discarded REMOVE taskTokenSealed',
+          ConditionExpression: '#s = :awaiting AND versionId = :v',
+          ExpressionAttributeNames: { '#s': 'state' },
+          ExpressionAttributeValues: { ':discarded': 'DISCARDED', ':awaiting': 'AWAITING_UPLOAD', ':v': versionId },
+        }),
+      ),
+    );
+  }
+
+  // ---- uploads (manual issuance)
+  async getUpload(uploadId: string): Promise<UploadRecord | undefined> {
+    return strip(await this.get(`UPL#${uploadId}`, 'UPL'));
+  }
+
+  /** Creates the upload; false if it exists (a retried step reuses it, with its expiry). */
+  createUpload(upload: UploadRecord): Promise<boolean> {
+    return this.putIfAbsent({ ...upload, pk: `UPL#${upload.uploadId}`, sk: 'UPL' });
+  }
+
+  async markUploadEmailed(uploadId: string, at: string): Promise<void> {
+    await aws('DynamoDB.UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `UPL#${uploadId}`, sk: 'UPL' },
+          UpdateExpression: 'SET emailedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      ),
+    );
+  }
+
+  /** Remembers an anti-forgery value handed out with the upload page (keeps the latest five); false if used. */
+  async addUploadCsrf(uploadId: string, csrfHash: string, previous: string[]): Promise<boolean> {
+    const hashes = [...previous, csrfHash].slice(-5);
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `UPL#${uploadId}`, sk: 'UPL' },
+          UpdateExpression: 'SET csrfHashes = :h',
+          ConditionExpression: '#s = :open',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':h': hashes, ':open': 'OPEN' },
+        }),
+      ),
+    );
+  }
+
+  /** Uses an open upload link (single use); false if it was used meanwhile. */
+  claimUpload(uploadId: string, at: string): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `UPL#${uploadId}`, sk: 'UPL' },
+          UpdateExpression: 'SET #s = :used, usedAt = :at, csrfHashes = :none',
+          ConditionExpression: '#s = :open',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':used': 'USED', ':open': 'OPEN', ':at': at, ':none': [] },
+        }),
+      ),
+    );
+  }
+
+  /** Gives a claimed link back when storing its upload failed before anything was recorded. */
+  releaseUpload(uploadId: string, csrfHashes: string[]): Promise<boolean> {
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk: `UPL#${uploadId}`, sk: 'UPL' },
+          UpdateExpression: 'SET #s = :open, csrfHashes = :h REMOVE usedAt',
+          ConditionExpression: '#s = :used',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':used': 'USED', ':open': 'OPEN', ':h': csrfHashes },
         }),
       ),
     );
