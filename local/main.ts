@@ -87,8 +87,16 @@ Walkthrough (copy and paste):
   ${awsEnv} aws --endpoint-url ${urls.aws} secretsmanager get-secret-value \\
     --secret-id token-warden.jenkins-bot.ci-main --query SecretString --output text
 
-  # 6. Time travel: move the simulated clock (rotation, expiry, schedules fire on it)
-  curl -s -X POST ${urls.api}/local/clock/advance -H 'content-type: application/json' -d '{"days":1}'
+  # 6. Rotation: move the simulated clock past expiry − 7 days; the token rotates by itself
+  curl -s -X POST ${urls.api}/local/clock/advance -H 'content-type: application/json' -d '{"days":24}'
+  curl -s ${urls.api}/tokens -H "authorization: Bearer $TOKEN"     # generation 2, new expiresAt
+  # (the previous token keeps working for the 24-hour grace period, then it is revoked at Atlassian)
+
+  # 7. An admin revokes it
+  ADMIN=$(curl -s -X POST ${urls.api}/local/oidc/token -H 'content-type: application/json' \
+    -d '{"email":"admin@example.com"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  curl -s -X POST ${urls.api}/tokens/<tokenId>/revoke -H "authorization: Bearer $ADMIN" \
+    -H 'content-type: application/json' -d '{"reason":"demo"}'
 
 Ctrl-C stops everything; data stays in the data folder (--reset starts afresh).
 `;
