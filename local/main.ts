@@ -93,9 +93,9 @@ Walkthrough (copy and paste):
   # (the previous token keeps working for the 24-hour grace period, then it is revoked at Atlassian)
 
   # 7. An admin revokes it
-  ADMIN=$(curl -s -X POST ${urls.api}/local/oidc/token -H 'content-type: application/json' \
-    -d '{"email":"admin@example.com"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-  curl -s -X POST ${urls.api}/tokens/<tokenId>/revoke -H "authorization: Bearer $ADMIN" \
+  ADMIN=$(curl -s -X POST ${urls.api}/local/oidc/token -H 'content-type: application/json' \\
+    -d '{"email":"admin@example.com"}' | sed -E 's/.*"access_token":"([^"]+)".*/\\1/')
+  curl -s -X POST ${urls.api}/tokens/<tokenId>/revoke -H "authorization: Bearer $ADMIN" \\
     -H 'content-type: application/json' -d '{"reason":"demo"}'
 
 Ctrl-C stops everything; data stays in the data folder (--reset starts afresh).
