@@ -33,6 +33,11 @@ export interface RotationWorkflowProps {
    * jobs that read the secret just before promotion finish with the token they hold.
    */
   readonly gracePeriodHours: number;
+  /**
+   * How long admins have to upload the next token of a manually issued account (the policy's
+   * `approvalExpiryHours`): the `Wait for token upload` task's timeout.
+   */
+  readonly uploadExpiryHours: number;
   /** Key that encrypts the workflow's log group. */
   readonly encryptionKey: IKey;
   /**
@@ -55,8 +60,9 @@ export interface RotationWorkflowProps {
  *
  * - `Begin rotation` (event `{tokenId, generation, attempt}`) takes or confirms the token's rotation lock; its result
  *   `{tokenId, generation, attempt, proceed, reason?}` becomes the state.
- * - `Proceed?`: `$.proceed == true` → the {@link MintingChain} (`Mint token` gets `{tokenId, generation}`);
- *   otherwise `Nothing to rotate`.
+ * - `Proceed?`: `$.proceed == true` → the {@link MintingChain} (`Mint token` gets `{tokenId, generation}`; a
+ *   manually issued account asks the admins for the next token's upload instead of minting); otherwise
+ *   `Nothing to rotate`.
  * - After promotion, `Wait grace period` (`gracePeriodHours`), then `Revoke previous token` (event
  *   `{tokenId, generation}`) → `Rotated`. If revocation still fails after retries the execution fails
  *   (`Previous token not revoked`): the alarm fires and the daily sweep retries the revocation.
@@ -101,6 +107,7 @@ export class RotationWorkflow extends Construct {
     this.minting = new MintingChain(this, 'Minting', {
       functions: props.functions,
       mintInput: TaskInput.fromObject({ tokenId, generation }),
+      uploadExpiryHours: props.uploadExpiryHours,
     }).onFailure(recordFailure);
 
     const revokePrevious = invoke(

@@ -24,8 +24,10 @@ export interface TokenWardenFunctions {
   readonly tokens: WardenFunction;
   readonly admin: WardenFunction;
   readonly approvals: WardenFunction;
+  readonly uploads: WardenFunction;
   readonly health: WardenFunction;
   readonly requestApproval: WardenFunction;
+  readonly requestUpload: WardenFunction;
   readonly closeRequest: WardenFunction;
   readonly mintToken: WardenFunction;
   readonly verifyToken: WardenFunction;
@@ -86,11 +88,19 @@ export class TokenWardenStack extends Stack {
       tokens: fn('Tokens', 'functions/api/tokens.ts', 'token routes'),
       admin: fn('Admin', 'functions/api/admin.ts', 'audit and drift routes'),
       approvals: fn('Approvals', 'functions/api/approvals.ts', 'approval page and decisions'),
+      // Lists the service account's tokens at Atlassian (with its own backoff) before storing an upload.
+      uploads: fn('Uploads', 'functions/api/uploads.ts', 'manual token upload page', { timeout: Duration.seconds(25) }),
       health: fn('Health', 'functions/api/health.ts', 'health check', { memorySize: 256 }),
       requestApproval: fn(
         'RequestApproval',
         'functions/workflow/request-approval.ts',
         'approvals and emails',
+        workflowStep,
+      ),
+      requestUpload: fn(
+        'RequestUpload',
+        'functions/workflow/request-upload.ts',
+        'ask admins to upload a manually created token',
         workflowStep,
       ),
       closeRequest: fn('CloseRequest', 'functions/workflow/close-request.ts', 'final request status', workflowStep),
@@ -140,6 +150,7 @@ export class TokenWardenStack extends Stack {
         tokens: this.functions.tokens.function,
         admin: this.functions.admin.function,
         approvals: this.functions.approvals.function,
+        uploads: this.functions.uploads.function,
         health: this.functions.health.function,
       },
       jwtIssuer: config.jwtIssuer,
@@ -152,6 +163,7 @@ export class TokenWardenStack extends Stack {
         requestApproval: this.functions.requestApproval.function,
         closeRequest: this.functions.closeRequest.function,
         mintToken: this.functions.mintToken.function,
+        requestUpload: this.functions.requestUpload.function,
         verifyToken: this.functions.verifyToken.function,
         promoteToken: this.functions.promoteToken.function,
         discardToken: this.functions.discardToken.function,
@@ -164,6 +176,7 @@ export class TokenWardenStack extends Stack {
       functions: {
         beginRotation: this.functions.beginRotation.function,
         mintToken: this.functions.mintToken.function,
+        requestUpload: this.functions.requestUpload.function,
         verifyToken: this.functions.verifyToken.function,
         promoteToken: this.functions.promoteToken.function,
         discardToken: this.functions.discardToken.function,
@@ -171,6 +184,7 @@ export class TokenWardenStack extends Stack {
         recordRotationFailure: this.functions.recordRotationFailure.function,
       },
       gracePeriodHours: policy.gracePeriodHours,
+      uploadExpiryHours: policy.approvalExpiryHours,
       encryptionKey: this.store.key,
     });
 
@@ -261,6 +275,27 @@ export class TokenWardenStack extends Stack {
       .bindStateMachine(stateMachineByName, ['respond'])
       .bindMail(config.fromEmail)
       .addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
+    // Manual issuance. request-upload seals the wait's task token with the link key on the mint record and emails the
+    // admins their links; it resumes its own task when the upload arrived before a retried or re-driven attempt, in
+    // either workflow (hence respond, by name: it is one of their steps).
+    f.requestUpload
+      .bindTable(records, 'write', indexes)
+      .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
+      .bindStateMachine(stateMachineByName, ['respond'])
+      .bindStateMachine(this.rotation.stateMachineByName, ['respond'])
+      .bindMail(config.fromEmail)
+      .addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
+    // The upload page checks the link (link key), finds the labelled token at Atlassian (org key), stages the value
+    // as AWSPENDING (PutSecretValue; it drops that label again when the wait ended meanwhile), audits the upload and
+    // resumes whichever workflow waits for it.
+    f.uploads
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
+      .bindAtlassian(orgApiKey, atlassian)
+      .bindTokenSecrets('put', 'stage')
+      .bindStateMachine(stateMachineByName, ['respond'])
+      .bindStateMachine(this.rotation.stateMachineByName, ['respond']);
     f.closeRequest
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)

@@ -25,10 +25,10 @@ export type TableAccess = 'read' | 'write';
 export type AuditAccess = 'append' | 'read';
 /**
  * Access to token secrets (`token-warden.*`): `create` makes (or restores) a secret, tags it, sets who may read it
- * and stages values in it; `read` reads values; `stage` moves staging labels; `unshare` removes the resource policy
- * (every reader); `delete` schedules deletion.
+ * and stages values in it; `put` stages values in existing secrets (nothing else); `read` reads values; `stage`
+ * moves staging labels; `unshare` removes the resource policy (every reader); `delete` schedules deletion.
  */
-export type TokenSecretAccess = 'create' | 'read' | 'stage' | 'unshare' | 'delete';
+export type TokenSecretAccess = 'create' | 'put' | 'read' | 'stage' | 'unshare' | 'delete';
 /** `start` executions (with the ARN in the environment) or `respond` to waiting tasks with their task token. */
 export type StateMachineAccess = 'start' | 'respond';
 /**
@@ -375,6 +375,10 @@ export class WardenFunction extends Construct {
           conditions: { Bool: { 'secretsmanager:BlockPublicPolicy': 'true' } },
         }),
       );
+      keyActions.add('kms:GenerateDataKey').add('kms:Decrypt');
+    }
+    if (access.includes('put')) {
+      actions.add('secretsmanager:PutSecretValue');
       keyActions.add('kms:GenerateDataKey').add('kms:Decrypt');
     }
     if (access.includes('read')) {

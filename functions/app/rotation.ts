@@ -32,13 +32,13 @@ export type StartOutcome =
 export async function startRotation(
   deps: RotationDeps,
   tokenId: string,
-  opts: { takeOverStale: boolean },
+  opts: { takeOverStale: boolean; staleAfterMs?: number },
 ): Promise<StartOutcome> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const token = await deps.store.getToken(tokenId);
     if (!token) throw notFound('token not found');
     const now = deps.clock.now();
-    const eligibility = rotationEligibility(token, now, opts.takeOverStale);
+    const eligibility = rotationEligibility(token, now, opts.takeOverStale, opts.staleAfterMs);
     if (eligibility !== 'eligible') return { started: false, token, reason: eligibility };
     const plan = nextRotation(token);
     const locked = await deps.store.saveToken({ ...token, ...lockRotation(token, plan, isoSeconds(now)) });

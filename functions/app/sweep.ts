@@ -5,7 +5,7 @@ import type { RecordStore, StoredToken } from '../adapters/aws/record-store';
 import type { Workflows } from '../adapters/aws/workflow';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
-import { isDue } from '../domain/rotation';
+import { isDue, staleRotationAfterMs } from '../domain/rotation';
 import { notifyMarked, startRotation } from './rotation';
 
 export interface SweepDeps {
@@ -49,7 +49,11 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
         continue;
       }
       report.retired += await retireStaleGenerations(deps, token);
-      const outcome = await startRotation(deps, token.tokenId, { takeOverStale: true });
+      const manual = findServiceAccount(deps.policy, token.serviceAccount)?.issuance === 'manual';
+      const outcome = await startRotation(deps, token.tokenId, {
+        takeOverStale: true,
+        staleAfterMs: staleRotationAfterMs(manual, deps.policy.approvalExpiryHours),
+      });
       if (outcome.started) report.started++;
       else report.skipped++;
       if (await remind(deps, outcome.token)) report.reminded++;

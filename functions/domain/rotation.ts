@@ -21,13 +21,27 @@ export function nextRotation(token: TokenRecord): RotationPlan {
 
 export type RotationEligibility = 'eligible' | 'not-active' | 'rotating' | 'expired';
 
+/**
+ * How long a rotation lock may be held before the sweep takes it over: {@link STALE_ROTATION_MS}, plus, for a
+ * manually issued token, the time the rotation may wait for an admin's upload (`approvalExpiryHours`), so the sweep
+ * never starts a second attempt while the first still waits.
+ */
+export function staleRotationAfterMs(manual: boolean, approvalExpiryHours: number): number {
+  return STALE_ROTATION_MS + (manual ? approvalExpiryHours * 3_600_000 : 0);
+}
+
 /** Whether a rotation may start now; a stale lock does not block when `takeOverStale` is set (the sweep). */
-export function rotationEligibility(token: TokenRecord, now: Date, takeOverStale: boolean): RotationEligibility {
+export function rotationEligibility(
+  token: TokenRecord,
+  now: Date,
+  takeOverStale: boolean,
+  staleAfterMs = STALE_ROTATION_MS,
+): RotationEligibility {
   if (token.status === 'REVOKED' || token.status === 'EXPIRED') return 'not-active';
   if (Date.parse(token.expiresAt) <= now.getTime()) return 'expired';
   if (token.rotation) {
     const age = now.getTime() - Date.parse(token.rotation.startedAt);
-    if (!(takeOverStale && age >= STALE_ROTATION_MS)) return 'rotating';
+    if (!(takeOverStale && age >= staleAfterMs)) return 'rotating';
   }
   return 'eligible';
 }

@@ -34,8 +34,10 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.tokens]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES, ...ATLASSIAN],
   [ENTRIES.admin]: ['TABLE_NAME', ...AUDIT],
   [ENTRIES.approvals]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
+  [ENTRIES.uploads]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', ...ATLASSIAN],
   [ENTRIES.health]: [],
   [ENTRIES.requestApproval]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
+  [ENTRIES.requestUpload]: ['TABLE_NAME', 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
   [ENTRIES.closeRequest]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL'],
   [ENTRIES.mintToken]: ['TABLE_NAME', ...ATLASSIAN, 'SECRETS_KMS_KEY_ID'],
   [ENTRIES.verifyToken]: ['TABLE_NAME', ...ATLASSIAN],
@@ -158,6 +160,21 @@ describe('Token Warden functions', () => {
       FROM_EMAIL: 'token-warden@example.com',
       APPROVAL_BASE_URL: `https://${apiId}.execute-api.us-east-1.amazonaws.com`,
     });
+    expect(environmentOf(s, ENTRIES.requestUpload)).toMatchObject({
+      TABLE_NAME: logicalId(s, s.stack.store.records.node.defaultChild as CfnResource),
+      LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
+      FROM_EMAIL: 'token-warden@example.com',
+      APPROVAL_BASE_URL: `https://${apiId}.execute-api.us-east-1.amazonaws.com`,
+    });
+    expect(environmentOf(s, ENTRIES.uploads)).toMatchObject({
+      TABLE_NAME: logicalId(s, s.stack.store.records.node.defaultChild as CfnResource),
+      AUDIT_TABLE_NAME: logicalId(s, s.stack.store.audit.node.defaultChild as CfnResource),
+      EVENT_BUS_NAME: 'TokenWarden-events',
+      LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
+      ORG_API_KEY_SECRET_ID: 'token-warden/atlassian-org-api-key',
+      ATLASSIAN_API_BASE_URL: 'https://api.atlassian.com',
+      ATLASSIAN_SITE_BASE_URL: 'https://{site}.atlassian.net',
+    });
     expect(environmentOf(s, ENTRIES.mintToken)).toMatchObject({
       ORG_API_KEY_SECRET_ID: 'token-warden/atlassian-org-api-key',
       ATLASSIAN_API_BASE_URL: 'https://api.atlassian.com',
@@ -192,7 +209,12 @@ describe('Token Warden functions', () => {
       MemorySize: 512,
       Description: 'Token Warden: daily rotation sweep',
     });
-    for (const entry of [ENTRIES.beginRotation, ENTRIES.retirePrevious, ENTRIES.recordRotationFailure]) {
+    for (const entry of [
+      ENTRIES.beginRotation,
+      ENTRIES.retirePrevious,
+      ENTRIES.recordRotationFailure,
+      ENTRIES.requestUpload,
+    ]) {
       expect({ entry, timeout: s.json.Resources[functionId(s, entry)]?.Properties.Timeout }).toEqual({
         entry,
         timeout: 60,

@@ -23,6 +23,7 @@ const APPENDERS = [
   ENTRIES.tokenRequests,
   ENTRIES.tokens,
   ENTRIES.approvals,
+  ENTRIES.uploads,
   ENTRIES.requestApproval,
   ENTRIES.closeRequest,
   ENTRIES.promoteToken,
@@ -129,10 +130,14 @@ describe('least-privilege grants', () => {
     expect(actionsOf(s, ENTRIES.admin)).not.toContain('kms:Encrypt');
   });
 
-  it('lets only mint-token create token secrets, put values or set their readers', () => {
+  it('lets only mint-token create token secrets or set their readers, and only it and the upload page put values', () => {
+    expect(holders(s, 'secretsmanager:PutSecretValue').sort()).toEqual([ENTRIES.mintToken, ENTRIES.uploads].sort());
+    for (const entry of holders(s, 'secretsmanager:PutSecretValue')) {
+      for (const st of grantsOf(s, entry, 'secretsmanager:PutSecretValue'))
+        expect({ entry, resource: st.Resource }).toEqual({ entry, resource: TOKEN_SECRETS });
+    }
     for (const action of [
       'secretsmanager:CreateSecret',
-      'secretsmanager:PutSecretValue',
       'secretsmanager:PutResourcePolicy',
       'secretsmanager:RestoreSecret',
       'secretsmanager:TagResource',
@@ -155,7 +160,7 @@ describe('least-privilege grants', () => {
     expect(readers).toEqual([ENTRIES.verifyToken]);
     expect(holders(s, 'secretsmanager:DeleteSecret').sort()).toEqual([ENTRIES.tokens, ENTRIES.discardToken].sort());
     expect(holders(s, 'secretsmanager:UpdateSecretVersionStage').sort()).toEqual(
-      [ENTRIES.promoteToken, ENTRIES.discardToken].sort(),
+      [ENTRIES.promoteToken, ENTRIES.discardToken, ENTRIES.uploads].sort(),
     );
     // Minting drops the readers of a restored secret; revoke removes every reader.
     expect(holders(s, 'secretsmanager:DeleteResourcePolicy').sort()).toEqual(
@@ -178,6 +183,7 @@ describe('least-privilege grants', () => {
         .map((st) => ({ entry, actions: list(st.Action).sort(), resource: st.Resource })),
     );
     expect(keyGrants).toEqual([
+      { entry: ENTRIES.uploads, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: keyArn },
       { entry: ENTRIES.mintToken, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: keyArn },
       { entry: ENTRIES.verifyToken, actions: ['kms:Decrypt'], resource: keyArn },
     ]);
@@ -185,12 +191,86 @@ describe('least-privilege grants', () => {
 
   it('lets only the functions that resume a waiting workflow send task results', () => {
     expect(holders(s, 'states:SendTaskSuccess').sort()).toEqual(
-      [ENTRIES.tokenRequests, ENTRIES.approvals, ENTRIES.requestApproval].sort(),
+      [
+        ENTRIES.tokenRequests,
+        ENTRIES.approvals,
+        ENTRIES.requestApproval,
+        ENTRIES.requestUpload,
+        ENTRIES.uploads,
+      ].sort(),
     );
+    // Approvals only exist in issuance; an upload is awaited by either workflow (first issuance or rotation).
     for (const entry of holders(s, 'states:SendTaskSuccess')) {
-      for (const st of grantsOf(s, entry, 'states:SendTaskSuccess'))
-        expect({ entry, resource: st.Resource }).toEqual({ entry, resource: ISSUANCE });
+      const resources = grantsOf(s, entry, 'states:SendTaskSuccess').flatMap((st) => list(st.Resource));
+      const expected = [ENTRIES.requestUpload, ENTRIES.uploads].includes(entry as never)
+        ? [ISSUANCE, ROTATION]
+        : [ISSUANCE];
+      expect({ entry, resources: resources.sort() }).toEqual({ entry, resources: expected.sort() });
     }
+  });
+
+  it('gives request-upload exactly the table, the link key, mail and task responses', () => {
+    const linkKey = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key';
+    const actions = [...actionsOf(s, ENTRIES.requestUpload)].filter((a) => !a.startsWith('kms:'));
+    expect(actions.sort()).toEqual(
+      [
+        ...LOGS,
+        ...XRAY,
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'ses:SendEmail',
+        'states:SendTaskFailure',
+        'states:SendTaskHeartbeat',
+        'states:SendTaskSuccess',
+      ].sort(),
+    );
+    expect(
+      grantsOf(s, ENTRIES.requestUpload, 'secretsmanager:GetSecretValue').flatMap((st) => list(st.Resource)),
+    ).toEqual([linkKey]);
+  });
+
+  it('gives the upload page exactly the table, audit, the link and org keys, staging of token secrets and task responses', () => {
+    const actions = [...actionsOf(s, ENTRIES.uploads)].filter((a) => !a.startsWith('kms:'));
+    expect(actions.sort()).toEqual(
+      [
+        ...LOGS,
+        ...XRAY,
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'events:PutEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+        'states:SendTaskFailure',
+        'states:SendTaskHeartbeat',
+        'states:SendTaskSuccess',
+      ].sort(),
+    );
+    // It reads the link and org keys, never a token value.
+    expect(
+      grantsOf(s, ENTRIES.uploads, 'secretsmanager:GetSecretValue').flatMap((st) => list(st.Resource)),
+    ).not.toContain(TOKEN_SECRETS);
+    expect(grantsOf(s, ENTRIES.uploads, 'secretsmanager:PutSecretValue')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: [
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:UpdateSecretVersionStage',
+        ],
+        Resource: TOKEN_SECRETS,
+      },
+    ]);
+    expect(actionsOf(s, ENTRIES.uploads)).not.toContain('ses:SendEmail');
   });
 
   it('starts issuance from the request routes, and rotation from the token routes and the sweep only', () => {
@@ -258,7 +338,15 @@ describe('least-privilege grants', () => {
     const readers = ALL.filter((entry) =>
       grantsOf(s, entry, 'secretsmanager:GetSecretValue').some((st) => list(st.Resource).includes(linkKey)),
     );
-    expect(readers.sort()).toEqual([ENTRIES.tokenRequests, ENTRIES.approvals, ENTRIES.requestApproval].sort());
+    expect(readers.sort()).toEqual(
+      [
+        ENTRIES.tokenRequests,
+        ENTRIES.approvals,
+        ENTRIES.requestApproval,
+        ENTRIES.requestUpload,
+        ENTRIES.uploads,
+      ].sort(),
+    );
   });
 
   it('reads the Atlassian organization key only in the functions that call Atlassian', () => {
@@ -272,6 +360,7 @@ describe('least-privilege grants', () => {
         ENTRIES.verifyToken,
         ENTRIES.discardToken,
         ENTRIES.tokens,
+        ENTRIES.uploads,
         ENTRIES.retirePrevious,
         ENTRIES.sweep,
         ENTRIES.inventory,
@@ -284,6 +373,7 @@ describe('least-privilege grants', () => {
       [
         ENTRIES.approvals,
         ENTRIES.requestApproval,
+        ENTRIES.requestUpload,
         ENTRIES.closeRequest,
         ENTRIES.promoteToken,
         ENTRIES.tokens,

@@ -42,17 +42,19 @@ describe('IssuanceWorkflow', () => {
         'Promote token',
         'Request approval',
         'Token issued',
+        'Uploaded by an admin?',
         'Verify token',
+        'Wait for token upload',
       ].sort(),
     );
   });
 
   it('makes every Task a Lambda invoke through the optimized integration', () => {
     const tasks = Object.entries(asl.States).filter(([, st]) => st.Type === 'Task');
-    expect(tasks).toHaveLength(8);
+    expect(tasks).toHaveLength(9);
     for (const [name, st] of tasks) {
       const expected =
-        name === 'Request approval'
+        name === 'Request approval' || name === 'Wait for token upload'
           ? 'arn:aws:states:::lambda:invoke.waitForTaskToken'
           : 'arn:aws:states:::lambda:invoke';
       expect({ name, resource: st.Resource }).toEqual({ name, resource: expected });
@@ -79,6 +81,7 @@ describe('IssuanceWorkflow', () => {
     policy.approvalExpiryHours = 5;
     const other = issuanceDefinition(synth({ policy: writePolicy(policy) }));
     expect(other.States['Request approval'].TimeoutSeconds).toBe(5 * 3600);
+    expect(other.States['Wait for token upload'].TimeoutSeconds).toBe(5 * 3600);
   });
 
   it('expires the request on States.Timeout and fails it on any other error', () => {
@@ -113,7 +116,7 @@ describe('IssuanceWorkflow', () => {
   it('chains mint → verify → promote, passing ids only', () => {
     expect(state('Mint token')).toMatchObject({
       Parameters: { FunctionName: lambdaArn(ENTRIES.mintToken), Payload: { 'requestId.$': '$.requestId' } },
-      Next: 'Verify token',
+      Next: 'Uploaded by an admin?',
     });
     expect(state('Verify token')).toMatchObject({
       Parameters: { FunctionName: lambdaArn(ENTRIES.verifyToken), 'Payload.$': '$.minted' },
@@ -136,13 +139,44 @@ describe('IssuanceWorkflow', () => {
         'tokenId.$': '$.Payload.tokenId',
         'generation.$': '$.Payload.generation',
         'versionId.$': '$.Payload.versionId',
+        'manual.$': '$.Payload.manual',
       },
       resultPath: '$.minted',
     });
   });
 
+  it('waits for an admin upload when Mint says manual, otherwise verifies at once', () => {
+    expect(state('Uploaded by an admin?')).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.minted.manual', BooleanEquals: true, Next: 'Wait for token upload' }],
+      Default: 'Verify token',
+    });
+  });
+
+  it('waits on a task token of request-upload for approvalExpiryHours, keeping the state, then verifies', () => {
+    expect(state('Wait for token upload')).toMatchObject({
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSeconds: 72 * 3600,
+      ResultPath: null,
+      Parameters: {
+        FunctionName: lambdaArn(ENTRIES.requestUpload),
+        Payload: {
+          'tokenId.$': '$.minted.tokenId',
+          'generation.$': '$.minted.generation',
+          'requestId.$': '$.minted.requestId',
+          'taskToken.$': '$$.Task.Token',
+        },
+      },
+      Next: 'Verify token',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Discard staged token' }],
+    });
+    expect(state('Wait for token upload').HeartbeatSeconds).toBeUndefined();
+    expect(state('Wait for token upload').OutputPath).toBeUndefined();
+    expect(state('Wait for token upload').ResultSelector).toBeUndefined();
+  });
+
   it('sends every minting failure through Discard staged token, then Fail request, then Fail', () => {
-    for (const name of ['Mint token', 'Verify token', 'Promote token']) {
+    for (const name of ['Mint token', 'Wait for token upload', 'Verify token', 'Promote token']) {
       expect({ name, catch: state(name).Catch }).toEqual({
         name,
         catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Discard staged token' }],

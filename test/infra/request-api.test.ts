@@ -1,4 +1,4 @@
-import type { CfnResource } from 'aws-cdk-lib';
+import { type CfnResource, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ENTRIES, functionId, logicalId, type Synthesized, synth, type TemplateJson } from './support/synth';
 
@@ -17,6 +17,8 @@ const MEMBER_ROUTES: Record<string, string> = {
 const PUBLIC_ROUTES: Record<string, string> = {
   'GET /approvals/{approvalId}': ENTRIES.approvals,
   'POST /approvals/{approvalId}': ENTRIES.approvals,
+  'GET /uploads/{uploadId}': ENTRIES.uploads,
+  'POST /uploads/{uploadId}': ENTRIES.uploads,
   'GET /health': ENTRIES.health,
 };
 
@@ -59,7 +61,7 @@ describe('RequestApi', () => {
     }
   });
 
-  it('protects member routes with the JWT authorizer and leaves approval and health routes open', () => {
+  it('protects member routes with the JWT authorizer and leaves approval, upload and health routes open', () => {
     const [authorizerId] = Object.keys(s.template.findResources('AWS::ApiGatewayV2::Authorizer'));
     for (const routeKey of Object.keys(MEMBER_ROUTES)) {
       expect({ routeKey, ...routes[routeKey] }).toMatchObject({
@@ -112,6 +114,20 @@ describe('RequestApi', () => {
     expect(format).not.toMatch(
       /querystring|\$request\.|\$input|header|authorization|\$context\.authorizer\.(claims|jwt)/i,
     );
+  });
+
+  it('acknowledges cdk-nag APIG4 on each open route with a reason of its own', () => {
+    const reasons = new Map<string, string>();
+    for (const route of s.stack.api.publicRoutes) {
+      const acks = route.node.metadata
+        .filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((m) => Object.entries(m.data as Record<string, string>));
+      const [id, reason] = acks.find(([rule]) => rule.endsWith('AwsSolutions-APIG4')) ?? [];
+      expect({ path: route.path, id }).toEqual({ path: route.path, id: expect.stringContaining('AwsSolutions-APIG4') });
+      reasons.set(route.path ?? '', reason ?? '');
+    }
+    expect(reasons.get('/uploads/{uploadId}')).toMatch(/upload links.*HMAC.*CSRF/s);
+    expect(new Set(reasons.values()).size).toBe(3);
   });
 
   it('exposes the API URL as an output', () => {

@@ -46,6 +46,8 @@ describe('RotationWorkflow', () => {
           'Proceed?',
           'Nothing to rotate',
           'Mint token',
+          'Uploaded by an admin?',
+          'Wait for token upload',
           'Verify token',
           'Promote token',
           'Discard staged token',
@@ -161,6 +163,7 @@ describe('RotationWorkflow', () => {
       // A JSON copy: objects from structuredClone come from another realm, which the engine does not take as plain.
       const machine = new LocalStateMachine(JSON.parse(JSON.stringify(asl)));
       const execution = machine.run(INPUT, {
+        context: { Task: { Token: 'task-token-1' } },
         overrides: {
           taskResourceLocalHandlers,
           waitTimeOverrides: { 'Wait grace period': 0 },
@@ -175,7 +178,7 @@ describe('RotationWorkflow', () => {
       }
     }
 
-    const minted = { requestId: REQUEST_ID, tokenId: TOKEN_ID, generation: 3, versionId: 'v3' };
+    const minted = { requestId: REQUEST_ID, tokenId: TOKEN_ID, generation: 3, versionId: 'v3', manual: false };
     const happy: Record<string, Handler> = {
       'Begin rotation': (p) => ({ ...p, proceed: true }),
       'Mint token': () => ({ ...minted, token: 'must-never-enter-the-state' }),
@@ -194,6 +197,54 @@ describe('RotationWorkflow', () => {
       expect(calls['Revoke previous token']).toEqual([{ tokenId: TOKEN_ID, generation: 3 }]);
       expect(output).toEqual({ ...INPUT, proceed: true, minted });
       expect(JSON.stringify(output)).not.toContain('must-never-enter-the-state');
+    });
+
+    it('asks for the next upload instead of minting for a manual account, then verifies and promotes it', async () => {
+      const manual = { ...minted, manual: true };
+      const { output, calls, failedWith } = await run({
+        ...happy,
+        'Mint token': () => ({ ...manual, token: 'must-never-enter-the-state' }),
+        // The upload page resumes the wait with {}; whatever it carries is dropped.
+        'Wait for token upload': () => ({ uploaded: 'must-never-enter-the-state' }),
+      });
+      expect(failedWith).toBeUndefined();
+      expect(calls['Wait for token upload']).toEqual([
+        { tokenId: TOKEN_ID, generation: 3, requestId: REQUEST_ID, taskToken: 'task-token-1' },
+      ]);
+      expect(calls['Verify token']).toEqual([manual]);
+      expect(calls['Promote token']).toEqual([manual]);
+      expect(output).toEqual({ ...INPUT, proceed: true, minted: manual });
+      expect(JSON.stringify(output)).not.toContain('must-never-enter-the-state');
+    });
+
+    it('never waits for an upload when Mint minted the token', async () => {
+      const { calls } = await run(happy);
+      expect(calls['Wait for token upload']).toBeUndefined();
+    });
+
+    it('discards and records a failure when the upload wait fails, keeping the attempt', async () => {
+      const { calls, failedWith } = await run({
+        ...happy,
+        'Mint token': () => ({ ...minted, manual: true }),
+        'Wait for token upload': () => {
+          throw lambdaError('States.Timeout');
+        },
+        'Discard staged token': () => ({}),
+        'Record rotation failure': () => ({ recorded: true }),
+      });
+      expect(failedWith).toBe('RotationFailed');
+      expect(calls['Verify token']).toBeUndefined();
+      expect(calls['Discard staged token']).toEqual([
+        {
+          ...INPUT,
+          proceed: true,
+          minted: { ...minted, manual: true },
+          error: { Error: 'States.Timeout', Cause: expect.any(String) },
+        },
+      ]);
+      expect(calls['Record rotation failure']).toEqual([
+        { ...INPUT, error: { Error: 'States.Timeout', Cause: expect.any(String) } },
+      ]);
     });
 
     it('stops without minting when Begin rotation does not proceed', async () => {

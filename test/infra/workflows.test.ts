@@ -11,7 +11,14 @@ const TRANSIENT = [
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
 ];
-const MINTING_STATES = ['Mint token', 'Verify token', 'Promote token', 'Discard staged token'];
+const MINTING_STATES = [
+  'Mint token',
+  'Uploaded by an admin?',
+  'Wait for token upload',
+  'Verify token',
+  'Promote token',
+  'Discard staged token',
+];
 
 describe.each(['TokenWarden-issuance', 'TokenWarden-rotation'])('state machine %s', (name) => {
   let s: Synthesized;
@@ -80,7 +87,26 @@ describe.each(['TokenWarden-issuance', 'TokenWarden-rotation'])('state machine %
 
   it('contains the shared minting chain, wired the same way', () => {
     for (const stateName of MINTING_STATES) expect(Object.keys(asl.States)).toContain(stateName);
-    expect(asl.States['Mint token']).toMatchObject({ ResultPath: '$.minted', Next: 'Verify token' });
+    expect(asl.States['Mint token']).toMatchObject({ ResultPath: '$.minted', Next: 'Uploaded by an admin?' });
+    expect(asl.States['Uploaded by an admin?']).toEqual({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.minted.manual', BooleanEquals: true, Next: 'Wait for token upload' }],
+      Default: 'Verify token',
+    });
+    expect(asl.States['Wait for token upload']).toMatchObject({
+      Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+      TimeoutSeconds: 72 * 3600,
+      Parameters: {
+        Payload: {
+          'tokenId.$': '$.minted.tokenId',
+          'generation.$': '$.minted.generation',
+          'requestId.$': '$.minted.requestId',
+          'taskToken.$': '$$.Task.Token',
+        },
+      },
+      ResultPath: null,
+      Next: 'Verify token',
+    });
     expect(asl.States['Verify token']).toMatchObject({
       Parameters: { 'Payload.$': '$.minted' },
       ResultPath: null,
@@ -88,7 +114,7 @@ describe.each(['TokenWarden-issuance', 'TokenWarden-rotation'])('state machine %
     });
     expect(asl.States['Promote token']).toMatchObject({ Parameters: { 'Payload.$': '$.minted' }, ResultPath: null });
     expect(asl.States['Discard staged token']).toMatchObject({ Parameters: { 'Payload.$': '$' }, ResultPath: null });
-    for (const stateName of ['Mint token', 'Verify token', 'Promote token']) {
+    for (const stateName of ['Mint token', 'Wait for token upload', 'Verify token', 'Promote token']) {
       expect({ stateName, catch: asl.States[stateName].Catch }).toEqual({
         stateName,
         catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Discard staged token' }],

@@ -45,6 +45,7 @@ describe('issuance: mint → verify → promote', () => {
       tokenId: request.requestId.replace('req_', 'tok_'),
       generation: 1,
       versionId: expect.any(String),
+      manual: false,
     });
     expect(await verifyToken(deps, minted)).toEqual({ verifiedBy: 'myself' });
     const promoted = await promoteToken(deps, minted);
