@@ -345,6 +345,10 @@ async function scheduleNextRotation(deps: IssuanceDeps, tokenId: string) {
     generation,
     attempt: 1,
   });
+  // A revoke may have run between the check above and the upsert: it deletes the schedule before and after saving
+  // REVOKED, and this second look removes a schedule created after that.
+  const after = await deps.store.getToken(tokenId);
+  if (after && after.status !== 'ACTIVE' && after.status !== 'ROTATING') await deps.schedules.remove(tokenId);
 }
 
 async function markIssued(

@@ -53,8 +53,13 @@ export async function revokeToken(deps: RevokeDeps, caller: Caller, tokenId: str
   if (!token) throw notFound('token not found');
   if (token.status === 'REVOKED') return toTokenRepresentation(token);
 
-  if (token.rotation) {
-    await deps.stopRotation(rotationExecutionName(token.tokenId, token.rotation.generation, token.rotation.attempt));
+  // Stop the rotation in progress, and also the last one started: after promotion it may still be waiting out its
+  // grace period, and must not go on to report the token rotated.
+  const attempts = [token.rotation, token.lastRotationAttempt].filter(
+    (a): a is { generation: number; attempt: number } => !!a,
+  );
+  for (const name of new Set(attempts.map((a) => rotationExecutionName(token.tokenId, a.generation, a.attempt)))) {
+    await deps.stopRotation(name);
   }
   await deps.schedules.remove(token.tokenId);
   const account = findServiceAccount(deps.policy, token.serviceAccount);
@@ -94,6 +99,8 @@ export async function revokeToken(deps: RevokeDeps, caller: Caller, tokenId: str
     });
   }
   if (!saved) throw conflict('the token changed concurrently; retry');
+  // A promotion racing this revoke may have scheduled the next rotation after the first delete.
+  await deps.schedules.remove(saved.tokenId);
   await deps.store.releaseName(saved.serviceAccount, saved.name, saved.requestId);
   await deps.audit.append(
     {

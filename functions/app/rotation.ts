@@ -191,7 +191,8 @@ export interface RetireDeps {
  */
 export async function retirePreviousGenerations(deps: RetireDeps, input: { tokenId: string; generation: number }) {
   const token = await deps.store.getToken(input.tokenId);
-  if (!token) return { revoked: 0 };
+  // Revoked meanwhile: revoke took every generation down and told the owner; this rotation reports nothing more.
+  if (!token || token.status === 'REVOKED') return { revoked: 0 };
   const account = findServiceAccount(deps.policy, token.serviceAccount);
   if (!account) throw new Error(`service account ${token.serviceAccount} is no longer in the policy`);
   let revoked = 0;
