@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { allAllowedConsumers } from '../functions/domain/policy';
 import type { TokenWardenConfig } from './config';
@@ -334,6 +335,10 @@ export class TokenWardenStack extends Stack {
       .bindMail(config.fromEmail)
       .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')
       .bindAtlassian(orgApiKey, atlassian);
+    // The sweep warns admins before the org API key expires: its expiry is a tag on the key's secret.
+    f.sweep.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [orgApiKey.secretArn] }),
+    );
     // The inventory reads every token record (byKind index) and writes the latest drift report.
     f.inventory
       .bindTable(records, 'write', indexes)

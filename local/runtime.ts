@@ -217,18 +217,27 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     });
     closers.push(() => sm.destroy());
     const orgKeySecretName = String(context.orgApiKeySecretName ?? ORG_KEY_SECRET_DEFAULT);
-    const ensureSecret = async (name: string, value: () => string, description: string) => {
+    const ensureSecret = async (
+      name: string,
+      value: () => string,
+      description: string,
+      tags: Record<string, string> = {},
+    ) => {
       try {
         return (await sm.send(new DescribeSecretCommand({ SecretId: name }))).ARN ?? '';
       } catch (error) {
         if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-        return (
-          (await sm.send(new CreateSecretCommand({ Name: name, SecretString: value(), Description: description })))
-            .ARN ?? ''
+        const Tags = Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
+        const created = await sm.send(
+          new CreateSecretCommand({ Name: name, SecretString: value(), Description: description, Tags }),
         );
+        return created.ARN ?? '';
       }
     };
-    await ensureSecret(orgKeySecretName, () => orgApiKey, 'Atlassian organization API key (local fake)');
+    // As an admin would: the key's expiry (a year, Atlassian's maximum) as a tag, which the sweep warns about.
+    await ensureSecret(orgKeySecretName, () => orgApiKey, 'Atlassian organization API key (local fake)', {
+      'token-warden:expires-at': `${new Date(clock.nowMs() + 365 * 86_400_000).toISOString().slice(0, 19)}Z`,
+    });
     const overrides: Record<string, ResourceIdentity> = {};
     const parsedTemplate = template as CloudFormationTemplate;
     for (const [logicalId, resource] of Object.entries(parsedTemplate.Resources)) {

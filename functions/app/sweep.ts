@@ -17,7 +17,15 @@ export interface SweepDeps {
   policy: Policy;
   rotationStateMachineArn: string;
   atlassian: AtlassianClient;
+  /** When the Atlassian organization API key expires (its secret's `token-warden:expires-at` tag), if known. */
+  orgKeyExpiry?: () => Promise<Date | undefined>;
 }
+
+/** Tag on the organization API key's secret holding its expiry (ISO-8601), set by the admin who stores the key. */
+export const ORG_KEY_EXPIRY_TAG = 'token-warden:expires-at';
+
+/** Admins are warned this long before the organization API key expires. */
+export const ORG_KEY_WARNING_DAYS = 14;
 
 export interface SweepReport {
   due: number;
@@ -37,6 +45,7 @@ export interface SweepReport {
 export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   const now = deps.clock.now();
   const report: SweepReport = { due: 0, started: 0, expired: 0, reminded: 0, retired: 0, skipped: 0, itemsRead: 0 };
+  await warnOrgKeyExpiry(deps, now);
   let nextToken: string | undefined;
   do {
     const page = await deps.store.listDueTokens(isoSeconds(now), 100, nextToken);
@@ -136,4 +145,28 @@ async function retireStaleGenerations(deps: SweepDeps, token: StoredToken): Prom
     });
   }
   return stale.length;
+}
+
+/**
+ * Atlassian org API keys expire (at most a year); without one, nothing mints, lists or revokes. Admins are emailed
+ * daily from {@link ORG_KEY_WARNING_DAYS} days before the expiry recorded on the key's secret.
+ */
+async function warnOrgKeyExpiry(deps: SweepDeps, now: Date): Promise<void> {
+  const expiry = await deps.orgKeyExpiry?.();
+  if (!expiry) return;
+  const daysLeft = Math.floor((expiry.getTime() - now.getTime()) / 86_400_000);
+  if (daysLeft > ORG_KEY_WARNING_DAYS) return;
+  const expired = daysLeft < 0;
+  await notifyMarked(deps, `org-key-expiry:${isoSeconds(now).slice(0, 10)}`, deps.policy.notifications.adminEmails, {
+    subject: expired
+      ? 'Atlassian organization API key has expired'
+      : `Atlassian organization API key expires in ${daysLeft} day(s)`,
+    text: [
+      expired
+        ? `The Atlassian organization API key expired at ${isoSeconds(expiry)}: issuance, rotation and revocation fail until it is replaced.`
+        : `The Atlassian organization API key expires at ${isoSeconds(expiry)}.`,
+      'Create a new key without scopes in admin.atlassian.com, store it as the secret value, and update the',
+      "secret's token-warden:expires-at tag.",
+    ].join('\n'),
+  });
 }

@@ -1,7 +1,16 @@
 import middy from '@middy/core';
-import { sweep } from '../app/sweep';
+import { ORG_KEY_EXPIRY_TAG, sweep } from '../app/sweep';
 import { systemClock } from '../domain/ports';
-import { atlassian, auditLog, mailer, recordStore, rotationStateMachineArn, workflows } from '../shared/deps';
+import { envVar, readConfig } from '../shared/config';
+import {
+  atlassian,
+  auditLog,
+  mailer,
+  recordStore,
+  rotationStateMachineArn,
+  tokenVault,
+  workflows,
+} from '../shared/deps';
 import { logger } from '../shared/logger';
 import { loadPolicy } from '../shared/policy-loader';
 
@@ -14,6 +23,12 @@ const deps = {
   policy: loadPolicy(),
   rotationStateMachineArn: rotationStateMachineArn(),
   atlassian: atlassian(),
+  orgKeyExpiry: async () => {
+    const secretId = readConfig({ ORG_API_KEY_SECRET_ID: envVar.name }).ORG_API_KEY_SECRET_ID;
+    const tag = (await tokenVault().describe(secretId))?.Tags?.find((t) => t.Key === ORG_KEY_EXPIRY_TAG)?.Value;
+    const at = tag ? Date.parse(tag) : Number.NaN;
+    return Number.isNaN(at) ? undefined : new Date(at);
+  },
 };
 
 /** The daily sweep (EventBridge Scheduler, `rate(1 day)`): the safety net for lost schedules and failed rotations. */

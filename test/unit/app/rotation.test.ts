@@ -300,3 +300,27 @@ describe('inventory', () => {
     expect(mailed.map((c) => c.args[0].input.Destination?.ToAddresses?.[0])).toEqual(['admin@example.com']);
   });
 });
+
+describe('organization API key expiry', () => {
+  it('emails the admins once a day from 14 days before the key expires, and not before', async () => {
+    const deps = () => ({
+      ...rotationDeps(),
+      atlassian: h.deps.atlassian,
+      orgKeyExpiry: async () => new Date(h.clock.now().getTime() + daysLeft * DAY + 3_600_000),
+    });
+    let daysLeft = 20;
+    await sweep(deps());
+    const warnings = () =>
+      ses
+        .commandCalls(SendEmailCommand)
+        .filter((c) => /organization API key/.test(c.args[0].input.Content?.Simple?.Subject?.Data ?? ''));
+    expect(warnings()).toHaveLength(0);
+    daysLeft = 10;
+    await sweep(deps());
+    await sweep(deps());
+    expect(warnings().map((c) => c.args[0].input.Destination?.ToAddresses)).toEqual([['admin@example.com']]);
+    expect(warnings()[0]?.args[0].input.Content?.Simple?.Subject?.Data).toBe(
+      'Atlassian organization API key expires in 10 day(s)',
+    );
+  });
+});
