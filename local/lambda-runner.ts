@@ -77,6 +77,9 @@ const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** Invokes the local functions, each in its own pool of warm sandboxes. */
 export class LambdaRunner {
   private readonly pools = new Map<string, Pool>();
+  /** Which execution each sandbox (known by its own access key id) is running for, while it runs. */
+  private readonly executionByAccessKey = new Map<string, string>();
+  private sandboxSerial = 0;
   private readonly byAlias = new Map<string, Pool>();
   private readonly maxConcurrency: number;
   private closed = false;
@@ -118,10 +121,12 @@ export class LambdaRunner {
     let errorType: string | undefined;
     try {
       const sandbox = await this.acquire(pool);
+      if (meta.executionId) this.executionByAccessKey.set(sandbox.accessKeyId, meta.executionId);
       try {
         const result = await sandbox.run(payload, this.opts.clockOffsetMs());
         return JSON.parse(result) as unknown;
       } finally {
+        this.executionByAccessKey.delete(sandbox.accessKeyId);
         this.release(pool, sandbox);
       }
     } catch (error) {
@@ -136,6 +141,14 @@ export class LambdaRunner {
         ...(meta.executionId ? { executionId: meta.executionId } : {}),
       });
     }
+  }
+
+  /**
+   * The workflow execution a sandbox is invoking for, by the access key id its AWS SDK signs with (every sandbox
+   * gets its own), so the AWS endpoint can attribute calls in the call log.
+   */
+  executionIdOfAccessKey(accessKeyId: string): string | undefined {
+    return this.executionByAccessKey.get(accessKeyId);
   }
 
   /** Stops every sandbox; invocations still queued are rejected. */
@@ -202,7 +215,9 @@ export class LambdaRunner {
   }
 
   private spawn(pool: Pool): Sandbox {
-    const sandbox = new Sandbox(pool.fn, pool.env, this.opts.onLog, (dead) => {
+    const accessKeyId = `LOCALSANDBOX${String(++this.sandboxSerial).padStart(8, '0')}`;
+    const env = { ...pool.env, AWS_ACCESS_KEY_ID: accessKeyId };
+    const sandbox = new Sandbox(pool.fn, env, this.opts.onLog, (dead) => {
       // A sandbox that crashed while idle must not be handed out again.
       pool.all.delete(dead);
       const i = pool.idle.indexOf(dead);
@@ -240,12 +255,15 @@ class Sandbox {
   private pending: Pending | undefined;
   private nextId = 1;
 
+  readonly accessKeyId: string;
+
   constructor(
     private readonly fn: LocalFunction,
     env: Record<string, string>,
     private readonly onLog: ((functionName: string, line: string) => void) | undefined,
     private readonly onDead: (sandbox: Sandbox) => void,
   ) {
+    this.accessKeyId = env.AWS_ACCESS_KEY_ID ?? '';
     const now = new Date();
     const day = now.toISOString().slice(0, 10).replace(/-/g, '/');
     const logStreamName = `${day}/[$LATEST]${randomBytes(16).toString('hex')}`;

@@ -206,7 +206,16 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     closers.push(() => sfn.close());
 
     const services: AwsService[] = [secrets, dynamodb, ses, events, scheduler, sfn];
-    const edge = createAwsEdge({ services, callLog: { record }, now });
+    // Calls from a sandbox carry its own access key id in their SigV4 signature: that names the execution.
+    const edge = createAwsEdge({
+      services,
+      callLog: { record },
+      now,
+      executionIdOf: (req) => {
+        const key = /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+        return key && runner ? runner.executionIdOfAccessKey(key) : undefined;
+      },
+    });
     aws.serve(edge.handler);
 
     // Secrets from the template, and the org API key an admin would create by hand.

@@ -73,7 +73,7 @@ describe('LambdaRunner', () => {
       ONLY_A: 'yes',
       AWS_REGION: 'us-east-1',
       AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
+      AWS_ACCESS_KEY_ID: expect.stringMatching(/^LOCALSANDBOX\d{8}$/),
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_ENDPOINT_URL: 'http://127.0.0.1:4566',
       LAMBDA_TASK_ROOT: assetA,
