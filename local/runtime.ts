@@ -330,7 +330,12 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       // The sandboxes run on this machine's Node 20, not Lambda's Node 22: silence the SDK's notice about it.
       functions: model.functions.map((fn) => ({
         ...fn,
-        env: { ...fn.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+        env: {
+          ...fn.env,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          // `TW_LOG_LEVEL=DEBUG npm start` turns the functions' logging up locally (the template says INFO).
+          ...(process.env.TW_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: process.env.TW_LOG_LEVEL } : {}),
+        },
       })),
       clockOffsetMs: () => clock.nowMs() - Date.now(),
       awsEndpointUrl: urls.aws,
