@@ -280,6 +280,8 @@ export async function promoteToken(deps: IssuanceDeps, input: { tokenId: string;
       version: 1,
     };
     await deps.store.createToken(token);
+    // Scheduled before the request reads ISSUED: an issued token always has its next rotation planned.
+    await scheduleNextRotation(deps, input.tokenId);
     await markIssued(deps, request.requestId, { tokenId: input.tokenId, secretName, secretArn, expiresAt });
     const issued = (await deps.store.getRequest(request.requestId)) ?? request;
     await deps.audit.append(
@@ -297,8 +299,8 @@ export async function promoteToken(deps: IssuanceDeps, input: { tokenId: string;
     await notifyOnce(deps, issued, 'ISSUED', { secretName, expiresAt });
   } else {
     await recordRotatedGeneration(deps, mint, nextRotationAt);
+    await scheduleNextRotation(deps, input.tokenId);
   }
-  await scheduleNextRotation(deps, input.tokenId);
   await deps.store.putMint({ ...mint, state: 'PROMOTED' });
   return { expiresAt };
 }

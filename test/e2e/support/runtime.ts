@@ -302,6 +302,19 @@ export class LocalRuntime {
   }
 
   /**
+   * SIGKILL, as a crash or an out-of-memory kill ends it: no shutdown code runs. Waits for the process to exit and
+   * says how it ended; `restart()` afterwards starts it again on the same data dir and ports.
+   */
+  async kill(): Promise<ProcessExit | undefined> {
+    const child = this.child;
+    if (!child) return undefined;
+    this.child = undefined;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await this.exited;
+    return this.lastExit;
+  }
+
+  /**
    * Stops for good and drops the synthesized app (tens of MB per run); the rest of the data dir (output, logs,
    * stores, screenshots) stays for inspection.
    */
