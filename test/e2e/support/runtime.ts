@@ -142,6 +142,8 @@ export function csrfOf(html: string): string | undefined {
 function runtimeEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const key of Object.keys(env)) if (/^(TW_|AWS_ENDPOINT_URL)/.test(key)) delete env[key];
+  // The functions log at DEBUG, so the secret scans cover the most verbose logging there is.
+  env.TW_LOG_LEVEL = 'DEBUG';
   return env;
 }
 
