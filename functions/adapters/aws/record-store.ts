@@ -166,35 +166,13 @@ export class RecordStore {
     return this.putIfAbsent({ ...approval, pk: `APV#${approval.approvalId}`, sk: 'APV' });
   }
 
-  async markApprovalEmailed(approvalId: string, at: string): Promise<void> {
-    await aws('DynamoDB.UpdateItem', () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `APV#${approvalId}`, sk: 'APV' },
-          UpdateExpression: 'SET emailedAt = :at',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      ),
-    );
+  markApprovalEmailed(approvalId: string, at: string): Promise<void> {
+    return this.markEmailed(`APV#${approvalId}`, 'APV', at);
   }
 
   /** Remembers an anti-forgery value handed out with a page (keeps the latest five); false if no longer open. */
-  async addApprovalCsrf(approvalId: string, csrfHash: string, previous: string[]): Promise<boolean> {
-    const hashes = [...previous, csrfHash].slice(-5);
-    return this.conditional(() =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `APV#${approvalId}`, sk: 'APV' },
-          UpdateExpression: 'SET csrfHashes = :h',
-          ConditionExpression: '#s = :open',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':h': hashes, ':open': 'OPEN' },
-        }),
-      ),
-    );
+  addApprovalCsrf(approvalId: string, csrfHash: string, previous: string[]): Promise<boolean> {
+    return this.addCsrf(`APV#${approvalId}`, 'APV', csrfHash, previous);
   }
 
   /** Marks an open approval decided (single use); false if it was used or closed meanwhile. */
@@ -434,35 +412,13 @@ export class RecordStore {
     return this.putIfAbsent({ ...upload, pk: `UPL#${upload.uploadId}`, sk: 'UPL' });
   }
 
-  async markUploadEmailed(uploadId: string, at: string): Promise<void> {
-    await aws('DynamoDB.UpdateItem', () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `UPL#${uploadId}`, sk: 'UPL' },
-          UpdateExpression: 'SET emailedAt = :at',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':at': at },
-        }),
-      ),
-    );
+  markUploadEmailed(uploadId: string, at: string): Promise<void> {
+    return this.markEmailed(`UPL#${uploadId}`, 'UPL', at);
   }
 
   /** Remembers an anti-forgery value handed out with the upload page (keeps the latest five); false if used. */
-  async addUploadCsrf(uploadId: string, csrfHash: string, previous: string[]): Promise<boolean> {
-    const hashes = [...previous, csrfHash].slice(-5);
-    return this.conditional(() =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: `UPL#${uploadId}`, sk: 'UPL' },
-          UpdateExpression: 'SET csrfHashes = :h',
-          ConditionExpression: '#s = :open',
-          ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':h': hashes, ':open': 'OPEN' },
-        }),
-      ),
-    );
+  addUploadCsrf(uploadId: string, csrfHash: string, previous: string[]): Promise<boolean> {
+    return this.addCsrf(`UPL#${uploadId}`, 'UPL', csrfHash, previous);
   }
 
   /** Uses an open upload link (single use); false if it was used meanwhile. */
@@ -557,6 +513,38 @@ export class RecordStore {
   }
 
   // ---- plumbing
+  /** Notes that a link item's email went out (approvals and uploads alike). */
+  private async markEmailed(pk: string, sk: string, at: string): Promise<void> {
+    await aws('DynamoDB.UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk },
+          UpdateExpression: 'SET emailedAt = :at',
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeValues: { ':at': at },
+        }),
+      ),
+    );
+  }
+
+  /** Remembers an anti-forgery value handed out with a link's page (keeps the latest five); false if not open. */
+  private addCsrf(pk: string, sk: string, csrfHash: string, previous: string[]): Promise<boolean> {
+    const hashes = [...previous, csrfHash].slice(-5);
+    return this.conditional(() =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { pk, sk },
+          UpdateExpression: 'SET csrfHashes = :h',
+          ConditionExpression: '#s = :open',
+          ExpressionAttributeNames: { '#s': 'status' },
+          ExpressionAttributeValues: { ':h': hashes, ':open': 'OPEN' },
+        }),
+      ),
+    );
+  }
+
   private async get(pk: string, sk: string): Promise<Record<string, unknown> | undefined> {
     const out = await aws('DynamoDB.GetItem', () =>
       this.doc.send(new GetCommand({ TableName: this.tableName, Key: { pk, sk }, ConsistentRead: true })),
