@@ -4,7 +4,7 @@ import { approvalPage } from '../domain/messages';
 import { systemClock } from '../domain/ports';
 import { envVar, readConfig } from '../shared/config';
 import { auditLog, mailer, recordStore, signingKey, workflows } from '../shared/deps';
-import { type ApiResult, apiHandler, formBody } from '../shared/http';
+import { type ApiResult, apiHandler, formBody, htmlPage } from '../shared/http';
 import { loadPolicy } from '../shared/policy-loader';
 import { cryptoRandom } from '../shared/random';
 
@@ -21,21 +21,7 @@ const deps: ApprovalDeps = {
   approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
 
-const PAGE_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-};
-
-const render = (answer: PageAnswer): ApiResult => ({
-  statusCode: answer.status,
-  headers: PAGE_HEADERS,
-  body: approvalPage(answer.model),
-});
+const render = (answer: PageAnswer): ApiResult => htmlPage(answer.status, approvalPage(answer.model));
 
 /** `GET /approvals/{approvalId}?sig=` (the confirmation page) and `POST /approvals/{approvalId}` (the decision). */
 export const handler = apiHandler(async (event) => {

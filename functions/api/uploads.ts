@@ -3,7 +3,7 @@ import { RequestError } from '../domain/errors';
 import { uploadPage } from '../domain/messages';
 import { systemClock } from '../domain/ports';
 import { atlassian, auditLog, recordStore, signingKey, tokenVault, workflows } from '../shared/deps';
-import { type ApiResult, apiHandler, formBody } from '../shared/http';
+import { type ApiResult, apiHandler, formBody, htmlPage } from '../shared/http';
 import { loadPolicy } from '../shared/policy-loader';
 import { cryptoRandom } from '../shared/random';
 
@@ -19,21 +19,7 @@ const deps: UploadPageDeps = {
   signingKey,
 };
 
-const PAGE_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'referrer-policy': 'no-referrer',
-  'cache-control': 'no-store',
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-};
-
-const render = (answer: UploadPageAnswer): ApiResult => ({
-  statusCode: answer.status,
-  headers: PAGE_HEADERS,
-  body: uploadPage(answer.model),
-});
+const render = (answer: UploadPageAnswer): ApiResult => htmlPage(answer.status, uploadPage(answer.model));
 
 /**
  * `GET /uploads/{uploadId}?sig=` (what to create, and the form) and `POST /uploads/{uploadId}` (the token value, as

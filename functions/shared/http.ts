@@ -164,3 +164,19 @@ export function apiHandler(fn: (event: ApiEvent, context: Context) => Promise<Ap
     .use(apiErrors())
     .handler(fn);
 }
+
+/** Headers of the HTML pages behind emailed links: nothing cached, no referrer, no framing, no scripts. */
+export const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+} as const;
+
+/** An HTML page answer. */
+export function htmlPage(statusCode: number, body: string): ApiResult {
+  return { statusCode, headers: { ...PAGE_HEADERS }, body };
+}
