@@ -1,0 +1,258 @@
+/**
+ * `npm run bench` — Token Warden's benchmark. Measures, on this machine and beside a baseline in the same run:
+ * Lambda bundle size and cold import, the workflow's machine time, cost per token-year on AWS, a burst of rotations
+ * under Atlassian's rate limit, the daily sweep's scaling, and API latency. Prints one table and writes
+ * bench/results.json. See BENCHMARKS.md.
+ *
+ * Flags: `--quick` (smaller sizes, one runtime: a smoke run of about two minutes); `--only=a,b` / `--skip=a,b`
+ * (sections: bundles, workflow, cost, burst, sweep, api); `--burst-count=N`, `--burst-rate=N` (Atlassian requests
+ * per second); `--import-samples=N`; `--import-in-process` (also time `require()` inside the process).
+ */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LocalRuntime } from '../test/e2e/support/runtime';
+import { bundledFunctions } from './lib/assembly';
+import { type AwsClients, awsClients } from './lib/local';
+import { machineFacts } from './lib/machine';
+import { renderTable, rowJson, type SectionResult } from './lib/report';
+import { round } from './lib/stats';
+import { runApi } from './sections/api';
+import { runBundles } from './sections/bundles';
+import { runBurst } from './sections/burst';
+import { runCost } from './sections/cost';
+import { runSweep } from './sections/sweep';
+import { runWorkflow } from './sections/workflow';
+
+const SECTIONS = ['bundles', 'workflow', 'cost', 'burst', 'sweep', 'api'] as const;
+type SectionId = (typeof SECTIONS)[number];
+
+function flag(name: string): string | undefined {
+  const hit = process.argv.slice(2).find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (hit === undefined) return undefined;
+  return hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : '';
+}
+
+function list(value: string | undefined): SectionId[] | undefined {
+  if (value === undefined) return undefined;
+  const ids = value.split(',').filter(Boolean);
+  for (const id of ids)
+    if (!(SECTIONS as readonly string[]).includes(id))
+      throw new Error(`unknown section ${id} (${SECTIONS.join(', ')})`);
+  return ids as SectionId[];
+}
+
+function positive(value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`expected a positive number, got ${value}`);
+  return n;
+}
+
+const quick = flag('quick') !== undefined;
+const settings = {
+  mode: quick ? 'quick' : 'full',
+  bundleSamples: positive(flag('import-samples'), quick ? 3 : 10),
+  workflowSamples: quick ? 5 : 20,
+  burstCount: positive(flag('burst-count'), quick ? 50 : 1000),
+  burstPerSecond: positive(flag('burst-rate'), 10),
+  burstTimeoutMs: quick ? 90_000 : 900_000,
+  sweepSmall: quick ? 1_000 : 10_000,
+  sweepLarge: quick ? 10_000 : 100_000,
+  sweepDueShare: 0.01,
+  sweepRepeats: 5,
+  apiRequests: quick ? 300 : 2000,
+  apiConcurrency: 20,
+};
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function section(id: SectionId, title: string, run: () => Promise<SectionResult>): Promise<SectionResult> {
+  log(`\n== ${id}: ${title}`);
+  const started = performance.now();
+  try {
+    const result = await run();
+    result.elapsedMs = performance.now() - started;
+    log(`== ${id} done in ${round(result.elapsedMs / 1000, 1)} s`);
+    return result;
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`== ${id} FAILED: ${message}`);
+    return { id, title, rows: [], notes: [], error: message, elapsedMs: performance.now() - started };
+  }
+}
+
+/**
+ * Starts a local runtime through the e2e harness, runs `body`, and always disposes of it. `alongside` runs while the
+ * runtime starts (quick mode overlaps the in-process sweep with the synthesis).
+ */
+async function withRuntime(
+  label: string,
+  body: (rt: LocalRuntime, aws: AwsClients, assemblyDir: string) => Promise<void>,
+  alongside?: () => Promise<void>,
+): Promise<void> {
+  log('\nstarting a local runtime (synthesizes the CDK app) ...');
+  const t = performance.now();
+  const starting = LocalRuntime.start(label);
+  // Observed now, awaited below: a failed start must not surface as an unhandled rejection meanwhile.
+  starting.catch(() => undefined);
+  if (alongside) await alongside();
+  const rt = await starting;
+  log(`runtime up in ${round((performance.now() - t) / 1000, 1)} s (data dir ${rt.dataDir})`);
+  const aws = await awsClients(rt);
+  try {
+    await body(rt, aws, join(rt.dataDir, 'cdk.out'));
+  } finally {
+    aws.destroy();
+    await rt.dispose().catch((error: unknown) => log(`stopping the runtime: ${String(error)}`));
+  }
+}
+
+async function main(): Promise<number> {
+  const only = list(flag('only'));
+  const skip = list(flag('skip')) ?? [];
+  const wanted = (id: SectionId) => (only ? only.includes(id) : true) && !skip.includes(id);
+  const started = new Date();
+  const machine = machineFacts();
+  log(
+    `Token Warden benchmark (${settings.mode}) on ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGb} GB, Node ${machine.node}`,
+  );
+  const results: SectionResult[] = [];
+
+  const guarded = async (what: string, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } catch (error) {
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      log(`== the local runtime for ${what} failed: ${message}`);
+      results.push({ id: 'runtime', title: `local runtime for ${what}`, rows: [], notes: [], error: message });
+    }
+  };
+  const sweepSection = async () => {
+    if (!wanted('sweep')) return;
+    results.push(
+      await section('sweep', 'daily sweep over stored tokens', () =>
+        runSweep({
+          small: settings.sweepSmall,
+          large: settings.sweepLarge,
+          dueShare: settings.sweepDueShare,
+          repeats: settings.sweepRepeats,
+          log,
+        }),
+      ),
+    );
+  };
+  const burstSection = async (rt: LocalRuntime, aws: AwsClients, assemblyDir: string) => {
+    results.push(
+      await section('burst', 'burst of rotations under the rate limit', () =>
+        runBurst({
+          rt,
+          aws,
+          functions: bundledFunctions(assemblyDir),
+          count: settings.burstCount,
+          perSecond: settings.burstPerSecond,
+          timeoutMs: settings.burstTimeoutMs,
+          pollMs: quick ? 500 : 2000,
+          log,
+        }),
+      ),
+    );
+  };
+  /** bundles (from this runtime's cdk.out), workflow, cost, [burst], then API latency (it leaves thousands of pending requests). */
+  const runtimeSections = (withBurst: boolean) => async (rt: LocalRuntime, aws: AwsClients, assemblyDir: string) => {
+    if (wanted('bundles')) {
+      results.push(
+        await section('bundles', 'Lambda bundles', () =>
+          runBundles({
+            assemblyDir,
+            samples: settings.bundleSamples,
+            inProcess: flag('import-in-process') !== undefined,
+            attributeAll: !quick,
+            log,
+          }),
+        ),
+      );
+    }
+    if (wanted('workflow')) {
+      results.push(
+        await section('workflow', 'machine time of the workflow', () =>
+          runWorkflow({ rt, aws, samples: settings.workflowSamples, log }),
+        ),
+      );
+    }
+    if (wanted('cost')) results.push(await section('cost', 'cost per token-year', () => runCost({ rt, aws, log })));
+    if (withBurst && wanted('burst')) await burstSection(rt, aws, assemblyDir);
+    if (wanted('api')) {
+      results.push(
+        await section('api', 'API latency', () =>
+          runApi({
+            rt,
+            requests: settings.apiRequests,
+            concurrency: settings.apiConcurrency,
+            sequential: quick ? 20 : 50,
+            log,
+          }),
+        ),
+      );
+    }
+  };
+  const needsRuntime = (['bundles', 'workflow', 'cost', 'burst', 'api'] as const).some(wanted);
+
+  if (quick) {
+    // One runtime for everything; the in-process sweep runs while it starts (a smoke run, under two minutes).
+    if (needsRuntime) await guarded('all sections', () => withRuntime('bench', runtimeSections(true), sweepSection));
+    else await sweepSection();
+  } else {
+    // The sweep first, on a quiet machine; then runtime A; then the burst on a fresh runtime B, so neither it nor the
+    // API load runs on the other's leftovers (the local emulators slow down as their stores grow).
+    await sweepSection();
+    if ((['bundles', 'workflow', 'cost', 'api'] as const).some(wanted)) {
+      await guarded('bundles/workflow/cost/api', () => withRuntime('bench', runtimeSections(false)));
+    }
+    if (wanted('burst')) await guarded('burst', () => withRuntime('bench-burst', burstSection));
+  }
+
+  const order = new Map(SECTIONS.map((id, i) => [id, i]));
+  results.sort((a, b) => (order.get(a.id as SectionId) ?? 0) - (order.get(b.id as SectionId) ?? 0));
+  const finished = new Date();
+  const file = join(__dirname, 'results.json');
+  writeFileSync(
+    file,
+    `${JSON.stringify(
+      {
+        machine,
+        settings,
+        startedAt: started.toISOString(),
+        finishedAt: finished.toISOString(),
+        wallSeconds: round((finished.getTime() - started.getTime()) / 1000, 1),
+        sections: results.map((s) => ({
+          id: s.id,
+          title: s.title,
+          elapsedSeconds: round((s.elapsedMs ?? 0) / 1000, 1),
+          ...(s.error ? { error: s.error } : {}),
+          figures: s.rows.map(rowJson),
+          notes: s.notes,
+          details: s.details,
+        })),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+
+  process.stdout.write(`\n${renderTable(results)}\n\n`);
+  for (const s of results) for (const note of s.notes) process.stdout.write(`[${s.id}] ${note}\n`);
+  process.stdout.write(
+    `\n${settings.mode} run, ${round((finished.getTime() - started.getTime()) / 1000, 1)} s on ${machine.cpuModel} (${machine.cores} cores); results: ${file}\n`,
+  );
+  return results.some((s) => s.error) ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exit(1);
+  },
+);
