@@ -4,7 +4,9 @@
  * and after it. The ratio of the two is the figure; the absolute latencies are this machine's.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import type { LocalRuntime } from '../../test/e2e/support/runtime';
 import { requestBody } from '../../test/e2e/support/runtime';
 import { SEED } from '../lib/local';
@@ -110,6 +112,12 @@ function startBareServer(): Promise<{ url: string; child: ChildProcess }> {
   });
 }
 
+/** Size of one of the runtime's JSON stores, MB (0 when absent). */
+function storeMb(rt: LocalRuntime, file: string): number {
+  const path = join(rt.dataDir, file);
+  return existsSync(path) ? statSync(path).size / 1e6 : 0;
+}
+
 export async function runApi(opts: ApiOptions): Promise<SectionResult> {
   const { rt } = opts;
   const token = await rt.memberToken(SEED.bob);
@@ -160,6 +168,7 @@ export async function runApi(opts: ApiOptions): Promise<SectionResult> {
       ],
       notes: [
         `At concurrency ${opts.concurrency} the runtime's latency is mostly queueing: latency ~ concurrency / throughput (${round((local.latencies.length / local.wallMs) * 1000, 1)} req/s), against ${round(median(alone.latencies), 0)} ms for one request alone. The local runtime runs at most 4 sandboxes per function and one Node process for every emulator; API Gateway + Lambda would scale out instead.`,
+        `The median grows from ${round(firstTenth.median, 0)} ms over the first tenth of the requests to ${round(lastTenth.median, 0)} ms over the last as the runtime's stores grow: every accepted request adds an execution to the Step Functions emulator, whose executions file (${round(storeMb(rt, 'stepfunctions.json'), 1)} MB at the end) is rewritten whole on every change, and two emails to the mail store (${round(storeMb(rt, 'mail.json'), 1)} MB).`,
         'Each accepted request also starts an issuance execution, whose approval emails are sent while the load runs: the runtime serves the API with that background work on the same machine, as it would.',
         'In the p99 rows the median column holds the p99; min/max are of all samples.',
         'The local runtime is one Node process (API Gateway emulation, JWT check, Lambda sandboxes as worker threads, DynamoDB/Step Functions/SES emulators persisting JSON); the figure compares it with the cheapest possible Node HTTP answer, not with API Gateway + Lambda on AWS.',

@@ -191,6 +191,7 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
     (c) =>
       c.service === 'dynamodb' && c.operation === 'UpdateItem' && c.errorCode === 'ConditionalCheckFailedException',
   ).length;
+  const seconds = secondBySecond(rotateCalls, opts.perSecond);
   const productLimit = (bundledPolicy(opts.functions) as { atlassianRequestsPerSecond?: number })
     .atlassianRequestsPerSecond;
   const minimumMs = (accepted.length / opts.perSecond) * 1000;
@@ -261,13 +262,7 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
       limited > 0
         ? `${limited} calls were refused with 429 and retried after Retry-After.${productLimit !== undefined && productLimit >= opts.perSecond ? ` The limiter allows ${productLimit} calls in every fixed second while the fake's bucket refills continuously, so calls bunched around a window boundary can exceed what the bucket holds.` : ''}`
         : 'No call was refused with 429.',
-      ...(fraction < 0.8
-        ? [
-            slotWaits * 10 < accepted.length
-              ? `The rate fell short although the limiter rarely made anyone wait (${slotWaits} waits for ${accepted.length} calls): demand stayed below the limit, i.e. the local runtime's own throughput bounded it (${round(achievedPerSecond, 1)} calls/s). It runs every emulator on one Node thread and rewrites whole JSON stores on every change; at the end of the burst one rewrite of the Step Functions executions file (${persistence.stepFunctionsMb} MB) takes ${persistence.stepFunctionsMs} ms, of the secrets file (${persistence.secretsMb} MB) ${persistence.secretsMs} ms. Locally at most 4 sandboxes per function run at once.`
-              : `The limiter made callers wait ${slotWaits} times for ${accepted.length} calls: its fixed windows, waited out to the next second plus up to 200 ms of jitter, bound the rate below the allowed one.`,
-          ]
-        : []),
+      `Second by second (call-log timestamps, ${seconds.total} seconds with Atlassian calls): in ${seconds.atLimit} the calls reached the limit; in ${seconds.belowWithWait} they stayed below it while a caller was waiting for the limiter's next window (a full window is waited out to the next second plus up to 200 ms of jitter); in ${seconds.belowIdle} they stayed below it with nobody waiting, i.e. the local runtime had no more calls ready. The runtime runs every emulator on one Node thread and at most 4 sandboxes per function, and rewrites whole JSON stores on every change: at the end of the burst one rewrite of the Step Functions executions file (${persistence.stepFunctionsMb} MB) takes ${persistence.stepFunctionsMs} ms, of the secrets file (${persistence.secretsMb} MB) ${persistence.secretsMs} ms.`,
       ...(timedOut
         ? [
             `The rotations did not all finish within ${opts.timeoutMs / 1000} s; ${done} rotated, ${failed} failed at the cut-off.`,
@@ -292,6 +287,7 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
       graceMs,
       persistence,
       limiter: { productLimit, slotsTaken, slotWaits },
+      seconds,
       orphans: orphans.slice(0, 50),
       timedOut,
       graceTimedOut,
@@ -318,6 +314,28 @@ function persistenceCost(dataDir: string) {
   const sfn = time('stepfunctions.json', undefined);
   const sm = time('secretsmanager.json', 2);
   return { stepFunctionsMb: sfn.mb, stepFunctionsMs: sfn.ms, secretsMb: sm.mb, secretsMs: sm.ms };
+}
+
+/** Seconds of the rotation phase (by call-log time) at the limit, below it with a limiter wait, and below it idle. */
+function secondBySecond(calls: CallEntry[], perSecond: number) {
+  const second = (c: CallEntry) => Math.floor(Date.parse(c.at) / 1000);
+  const accepted = new Map<number, number>();
+  const waited = new Set<number>();
+  for (const c of calls) {
+    if (isAtlassian(c) && c.status !== 429) accepted.set(second(c), (accepted.get(second(c)) ?? 0) + 1);
+    if (c.service === 'dynamodb' && c.operation === 'UpdateItem' && c.errorCode === 'ConditionalCheckFailedException') {
+      waited.add(second(c));
+    }
+  }
+  let atLimit = 0;
+  let belowWithWait = 0;
+  let belowIdle = 0;
+  for (const [s, n] of accepted) {
+    if (n >= perSecond) atLimit++;
+    else if (waited.has(s)) belowWithWait++;
+    else belowIdle++;
+  }
+  return { total: accepted.size, atLimit, belowWithWait, belowIdle };
 }
 
 function countBy(calls: CallEntry[]): Record<string, number> {

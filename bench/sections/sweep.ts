@@ -181,7 +181,7 @@ export async function runSweep(opts: SweepOptions): Promise<SectionResult> {
         measured.ms.push(performance.now() - started);
         measured.report = report;
         measured.dueTokens = report.due;
-        measured.commands = commands;
+        measured.commands = { ...commands };
         await batchWrite(db, restore);
       },
     };
