@@ -6,12 +6,13 @@
  *
  * Flags: `--quick` (smaller sizes, one runtime: a smoke run of about two minutes); `--only=a,b` / `--skip=a,b`
  * (sections: bundles, workflow, cost, burst, sweep, api); `--burst-count=N`, `--burst-rate=N` (Atlassian requests
- * per second); `--import-samples=N`; `--import-in-process` (also time `require()` inside the process).
+ * per second); `--import-samples=N`; `--import-in-process` (also time `require()` inside the process); `--out=FILE`
+ * (write the results there instead of bench/results.json).
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { LocalRuntime } from '../test/e2e/support/runtime';
 import { bundledFunctions } from './lib/assembly';
 import { type AwsClients, awsClients } from './lib/local';
@@ -216,7 +217,8 @@ async function main(): Promise<number> {
   const order = new Map(SECTIONS.map((id, i) => [id, i]));
   results.sort((a, b) => (order.get(a.id as SectionId) ?? 0) - (order.get(b.id as SectionId) ?? 0));
   const finished = new Date();
-  const file = join(__dirname, 'results.json');
+  const out = flag('out');
+  const file = out ? resolve(out) : join(__dirname, 'results.json');
   writeFileSync(
     file,
     `${JSON.stringify(
