@@ -19,6 +19,9 @@ export const ROTATION_SCHEDULE_PREFIX = 'rotate-';
 /** Repository root: entries, the lock file and the bundling project root are resolved against it. */
 export const REPO_ROOT = join(__dirname, '..');
 
+/** Stands in for `@aws-sdk/credential-provider-node` in the bundles (relative to {@link REPO_ROOT}). */
+export const ENV_CREDENTIALS_MODULE = 'functions/shared/env-credentials.ts';
+
 /** Read or read-write access to the records table. */
 export type TableAccess = 'read' | 'write';
 /** Append-only writes (conditional `PutItem`, each record also published as an event) or reads of the audit table. */
@@ -156,6 +159,10 @@ export class WardenFunction extends Construct {
         mainFields: ['module', 'main'],
         format: OutputFormat.CJS,
         target: 'node22',
+        // The clients' default credential chain becomes environment-only (Lambda and the local runtime both
+        // provide credentials there): its STS/SSO providers and their clients stay out of the bundles. The path is
+        // resolved from the project root, where esbuild runs.
+        esbuildArgs: { '--alias': [`@aws-sdk/credential-provider-node=./${ENV_CREDENTIALS_MODULE}`] },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -33,6 +33,30 @@ describe('WardenFunction bundling', () => {
     expect(required.filter((name) => !name.startsWith('node:') && !builtinModules.includes(name))).toEqual([]);
     expect(existsSync(join(assetDir, 'node_modules'))).toBe(false);
   });
+
+  it('bundles the SDK clients with credentials from the environment only, not the default provider chain', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Credentials');
+    new WardenFunction(stack, 'BeginRotation', {
+      entry: 'functions/workflow/begin-rotation.ts',
+      description: 'credentials check',
+      policyFile: writePolicyArtifact(loadPolicyFile('policy/policy.yaml', REPO_ROOT)),
+      encryptionKey: new Key(stack, 'Key'),
+    });
+    const assembly = app.synth();
+    const code = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0]?.Properties.Code;
+    const bundle = readFileSync(
+      join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`, 'index.js'),
+      'utf8',
+    );
+
+    expect(bundle).toContain('DynamoDB_20120810');
+    expect(bundle).toContain('CREDENTIALS_ENV_VARS');
+    // The chain's other providers and the STS/SSO clients they bring.
+    for (const marker of ['defaultProvider::fromSSO', 'AssumeRoleWithWebIdentity', 'CREDENTIALS_PROFILE', 'IMDS']) {
+      expect(bundle).not.toContain(marker);
+    }
+  });
 });
 
 describe('WardenFunction bindings', () => {
