@@ -1,100 +1,96 @@
-import * as z from 'zod';
 import { ALIAS_PATTERN } from './naming';
+import * as z from './schema';
 
-const email = z
+const email = z.pipe(
+  z.pipe(z.string().check(z.trim(), z.maxLength(254)), z.email({ message: 'must be an email address' })),
+  z.transform((value: string) => value.toLowerCase()),
+);
+
+const roleArn = z
   .string()
-  .trim()
-  .max(254)
-  .pipe(z.email({ message: 'must be an email address' }))
-  .transform((value) => value.toLowerCase());
+  .check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'));
 
-const roleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN');
+const uniqueList = <T extends z.ZodMiniType<string>>(item: T, min: number, max: number) =>
+  z.array(item).check(
+    z.minLength(min),
+    z.maxLength(max),
+    z.refine((items) => new Set(items).size === items.length, 'must not contain duplicates'),
+  );
 
-const uniqueList = <T extends z.ZodType<string>>(item: T, min: number, max: number) =>
-  z
-    .array(item)
-    .min(min)
-    .max(max)
-    .refine((items) => new Set(items).size === items.length, 'must not contain duplicates');
+const int = (min: number, max?: number) =>
+  max === undefined ? z.int().check(z.minimum(min)) : z.int().check(z.minimum(min), z.maximum(max));
 
-export const serviceAccountSchema = z
-  .object({
-    alias: z.string().regex(ALIAS_PATTERN, 'must match [a-zA-Z0-9_-]{1,64}'),
-    atlassianId: z.string().min(1).max(128),
-    email,
-    cloudId: z.string().min(1).max(64),
-    site: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be the site name in <site>.atlassian.net'),
-    orgId: z.string().min(1).max(128),
-    allowedScopes: uniqueList(z.string().regex(/^[a-z0-9:._-]{1,128}$/, 'must be an Atlassian scope'), 1, 50),
-    maxLifetimeDays: z.number().int().min(1).max(365),
-    approvers: uniqueList(email, 1, 50),
-    approvalsRequired: z.number().int().min(1),
-    allowedConsumers: uniqueList(roleArn, 0, 20),
-    defaultConsumers: uniqueList(roleArn, 0, 20),
-    issuance: z.enum(['api', 'manual']).default('api'),
-  })
-  .strict();
+const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+
+export const serviceAccountSchema = z.strictObject({
+  alias: z.string().check(z.regex(ALIAS_PATTERN, 'must match [a-zA-Z0-9_-]{1,64}')),
+  atlassianId: text(1, 128),
+  email,
+  cloudId: text(1, 64),
+  site: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'must be the site name in <site>.atlassian.net')),
+  orgId: text(1, 128),
+  allowedScopes: uniqueList(z.string().check(z.regex(/^[a-z0-9:._-]{1,128}$/, 'must be an Atlassian scope')), 1, 50),
+  maxLifetimeDays: int(1, 365),
+  approvers: uniqueList(email, 1, 50),
+  approvalsRequired: int(1),
+  allowedConsumers: uniqueList(roleArn, 0, 20),
+  defaultConsumers: uniqueList(roleArn, 0, 20),
+  issuance: z._default(z.enum(['api', 'manual']), 'api'),
+});
 
 export const policySchema = z
-  .object({
-    serviceAccounts: z.array(serviceAccountSchema).min(1).max(100),
-    approvalExpiryHours: z
-      .number()
-      .int()
-      .min(1)
-      .max(24 * 30),
-    rotationLeadDays: z.number().int().min(1).max(364),
-    gracePeriodHours: z
-      .number()
-      .int()
-      .min(0)
-      .max(24 * 30),
-    adminGroup: z.string().min(1).max(256).default('token-warden-admins'),
-    groupsClaim: z.string().min(1).max(256).default('groups'),
-    approverSignIn: z.boolean().default(false),
-    atlassianRequestsPerSecond: z.number().positive().max(1000).default(10),
-    notifications: z.object({ adminEmails: uniqueList(email, 1, 50) }).strict(),
+  .strictObject({
+    serviceAccounts: z.array(serviceAccountSchema).check(z.minLength(1), z.maxLength(100)),
+    approvalExpiryHours: int(1, 24 * 30),
+    rotationLeadDays: int(1, 364),
+    gracePeriodHours: int(0, 24 * 30),
+    adminGroup: z._default(text(1, 256), 'token-warden-admins'),
+    groupsClaim: z._default(text(1, 256), 'groups'),
+    approverSignIn: z._default(z.boolean(), false),
+    atlassianRequestsPerSecond: z._default(z.number().check(z.positive(), z.maximum(1000)), 10),
+    notifications: z.strictObject({ adminEmails: uniqueList(email, 1, 50) }),
   })
-  .strict()
-  .superRefine((policy, ctx) => {
-    if (policy.gracePeriodHours >= policy.rotationLeadDays * 24) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['gracePeriodHours'],
-        message: `must be less than rotationLeadDays × 24 (${policy.rotationLeadDays * 24})`,
-      });
-    }
-    const aliases = new Set<string>();
-    policy.serviceAccounts.forEach((account, i) => {
-      if (aliases.has(account.alias)) {
-        ctx.addIssue({ code: 'custom', path: ['serviceAccounts', i, 'alias'], message: 'must be unique' });
-      }
-      aliases.add(account.alias);
-      if (policy.rotationLeadDays >= account.maxLifetimeDays) {
+  .check(
+    z.superRefine((policy, ctx) => {
+      if (policy.gracePeriodHours >= policy.rotationLeadDays * 24) {
         ctx.addIssue({
           code: 'custom',
-          path: ['serviceAccounts', i, 'maxLifetimeDays'],
-          message: `must be greater than rotationLeadDays (${policy.rotationLeadDays})`,
+          path: ['gracePeriodHours'],
+          message: `must be less than rotationLeadDays × 24 (${policy.rotationLeadDays * 24})`,
         });
       }
-      if (account.approvalsRequired > account.approvers.length) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['serviceAccounts', i, 'approvalsRequired'],
-          message: `must not exceed the number of approvers (${account.approvers.length})`,
-        });
-      }
-      account.defaultConsumers.forEach((arn, j) => {
-        if (!account.allowedConsumers.includes(arn)) {
+      const aliases = new Set<string>();
+      policy.serviceAccounts.forEach((account, i) => {
+        if (aliases.has(account.alias)) {
+          ctx.addIssue({ code: 'custom', path: ['serviceAccounts', i, 'alias'], message: 'must be unique' });
+        }
+        aliases.add(account.alias);
+        if (policy.rotationLeadDays >= account.maxLifetimeDays) {
           ctx.addIssue({
             code: 'custom',
-            path: ['serviceAccounts', i, 'defaultConsumers', j],
-            message: 'must be one of allowedConsumers',
+            path: ['serviceAccounts', i, 'maxLifetimeDays'],
+            message: `must be greater than rotationLeadDays (${policy.rotationLeadDays})`,
           });
         }
+        if (account.approvalsRequired > account.approvers.length) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['serviceAccounts', i, 'approvalsRequired'],
+            message: `must not exceed the number of approvers (${account.approvers.length})`,
+          });
+        }
+        account.defaultConsumers.forEach((arn, j) => {
+          if (!account.allowedConsumers.includes(arn)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['serviceAccounts', i, 'defaultConsumers', j],
+              message: 'must be one of allowedConsumers',
+            });
+          }
+        });
       });
-    });
-  });
+    }),
+  );
 
 export type Policy = z.output<typeof policySchema>;
 export type ServiceAccount = Policy['serviceAccounts'][number];

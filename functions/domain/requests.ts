@@ -1,35 +1,30 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
 import { policyViolation, RequestError, validationError } from './errors';
 import type { ApprovalDecision, Caller, Decision, TokenRequestRecord } from './model';
 import { TOKEN_NAME_PATTERN } from './naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from './policy';
 import { isoSeconds } from './ports';
+import * as z from './schema';
 
-export const createRequestBodySchema = z
-  .object({
-    serviceAccount: z.string().min(1).max(64),
-    name: z.string().regex(TOKEN_NAME_PATTERN, 'must match ^[a-zA-Z0-9_.-]{1,64}$'),
-    scopes: z
-      .array(z.string().min(1).max(128))
-      .min(1)
-      .max(50)
-      .refine((s) => new Set(s).size === s.length, 'must not contain duplicates'),
-    lifetimeDays: z.number().int().min(1).max(365),
-    justification: z
-      .string()
-      .trim()
-      .min(1, 'must not be empty')
-      .max(2000)
+const unique = () => z.refine<string[]>((items) => new Set(items).size === items.length, 'must not contain duplicates');
+
+export const createRequestBodySchema = z.strictObject({
+  serviceAccount: z.string().check(z.minLength(1), z.maxLength(64)),
+  name: z.string().check(z.regex(TOKEN_NAME_PATTERN, 'must match ^[a-zA-Z0-9_.-]{1,64}$')),
+  scopes: z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.minLength(1), z.maxLength(50), unique()),
+  lifetimeDays: z.int().check(z.minimum(1), z.maximum(365)),
+  justification: z.string().check(
+    z.trim(),
+    z.minLength(1, 'must not be empty'),
+    z.maxLength(2000),
+    z.refine(
       // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
-      .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), 'must not contain control characters'),
-    consumers: z
-      .array(z.string().min(1).max(2048))
-      .max(20)
-      .refine((s) => new Set(s).size === s.length, 'must not contain duplicates')
-      .optional(),
-  })
-  .strict();
+      (s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s),
+      'must not contain control characters',
+    ),
+  ),
+  consumers: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(2048))).check(z.maxLength(20), unique())),
+});
 
 export type CreateRequestBody = z.output<typeof createRequestBodySchema>;
 

@@ -1,7 +1,7 @@
-import * as z from 'zod';
+import * as z from '../domain/schema';
 
 /** Reads the environment once at cold start; a missing or malformed variable fails fast, naming it. */
-export function readConfig<T extends z.ZodRawShape>(shape: T, env: NodeJS.ProcessEnv = process.env) {
+export function readConfig<T extends Record<string, z.ZodMiniType>>(shape: T, env: NodeJS.ProcessEnv = process.env) {
   const result = z.object(shape).safeParse(env);
   if (!result.success) {
     const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
@@ -11,8 +11,8 @@ export function readConfig<T extends z.ZodRawShape>(shape: T, env: NodeJS.Proces
 }
 
 export const envVar = {
-  name: z.string().min(1),
+  name: z.string().check(z.minLength(1)),
   url: z.url(),
-  arn: z.string().startsWith('arn:'),
+  arn: z.string().check(z.startsWith('arn:')),
   email: z.email(),
 };

@@ -1,11 +1,11 @@
-import type * as z from 'zod';
+import type * as z from '../domain/schema';
 
 /** The workflow handed a task an input it cannot act on. Not retried. */
 export class TaskInputError extends Error {
   override readonly name = 'TaskInputError';
 }
 
-export function parseTaskInput<T extends z.ZodType>(schema: T, event: unknown): z.output<T> {
+export function parseTaskInput<T extends z.ZodMiniType>(schema: T, event: unknown): z.output<T> {
   const result = schema.safeParse(event);
   if (!result.success) {
     const fields = result.error.issues.map((i) => i.path.join('.') || '(input)').join(', ');

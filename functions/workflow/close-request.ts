@@ -1,7 +1,7 @@
 import middy from '@middy/core';
-import * as z from 'zod';
 import { type CloseDeps, closeRequest } from '../app/close-request';
 import { systemClock } from '../domain/ports';
+import * as z from '../domain/schema';
 import { auditLog, mailer, recordStore } from '../shared/deps';
 import { logger } from '../shared/logger';
 import { parseTaskInput } from '../shared/task';
@@ -9,9 +9,9 @@ import { parseTaskInput } from '../shared/task';
 const deps: CloseDeps = { store: recordStore(), audit: auditLog(), mailer: mailer(), clock: systemClock };
 
 const input = z.object({
-  requestId: z.string().regex(/^req_[a-z2-7]{26}$/),
+  requestId: z.string().check(z.regex(/^req_[a-z2-7]{26}$/)),
   outcome: z.enum(['REJECTED', 'CANCELLED', 'EXPIRED', 'FAILED']),
-  error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+  error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
 });
 
 /** Tasks `Close rejected request`, `Expire request`, `Fail request`. */

@@ -1,21 +1,15 @@
 import middy from '@middy/core';
-import * as z from 'zod';
 import { discardToken } from '../app/issuance';
+import * as z from '../domain/schema';
 import { issuanceDeps } from '../shared/issuance-deps';
 import { parseTaskInput } from '../shared/task';
 
 const deps = issuanceDeps();
 const input = z.object({
-  requestId: z
-    .string()
-    .regex(/^req_[a-z2-7]{26}$/)
-    .optional(),
-  tokenId: z
-    .string()
-    .regex(/^tok_[a-z2-7]{26}$/)
-    .optional(),
-  generation: z.number().int().min(1).optional(),
-  error: z.unknown().optional(),
+  requestId: z.optional(z.string().check(z.regex(/^req_[a-z2-7]{26}$/))),
+  tokenId: z.optional(z.string().check(z.regex(/^tok_[a-z2-7]{26}$/))),
+  generation: z.optional(z.int().check(z.minimum(1))),
+  error: z.optional(z.unknown()),
 });
 
 /** Task `Discard staged token` (the Catch path of the minting steps). */

@@ -1,13 +1,13 @@
 import middy from '@middy/core';
-import * as z from 'zod';
 import { mintToken } from '../app/issuance';
+import * as z from '../domain/schema';
 import { issuanceDeps } from '../shared/issuance-deps';
 import { parseTaskInput } from '../shared/task';
 
 const deps = issuanceDeps();
 const input = z.union([
-  z.object({ requestId: z.string().regex(/^req_[a-z2-7]{26}$/) }).strict(),
-  z.object({ tokenId: z.string().regex(/^tok_[a-z2-7]{26}$/), generation: z.number().int().min(1) }).strict(),
+  z.strictObject({ requestId: z.string().check(z.regex(/^req_[a-z2-7]{26}$/)) }),
+  z.strictObject({ tokenId: z.string().check(z.regex(/^tok_[a-z2-7]{26}$/)), generation: z.int().check(z.minimum(1)) }),
 ]);
 
 /** Task `Mint token`: returns ids only, never the token. */

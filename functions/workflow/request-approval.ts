@@ -1,7 +1,7 @@
 import middy from '@middy/core';
-import * as z from 'zod';
 import { type ApprovalDeps, requestApproval } from '../app/approvals';
 import { systemClock } from '../domain/ports';
+import * as z from '../domain/schema';
 import { envVar, readConfig } from '../shared/config';
 import { auditLog, mailer, recordStore, signingKey, workflows } from '../shared/deps';
 import { logger } from '../shared/logger';
@@ -22,7 +22,10 @@ const deps: ApprovalDeps = {
   approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
 
-const input = z.object({ requestId: z.string().regex(/^req_[a-z2-7]{26}$/), taskToken: z.string().min(1).max(8192) });
+const input = z.object({
+  requestId: z.string().check(z.regex(/^req_[a-z2-7]{26}$/)),
+  taskToken: z.string().check(z.minLength(1), z.maxLength(8192)),
+});
 
 /** Task `Request approval` (`.waitForTaskToken`). */
 export const handler = middy(async (event: unknown) => {

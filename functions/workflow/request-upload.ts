@@ -1,7 +1,7 @@
 import middy from '@middy/core';
-import * as z from 'zod';
 import { type RequestUploadDeps, requestUpload } from '../app/uploads';
 import { systemClock } from '../domain/ports';
+import * as z from '../domain/schema';
 import { envVar, readConfig } from '../shared/config';
 import { mailer, recordStore, signingKey, workflows } from '../shared/deps';
 import { logger } from '../shared/logger';
@@ -19,14 +19,12 @@ const deps: RequestUploadDeps = {
   approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
 
-const input = z
-  .object({
-    tokenId: z.string().regex(/^tok_[a-z2-7]{26}$/),
-    generation: z.number().int().min(1),
-    requestId: z.string().regex(/^req_[a-z2-7]{26}$/),
-    taskToken: z.string().min(1).max(8192),
-  })
-  .strict();
+const input = z.strictObject({
+  tokenId: z.string().check(z.regex(/^tok_[a-z2-7]{26}$/)),
+  generation: z.int().check(z.minimum(1)),
+  requestId: z.string().check(z.regex(/^req_[a-z2-7]{26}$/)),
+  taskToken: z.string().check(z.minLength(1), z.maxLength(8192)),
+});
 
 /** Task `Wait for token upload` (`.waitForTaskToken`): asks the admins for a manually created token. */
 export const handler = middy(async (event: unknown) => {

@@ -1,11 +1,14 @@
 import middy from '@middy/core';
-import * as z from 'zod';
 import { verifyToken } from '../app/issuance';
+import * as z from '../domain/schema';
 import { issuanceDeps } from '../shared/issuance-deps';
 import { parseTaskInput } from '../shared/task';
 
 const deps = issuanceDeps();
-const input = z.object({ tokenId: z.string().regex(/^tok_[a-z2-7]{26}$/), generation: z.number().int().min(1) });
+const input = z.object({
+  tokenId: z.string().check(z.regex(/^tok_[a-z2-7]{26}$/)),
+  generation: z.int().check(z.minimum(1)),
+});
 
 /** Task `Verify token`. */
 export const handler = middy(async (event: unknown) => verifyToken(deps, parseTaskInput(input, event)));

@@ -7,7 +7,6 @@
  * repeated only after a 429 (Atlassian did not process it); any other failure throws at once and the workflow
  * reconciles by label (list the account's tokens, revoke those with the label, mint again).
  */
-import * as z from 'zod';
 import {
   AtlassianAuthError,
   type AtlassianError,
@@ -28,6 +27,8 @@ export {
   AtlassianRequestError,
   AtlassianTransientError,
 } from './errors';
+
+import * as z from '../../domain/schema';
 
 /** Construction options of {@link AtlassianClient}. */
 export interface AtlassianClientOptions {
@@ -116,74 +117,75 @@ const USER_SEARCH = '/admin/v2/orgs/{orgId}/directories/{directoryId}/users/sear
 const MYSELF = '/ex/jira/{cloudId}/rest/api/3/myself';
 const TENANT_INFO = '/_edge/tenant_info';
 
-const optionalString = z
-  .string()
-  .nullish()
-  .transform((v) => v ?? undefined);
+const nonEmpty = () => z.string().check(z.minLength(1));
 
-const mintResponseSchema = z.object({ id: z.string().min(1), token: z.string().min(1) });
+/** Absent and `null` both read as `undefined`. */
+const absentAsUndefined = <T extends z.ZodMiniType>(schema: T) =>
+  z.pipe(
+    z.nullish(schema),
+    z.transform((v: z.output<T> | null | undefined) => v ?? undefined),
+  );
+
+const optionalString = absentAsUndefined(z.string());
+
+const mintResponseSchema = z.object({ id: nonEmpty(), token: nonEmpty() });
 
 const apiTokenSchema = z.object({
-  id: z.string().min(1),
+  id: nonEmpty(),
   label: z.string(),
   createdAt: z.string(),
   lastAccess: optionalString,
   expiry: optionalString,
 });
 
-const myselfSchema = z.object({ accountId: z.string().min(1) });
+const myselfSchema = z.object({ accountId: nonEmpty() });
 
 const orgTokensSchema = z.object({
   data: z.array(
     z.object({
-      id: z.string().min(1),
+      id: nonEmpty(),
       label: z.string(),
       status: z.string(),
       createdAt: z.string(),
       expiresAt: optionalString,
       lastActiveAt: optionalString,
-      user: z
-        .object({ id: z.string(), orgId: optionalString, name: optionalString, email: optionalString })
-        .nullish()
-        .transform((v) => v ?? undefined),
-      scopes: z
-        .array(z.string())
-        .nullish()
-        .transform((v) => v ?? undefined),
+      user: absentAsUndefined(
+        z.object({ id: z.string(), orgId: optionalString, name: optionalString, email: optionalString }),
+      ),
+      scopes: absentAsUndefined(z.array(z.string())),
     }),
   ),
-  links: z.object({ next: optionalString }).nullish(),
+  links: z.nullish(z.object({ next: optionalString })),
 });
 
 const userSearchSchema = z.object({
   data: z.array(
     z.object({
-      accountId: z.string().min(1),
+      accountId: nonEmpty(),
       email: optionalString,
       name: optionalString,
       accountStatus: optionalString,
     }),
   ),
-  links: z.object({ next: optionalString }).nullish(),
+  links: z.nullish(z.object({ next: optionalString })),
 });
 
-const tenantInfoSchema = z.object({ cloudId: z.string().min(1) });
+const tenantInfoSchema = z.object({ cloudId: nonEmpty() });
 
 /** Atlassian error bodies: `{key, context?}` (identity APIs) or `{errors: [{code}]}` (organization APIs). */
 const errorBodySchema = z.object({
-  key: z.string().optional(),
-  context: z
-    .object({
-      fieldViolations: z
-        .array(z.object({ field: z.string(), violations: z.array(z.object({ key: z.string() })) }))
-        .optional(),
-    })
-    .optional()
-    .catch(undefined),
-  errors: z
-    .array(z.object({ code: z.string().optional() }))
-    .optional()
-    .catch(undefined),
+  key: z.optional(z.string()),
+  context: z.catch(
+    z.optional(
+      z.object({
+        fieldViolations: z.optional(
+          z.array(z.object({ field: z.string(), violations: z.array(z.object({ key: z.string() })) })),
+        ),
+      }),
+    ),
+    undefined,
+  ),
+  errors: z.catch(z.optional(z.array(z.object({ code: z.optional(z.string()) }))), undefined),
 });
 
 /** Keys and field names are echoed into messages only when they look like identifiers, never free text. */
@@ -378,7 +380,7 @@ export class AtlassianClient {
     return { cloudId: info.cloudId };
   }
 
-  private decode<T>(spec: CallSpec, res: RawResponse, schema: z.ZodType<T>): T {
+  private decode<T>(spec: CallSpec, res: RawResponse, schema: z.ZodMiniType<T>): T {
     const parsed = schema.safeParse(parseJson(res.text));
     if (!parsed.success) throw malformed(spec, res.status, issuePaths(parsed.error.issues));
     return parsed.data;
