@@ -14,6 +14,13 @@ export interface TokenWardenConfig {
   readonly jwtIssuer: string;
   /** Audience the JWTs must carry. */
   readonly jwtAudience: string;
+  /**
+   * Approver sign-in (policy `approverSignIn`): the OpenID Connect issuer approvers sign in with (default: the
+   * members' `jwtIssuer`) and this application's client id there (default: `jwtAudience`), registered as a public
+   * client with PKCE and the redirect URI `<approval base URL>/approvals/sign-in/callback`.
+   */
+  readonly signInIssuer: string;
+  readonly signInClientId: string;
   /** SES identity that sends every email. */
   readonly fromEmail: string;
   /** Base URL of approval links; `undefined` means the HTTP API's own URL. */
@@ -75,6 +82,8 @@ export function readConfig(node: Node, cwd: string = process.cwd()): TokenWarden
     policy: loadPolicyFile(policyFile, cwd),
     jwtIssuer: context(node, 'jwtIssuer'),
     jwtAudience: context(node, 'jwtAudience'),
+    signInIssuer: optionalContext(node, 'signInIssuer') ?? context(node, 'jwtIssuer'),
+    signInClientId: optionalContext(node, 'signInClientId') ?? context(node, 'jwtAudience'),
     fromEmail: context(node, 'fromEmail'),
     ...(approvalBaseUrl ? { approvalBaseUrl: approvalBaseUrl.replace(/\/+$/, '') } : {}),
     orgApiKeySecretName: context(node, 'orgApiKeySecretName'),

@@ -23,7 +23,10 @@ export interface RequestApiHandlers {
   readonly tokens: IFunction;
   /** `GET /audit`, `GET /inventory/drift` (admins; the handler checks the group claim). */
   readonly admin: IFunction;
-  /** `GET`/`POST /approvals/{approvalId}` (no authorizer: the signed link and a CSRF value authenticate). */
+  /**
+   * `GET`/`POST /approvals/{approvalId}` and, with approver sign-in, `GET /approvals/sign-in/callback` (no
+   * authorizer: the signed link, a CSRF value and, with sign-in, the identity provider's ID token authenticate).
+   */
   readonly approvals: IFunction;
   /** `GET`/`POST /uploads/{uploadId}` (no authorizer: the signed link and a CSRF value authenticate). */
   readonly uploads: IFunction;
@@ -38,6 +41,11 @@ export interface RequestApiProps {
   readonly jwtIssuer: string;
   /** Audiences accepted by the authorizer. */
   readonly jwtAudience: readonly string[];
+  /**
+   * Approvers sign in through the identity provider before deciding: adds `GET /approvals/sign-in/callback`.
+   * @default false
+   */
+  readonly approverSignIn?: boolean;
   /** Key that encrypts the access log group. */
   readonly encryptionKey: IKey;
   /**
@@ -136,6 +144,7 @@ export class RequestApi extends Construct {
     member('/audit', [HttpMethod.GET], integrations.admin);
     member('/inventory/drift', [HttpMethod.GET], integrations.admin);
     open('/approvals/{approvalId}', [HttpMethod.GET, HttpMethod.POST], integrations.approvals);
+    if (props.approverSignIn) open('/approvals/sign-in/callback', [HttpMethod.GET], integrations.approvals);
     open('/uploads/{uploadId}', [HttpMethod.GET, HttpMethod.POST], integrations.uploads);
     open('/health', [HttpMethod.GET], integrations.health);
 
@@ -144,6 +153,10 @@ export class RequestApi extends Construct {
       '/approvals/{approvalId}':
         'Approvers open these links from email without signing in: each link is authenticated by an HMAC ' +
         'signature bound to the approval and the approver, and the decision POST by a single-use CSRF value.',
+      '/approvals/sign-in/callback':
+        "The identity provider redirects approvers' browsers here after sign-in (OpenID Connect authorization " +
+        'code with PKCE): the MACed state, the code verifier bound to an HttpOnly cookie and the verified ID token ' +
+        'authenticate it; it decides nothing.',
       '/uploads/{uploadId}':
         'Admins open these single-use upload links (manual issuance) from email without signing in: each link is ' +
         'authenticated by an expiring HMAC signature (its own key purpose) bound to the upload and the admin, and ' +

@@ -156,6 +156,7 @@ export class TokenWardenStack extends Stack {
       },
       jwtIssuer: config.jwtIssuer,
       jwtAudience: [config.jwtAudience],
+      approverSignIn: policy.approverSignIn,
       encryptionKey: this.store.key,
     });
 
@@ -268,6 +269,11 @@ export class TokenWardenStack extends Stack {
       .bindStateMachine(stateMachine, ['respond'])
       .bindMail(config.fromEmail)
       .addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
+    if (config.policy.approverSignIn) {
+      f.approvals
+        .addEnvironment('SIGN_IN_ISSUER', config.signInIssuer)
+        .addEnvironment('SIGN_IN_CLIENT_ID', config.signInClientId);
+    }
     // Resumes its own task when the request was decided before a re-driven attempt (hence respond, by name).
     f.requestApproval
       .bindTable(records, 'write', indexes)

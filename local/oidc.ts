@@ -7,9 +7,17 @@
  * - `GET  /.well-known/jwks.json` — the public signing key
  * - `POST /token` — `{"email", "groups"?, "expiresInSeconds"?, "notBeforeSeconds"?, "audience"?, "issuer"?}`
  *   → `200 {"access_token", "token_type": "Bearer", "expires_in"}`
+ * - `GET  /authorize` — the authorization-code flow's sign-in page (OpenID Connect, PKCE with S256 required): a
+ *   form asking for an email (pre-filled from `login_hint`); `POST /authorize` with that form signs in as the email
+ *   and redirects to `redirect_uri` with `code` and `state`
+ * - `POST /token` with `application/x-www-form-urlencoded` `grant_type=authorization_code`, `code`, `redirect_uri`,
+ *   `client_id`, `code_verifier` → `200 {"access_token", "id_token", "token_type": "Bearer", "expires_in"}`;
+ *   refusals answer RFC 6749's `400 {"error", "error_description"}`
  *
  * The overrides exist so tests can mint expired, not-yet-valid, wrong-audience or wrong-issuer tokens that are
- * still validly signed. Token times are wall-clock times, as the authorizer checks them.
+ * still validly signed. Access-token times are wall-clock times, as the authorizer checks them; ID-token times
+ * are on the runtime's simulated clock, as the Lambdas that verify them run on it. Any email signs in: this
+ * provider proves who typed it, not who owns it. Codes live 60 s (wall clock), in memory, and are single-use.
  */
 import {
   createHash,
@@ -18,6 +26,7 @@ import {
   generateKeyPairSync,
   type JsonWebKey,
   type KeyObject,
+  randomBytes,
   sign,
 } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -51,6 +60,12 @@ export interface OidcProviderOptions {
   groupsFor: (email: string) => string[] | Promise<string[]>;
   /** @default 'token-warden' */
   audience?: string;
+  /** Client ids that may use the authorization-code flow. @default [audience] */
+  clientIds?: string[];
+  /** Origins redirect URIs may point to. @default the issuer's origin */
+  redirectOrigins?: string[];
+  /** Now in ms for ID tokens (the simulated clock). @default Date.now */
+  now?: () => number;
 }
 
 /** A validated body of `POST /token`. */
@@ -219,6 +234,64 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headers: 
   res.end(body);
 }
 
+const CODE_LIFETIME_MS = 60_000;
+const PKCE = /^[A-Za-z0-9._~-]{43,128}$/;
+
+/** A validated authorization request (`GET`/`POST /authorize`). */
+interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  state?: string;
+  nonce?: string;
+  codeChallenge: string;
+  loginHint?: string;
+}
+
+/** An issued authorization code, kept until redeemed or expired. */
+interface IssuedCode extends AuthorizationRequest {
+  email: string;
+  expiresAtMs: number;
+}
+
+/** An authorization request the provider refuses; `redirect` when the error may go back to the client. */
+class AuthorizeError extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly redirect?: { uri: string; state?: string },
+  ) {
+    super(message);
+  }
+}
+
+function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function sendHtml(res: ServerResponse, status: number, title: string, body: string): void {
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><title>${escapeHtml(title)} · local identity provider</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem}input,button{font-size:1rem;padding:.4rem}</style>
+</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-length': Buffer.byteLength(html),
+    'cache-control': 'no-store',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'content-security-policy':
+      "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+  });
+  res.end(html);
+}
+
+function redirectTo(res: ServerResponse, uri: string, params: Record<string, string | undefined>): void {
+  const url = new URL(uri);
+  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
+  res.writeHead(302, { location: url.toString(), 'cache-control': 'no-store', 'content-length': 0 });
+  res.end();
+}
+
 /** Creates the provider, loading (or generating once) its signing key from the data dir. */
 export async function createOidcProvider(opts: OidcProviderOptions): Promise<OidcProvider> {
   const issuer = opts.issuer.replace(/\/+$/, '');
@@ -232,12 +305,185 @@ export async function createOidcProvider(opts: OidcProviderOptions): Promise<Oid
     issuer,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     token_endpoint: `${issuer}/token`,
-    response_types_supported: ['token'],
+    authorization_endpoint: `${issuer}/authorize`,
+    response_types_supported: ['code', 'token'],
+    grant_types_supported: ['authorization_code'],
+    code_challenge_methods_supported: ['S256'],
+    scopes_supported: ['openid', 'email'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
     token_endpoint_auth_methods_supported: ['none'],
-    claims_supported: ['iss', 'aud', 'sub', 'email', 'groups', 'iat', 'nbf', 'exp'],
+    claims_supported: ['iss', 'aud', 'sub', 'email', 'email_verified', 'groups', 'nonce', 'iat', 'nbf', 'exp'],
   };
+  const clientIds = new Set(opts.clientIds ?? [audience]);
+  const redirectOrigins = new Set(opts.redirectOrigins ?? [new URL(issuer).origin]);
+  const idTokenNow = opts.now ?? (() => Date.now());
+  const codes = new Map<string, IssuedCode>();
+
+  /** Validates an authorization request's parameters (from the query or the sign-in form). */
+  function authorizationRequest(params: URLSearchParams): AuthorizationRequest {
+    const one = (name: string) => {
+      const values = params.getAll(name);
+      if (values.length > 1) throw new AuthorizeError(name, `${name} is given more than once`);
+      return values[0];
+    };
+    const clientId = one('client_id');
+    if (!clientId || !clientIds.has(clientId))
+      throw new AuthorizeError('client_id', 'client_id is not a registered client');
+    const redirectUri = one('redirect_uri');
+    let redirect: URL | undefined;
+    try {
+      redirect = redirectUri ? new URL(redirectUri) : undefined;
+    } catch {
+      redirect = undefined;
+    }
+    if (!redirectUri || !redirect || !redirectOrigins.has(redirect.origin) || redirect.hash !== '') {
+      throw new AuthorizeError('redirect_uri', `redirect_uri must be a URL on ${[...redirectOrigins].join(' or ')}`);
+    }
+    const state = one('state');
+    // From here on, errors go back to the client, as RFC 6749 4.1.2.1 says.
+    const back = { uri: redirectUri, ...(state !== undefined ? { state } : {}) };
+    if (one('response_type') !== 'code') throw new AuthorizeError('response_type', 'response_type must be code', back);
+    if (!(one('scope') ?? '').split(' ').includes('openid')) {
+      throw new AuthorizeError('scope', 'scope must include openid', back);
+    }
+    const codeChallenge = one('code_challenge');
+    if (!codeChallenge || !/^[A-Za-z0-9_-]{43}$/.test(codeChallenge)) {
+      throw new AuthorizeError('code_challenge', 'code_challenge (PKCE) is required', back);
+    }
+    if (one('code_challenge_method') !== 'S256') {
+      throw new AuthorizeError('code_challenge_method', 'code_challenge_method must be S256', back);
+    }
+    const nonce = one('nonce');
+    const loginHint = one('login_hint');
+    if ((state?.length ?? 0) > 512 || (nonce?.length ?? 0) > 512 || (loginHint?.length ?? 0) > 254) {
+      throw new AuthorizeError('state', 'state, nonce and login_hint are limited in length', back);
+    }
+    return {
+      clientId,
+      redirectUri,
+      codeChallenge,
+      ...(state !== undefined ? { state } : {}),
+      ...(nonce !== undefined ? { nonce } : {}),
+      ...(loginHint !== undefined ? { loginHint } : {}),
+    };
+  }
+
+  function signInForm(res: ServerResponse, request: AuthorizationRequest, status = 200, problem?: string): void {
+    const hidden = {
+      response_type: 'code',
+      scope: 'openid email',
+      client_id: request.clientId,
+      redirect_uri: request.redirectUri,
+      code_challenge: request.codeChallenge,
+      code_challenge_method: 'S256',
+      state: request.state,
+      nonce: request.nonce,
+      login_hint: request.loginHint,
+    };
+    const fields = Object.entries(hidden)
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([name, value]) => `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`)
+      .join('\n');
+    sendHtml(
+      res,
+      status,
+      'Sign in',
+      `${problem ? `<p id="problem">${escapeHtml(problem)}</p>` : ''}<p>Local identity provider: sign in to ${escapeHtml(request.clientId)} as any email.</p>
+<form method="post" action="${escapeHtml(`${basePath}/authorize`)}">
+${fields}
+<label>Email <input type="email" name="email" id="email" required autocomplete="username" value="${escapeHtml(request.loginHint ?? '')}"></label>
+<button type="submit" id="sign-in">Sign in</button>
+</form>`,
+    );
+  }
+
+  async function authorize(req: IncomingMessage, res: ServerResponse, body: Buffer, method: string): Promise<void> {
+    const form =
+      method === 'POST'
+        ? new URLSearchParams(body.toString('utf8'))
+        : new URL(req.url ?? '/', 'http://local').searchParams;
+    let request: AuthorizationRequest;
+    try {
+      request = authorizationRequest(form);
+    } catch (error) {
+      if (!(error instanceof AuthorizeError)) throw error;
+      if (error.redirect) {
+        redirectTo(res, error.redirect.uri, {
+          error: 'invalid_request',
+          error_description: error.message,
+          state: error.redirect.state,
+        });
+      } else {
+        sendHtml(
+          res,
+          400,
+          'Sign-in request not valid',
+          `<p id="problem">${escapeHtml(error.message)} (${error.field}).</p>`,
+        );
+      }
+      return;
+    }
+    if (method === 'GET') {
+      signInForm(res, request);
+      return;
+    }
+    const emails = form.getAll('email');
+    const email = emails[0]?.trim() ?? '';
+    if (emails.length !== 1 || email.length > 254 || !EMAIL.test(email)) {
+      signInForm(res, request, 400, 'email must be an email address');
+      return;
+    }
+    for (const [code, issued] of codes) if (issued.expiresAtMs <= Date.now()) codes.delete(code);
+    const code = randomBytes(32).toString('base64url');
+    codes.set(code, { ...request, email, expiresAtMs: Date.now() + CODE_LIFETIME_MS });
+    redirectTo(res, request.redirectUri, { code, state: request.state });
+  }
+
+  /** The authorization-code grant; answers RFC 6749 5.2 errors. */
+  async function redeem(res: ServerResponse, form: URLSearchParams): Promise<void> {
+    const refuse = (error: string, description: string) =>
+      sendJson(res, 400, { error, error_description: description });
+    if (form.get('grant_type') !== 'authorization_code') {
+      refuse('unsupported_grant_type', 'grant_type must be authorization_code');
+      return;
+    }
+    const code = form.get('code') ?? '';
+    const issued = codes.get(code);
+    // Single use: a code is gone once presented, whether or not the rest of the request is right.
+    codes.delete(code);
+    if (!issued || issued.expiresAtMs <= Date.now()) {
+      refuse('invalid_grant', 'the code is unknown, used or expired');
+      return;
+    }
+    if (form.get('client_id') !== issued.clientId) {
+      refuse('invalid_client', 'client_id is not the client the code was issued to');
+      return;
+    }
+    if (form.get('redirect_uri') !== issued.redirectUri) {
+      refuse('invalid_grant', 'redirect_uri differs from the authorization request');
+      return;
+    }
+    const verifier = form.get('code_verifier') ?? '';
+    if (!PKCE.test(verifier) || createHash('sha256').update(verifier).digest('base64url') !== issued.codeChallenge) {
+      refuse('invalid_grant', 'code_verifier does not match the code_challenge');
+      return;
+    }
+    const access = await issueToken({ email: issued.email });
+    const now = Math.floor(idTokenNow() / 1000);
+    const idToken = signJwt(key, {
+      iss: issuer,
+      aud: issued.clientId,
+      sub: issued.email.toLowerCase(),
+      email: issued.email,
+      email_verified: true,
+      ...(issued.nonce !== undefined ? { nonce: issued.nonce } : {}),
+      auth_time: now,
+      iat: now,
+      exp: now + DEFAULT_LIFETIME_SECONDS,
+    });
+    sendJson(res, 200, { ...access, id_token: idToken });
+  }
 
   async function issueToken(request: unknown): Promise<TokenResponse> {
     const input = validateTokenRequest(request);
@@ -281,8 +527,28 @@ export async function createOidcProvider(opts: OidcProviderOptions): Promise<Oid
       if (only('GET')) sendJson(res, 200, jwks, { 'cache-control': 'public, max-age=300' });
       return true;
     }
+    if (route === '/authorize') {
+      if (method !== 'GET' && method !== 'POST') {
+        sendJson(
+          res,
+          405,
+          { error: { code: 'METHOD_NOT_ALLOWED', message: `${method} is not allowed here` } },
+          {
+            allow: 'GET, POST',
+          },
+        );
+        return true;
+      }
+      await authorize(req, res, body, method);
+      return true;
+    }
     if (route === '/token') {
       if (!only('POST')) return true;
+      const mediaType = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      if (mediaType === 'application/x-www-form-urlencoded') {
+        await redeem(res, new URLSearchParams(body.toString('utf8')));
+        return true;
+      }
       let request: unknown;
       try {
         request = JSON.parse(body.toString('utf8') || 'null');

@@ -381,7 +381,12 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     mail.serve(createMailServer({ store: mailStore }).handler);
 
     // The HTTP API, from the template's routes, with the local-only routes beside it.
-    const oidc = await createOidcProvider({ issuer: `${urls.api}/local/oidc`, dataDir, groupsFor: seededGroupsFor });
+    const oidc = await createOidcProvider({
+      issuer: `${urls.api}/local/oidc`,
+      dataDir,
+      groupsFor: seededGroupsFor,
+      now: () => clock.nowMs(),
+    });
     const httpApi: HttpApi = createHttpApi({
       routes: model.routes,
       invoke: (fn, event) => (runner as LambdaRunner).invoke(fn, event),

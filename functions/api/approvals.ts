@@ -1,14 +1,25 @@
-import { type ApprovalDeps, decideApproval, type PageAnswer, showApproval } from '../app/approvals';
+import { OidcSignIn } from '../adapters/oidc/sign-in';
+import {
+  type ApprovalDeps,
+  completeSignIn,
+  decideApproval,
+  type PageAnswer,
+  SIGN_IN_CALLBACK_PATH,
+  type SignInRedirect,
+  showApproval,
+  signInCookieName,
+} from '../app/approvals';
 import { RequestError } from '../domain/errors';
 import { approvalPage } from '../domain/messages';
 import { systemClock } from '../domain/ports';
 import { envVar, readConfig } from '../shared/config';
 import { auditLog, mailer, recordStore, signingKey, workflows } from '../shared/deps';
-import { type ApiResult, apiHandler, formBody, htmlPage } from '../shared/http';
+import { type ApiEvent, type ApiResult, apiHandler, formBody, htmlPage } from '../shared/http';
 import { loadPolicy } from '../shared/policy-loader';
 import { cryptoRandom } from '../shared/random';
 
 const config = readConfig({ APPROVAL_BASE_URL: envVar.url });
+const policy = loadPolicy();
 const deps: ApprovalDeps = {
   store: recordStore(),
   audit: auditLog(),
@@ -16,22 +27,64 @@ const deps: ApprovalDeps = {
   mailer: mailer(),
   clock: systemClock,
   random: cryptoRandom,
-  policy: loadPolicy(),
+  policy,
   signingKey,
   approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
+if (policy.approverSignIn) {
+  // Only read when the policy asks for sign-in: a deployment without it needs no identity provider settings.
+  const signIn = readConfig({ SIGN_IN_ISSUER: envVar.url, SIGN_IN_CLIENT_ID: envVar.name });
+  deps.signIn = new OidcSignIn({
+    issuer: signIn.SIGN_IN_ISSUER,
+    clientId: signIn.SIGN_IN_CLIENT_ID,
+    now: () => Math.floor(Date.now() / 1000),
+  });
+}
+
+const secureCookies = config.APPROVAL_BASE_URL.startsWith('https:');
+const cookie = (approvalId: string, value: string, maxAgeSeconds: number) =>
+  `${signInCookieName(approvalId)}=${value}; Path=${SIGN_IN_CALLBACK_PATH}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Lax${secureCookies ? '; Secure' : ''}`;
 
 const render = (answer: PageAnswer): ApiResult => htmlPage(answer.status, approvalPage(answer.model));
 
-/** `GET /approvals/{approvalId}?sig=` (the confirmation page) and `POST /approvals/{approvalId}` (the decision). */
+function redirect(approvalId: string, answer: SignInRedirect): ApiResult {
+  const result = htmlPage(302, approvalPage(answer.model));
+  return {
+    ...result,
+    headers: { ...result.headers, location: answer.location },
+    cookies: [cookie(approvalId, answer.browserBinding, 15 * 60)],
+  };
+}
+
+/** The sign-in's browser binding: the cookie named for the approval its state names. */
+function browserBinding(event: ApiEvent, state: string | undefined): { approvalId?: string; value?: string } {
+  const approvalId = /^(apv_[a-z2-7]{26})\./.exec(state ?? '')?.[1];
+  if (!approvalId) return {};
+  const name = `${signInCookieName(approvalId)}=`;
+  const value = (event.cookies ?? []).find((c) => c.startsWith(name))?.slice(name.length);
+  return { approvalId, ...(value && /^[A-Za-z0-9_-]{43}$/.test(value) ? { value } : {}) };
+}
+
+/**
+ * `GET /approvals/{approvalId}?sig=` (the confirmation page, or the way to sign in first), `POST
+ * /approvals/{approvalId}` (the decision) and `GET /approvals/sign-in/callback` (back from the identity provider).
+ */
 export const handler = apiHandler(async (event) => {
   const approvalId = event.pathParameters?.approvalId ?? '';
   try {
     if (event.routeKey === 'GET /approvals/{approvalId}') {
-      return render(await showApproval(deps, approvalId, event.queryStringParameters?.sig));
+      const answer = await showApproval(deps, approvalId, event.queryStringParameters?.sig);
+      return answer.status === 302 ? redirect(approvalId, answer) : render(answer);
     }
     if (event.routeKey === 'POST /approvals/{approvalId}') {
       return render(await decideApproval(deps, approvalId, formBody(event)));
+    }
+    if (event.routeKey === `GET ${SIGN_IN_CALLBACK_PATH}` && deps.signIn) {
+      const query = event.queryStringParameters ?? {};
+      const binding = browserBinding(event, query.state);
+      const result = render(await completeSignIn(deps, query, binding.value));
+      // The binding is single-use: it is cleared whatever the outcome.
+      return binding.approvalId ? { ...result, cookies: [cookie(binding.approvalId, '', 0)] } : result;
     }
   } catch (error) {
     if (error instanceof RequestError) {

@@ -3,8 +3,19 @@ import type { AuditLog } from '../adapters/aws/audit-log';
 import type { Mailer } from '../adapters/aws/mailer';
 import type { ApprovalRecord, RecordStore, StoredRequest } from '../adapters/aws/record-store';
 import type { Workflows } from '../adapters/aws/workflow';
+import { type ApproverSignIn, SignInRefused, SignInUnavailable } from '../adapters/oidc/sign-in';
 import { RequestError } from '../domain/errors';
-import { csrfHash, sealTaskToken, signApprovalLink, unsealTaskToken, verifyApprovalLink } from '../domain/links';
+import {
+  csrfHash,
+  readSignInState,
+  sealTaskToken,
+  signApprovalLink,
+  signedInCsrfHash,
+  signInSecrets,
+  signSignInState,
+  unsealTaskToken,
+  verifyApprovalLink,
+} from '../domain/links';
 import { type ApprovalPageModel, approvalRequestEmail } from '../domain/messages';
 import type { Decision } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
@@ -23,7 +34,14 @@ export interface ApprovalDeps {
   policy: Policy;
   signingKey: () => Promise<Buffer>;
   approvalBaseUrl: string;
+  /** The identity provider approvers sign in with; required when the policy sets `approverSignIn`. */
+  signIn?: ApproverSignIn;
 }
+
+/** Path of the sign-in callback (the OpenID Connect redirect URI below the approval base URL). */
+export const SIGN_IN_CALLBACK_PATH = '/approvals/sign-in/callback';
+/** How long a sign-in may take from the link's page to the callback. */
+export const SIGN_IN_MAX_AGE_MS = 15 * 60_000;
 
 export const APPROVAL_ID = /^apv_[a-z2-7]{26}$/;
 
@@ -80,9 +98,23 @@ async function createAndSendApprovals(deps: ApprovalDeps, key: Buffer, request: 
 
 /** A page answer: status and model; the HTTP edge renders it. */
 export interface PageAnswer {
-  status: 200 | 403 | 409 | 410;
+  status: 200 | 400 | 403 | 409 | 410 | 503;
   model: ApprovalPageModel;
 }
+
+/**
+ * Approver sign-in begins: send the browser to `location`, remembering `browserBinding` (in an HttpOnly cookie
+ * named for the approval) until the identity provider sends it back to the callback.
+ */
+export interface SignInRedirect {
+  status: 302;
+  location: string;
+  browserBinding: string;
+  model: ApprovalPageModel;
+}
+
+/** The cookie that carries a sign-in's browser binding. */
+export const signInCookieName = (approvalId: string) => `tw_sign_in_${approvalId}`;
 
 const page = (
   status: PageAnswer['status'],
@@ -130,14 +162,18 @@ async function checkLink(
 
 const isPage = (x: CheckedLink | PageAnswer): x is PageAnswer => 'status' in x;
 
-/** `GET /approvals/{id}`: shows the request and a form. Decides nothing. */
+/**
+ * `GET /approvals/{id}`: shows the request and a form. Decides nothing. When the policy sets `approverSignIn`, it
+ * shows nothing of the request yet and sends the approver to the identity provider instead.
+ */
 export async function showApproval(
   deps: ApprovalDeps,
   approvalId: string,
   sig: string | undefined,
-): Promise<PageAnswer> {
+): Promise<PageAnswer | SignInRedirect> {
   const checked = await checkLink(deps, approvalId, sig);
   if (isPage(checked)) return checked;
+  if (deps.policy.approverSignIn) return beginSignIn(deps, checked.approval);
   const csrf = deps.random.secret(32);
   if (!(await deps.store.addApprovalCsrf(approvalId, csrfHash(csrf), checked.approval.csrfHashes))) {
     return page(409, 'Request already decided', 'This approval is no longer open.', { request: checked.request });
@@ -145,6 +181,122 @@ export async function showApproval(
   return page(200, 'Approve token request?', `You are asked to approve as ${checked.approval.approver}.`, {
     request: checked.request,
     form: { action: `/approvals/${approvalId}`, sig: sig ?? '', csrf },
+  });
+}
+
+const callbackUrl = (deps: ApprovalDeps) => `${deps.approvalBaseUrl.replace(/\/+$/, '')}${SIGN_IN_CALLBACK_PATH}`;
+
+function requireSignIn(deps: ApprovalDeps): ApproverSignIn {
+  if (!deps.signIn) throw new Error('the policy requires approver sign-in but no identity provider is configured');
+  return deps.signIn;
+}
+
+async function beginSignIn(deps: ApprovalDeps, approval: ApprovalRecord): Promise<PageAnswer | SignInRedirect> {
+  const signIn = requireSignIn(deps);
+  const key = await deps.signingKey();
+  const browserBinding = deps.random.secret(32);
+  const state = signSignInState(key, approval.approvalId, deps.clock.now(), deps.random.secret(18));
+  const { codeChallenge, nonce } = signInSecrets(key, state, browserBinding);
+  let location: string;
+  try {
+    location = await signIn.authorizationUrl({
+      redirectUri: callbackUrl(deps),
+      state,
+      nonce,
+      codeChallenge,
+      loginHint: approval.approver,
+    });
+  } catch (error) {
+    if (error instanceof SignInUnavailable) return signInUnavailable(error);
+    throw error;
+  }
+  return {
+    status: 302,
+    location,
+    browserBinding,
+    model: {
+      title: 'Sign in to decide',
+      message: `Sign in as ${approval.approver} to see the request and decide.`,
+      link: { href: location, text: 'Continue to sign in' },
+    },
+  };
+}
+
+const signInUnavailable = (error: Error): PageAnswer =>
+  page(
+    503,
+    'Sign-in unavailable',
+    `Signing in is not possible right now (${error.message}). Try the link again later.`,
+  );
+
+/** The query of `GET /approvals/sign-in/callback` as the identity provider sends it. */
+export interface SignInCallback {
+  state?: string | undefined;
+  code?: string | undefined;
+  error?: string | undefined;
+}
+
+/**
+ * `GET /approvals/sign-in/callback`: redeems the code (PKCE), verifies the ID token and, when the signed-in email
+ * is the link's approver and the link can still decide, shows the request with a form whose anti-forgery value
+ * is bound to that sign-in. Decides nothing.
+ */
+export async function completeSignIn(
+  deps: ApprovalDeps,
+  query: SignInCallback,
+  browserBinding: string | undefined,
+): Promise<PageAnswer> {
+  const signIn = requireSignIn(deps);
+  const retry = 'Open the link from the email again.';
+  if (!query.state) return page(400, 'Sign-in not valid', `The sign-in answer has no state. ${retry}`);
+  const key = await deps.signingKey();
+  const state = readSignInState(key, query.state);
+  if (!state) return page(403, 'Sign-in not valid', `This sign-in answer is not valid. ${retry}`);
+  const age = deps.clock.now().getTime() - state.issuedAt.getTime();
+  if (age > SIGN_IN_MAX_AGE_MS || age < -60_000)
+    return page(410, 'Sign-in expired', `This sign-in took too long. ${retry}`);
+  if (query.error !== undefined) {
+    const reason = /^[a-z_]{1,40}$/.test(query.error) ? ` (${query.error})` : '';
+    return page(403, 'Not signed in', `The identity provider did not sign you in${reason}. No decision was recorded.`);
+  }
+  if (!query.code || query.code.length > 2048) {
+    return page(400, 'Sign-in not valid', `The sign-in answer has no valid code. ${retry}`);
+  }
+  if (!browserBinding) {
+    return page(403, 'Sign-in not valid', `This sign-in was started in another browser. ${retry}`);
+  }
+  const approval = await deps.store.getApproval(state.approvalId);
+  if (!approval) return page(403, 'Link not valid', 'This approval link is not valid.');
+  // The link's signature is derived, not carried through the provider: the state already names the approval.
+  const sig = signApprovalLink(key, approval.approvalId, approval.approver, new Date(approval.expiresAt));
+  const checked = await checkLink(deps, approval.approvalId, sig);
+  if (isPage(checked)) return checked;
+  const { codeVerifier, nonce } = signInSecrets(key, query.state, browserBinding);
+  let email: string;
+  try {
+    ({ email } = await signIn.complete({ code: query.code, redirectUri: callbackUrl(deps), codeVerifier, nonce }));
+  } catch (error) {
+    if (error instanceof SignInRefused) {
+      return page(403, 'Sign-in not accepted', `${error.message}. No decision was recorded. ${retry}`);
+    }
+    if (error instanceof SignInUnavailable) return signInUnavailable(error);
+    throw error;
+  }
+  if (email !== approval.approver.toLowerCase()) {
+    logger.warn('approver sign-in by another identity refused', { approvalId: approval.approvalId });
+    return page(
+      403,
+      'Signed in as someone else',
+      `You signed in as ${email}, but this link was sent to another approver. No decision was recorded.`,
+    );
+  }
+  const csrf = deps.random.secret(32);
+  if (!(await deps.store.addApprovalCsrf(approval.approvalId, signedInCsrfHash(csrf, email), approval.csrfHashes))) {
+    return page(409, 'Request already decided', 'This approval is no longer open.', { request: checked.request });
+  }
+  return page(200, 'Approve token request?', `You are signed in as ${approval.approver}.`, {
+    request: checked.request,
+    form: { action: `/approvals/${approval.approvalId}`, sig, csrf },
   });
 }
 
@@ -162,7 +314,10 @@ export async function decideApproval(
   const checked = await checkLink(deps, approvalId, form.get('sig') ?? undefined);
   if (isPage(checked)) return checked;
   const csrf = form.get('csrf');
-  if (!csrf || !checked.approval.csrfHashes.includes(csrfHash(csrf))) {
+  // Where sign-in is required, only a value issued after the approver's verified sign-in counts.
+  const expected = (value: string) =>
+    deps.policy.approverSignIn ? signedInCsrfHash(value, checked.approval.approver) : csrfHash(value);
+  if (!csrf || !checked.approval.csrfHashes.includes(expected(csrf))) {
     return page(403, 'Form expired', 'This form is not valid any more. Open the link from the email again.', {
       request: checked.request,
     });
@@ -191,7 +346,7 @@ export async function decideApproval(
         at,
         actor: approver,
         requestId: saved.requestId,
-        details: { outcome: applied.outcome },
+        details: { outcome: applied.outcome, ...(deps.policy.approverSignIn ? { signedIn: true } : {}) },
       },
       createHash('sha256').update(approver).digest('hex').slice(0, 16),
     );

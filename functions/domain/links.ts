@@ -87,3 +87,49 @@ export function unsealTaskToken(key: Buffer, sealed: string, context: string): s
 
 /** Anti-forgery values are stored hashed. */
 export const csrfHash = (value: string) => createHash('sha256').update(value).digest('hex');
+
+/**
+ * Approver sign-in (policy `approverSignIn`). The OpenID Connect `state` names the approval and when the sign-in
+ * began, and is MACed with its own subkey: `<approvalId>.<issuedEpochSeconds>.<random>.<mac>`. Nothing about the
+ * sign-in is stored server-side; what must stay secret (the PKCE verifier and the nonce) is derived from the state
+ * and a random value kept only in the approver's browser (an HttpOnly cookie), so a stolen authorization code and
+ * state cannot be redeemed from another browser.
+ */
+export function signSignInState(key: Buffer, approvalId: string, issuedAt: Date, random: string): string {
+  const body = `${approvalId}.${Math.floor(issuedAt.getTime() / 1000)}.${random}`;
+  return `${body}.${createHmac('sha256', subkey(key, 'sign-in-state')).update(body).digest('base64url')}`;
+}
+
+/** Reads a sign-in `state` in constant time; undefined when it is malformed or was not made with this key. */
+export function readSignInState(key: Buffer, state: string): { approvalId: string; issuedAt: Date } | undefined {
+  const match = /^(apv_[a-z2-7]{26})\.(\d{9,11})\.([A-Za-z0-9_-]{16,64})\.([A-Za-z0-9_-]{43})$/.exec(state);
+  if (!match) return undefined;
+  const body = `${match[1]}.${match[2]}.${match[3]}`;
+  const expected = Buffer.from(createHmac('sha256', subkey(key, 'sign-in-state')).update(body).digest('base64url'));
+  const given = Buffer.from(match[4]!);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+  return { approvalId: match[1]!, issuedAt: new Date(Number(match[2]) * 1000) };
+}
+
+/** The PKCE pair (RFC 7636, S256) and the OpenID Connect nonce of one sign-in, bound to the browser's value. */
+export function signInSecrets(
+  key: Buffer,
+  state: string,
+  browserBinding: string,
+): { codeVerifier: string; codeChallenge: string; nonce: string } {
+  const derive = (purpose: string) =>
+    createHmac('sha256', subkey(key, purpose)).update(`${state}\n${browserBinding}`).digest('base64url');
+  const codeVerifier = derive('pkce-verifier');
+  return {
+    codeVerifier,
+    codeChallenge: createHash('sha256').update(codeVerifier).digest('base64url'),
+    nonce: derive('oidc-nonce'),
+  };
+}
+
+/**
+ * Anti-forgery values issued after a verified sign-in are stored under a hash that also names the signed-in
+ * approver, so a value from a page rendered without sign-in never passes where sign-in is required.
+ */
+export const signedInCsrfHash = (value: string, approver: string) =>
+  csrfHash(`signed-in\n${approver.toLowerCase()}\n${value}`);

@@ -85,6 +85,8 @@ export interface ApprovalPageModel {
   request?: TokenRequestRecord;
   /** Present only when the page may decide: the form's hidden fields. */
   form?: { action: string; sig: string; csrf: string };
+  /** A link to follow instead of a form (e.g. to the identity provider's sign-in). */
+  link?: { href: string; text: string };
 }
 
 /** The confirmation page. Its form posts `decision`, `sig` and `csrf`; no script, no external resources. */
@@ -102,7 +104,9 @@ export function approvalPage(m: ApprovalPageModel): string {
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="reject">Reject</button>
 </form>`
-    : '';
+    : m.link
+      ? `<p><a href="${escapeHtml(m.link.href)}">${escapeHtml(m.link.text)}</a></p>`
+      : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${escapeHtml(m.title)} · Token Warden</title>

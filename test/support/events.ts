@@ -11,6 +11,8 @@ export interface EventSpec {
   claims?: Record<string, string>;
   pathParameters?: Record<string, string>;
   query?: Record<string, string>;
+  /** `name=value` pairs, as format 2.0 moves the Cookie header into `cookies`. */
+  cookies?: string[];
 }
 
 export function apiEvent(spec: EventSpec): ApiEvent {
@@ -39,6 +41,7 @@ export function apiEvent(spec: EventSpec): ApiEvent {
     },
     body: spec.body === undefined ? undefined : spec.base64 ? Buffer.from(spec.body).toString('base64') : spec.body,
     isBase64Encoded: spec.base64 ?? false,
+    ...(spec.cookies ? { cookies: spec.cookies } : {}),
   };
   return event as unknown as ApiEvent;
 }

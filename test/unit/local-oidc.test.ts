@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -173,7 +174,7 @@ describe('local OIDC provider', () => {
   it('answers only under its own path, with 404 and 405 inside it', async () => {
     // Act
     const outside = await fetch(`${base}/health`);
-    const unknown = await fetch(`${base}/local/oidc/authorize`);
+    const unknown = await fetch(`${base}/local/oidc/userinfo`);
     const wrongMethod = await fetch(`${base}/local/oidc/token`);
 
     // Assess
@@ -218,5 +219,167 @@ describe('local OIDC provider', () => {
     expect(() => validateTokenRequest(null)).toThrow('The body must be a JSON object');
     expect(seededGroupsFor('ADMIN@example.com')).toEqual(['token-warden-admins']);
     expect(seededGroupsFor('alice@example.com')).toEqual([]);
+  });
+});
+
+describe('local OIDC provider: authorization code with PKCE', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'tw-oidc-code-'));
+  const simulatedNow = Date.parse('2027-03-01T00:00:00Z');
+  let server: Server;
+  let base: string;
+  let provider: OidcProvider;
+  const verifier = 'v'.repeat(50);
+  const challenge = createHash('sha256').update(verifier).digest('base64url');
+
+  beforeAll(async () => {
+    ({ server, base, provider } = await serve((b) =>
+      createOidcProvider({
+        issuer: `${b}/local/oidc`,
+        dataDir,
+        groupsFor: seededGroupsFor,
+        now: () => simulatedNow,
+      }),
+    ));
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const params = (over: Record<string, string | undefined> = {}) => {
+    const all: Record<string, string | undefined> = {
+      response_type: 'code',
+      client_id: 'token-warden',
+      redirect_uri: `${base}/approvals/sign-in/callback`,
+      scope: 'openid email',
+      state: 's-1',
+      nonce: 'n-1',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      login_hint: 'approver1@example.com',
+      ...over,
+    };
+    return new URLSearchParams(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined));
+  };
+  const authorize = (p: URLSearchParams) => fetch(`${base}/local/oidc/authorize?${p}`, { redirect: 'manual' });
+  const signIn = (p: URLSearchParams, email: string) =>
+    fetch(`${base}/local/oidc/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `${p}&email=${encodeURIComponent(email)}`,
+      redirect: 'manual',
+    });
+  const redeem = (form: Record<string, string>) =>
+    fetch(`${base}/local/oidc/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(form).toString(),
+    });
+  const codeFor = async (email = 'approver1@example.com') => {
+    const answer = await signIn(params(), email);
+    expect(answer.status).toBe(302);
+    const back = new URL(answer.headers.get('location') ?? '');
+    expect(back.searchParams.get('state')).toBe('s-1');
+    return back.searchParams.get('code') ?? '';
+  };
+  const grant = (code: string, over: Record<string, string> = {}) => ({
+    grant_type: 'authorization_code',
+    code,
+    client_id: 'token-warden',
+    redirect_uri: `${base}/approvals/sign-in/callback`,
+    code_verifier: verifier,
+    ...over,
+  });
+
+  it('advertises the flow in discovery', async () => {
+    const discovery = await (await fetch(`${base}/local/oidc/.well-known/openid-configuration`)).json();
+    expect(discovery).toMatchObject({
+      authorization_endpoint: `${base}/local/oidc/authorize`,
+      grant_types_supported: ['authorization_code'],
+      code_challenge_methods_supported: ['S256'],
+    });
+  });
+
+  it('shows an email form carrying the request, pre-filled from login_hint', async () => {
+    const page = await authorize(params());
+    const html = await page.text();
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(html).toContain('name="email" id="email" required autocomplete="username" value="approver1@example.com"');
+    expect(html).toContain(`name="code_challenge" value="${challenge}"`);
+  });
+
+  it('issues a single-use code whose ID token names the email, the nonce and simulated-clock times', async () => {
+    const code = await codeFor('Approver1@example.com');
+    const answer = await redeem(grant(code));
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { id_token: string; access_token: string; token_type: string };
+    expect(body.token_type).toBe('Bearer');
+    const { claims } = decodeJwt(body.id_token);
+    expect(claims).toMatchObject({
+      iss: `${base}/local/oidc`,
+      aud: 'token-warden',
+      email: 'Approver1@example.com',
+      email_verified: true,
+      nonce: 'n-1',
+      iat: simulatedNow / 1000,
+      exp: simulatedNow / 1000 + 3600,
+    });
+    await expect(provider.verify(body.access_token)).resolves.toMatchObject({ email: 'Approver1@example.com' });
+    const again = await redeem(grant(code));
+    expect(again.status).toBe(400);
+    expect(await again.json()).toEqual({
+      error: 'invalid_grant',
+      error_description: 'the code is unknown, used or expired',
+    });
+  });
+
+  it.each([
+    ['a wrong verifier', { code_verifier: 'w'.repeat(50) }, 'invalid_grant'],
+    ['a verifier too short', { code_verifier: 'short' }, 'invalid_grant'],
+    ['another redirect_uri', { redirect_uri: `${base}/elsewhere` }, 'invalid_grant'],
+    ['another client', { client_id: 'other' }, 'invalid_client'],
+    ['another grant type', { grant_type: 'password' }, 'unsupported_grant_type'],
+  ])('refuses a redemption with %s, and the code is spent', async (_, over, error) => {
+    const code = await codeFor();
+    const answer = await redeem(grant(code, over));
+    expect(answer.status).toBe(400);
+    expect(((await answer.json()) as { error: string }).error).toBe(error);
+    if (error !== 'unsupported_grant_type') expect((await redeem(grant(code))).status).toBe(400);
+  });
+
+  it('answers a 400 page for an unknown client or a foreign redirect_uri, and never redirects there', async () => {
+    for (const over of [
+      { client_id: 'other' },
+      { redirect_uri: 'https://evil.example.com/cb' },
+      { redirect_uri: 'x' },
+    ]) {
+      const page = await authorize(params(over));
+      expect(page.status).toBe(400);
+      expect(page.headers.get('location')).toBeNull();
+    }
+  });
+
+  it.each([
+    ['no PKCE', { code_challenge: undefined }, 'code_challenge (PKCE) is required'],
+    ['plain PKCE', { code_challenge_method: 'plain' }, 'code_challenge_method must be S256'],
+    ['another response type', { response_type: 'token' }, 'response_type must be code'],
+    ['no openid scope', { scope: 'email' }, 'scope must include openid'],
+  ])('sends %s back to the client as invalid_request with the state', async (_, over, description) => {
+    const answer = await authorize(params(over));
+    expect(answer.status).toBe(302);
+    const back = new URL(answer.headers.get('location') ?? '');
+    expect(Object.fromEntries(back.searchParams)).toEqual({
+      error: 'invalid_request',
+      error_description: description,
+      state: 's-1',
+    });
+  });
+
+  it('asks again for a bad email and issues no code', async () => {
+    const answer = await signIn(params(), 'not-an-email');
+    expect(answer.status).toBe(400);
+    expect(await answer.text()).toContain('email must be an email address');
   });
 });
