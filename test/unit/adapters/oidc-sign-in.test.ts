@@ -298,7 +298,7 @@ describe('OidcSignIn verifies ID tokens before trusting them', () => {
   });
 
   it('refuses a discovery document that names another issuer', async () => {
-    const liar = await listen((_req, res) =>
+    const liar = await listen((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
           issuer: 'https://login.example.com',
@@ -306,8 +306,8 @@ describe('OidcSignIn verifies ID tokens before trusting them', () => {
           token_endpoint: 'https://login.example.com/t',
           jwks_uri: 'https://login.example.com/k',
         }),
-      ),
-    );
+      );
+    });
     const sign = new OidcSignIn({ issuer: liar.base, clientId: 'token-warden', now: () => NOW });
     await expect(
       sign.authorizationUrl({ redirectUri: 'x', state: 's', nonce: 'n', codeChallenge: 'c' }),
