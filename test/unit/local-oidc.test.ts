@@ -338,7 +338,7 @@ describe('local OIDC provider: authorization code with PKCE', () => {
   it.each([
     ['a wrong verifier', { code_verifier: 'w'.repeat(50) }, 'invalid_grant'],
     ['a verifier too short', { code_verifier: 'short' }, 'invalid_grant'],
-    ['another redirect_uri', { redirect_uri: `${base}/elsewhere` }, 'invalid_grant'],
+    ['another redirect_uri', { redirect_uri: 'http://127.0.0.1:1/approvals/sign-in/callback' }, 'invalid_grant'],
     ['another client', { client_id: 'other' }, 'invalid_client'],
     ['another grant type', { grant_type: 'password' }, 'unsupported_grant_type'],
   ])('refuses a redemption with %s, and the code is spent', async (_, over, error) => {
