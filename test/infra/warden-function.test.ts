@@ -32,6 +32,10 @@ describe('WardenFunction bundling', () => {
     const required = [...bundle.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1] ?? '');
     expect(required.filter((name) => !name.startsWith('node:') && !builtinModules.includes(name))).toEqual([]);
     expect(existsSync(join(assetDir, 'node_modules'))).toBe(false);
+    // The map carries the mappings (stack traces name the TypeScript source), not the sources themselves.
+    const map = JSON.parse(readFileSync(join(assetDir, 'index.js.map'), 'utf8'));
+    expect(map.sources.some((source: string) => source.endsWith('functions/api/health.ts'))).toBe(true);
+    expect(map.sourcesContent).toBeUndefined();
   });
 
   it('bundles the SDK clients with credentials from the environment only, not the default provider chain', () => {
