@@ -1,6 +1,16 @@
 import { type CfnResource, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { ENTRIES, functionId, logicalId, type Synthesized, synth, type TemplateJson } from './support/synth';
+import {
+  defaultPolicy,
+  ENTRIES,
+  environmentOf,
+  functionId,
+  logicalId,
+  type Synthesized,
+  synth,
+  type TemplateJson,
+  writePolicy,
+} from './support/synth';
 
 const MEMBER_ROUTES: Record<string, string> = {
   'POST /token-requests': ENTRIES.tokenRequests,
@@ -133,5 +143,37 @@ describe('RequestApi', () => {
   it('exposes the API URL as an output', () => {
     const apiId = logicalId(s, s.stack.api.api.node.defaultChild as CfnResource);
     s.template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [apiId, 'ApiEndpoint'] } });
+  });
+});
+
+describe('RequestApi with approver sign-in', () => {
+  const routeKeys = (s: Synthesized) =>
+    Object.values(s.template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
+
+  it('has no sign-in callback and no identity provider settings by default', () => {
+    const s = synth();
+    expect(routeKeys(s)).not.toContain('GET /approvals/sign-in/callback');
+    expect(environmentOf(s, ENTRIES.approvals)).not.toHaveProperty('SIGN_IN_ISSUER');
+  });
+
+  it('adds the public callback to the approvals function and gives it the issuer and client id', () => {
+    const policy = writePolicy({ ...defaultPolicy(), approverSignIn: true });
+    const s = synth({ policy, signInClientId: 'token-warden-approvals' });
+    const route = Object.values(s.template.findResources('AWS::ApiGatewayV2::Route')).find(
+      (r) => r.Properties.RouteKey === 'GET /approvals/sign-in/callback',
+    );
+    expect(route?.Properties.AuthorizationType).toBe('NONE');
+    const target = JSON.stringify(route?.Properties.Target);
+    const integration = Object.entries(s.template.findResources('AWS::ApiGatewayV2::Integration')).find(([id]) =>
+      target.includes(id),
+    )?.[1];
+    expect(JSON.stringify(integration?.Properties.IntegrationUri)).toContain(functionId(s, ENTRIES.approvals));
+    expect(environmentOf(s, ENTRIES.approvals)).toMatchObject({
+      SIGN_IN_ISSUER: 'http://127.0.0.1:3000/local/oidc',
+      SIGN_IN_CLIENT_ID: 'token-warden-approvals',
+    });
+    const callback = s.stack.api.publicRoutes.find((r) => r.path === '/approvals/sign-in/callback');
+    const acks = callback?.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) ?? [];
+    expect(JSON.stringify(acks.map((m) => m.data))).toMatch(/PKCE/);
   });
 });

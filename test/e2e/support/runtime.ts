@@ -186,6 +186,7 @@ export class LocalRuntime {
   private constructor(
     readonly ports: Ports,
     dataDir: string,
+    private readonly extraArgs: string[] = [],
   ) {
     this.dataDir = dataDir;
     this.outputFile = join(dataDir, 'runtime-output.log');
@@ -197,15 +198,22 @@ export class LocalRuntime {
     };
   }
 
-  /** Starts a runtime on free ports with a fresh data dir and waits until `GET /health` is 200. */
-  static async start(label: string): Promise<LocalRuntime> {
+  /**
+   * Starts a runtime on free ports with a fresh data dir and waits until `GET /health` is 200. `policy` names
+   * another policy file (`--policy`).
+   */
+  static async start(label: string, opts: { policy?: string } = {}): Promise<LocalRuntime> {
     const ports: Ports = {
       api: await freePort(),
       aws: await freePort(),
       atlassian: await freePort(),
       mail: await freePort(),
     };
-    const runtime = new LocalRuntime(ports, mkdtempSync(join(tmpdir(), `token-warden-e2e-${label}-`)));
+    const runtime = new LocalRuntime(
+      ports,
+      mkdtempSync(join(tmpdir(), `token-warden-e2e-${label}-`)),
+      opts.policy ? ['--policy', opts.policy] : [],
+    );
     await runtime.launch();
     return runtime;
   }
@@ -233,6 +241,7 @@ export class LocalRuntime {
         '--data-dir',
         this.dataDir,
         '--quiet',
+        ...this.extraArgs,
       ],
       { cwd: PROJECT, env, stdio: ['ignore', out, out] },
     );

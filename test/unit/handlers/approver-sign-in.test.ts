@@ -13,6 +13,7 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import fc from 'fast-check';
 import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
 import { createOidcProvider, type OidcProvider, seededGroupsFor } from '../../../local/oidc';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
@@ -272,5 +273,39 @@ describe('approver sign-in', () => {
     const page = await open(link);
     expect(page.status).toBe(403);
     expect(page.headers.location).toBeUndefined();
+  });
+
+  it('answers every generated callback with a page below 500 and issues no form (fuzzed state, code, error, cookies)', async () => {
+    const link = await pendingLink('fuzz');
+    const { location, cookie } = await startSignIn(link);
+    const genuineState = new URL(location).searchParams.get('state') ?? '';
+    const part = fc.oneof(
+      fc.string({ maxLength: 80 }),
+      fc.stringMatching(/^[A-Za-z0-9_.-]{0,120}$/),
+      fc.constantFrom(genuineState, `${genuineState}x`, genuineState.toUpperCase(), 'a'.repeat(5000), '__proto__'),
+    );
+    let tried = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          { state: part, code: part, error: fc.oneof(part, fc.constantFrom('access_denied')) },
+          { requiredKeys: [] },
+        ),
+        fc.option(fc.array(fc.oneof(fc.constant(cookie), fc.string({ maxLength: 60 })), { maxLength: 3 }), {
+          nil: undefined,
+        }),
+        async (query, cookies) => {
+          tried++;
+          const answer = await callback(query as Record<string, string>, cookies);
+          expect(answer.status).toBeGreaterThanOrEqual(400);
+          expect(answer.status).toBeLessThan(500);
+          expect(answer.body).not.toContain('name="csrf"');
+        },
+      ),
+      { numRuns: 150 },
+    );
+    expect(tried).toBe(150);
+    expect((await approvalItem(link))?.csrfHashes ?? []).toEqual([]);
+    expect((await approvalItem(link))?.status).toBe('OPEN');
   });
 });
