@@ -162,6 +162,12 @@ async function checkLink(
 
 const isPage = (x: CheckedLink | PageAnswer): x is PageAnswer => 'status' in x;
 
+/** Before a verified sign-in, a page says what happened but shows nothing of the request. */
+const withoutRequest = ({ status, model: { request: _request, ...model } }: PageAnswer): PageAnswer => ({
+  status,
+  model,
+});
+
 /**
  * `GET /approvals/{id}`: shows the request and a form. Decides nothing. When the policy sets `approverSignIn`, it
  * shows nothing of the request yet and sends the approver to the identity provider instead.
@@ -172,7 +178,7 @@ export async function showApproval(
   sig: string | undefined,
 ): Promise<PageAnswer | SignInRedirect> {
   const checked = await checkLink(deps, approvalId, sig);
-  if (isPage(checked)) return checked;
+  if (isPage(checked)) return deps.policy.approverSignIn ? withoutRequest(checked) : checked;
   if (deps.policy.approverSignIn) return beginSignIn(deps, checked.approval);
   const csrf = deps.random.secret(32);
   if (!(await deps.store.addApprovalCsrf(approvalId, csrfHash(csrf), checked.approval.csrfHashes))) {
@@ -270,7 +276,7 @@ export async function completeSignIn(
   // The link's signature is derived, not carried through the provider: the state already names the approval.
   const sig = signApprovalLink(key, approval.approvalId, approval.approver, new Date(approval.expiresAt));
   const checked = await checkLink(deps, approval.approvalId, sig);
-  if (isPage(checked)) return checked;
+  if (isPage(checked)) return withoutRequest(checked);
   const { codeVerifier, nonce } = signInSecrets(key, query.state, browserBinding);
   let email: string;
   try {

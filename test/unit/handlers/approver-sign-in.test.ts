@@ -221,6 +221,11 @@ describe('approver sign-in', () => {
     expect(decided.status).toBe(200);
     expect(decided.body).toContain('Your approval was recorded');
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+    // Opened again, the link says it was used, without sign-in and without showing the request.
+    const again = await open(link);
+    expect(again.status).toBe(409);
+    expect(again.body).not.toContain('read:jira-work');
+    expect(again.headers.location).toBeUndefined();
   });
 
   it('refuses someone who signs in as another person and records nothing', async () => {
