@@ -34,6 +34,15 @@ export interface IssuanceDeps {
   kmsKeyId: string;
 }
 
+/**
+ * What each minting step uses. Each step's function is built with these and nothing more, so its bundle leaves out
+ * the adapters (and SDK clients) the step never calls.
+ */
+export type MintDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault' | 'atlassian' | 'kmsKeyId'>;
+export type VerifyDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
+export type PromoteDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault' | 'audit' | 'mailer' | 'schedules'>;
+export type DiscardDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
+
 /** A request that can no longer be issued under the current policy, or is in the wrong state. Not retried. */
 export class IssuanceRefusedError extends Error {
   override readonly name = 'IssuanceRefusedError';
@@ -104,7 +113,7 @@ async function loadRequest(store: RecordStore, requestId: string): Promise<Store
  * then the upload page), which stages the value and records it `STAGED`; verify, promote and discard then work on
  * it as on a minted one.
  */
-export async function mintToken(deps: IssuanceDeps, input: MintInput): Promise<Minted> {
+export async function mintToken(deps: MintDeps, input: MintInput): Promise<Minted> {
   const target = mintTarget(input);
   const request = await loadRequest(deps.store, target.requestId);
   if (target.generation === 1 && request.status !== 'APPROVED' && request.status !== 'ISSUED') {
@@ -182,7 +191,11 @@ export async function mintToken(deps: IssuanceDeps, input: MintInput): Promise<M
   return { ...target, versionId, manual: false };
 }
 
-async function revokeByLabel(deps: IssuanceDeps, account: ServiceAccount, label: string): Promise<number> {
+async function revokeByLabel(
+  deps: Pick<IssuanceDeps, 'atlassian'>,
+  account: ServiceAccount,
+  label: string,
+): Promise<number> {
   const existing = await deps.atlassian.listTokens(account.atlassianId);
   let revoked = 0;
   for (const token of existing.filter((t) => t.label === label)) {
@@ -192,7 +205,7 @@ async function revokeByLabel(deps: IssuanceDeps, account: ServiceAccount, label:
   return revoked;
 }
 
-async function loadMint(deps: IssuanceDeps, tokenId: string, generation: number) {
+async function loadMint(deps: Pick<IssuanceDeps, 'store' | 'policy'>, tokenId: string, generation: number) {
   const mint = await deps.store.getMint(tokenId, generation);
   if (!mint?.atlassianTokenId || !mint.expiresAt) {
     throw new IssuanceRefusedError(`no minted token for ${tokenId} generation ${generation}`);
@@ -207,7 +220,7 @@ async function loadMint(deps: IssuanceDeps, tokenId: string, generation: number)
  * service account; otherwise it lists the account's tokens and matches id, label and expiry (the token exists and
  * is the one minted). 429/5xx surface as transient errors, never as "invalid".
  */
-export async function verifyToken(deps: IssuanceDeps, input: { tokenId: string; generation: number }) {
+export async function verifyToken(deps: VerifyDeps, input: { tokenId: string; generation: number }) {
   const { mint, request, account, secretName } = await loadMint(deps, input.tokenId, input.generation);
   if (mint.state === 'VERIFIED' || mint.state === 'PROMOTED') return { verifiedBy: mint.verifiedBy ?? 'myself' };
   if (mint.state !== 'STAGED') throw new IssuanceRefusedError(`generation ${input.generation} is ${mint.state}`);
@@ -237,7 +250,7 @@ export async function verifyToken(deps: IssuanceDeps, input: { tokenId: string; 
  * Task `Promote token`: makes the verified generation `AWSCURRENT`, records the token and the issued request, and
  * tells the requester and approvers. Each write is idempotent, so a retry completes what a failed attempt began.
  */
-export async function promoteToken(deps: IssuanceDeps, input: { tokenId: string; generation: number }) {
+export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; generation: number }) {
   const { mint, request, secretName } = await loadMint(deps, input.tokenId, input.generation);
   if (mint.state !== 'VERIFIED' && mint.state !== 'PROMOTED') {
     throw new IssuanceRefusedError(`generation ${input.generation} is ${mint.state}, not VERIFIED`);
@@ -306,7 +319,7 @@ export async function promoteToken(deps: IssuanceDeps, input: { tokenId: string;
 }
 
 /** A promoted rotation: the token moves to the new generation, expiry and rotation time; the lock is released. */
-async function recordRotatedGeneration(deps: IssuanceDeps, mint: MintRecord, nextRotationAt: string) {
+async function recordRotatedGeneration(deps: PromoteDeps, mint: MintRecord, nextRotationAt: string) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const token = await deps.store.getToken(mint.tokenId);
     if (!token) throw new IssuanceRefusedError(`token ${mint.tokenId} does not exist`);
@@ -338,7 +351,7 @@ async function recordRotatedGeneration(deps: IssuanceDeps, mint: MintRecord, nex
 }
 
 /** One schedule per token, at `expiry − rotationLead`, starting the next generation's first attempt. */
-async function scheduleNextRotation(deps: IssuanceDeps, tokenId: string) {
+async function scheduleNextRotation(deps: Pick<IssuanceDeps, 'store' | 'schedules'>, tokenId: string) {
   const token = await deps.store.getToken(tokenId);
   if (!token?.nextRotationAt || (token.status !== 'ACTIVE' && token.status !== 'ROTATING')) return;
   const generation = token.generation + 1;
@@ -354,7 +367,7 @@ async function scheduleNextRotation(deps: IssuanceDeps, tokenId: string) {
 }
 
 async function markIssued(
-  deps: IssuanceDeps,
+  deps: Pick<IssuanceDeps, 'store' | 'clock'>,
   requestId: string,
   fields: { tokenId: string; secretName: string; secretArn: string; expiresAt: string },
 ) {
@@ -376,7 +389,7 @@ async function markIssued(
  * Task `Discard staged token` (the Catch path): revokes whatever this generation minted at Atlassian and drops the
  * `AWSPENDING` label, so a failed issuance or rotation leaves no orphan and the current token untouched.
  */
-export async function discardToken(deps: IssuanceDeps, input: MintInput) {
+export async function discardToken(deps: DiscardDeps, input: MintInput) {
   const target = mintTarget(input);
   const request = await deps.store.getRequest(target.requestId);
   if (!request) return { revoked: 0 };

@@ -1,28 +1,55 @@
-import type { IssuanceDeps } from '../app/issuance';
+import type { DiscardDeps, MintDeps, PromoteDeps, VerifyDeps } from '../app/issuance';
 import { systemClock } from '../domain/ports';
 import { envVar, readConfig } from './config';
 import { atlassian, auditLog, mailer, recordStore, rotationSchedules, tokenVault } from './deps';
 import { loadPolicy } from './policy-loader';
 
-/**
- * Dependencies of the minting steps (mint, verify, promote, discard). Each step's function is configured with only
- * what that step uses, so adapters are built on first use; the table and the policy are read at cold start.
+/*
+ * Dependencies of the minting steps (mint, verify, promote, discard). Each step's function gets only what that step
+ * uses, so its bundle carries no other adapter; adapters are built on first use, the table and the policy are read
+ * at cold start.
  */
-export function issuanceDeps(): IssuanceDeps {
-  const store = recordStore();
-  const policy = loadPolicy();
+
+export function mintDeps(): MintDeps {
   return {
-    store,
-    policy,
+    store: recordStore(),
+    policy: loadPolicy(),
     clock: systemClock,
-    get audit() {
-      return auditLog();
-    },
     get vault() {
       return tokenVault();
     },
     get atlassian() {
       return atlassian();
+    },
+    get kmsKeyId() {
+      return readConfig({ SECRETS_KMS_KEY_ID: envVar.name }).SECRETS_KMS_KEY_ID;
+    },
+  };
+}
+
+export function verifyDeps(): VerifyDeps {
+  return {
+    store: recordStore(),
+    policy: loadPolicy(),
+    get vault() {
+      return tokenVault();
+    },
+    get atlassian() {
+      return atlassian();
+    },
+  };
+}
+
+export function promoteDeps(): PromoteDeps {
+  return {
+    store: recordStore(),
+    policy: loadPolicy(),
+    clock: systemClock,
+    get vault() {
+      return tokenVault();
+    },
+    get audit() {
+      return auditLog();
     },
     get mailer() {
       return mailer();
@@ -30,8 +57,18 @@ export function issuanceDeps(): IssuanceDeps {
     get schedules() {
       return rotationSchedules();
     },
-    get kmsKeyId() {
-      return readConfig({ SECRETS_KMS_KEY_ID: envVar.name }).SECRETS_KMS_KEY_ID;
+  };
+}
+
+export function discardDeps(): DiscardDeps {
+  return {
+    store: recordStore(),
+    policy: loadPolicy(),
+    get vault() {
+      return tokenVault();
+    },
+    get atlassian() {
+      return atlassian();
     },
   };
 }

@@ -1,10 +1,10 @@
 import middy from '@middy/core';
 import { discardToken } from '../app/issuance';
 import * as z from '../domain/schema';
-import { issuanceDeps } from '../shared/issuance-deps';
+import { discardDeps } from '../shared/issuance-deps';
 import { parseTaskInput } from '../shared/task';
 
-const deps = issuanceDeps();
+const deps = discardDeps();
 const input = z.object({
   requestId: z.optional(z.string().check(z.regex(/^req_[a-z2-7]{26}$/))),
   tokenId: z.optional(z.string().check(z.regex(/^tok_[a-z2-7]{26}$/))),
