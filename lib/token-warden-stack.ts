@@ -88,7 +88,11 @@ export class TokenWardenStack extends Stack {
       tokenRequests: fn('TokenRequests', 'functions/api/token-requests.ts', 'token request routes'),
       tokens: fn('Tokens', 'functions/api/tokens.ts', 'token routes'),
       admin: fn('Admin', 'functions/api/admin.ts', 'audit and drift routes'),
-      approvals: fn('Approvals', 'functions/api/approvals.ts', 'approval page and decisions'),
+      // With approver sign-in the callback calls the identity provider up to three times (discovery, token, key
+      // set), each with a 5-second timeout.
+      approvals: fn('Approvals', 'functions/api/approvals.ts', 'approval page and decisions', {
+        ...(config.policy.approverSignIn ? { timeout: Duration.seconds(25) } : {}),
+      }),
       // Lists the service account's tokens at Atlassian (with its own backoff) before storing an upload.
       uploads: fn('Uploads', 'functions/api/uploads.ts', 'manual token upload page', { timeout: Duration.seconds(25) }),
       health: fn('Health', 'functions/api/health.ts', 'health check', { memorySize: 256 }),

@@ -175,5 +175,7 @@ describe('RequestApi with approver sign-in', () => {
     const callback = s.stack.api.publicRoutes.find((r) => r.path === '/approvals/sign-in/callback');
     const acks = callback?.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY) ?? [];
     expect(JSON.stringify(acks.map((m) => m.data))).toMatch(/PKCE/);
+    // Room for three identity-provider calls of up to 5 s each, within API Gateway's 30 s.
+    expect(s.json.Resources[functionId(s, ENTRIES.approvals)]?.Properties.Timeout).toBe(25);
   });
 });
