@@ -19,8 +19,15 @@ export const ROTATION_SCHEDULE_PREFIX = 'rotate-';
 /** Repository root: entries, the lock file and the bundling project root are resolved against it. */
 export const REPO_ROOT = join(__dirname, '..');
 
-/** Stands in for `@aws-sdk/credential-provider-node` in the bundles (relative to {@link REPO_ROOT}). */
-export const ENV_CREDENTIALS_MODULE = 'functions/shared/env-credentials.ts';
+/**
+ * Modules the bundles use in place of SDK modules, relative to {@link REPO_ROOT}: the default credential chain becomes
+ * environment-only (Lambda and the local runtime both provide credentials there), and the event-stream codecs, which
+ * no operation the functions call needs, are left out.
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': 'functions/shared/env-credentials.ts',
+  '@smithy/core/event-streams': 'functions/shared/no-event-streams.ts',
+};
 
 /** Read or read-write access to the records table. */
 export type TableAccess = 'read' | 'write';
@@ -162,10 +169,8 @@ export class WardenFunction extends Construct {
         mainFields: ['module', 'main'],
         format: OutputFormat.CJS,
         target: 'node22',
-        // The clients' default credential chain becomes environment-only (Lambda and the local runtime both
-        // provide credentials there): its STS/SSO providers and their clients stay out of the bundles. The path is
-        // resolved from the project root, where esbuild runs.
-        esbuildArgs: { '--alias': [`@aws-sdk/credential-provider-node=./${ENV_CREDENTIALS_MODULE}`] },
+        // Paths are resolved from the project root, where esbuild runs.
+        esbuildArgs: { '--alias': Object.entries(BUNDLE_ALIASES).map(([name, path]) => `${name}=./${path}`) },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

@@ -38,7 +38,7 @@ describe('WardenFunction bundling', () => {
     expect(map.sourcesContent).toBeUndefined();
   });
 
-  it('bundles the SDK clients with credentials from the environment only, not the default provider chain', () => {
+  it('bundles the SDK clients with credentials from the environment only and without event-stream codecs', () => {
     const app = new App();
     const stack = new Stack(app, 'Credentials');
     new WardenFunction(stack, 'BeginRotation', {
@@ -60,6 +60,9 @@ describe('WardenFunction bundling', () => {
     for (const marker of ['defaultProvider::fromSSO', 'AssumeRoleWithWebIdentity', 'CREDENTIALS_PROFILE', 'IMDS']) {
       expect(bundle).not.toContain(marker);
     }
+    // The event-stream stand-in instead of the codecs.
+    expect(bundle).toContain('event streams are not bundled');
+    expect(bundle).not.toContain(':message-type');
   });
 });
 
