@@ -263,9 +263,8 @@ export class TokenWardenStack extends Stack {
       .bindStopExecutions(this.rotation.stateMachineName)
       .bindAtlassian(orgApiKey, atlassian)
       .bindTokenSecrets('unshare', 'delete');
-    // The audit adapter builds its event publisher with the table even when it only reads, so the admin routes
-    // need the bus too (functions/shared/deps.ts auditLog).
-    f.admin.bindTable(records, 'read', indexes).bindAuditTable(audit, 'read').bindEvents(events);
+    // The admin routes read the audit trail without a publisher (functions/shared/deps.ts auditReader): no bus.
+    f.admin.bindTable(records, 'read', indexes).bindAuditTable(audit, 'read');
     f.approvals
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)

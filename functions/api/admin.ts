@@ -1,6 +1,6 @@
 import { readAudit } from '../app/audit';
 import { RequestError } from '../domain/errors';
-import { auditLog, recordStore } from '../shared/deps';
+import { auditReader, recordStore } from '../shared/deps';
 import { apiHandler, callerOf, json } from '../shared/http';
 import { loadPolicy } from '../shared/policy-loader';
 
@@ -13,7 +13,7 @@ export const handler = apiHandler(async (event) => {
   if (!caller.isAdmin) throw new RequestError('FORBIDDEN', 'admins only');
   switch (event.routeKey) {
     case 'GET /audit':
-      return json(200, await readAudit(auditLog(), caller, event.queryStringParameters ?? {}));
+      return json(200, await readAudit(auditReader(), caller, event.queryStringParameters ?? {}));
     case 'GET /inventory/drift': {
       const report = await store.getDriftReport();
       if (!report) throw new RequestError('NOT_FOUND', 'no inventory has run yet');

@@ -27,6 +27,10 @@ export const auditLog = /* @__PURE__ */ once(() => {
   const events = new LifecycleEvents(config.EVENT_BUS_NAME);
   return new AuditLog(dynamoDocumentClient(), config.AUDIT_TABLE_NAME, (detail) => events.publish(detail));
 });
+/** The audit trail for reading only: no event publisher, so a reader's bundle carries no EventBridge client. */
+export const auditReader = /* @__PURE__ */ once(
+  () => new AuditLog(dynamoDocumentClient(), readConfig({ AUDIT_TABLE_NAME: envVar.name }).AUDIT_TABLE_NAME),
+);
 export const workflows = /* @__PURE__ */ once(() => new Workflows());
 export const mailer = /* @__PURE__ */ once(() => new Mailer(readConfig({ FROM_EMAIL: envVar.email }).FROM_EMAIL));
 export const tokenVault = /* @__PURE__ */ once(() => new TokenVault());

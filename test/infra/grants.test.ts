@@ -106,8 +106,8 @@ describe('least-privilege grants', () => {
     expect(appenders.sort()).toEqual([...APPENDERS].sort());
   });
 
-  it('lets every audit appender, and no one else but the admin routes, put events on the lifecycle bus only', () => {
-    expect(holders(s, 'events:PutEvents').sort()).toEqual([...APPENDERS, ENTRIES.admin].sort());
+  it('lets every audit appender, and no one else, put events on the lifecycle bus only', () => {
+    expect(holders(s, 'events:PutEvents').sort()).toEqual([...APPENDERS].sort());
     for (const entry of holders(s, 'events:PutEvents')) {
       expect({ entry, grants: grantsOf(s, entry, 'events:PutEvents') }).toEqual({
         entry,
