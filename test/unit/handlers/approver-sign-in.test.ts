@@ -18,6 +18,7 @@ import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
 import { createOidcProvider, type OidcProvider, seededGroupsFor } from '../../../local/oidc';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
+import { setHandlerEnvironment } from '../../support/handler-env';
 import { bundledPolicyFile } from '../../support/policy-json';
 
 const sfn = mockClient(SFNClient);
@@ -54,24 +55,12 @@ beforeAll(async () => {
   writeFileSync(policyFile, JSON.stringify({ ...policy, approverSignIn: true }));
 
   dynamo = await startDynamo();
-  const endpoint = await dynamo.client.config.endpoint?.();
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
-    TABLE_NAME: dynamo.tableName,
-    AUDIT_TABLE_NAME: dynamo.auditTableName,
-    EVENT_BUS_NAME: 'token-warden',
-    ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
-    LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
-    FROM_EMAIL: 'token-warden@example.com',
+  await setHandlerEnvironment(dynamo, {
     // The approval base URL shares the provider's origin, as on the local runtime's API port.
     APPROVAL_BASE_URL: base,
     SIGN_IN_ISSUER: `${base}/local/oidc`,
     SIGN_IN_CLIENT_ID: 'token-warden',
     POLICY_FILE: policyFile,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   ({ handler: requests } = await import('../../../functions/api/token-requests'));
   ({ handler: approvals } = await import('../../../functions/api/approvals'));

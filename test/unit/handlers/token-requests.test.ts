@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { admin, apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
-import { bundledPolicyFile } from '../../support/policy-json';
+import { setHandlerEnvironment } from '../../support/handler-env';
 
 const sfn = mockClient(SFNClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -21,20 +21,7 @@ const body = {
 
 beforeAll(async () => {
   dynamo = await startDynamo();
-  const endpoint = await dynamo.client.config.endpoint?.();
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
-    TABLE_NAME: dynamo.tableName,
-    AUDIT_TABLE_NAME: dynamo.auditTableName,
-    EVENT_BUS_NAME: 'token-warden',
-    ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
-    LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
-    POLICY_FILE: bundledPolicyFile(),
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-  });
+  await setHandlerEnvironment(dynamo);
   ({ handler } = await import('../../../functions/api/token-requests'));
 });
 

@@ -32,6 +32,7 @@ import { cryptoRandom } from '../../../functions/shared/random';
 import { createFakeAtlassian, DEMO_SEED } from '../../../local/fake-atlassian';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, type EventSpec, lambdaContext } from '../../support/events';
+import { setHandlerEnvironment } from '../../support/handler-env';
 
 const sfn = mockClient(SFNClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -67,23 +68,12 @@ beforeAll(async () => {
     policyFile,
     JSON.stringify({ ...policy, serviceAccounts: policy.serviceAccounts.map((a) => ({ ...a, issuance: 'manual' })) }),
   );
-  const endpoint = await dynamo.client.config.endpoint?.();
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
-    TABLE_NAME: dynamo.tableName,
-    AUDIT_TABLE_NAME: dynamo.auditTableName,
-    EVENT_BUS_NAME: 'token-warden',
+  await setHandlerEnvironment(dynamo, {
     LINK_SIGNING_SECRET_ID: LINK_KEY_ID,
     ORG_API_KEY_SECRET_ID: ORG_KEY_ID,
     ATLASSIAN_API_BASE_URL: fakeUrl,
     ATLASSIAN_SITE_BASE_URL: fakeUrl,
-    FROM_EMAIL: 'token-warden@example.com',
-    APPROVAL_BASE_URL: 'https://api.example.com',
     POLICY_FILE: policyFile,
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   ({ handler: uploads } = await import('../../../functions/api/uploads'));
   ({ handler: requestUpload } = await import('../../../functions/workflow/request-upload'));

@@ -34,7 +34,7 @@ import { cryptoRandom } from '../../../functions/shared/random';
 import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../../local/fake-atlassian';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, lambdaContext } from '../../support/events';
-import { bundledPolicyFile } from '../../support/policy-json';
+import { setHandlerEnvironment } from '../../support/handler-env';
 import {
   ADMIN_GROUP,
   BODY_LIMIT,
@@ -257,27 +257,13 @@ beforeAll(async () => {
   dynamo = await startDynamo();
   fake = createFakeAtlassian({ now: () => new Date(), orgApiKey: ORG_KEY, seed: DEMO_SEED });
   fakeServer = await fake.listen(0);
-  const endpoint = await dynamo.client.config.endpoint?.();
-  Object.assign(process.env, {
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_DYNAMODB: `http://${endpoint?.hostname}:${endpoint?.port}`,
-    TABLE_NAME: dynamo.tableName,
-    AUDIT_TABLE_NAME: dynamo.auditTableName,
-    EVENT_BUS_NAME: 'token-warden',
-    ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
-    ROTATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Rotation',
+  await setHandlerEnvironment(dynamo, {
     LINK_SIGNING_SECRET_ID: LINK_KEY_ID,
     ORG_API_KEY_SECRET_ID: ORG_KEY_ID,
-    FROM_EMAIL: 'token-warden@example.com',
-    APPROVAL_BASE_URL: 'https://api.example.com',
     ATLASSIAN_API_BASE_URL: fakeUrl(),
     ATLASSIAN_SITE_BASE_URL: fakeUrl(),
     SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/scheduler',
     SCHEDULE_GROUP_NAME: 'token-warden',
-    POLICY_FILE: bundledPolicyFile(),
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
   installMocks();
   api.requests = (await import('../../../functions/api/token-requests')).handler;
