@@ -1,5 +1,5 @@
 import { createPublicKey, type JsonWebKey, type KeyObject, verify } from 'node:crypto';
-import * as z from 'zod/mini';
+import * as z from '../../domain/schema';
 
 /**
  * Approver sign-in through the organization's OpenID Connect provider: the authorization-code flow with PKCE
