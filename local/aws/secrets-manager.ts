@@ -12,9 +12,8 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync } from 'node:fs';
 import { z } from 'zod';
-import { JsonStore } from './json-store';
+import { JsonLog } from './json-store';
 import {
   AwsError,
   type AwsRequest,
@@ -114,6 +113,10 @@ type Tag = z.infer<typeof tagSchema>;
 type VersionRecord = z.infer<typeof versionSchema>;
 type SecretRecord = z.infer<typeof secretSchema>;
 type SecretsDocument = z.infer<typeof documentSchema>;
+/** One change appended to the secrets file: the secrets it created or changed, stored whole. */
+interface SecretsChange {
+  put: SecretRecord[];
+}
 
 /** A request body, as the JSON object it must be. */
 type Body = Record<string, unknown>;
@@ -136,8 +139,10 @@ export class LocalSecretsManager implements AwsService {
   private readonly partition: string;
   private readonly random: (size: number) => Buffer;
   private readonly file: string | undefined;
-  private readonly store: JsonStore<SecretsDocument>;
+  private readonly store: JsonLog<unknown, SecretsChange>;
   private state: SecretsDocument;
+  /** While a change runs: its draft, and the secrets it still shares with the committed state. */
+  private draft: { doc: SecretsDocument; shared: Set<SecretRecord> } | undefined;
   private readonly handlers: Record<SecretsManagerOperation, Handler>;
 
   constructor(options: LocalSecretsManagerOptions) {
@@ -147,7 +152,7 @@ export class LocalSecretsManager implements AwsService {
     this.partition = partitionOf(this.region);
     this.random = options.random ?? randomBytes;
     this.file = options.file;
-    this.store = new JsonStore<SecretsDocument>(options.file, () => ({ secrets: [] }));
+    this.store = new JsonLog<unknown, SecretsChange>(options.file, () => ({ secrets: [] }));
     this.state = this.load();
     this.handlers = {
       CreateSecret: (b) => this.createSecret(b),
@@ -629,7 +634,16 @@ export class LocalSecretsManager implements AwsService {
   private load(): SecretsDocument {
     let raw: unknown;
     try {
-      raw = this.store.read();
+      const saved = this.store.read();
+      raw = saved.document;
+      if (saved.entries.length > 0 && isRecord(raw) && Array.isArray(raw.secrets)) {
+        // Replay the appended changes, by ARN, over the document (a replaced secret keeps its place).
+        const byArn = new Map<unknown, unknown>(raw.secrets.map((s) => [isRecord(s) ? s.arn : undefined, s]));
+        for (const change of saved.entries) {
+          for (const secret of change.put ?? []) byArn.set(secret.arn, secret);
+        }
+        raw = { ...raw, secrets: [...byArn.values()] };
+      }
     } catch {
       // The parser's message quotes the file's text, which holds secret values: report the file only.
       throw new Error(`${this.file}: not valid JSON (delete it, or start with --reset)`);
@@ -646,22 +660,44 @@ export class LocalSecretsManager implements AwsService {
   }
 
   /**
-   * Runs `change` on a copy of the state and commits the copy (to disk first, then in memory) only if it
-   * returns: a request that fails halfway leaves nothing half-changed.
+   * Runs `change` on a draft of the state and commits the draft (to disk first, then in memory) only if it
+   * returns: a request that fails halfway leaves nothing half-changed. The draft shares every secret with the state
+   * until the change looks one up (`find`), which puts a copy in its place; so the change costs the secrets it
+   * touches, and only those are written (appended to the file; the file is rewritten whole once the appended
+   * changes outweigh it).
    */
   private transact<T>(change: (doc: SecretsDocument) => T): T {
-    const draft = structuredClone(this.state);
-    const result = change(draft);
-    this.persist(draft);
-    this.state = draft;
+    const shared = new Set(this.state.secrets);
+    const doc: SecretsDocument = { ...this.state, secrets: [...this.state.secrets] };
+    this.draft = { doc, shared };
+    let result: T;
+    try {
+      result = change(doc);
+    } finally {
+      this.draft = undefined;
+    }
+    this.persist(doc, shared);
+    this.state = doc;
     return result;
   }
 
-  private persist(doc: SecretsDocument): void {
+  private persist(doc: SecretsDocument, shared: Set<SecretRecord>): void {
     if (!this.file) return;
-    this.store.write(doc);
-    // The file holds secret values: owner-only, like a credentials file.
-    if (existsSync(this.file)) chmodSync(this.file, 0o600);
+    const put = doc.secrets.filter((s) => !shared.has(s));
+    const kept = new Set(doc.secrets.map((s) => s.arn));
+    const removed = this.state.secrets.filter((s) => !kept.has(s.arn));
+    // A value that is gone (secret deleted, version pruned) must leave the file too: that takes a whole rewrite.
+    const before = new Map(put.length > 0 ? this.state.secrets.map((s) => [s.arn, s]) : []);
+    const dropsVersion = put.some((s) => {
+      const ids = new Set(s.versions.map((v) => v.id));
+      return before.get(s.arn)?.versions.some((v) => !ids.has(v.id)) ?? false;
+    });
+    if (!this.store.ready || this.store.wantsRewrite || removed.length > 0 || dropsVersion) {
+      // The file holds secret values: owner-only, like a credentials file (JsonLog writes it so).
+      this.store.write(doc);
+    } else if (put.length > 0) {
+      this.store.append({ put });
+    }
   }
 
   /** Removes secrets whose recovery window has ended by the simulated clock. */
@@ -676,6 +712,16 @@ export class LocalSecretsManager implements AwsService {
 
   /** Resolves a `SecretId`: the name, the full ARN, or the ARN without its 6-character suffix. */
   private find(doc: SecretsDocument, secretId: string): SecretRecord | undefined {
+    const found = this.lookup(doc, secretId);
+    const draft = this.draft;
+    if (!found || draft?.doc !== doc || !draft.shared.has(found)) return found;
+    // Inside a change: the change gets its own copy, so the committed state stays as it was until it commits.
+    const copy = structuredClone(found);
+    doc.secrets[doc.secrets.indexOf(found)] = copy;
+    return copy;
+  }
+
+  private lookup(doc: SecretsDocument, secretId: string): SecretRecord | undefined {
     const arn = ARN_PATTERN.exec(secretId);
     if (!arn) return doc.secrets.find((s) => s.name === secretId);
     const [, partition, region, account, resource] = arn;
@@ -734,7 +780,7 @@ export class LocalSecretsManager implements AwsService {
     const name = secret.name;
     const versionId = version.id;
     this.transact((doc) => {
-      const stored = doc.secrets.find((s) => s.name === name);
+      const stored = this.find(doc, name);
       const storedVersion = stored?.versions.find((v) => v.id === versionId);
       if (stored) stored.lastAccessedMs = day;
       if (storedVersion) storedVersion.lastAccessedMs = day;
@@ -1262,4 +1308,8 @@ function conversionError(value: unknown, expected: string): AwsError {
           : 'FALSE_VALUE'
         : 'STRING_VALUE';
   return new AwsError('SerializationException', `${token} cannot be converted to ${expected}`);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

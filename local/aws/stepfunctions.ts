@@ -8,8 +8,6 @@
  */
 import '../polyfills';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { type RunOptions, StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
 import type { SimulatedClock, SimulatedTimer } from '../clock';
 import {
@@ -27,6 +25,7 @@ import {
   type TaskStateSpec,
   type WaitStateSpec,
 } from './asl-rewrite';
+import { JsonLog } from './json-store';
 import {
   AwsError,
   type AwsRequest,
@@ -82,6 +81,20 @@ interface HistoryEvent {
   type: string;
   detailsKey?: string;
   details?: Record<string, unknown>;
+}
+
+/** The executions file: the document, then one {@link ExecutionChange} per line (see `JsonLog`). */
+interface ExecutionsDocument {
+  version: 1;
+  executions: ExecutionRecord[];
+}
+
+/** One execution's change: its fields, and the history events recorded since the last change was written. */
+interface ExecutionChange {
+  execution: Omit<ExecutionRecord, 'history'>;
+  /** How many events of the history came before `events`. */
+  from: number;
+  events: HistoryEvent[];
 }
 
 /** What is persisted per execution. */
@@ -242,7 +255,6 @@ export class LocalStepFunctions implements AwsService {
   readonly operations: readonly string[] = [...OPERATIONS];
   private readonly clock: SimulatedClock;
   private readonly invoke: TaskInvoker;
-  private readonly file: string | undefined;
   private readonly region: string;
   private readonly account: string;
   private readonly random: () => number;
@@ -253,15 +265,19 @@ export class LocalStepFunctions implements AwsService {
   /** Work in flight (Lambda calls and handler stretches between parking points). */
   private readonly work = new Set<Promise<unknown>>();
   private persistHandle: NodeJS.Immediate | undefined;
+  private readonly log: JsonLog<ExecutionsDocument, ExecutionChange> | undefined;
+  /** Executions changed since the file was last written, and how many of their events it holds. */
+  private readonly dirty = new Set<ExecutionRecord>();
+  private readonly persistedEvents = new Map<string, number>();
   private closed = false;
 
   constructor(opts: LocalStepFunctionsOptions) {
     this.clock = opts.clock;
     this.invoke = opts.invoke;
-    this.file = opts.file;
     this.region = opts.region ?? LOCAL_REGION;
     this.account = opts.account ?? LOCAL_ACCOUNT;
     this.random = opts.random ?? Math.random;
+    this.log = opts.file ? new JsonLog(opts.file, () => ({ version: 1, executions: [] })) : undefined;
     this.load();
     void probeEngineTimeoutClass();
   }
@@ -463,7 +479,7 @@ export class LocalStepFunctions implements AwsService {
       roleArn: machine.roleArn,
     });
     this.launch(exec, machine);
-    this.schedulePersist();
+    this.schedulePersist(exec);
     return { executionArn, startDate: seconds(exec.startDate) };
   }
 
@@ -525,7 +541,7 @@ export class LocalStepFunctions implements AwsService {
         ...(cause !== undefined ? { cause } : {}),
       });
       if (run) this.endRun(run, 'The execution was stopped');
-      this.schedulePersist();
+      this.schedulePersist(exec);
     }
     return { stopDate: seconds(exec.stopDate ?? this.clock.nowMs()) };
   }
@@ -733,7 +749,7 @@ export class LocalStepFunctions implements AwsService {
     }
     exec.stopDate = this.clock.nowMs();
     this.endRun(run, 'The execution ended');
-    this.schedulePersist();
+    this.schedulePersist(exec);
   }
 
   private timeOut(run: Run): void {
@@ -744,7 +760,7 @@ export class LocalStepFunctions implements AwsService {
     exec.stopDate = this.clock.nowMs();
     this.recordEvent(exec, 'ExecutionTimedOut', 'executionTimedOutEventDetails', { error: 'States.Timeout' });
     this.endRun(run, 'The execution timed out');
-    this.schedulePersist();
+    this.schedulePersist(exec);
   }
 
   /** Closes a run: no more history, every open token closed, pending handlers released, engine aborted. */
@@ -1063,37 +1079,61 @@ export class LocalStepFunctions implements AwsService {
       type,
       ...(detailsKey && details ? { detailsKey, details } : {}),
     });
-    this.schedulePersist();
+    this.schedulePersist(exec);
   }
 
   private load(): void {
-    if (!this.file || !existsSync(this.file)) return;
-    let saved: unknown;
+    if (!this.log) return;
+    let saved: { document: unknown; entries: ExecutionChange[] };
     try {
-      saved = JSON.parse(readFileSync(this.file, 'utf8'));
+      saved = this.log.read() as { document: unknown; entries: ExecutionChange[] };
     } catch (error) {
-      throw new Error(`Cannot read the Step Functions executions file ${this.file}: ${(error as Error).message}`);
+      throw new Error(`Cannot read the Step Functions executions file ${this.log.file}: ${(error as Error).message}`);
     }
-    const list = isRecord(saved) && Array.isArray(saved.executions) ? saved.executions : undefined;
-    if (!list) throw new Error(`The Step Functions executions file ${this.file} has no "executions" list`);
+    const list =
+      isRecord(saved.document) && Array.isArray(saved.document.executions) ? saved.document.executions : undefined;
+    if (!list) throw new Error(`The Step Functions executions file ${this.log.file} has no "executions" list`);
     for (const exec of list as ExecutionRecord[]) this.executions.set(exec.executionArn, exec);
+    for (const change of saved.entries) {
+      const before = this.executions.get(change.execution.executionArn)?.history ?? [];
+      const history = [...before.slice(0, change.from), ...change.events];
+      this.executions.set(change.execution.executionArn, { ...change.execution, history });
+    }
   }
 
-  private schedulePersist(): void {
-    if (!this.file || this.closed || this.persistHandle) return;
-    // Coalesce the many events of one turn into a single write.
+  private schedulePersist(exec?: ExecutionRecord): void {
+    if (!this.log || this.closed) return;
+    if (exec) this.dirty.add(exec);
+    if (this.persistHandle) return;
+    // Coalesce the many events of one turn into one append per changed execution.
     this.persistHandle = setImmediate(() => {
       this.persistHandle = undefined;
-      this.writeNow();
+      this.persistChanges();
     });
   }
 
+  /** Appends each changed execution's new fields and events; rewrites the file whole once the changes outweigh it. */
+  private persistChanges(): void {
+    if (!this.log) return;
+    if (!this.log.ready || this.log.wantsRewrite) {
+      this.writeNow();
+      return;
+    }
+    for (const exec of this.dirty) {
+      const from = Math.min(this.persistedEvents.get(exec.executionArn) ?? 0, exec.history.length);
+      const { history, ...execution } = exec;
+      this.log.append({ execution, from, events: history.slice(from) });
+      this.persistedEvents.set(exec.executionArn, history.length);
+    }
+    this.dirty.clear();
+  }
+
+  /** Writes every execution whole. */
   private writeNow(): void {
-    if (!this.file) return;
-    mkdirSync(dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, executions: [...this.executions.values()] }));
-    renameSync(tmp, this.file);
+    if (!this.log) return;
+    this.log.write({ version: 1, executions: [...this.executions.values()] });
+    this.dirty.clear();
+    for (const exec of this.executions.values()) this.persistedEvents.set(exec.executionArn, exec.history.length);
   }
 }
 

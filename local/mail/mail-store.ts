@@ -4,7 +4,7 @@
  * simulated time.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { JsonStore } from '../aws/json-store';
+import { JsonLog } from '../aws/json-store';
 
 /** One stored email, field for field as aws-ses-v2-local stores it. */
 export interface StoredEmail {
@@ -37,15 +37,16 @@ interface Document {
 
 /** Outgoing mail, oldest first. */
 export class MailStore {
-  private readonly store: JsonStore<Document>;
+  /** The mails, then one line per mail added since (a mail costs its own line, not a rewrite of all of them). */
+  private readonly store: JsonLog<Document, StoredEmail>;
   private readonly now: () => Date;
   private emails: StoredEmail[];
 
   constructor(options: MailStoreOptions = {}) {
-    this.store = new JsonStore<Document>(options.file, () => ({ emails: [] }));
+    this.store = new JsonLog<Document, StoredEmail>(options.file, () => ({ emails: [] }));
     this.now = options.now ?? (() => new Date());
-    const loaded = this.store.read();
-    this.emails = Array.isArray(loaded.emails) ? loaded.emails : [];
+    const { document, entries } = this.store.read();
+    this.emails = [...(Array.isArray(document.emails) ? document.emails : []), ...entries];
   }
 
   /** Stores a mail and returns it with its message id and send time. */
@@ -68,7 +69,8 @@ export class MailStore {
       at: Math.floor(this.now().getTime() / 1000),
     };
     this.emails.push(stored);
-    this.persist();
+    if (this.store.ready && !this.store.wantsRewrite) this.store.append(stored);
+    else this.persist();
     return stored;
   }
 

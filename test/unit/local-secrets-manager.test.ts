@@ -496,6 +496,28 @@ describe('LocalSecretsManager', () => {
     expect(got.json.SecretString).toBe('value-1');
   });
 
+  it('appends a change to its file instead of rewriting it, and reloads the changes in order', async () => {
+    const file = tempFile();
+    const service = new LocalSecretsManager({ now: () => new Date(), file });
+    await call(service, 'CreateSecret', { Name: 'first', SecretString: 'a-1' });
+    await call(service, 'CreateSecret', { Name: 'second', SecretString: 'b-1' });
+    const written = readFileSync(file, 'utf8');
+    await call(service, 'PutSecretValue', { SecretId: 'first', SecretString: 'a-2' });
+    await call(service, 'TagResource', { SecretId: 'second', Tags: [{ Key: 'k', Value: 'v' }] });
+    const after = readFileSync(file, 'utf8');
+    // What was there is untouched: the two changes are lines after it.
+    expect(after.startsWith(written)).toBe(true);
+    expect(after.slice(written.length).trimEnd().split('\n')).toHaveLength(2);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+
+    const reloaded = new LocalSecretsManager({ now: () => new Date(), file });
+    const listed = await call(reloaded, 'ListSecrets', { SortOrder: 'asc', SortBy: 'created-date' });
+    expect((listed.json.SecretList as { Name: string }[]).map((s) => s.Name)).toEqual(['first', 'second']);
+    expect((await call(reloaded, 'GetSecretValue', { SecretId: 'first' })).json.SecretString).toBe('a-2');
+    const described = await call(reloaded, 'DescribeSecret', { SecretId: 'second' });
+    expect(described.json.Tags).toEqual([{ Key: 'k', Value: 'v' }]);
+  });
+
   it('does not change its file when a request fails', async () => {
     const file = tempFile();
     const service = new LocalSecretsManager({ now: () => new Date(), file });

@@ -838,6 +838,39 @@ describe('LocalStepFunctions', () => {
     });
   });
 
+  describe('persistence between writes', () => {
+    it('appends each change to the file, so a process killed without closing loses no recorded event', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'tw-sfn-'));
+      tempDirs.push(dir);
+      const file = join(dir, 'stepfunctions.json');
+      const handlers = { RequestApproval: () => ({ emailed: true }), MintToken: () => ({ minted: true }) };
+
+      const before = setup(approvalMachine(), handlers, { file });
+      const doneArn = await start(before, { requestId: 'r0' }, 'finished');
+      await client.send(
+        new SendTaskSuccessCommand({ taskToken: tokenOf(before.calls[0]), output: '{"outcome":"APPROVED"}' }),
+      );
+      await before.sfn.idle();
+      const runningArn = await start(before, { requestId: 'r1' }, 'r1');
+      await new Promise((r) => setImmediate(r));
+      const doneHistory = (await history(doneArn)).map((e) => e.type);
+      const runningHistory = (await history(runningArn)).map((e) => e.type);
+      // The first change wrote the file whole; every later one was appended as one line per execution.
+      const lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+      expect(lines.length).toBeGreaterThan(2);
+
+      // A second emulator reads the file while the first never closed (as after SIGKILL).
+      const after = setup(approvalMachine(), handlers, { file });
+      expect((await describe_(doneArn)).status).toBe('SUCCEEDED');
+      expect((await history(doneArn)).map((e) => e.type)).toEqual(doneHistory);
+      expect((await describe_(runningArn)).status).toBe('RUNNING');
+      expect((await history(runningArn)).map((e) => e.type)).toEqual(runningHistory);
+      await after.sfn.close();
+      // Closing writes the document alone again.
+      expect(readFileSync(file, 'utf8').trimEnd().split('\n')).toHaveLength(1);
+    });
+  });
+
   describe('local definition rewrites', () => {
     it('turns Wait into a local Task, moves timeouts and retries out of the engine, and refuses what it cannot run', () => {
       const local = localDefinition({
