@@ -438,19 +438,20 @@ async function advanceClock(clock: SimulatedClock, body: Buffer, res: ServerResp
     return json(res, 400, { error: { code: 'VALIDATION_ERROR', message: 'body is not valid JSON' } });
   }
   const keys = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : [];
-  const p = parsed as { days?: unknown; hours?: unknown };
-  const unit = keys.length === 1 && (keys[0] === 'days' || keys[0] === 'hours') ? keys[0] : undefined;
-  const n = unit ? p[unit] : undefined;
-  if (!unit || typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 3650 * (unit === 'hours' ? 24 : 1)) {
+  const unitMs = { days: 86_400_000, hours: 3_600_000, seconds: 1_000 } as const;
+  const unit =
+    keys.length === 1 && Object.hasOwn(unitMs, keys[0] as string) ? (keys[0] as keyof typeof unitMs) : undefined;
+  const n = unit ? (parsed as Record<string, unknown>)[unit] : undefined;
+  if (!unit || typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n * unitMs[unit] > 3650 * unitMs.days) {
     return json(res, 400, {
       error: {
         code: 'VALIDATION_ERROR',
-        message: 'body must be {"days": n} or {"hours": n} with a positive integer n',
+        message: 'body must be {"days": n}, {"hours": n} or {"seconds": n} with a positive integer n',
         field: unit ?? 'days',
       },
     });
   }
-  const result = await clock.advance(n * (unit === 'days' ? 86_400_000 : 3_600_000));
+  const result = await clock.advance(n * unitMs[unit]);
   json(res, 200, { now: result.now.toISOString(), settled: result.settled });
 }
 
