@@ -137,7 +137,7 @@ export async function getJson<T>(url: string): Promise<T> {
 /** Moves the simulated clock (`POST /local/clock/advance`); resolves with the runtime's answer. */
 export async function advanceClock(
   rt: LocalRuntime,
-  by: { days: number } | { hours: number },
+  by: { days: number } | { hours: number } | { seconds: number },
 ): Promise<{ now: string; settled: boolean }> {
   const answer = await postJson(`${rt.urls.api}/local/clock/advance`, by);
   if (answer.status !== 200)

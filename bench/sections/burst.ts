@@ -6,12 +6,13 @@
  * the grace period (every token at the fake must be a current generation or REVOKED), and the achieved Atlassian
  * call rate as a fraction of the allowed rate.
  */
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ExecutionListItem, ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { isoSeconds } from '../../functions/domain/ports';
+import { JsonLog } from '../../local/aws/json-store';
 import type { LocalRuntime } from '../../test/e2e/support/runtime';
 import type { BundledFunction } from '../lib/assembly';
 import {
@@ -20,6 +21,7 @@ import {
   type CallEntry,
   callLog,
   clockNow,
+  getItem,
   getJson,
   SEED,
   setRateLimit,
@@ -142,13 +144,18 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
   const seedMs = performance.now() - seedStarted;
   opts.log(`  seeded ${seeded.length} tokens in ${round(seedMs / 1000, 1)} s`);
   const ours = new Set(seeded.map((s) => s.tokenId));
+  const productLimit = (bundledPolicy(opts.functions) as { atlassianRequestsPerSecond?: number })
+    .atlassianRequestsPerSecond;
 
   await setRateLimit(rt, opts.perSecond);
   const beforeIndex = (await callLog(rt)).length;
   const started = performance.now();
-  // Move past the due instant: every schedule fires at once. (The advance answers within ~30 s, settled or not.)
+  // Move just past the due instant: every schedule fires at once. The advance answers within ~30 s, settled or not,
+  // and then sets the clock to its target; a target just after the due instant means the clock does not jump while
+  // the rotations run (a jump would shift every sandbox's clock under the limiter's queue).
   const advanceMs = dueAt.getTime() - (await clockNow(rt)).getTime() + 1000;
-  const advance = advanceClock(rt, { hours: Math.max(1, Math.ceil(advanceMs / 3_600_000)) }).catch((e: unknown) => e);
+  const advance = advanceClock(rt, { seconds: Math.max(1, Math.ceil(advanceMs / 1000)) }).catch((e: unknown) => e);
+  const queue = sampleLimiterQueue(rt, aws, 1000 / (productLimit ?? opts.perSecond));
 
   let done = 0;
   let failed = 0;
@@ -177,23 +184,23 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
     }
   }
   await advance;
+  const queued = await queue.stop();
   const rotateCalls = (await callLog(rt)).slice(beforeIndex);
   const atl = rotateCalls.filter(isAtlassian);
   const accepted = atl.filter((c) => c.status !== 429);
   const limited = atl.length - accepted.length;
   const achievedPerSecond = accepted.length / (elapsedMs / 1000);
-  // The product's own limiter (functions/adapters/aws/rate-limiter.ts) takes a slot with a conditional UpdateItem
-  // before each Atlassian call; nothing else in a rotation sends UpdateItem, so these count its slots and waits.
+  // The product's own limiter (functions/adapters/aws/rate-limiter.ts) reserves a slot with a conditional UpdateItem
+  // before each Atlassian call; nothing else in a rotation sends UpdateItem, so the successful ones count its slots
+  // (a failed one is a caller that guessed the queue empty when it was not, or the reverse, and tried the other write).
   const slotsTaken = rotateCalls.filter(
     (c) => c.service === 'dynamodb' && c.operation === 'UpdateItem' && !c.errorCode,
   ).length;
-  const slotWaits = rotateCalls.filter(
+  const slotRetries = rotateCalls.filter(
     (c) =>
       c.service === 'dynamodb' && c.operation === 'UpdateItem' && c.errorCode === 'ConditionalCheckFailedException',
   ).length;
-  const seconds = secondBySecond(rotateCalls, opts.perSecond);
-  const productLimit = (bundledPolicy(opts.functions) as { atlassianRequestsPerSecond?: number })
-    .atlassianRequestsPerSecond;
+  const seconds = secondBySecond(rotateCalls, opts.perSecond, queued.waitingSeconds);
   const minimumMs = (accepted.length / opts.perSecond) * 1000;
 
   // Grace period: advance past it so every previous generation is revoked, then check for orphans.
@@ -249,7 +256,8 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
       row('achieved Atlassian rate / allowed', single(fraction, 'x'), { text: '>= 0.8', met: fraction >= 0.8 }),
       row('  Atlassian calls accepted (during rotation)', single(accepted.length, 'calls')),
       row('  Atlassian calls refused with 429', single(limited, 'calls')),
-      row('  product limiter: waits for a full window', single(slotWaits, 'waits')),
+      row('  product limiter: slots reserved', single(slotsTaken, 'slots')),
+      row('  product limiter: longest queue seen', single(queued.longestMs / 1000, 's')),
       row('  grace-period phase (revoke previous)', single(graceMs / 1000, 's')),
       row('  seeding (not part of the burst)', single(seedMs / 1000, 's')),
     ],
@@ -258,11 +266,11 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
       `Achieved rate = Atlassian calls answered other than 429 between the trigger and the last token rotated, divided by that wall time (${round(elapsedMs / 1000, 1)} s).`,
       productLimit === undefined
         ? "Own bound: the product has no limiter of its own; every due schedule starts its execution at once and the calls are paced by 429 + Retry-After alone. That is the gap against the issue's requirement not to rely on 429s."
-        : `Own bound: every Atlassian call first takes a slot from the product's shared limiter (a fixed one-second window counted in DynamoDB, ${productLimit}/s from the policy's atlassianRequestsPerSecond); ${slotsTaken} slots were taken and callers waited for a full window ${slotWaits} times. It bounds the rate, not the concurrency: every due schedule still starts its execution at once, and on AWS up to ${seeded.length} Lambdas would wait for slots (20 s each at most, then the workflow's retries).`,
+        : `Own bound: every Atlassian call first reserves a slot from the product's shared limiter (evenly spaced slots, one every ${round(1000 / productLimit, 1)} ms for ${productLimit}/s from the policy's atlassianRequestsPerSecond, the next free one kept in one DynamoDB item); ${slotsTaken} slots were reserved (${slotRetries} reservations needed a second conditional write). The queue of reserved slots, sampled every ${QUEUE_SAMPLE_MS} ms, was at most ${round(queued.longestMs / 1000, 1)} s long (${queued.samples} samples). It bounds the rate, not the concurrency: every due schedule still starts its execution at once, and on AWS up to ${seeded.length} Lambdas would queue for slots (a caller whose slot would be more than 20 s away gives up at once, and the workflow's retries take over).`,
       limited > 0
-        ? `${limited} calls were refused with 429 and retried after Retry-After.${productLimit !== undefined && productLimit >= opts.perSecond ? ` The limiter allows ${productLimit} calls in every fixed second while the fake's bucket refills continuously, so calls bunched around a window boundary can exceed what the bucket holds.` : ''}`
+        ? `${limited} calls were refused with 429 and retried after Retry-After.${productLimit !== undefined && productLimit >= opts.perSecond ? ` The limiter's slots are ${round(1000 / productLimit, 1)} ms apart; calls that leave their slots late (a busy sandbox or event loop) can arrive bunched at the fake, whose bucket holds ${opts.perSecond}.` : ''}`
         : 'No call was refused with 429.',
-      `Second by second (call-log timestamps, ${seconds.total} seconds with Atlassian calls): in ${seconds.atLimit} the calls reached the limit; in ${seconds.belowWithWait} they stayed below it while a caller was waiting for the limiter's next window (a full window is waited out to the next second plus up to 200 ms of jitter); in ${seconds.belowIdle} they stayed below it with nobody waiting, i.e. the local runtime had no more calls ready. The runtime runs every emulator on one Node thread and at most 4 sandboxes per function, and rewrites whole JSON stores on every change: at the end of the burst one rewrite of the Step Functions executions file (${persistence.stepFunctionsMb} MB) takes ${persistence.stepFunctionsMs} ms, of the secrets file (${persistence.secretsMb} MB) ${persistence.secretsMs} ms.`,
+      `Second by second (call-log timestamps, ${seconds.total} seconds with Atlassian calls): in ${seconds.atLimit} the calls reached the limit; in ${seconds.belowWithWait} they stayed below it while the limiter's queue held a waiting caller (sampled); in ${seconds.belowIdle} they stayed below it with nobody queued, i.e. the local runtime had no more calls ready. The runtime runs every emulator on one Node thread and at most 4 sandboxes per function. The Step Functions and Secrets Manager emulators append each change to their file and rewrite it whole only once the appended changes outweigh it: at the end of the burst one whole rewrite of the executions file (${persistence.stepFunctionsMb} MB) takes ${persistence.stepFunctionsMs} ms, of the secrets file (${persistence.secretsMb} MB) ${persistence.secretsMs} ms.`,
       ...(timedOut
         ? [
             `The rotations did not all finish within ${opts.timeoutMs / 1000} s; ${done} rotated, ${failed} failed at the cut-off.`,
@@ -286,7 +294,12 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
       elapsedMs,
       graceMs,
       persistence,
-      limiter: { productLimit, slotsTaken, slotWaits },
+      limiter: {
+        productLimit,
+        slotsTaken,
+        slotRetries,
+        queue: { longestMs: queued.longestMs, samples: queued.samples },
+      },
       seconds,
       orphans: orphans.slice(0, 50),
       timedOut,
@@ -295,37 +308,73 @@ export async function runBurst(opts: BurstOptions): Promise<SectionResult> {
   };
 }
 
-/** What one rewrite of the runtime's biggest JSON stores costs now (parse once, then stringify + write, median of 3). */
+/** What one whole rewrite of the runtime's biggest stores costs now (read once, then stringify + write, median of 3). */
 function persistenceCost(dataDir: string) {
-  const time = (file: string, indent: number | undefined) => {
+  const time = (file: string) => {
     const path = join(dataDir, file);
     if (!existsSync(path)) return { mb: 0, ms: 0 };
-    const doc: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    // The document with its appended changes: what a rewrite would write is about as big.
+    const { document, entries } = new JsonLog<unknown, unknown>(path, () => ({})).read();
     const out = join(tmpdir(), `token-warden-bench-${process.pid}.json`);
     const ms: number[] = [];
     for (let i = 0; i < 3; i++) {
       const t = performance.now();
-      writeFileSync(out, JSON.stringify(doc, null, indent));
+      writeFileSync(out, JSON.stringify({ document, entries }));
       ms.push(performance.now() - t);
     }
     rmSync(out, { force: true });
     return { mb: round(statSync(path).size / 1e6, 1), ms: round(median(ms), 0) };
   };
-  const sfn = time('stepfunctions.json', undefined);
-  const sm = time('secretsmanager.json', 2);
+  const sfn = time('stepfunctions.json');
+  const sm = time('secretsmanager.json');
   return { stepFunctionsMb: sfn.mb, stepFunctionsMs: sfn.ms, secretsMb: sm.mb, secretsMs: sm.ms };
 }
 
-/** Seconds of the rotation phase (by call-log time) at the limit, below it with a limiter wait, and below it idle. */
-function secondBySecond(calls: CallEntry[], perSecond: number) {
+const QUEUE_SAMPLE_MS = 250;
+
+/**
+ * Samples the product limiter's queue while the rotations run: the limiter's one item (`RATE#atlassian` / `slots`)
+ * holds the start of the next free slot (epoch microseconds, simulated clock); a start more than one interval ahead
+ * of the simulated now means a caller holds a reserved slot and is waiting for it. Returns the simulated seconds in
+ * which a sample saw a waiting caller, and the longest queue seen.
+ */
+function sampleLimiterQueue(rt: LocalRuntime, aws: AwsClients, intervalMs: number) {
+  const waitingSeconds = new Set<number>();
+  let longestMs = 0;
+  let samples = 0;
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      await sleep(QUEUE_SAMPLE_MS);
+      try {
+        const [now, item] = await Promise.all([clockNow(rt), getItem(aws, 'RATE#atlassian', 'slots')]);
+        const nextUs = typeof item?.nextUs === 'number' ? item.nextUs : undefined;
+        samples++;
+        if (nextUs === undefined) continue;
+        const aheadMs = nextUs / 1000 - now.getTime();
+        longestMs = Math.max(longestMs, aheadMs);
+        // More than one interval ahead: at least one reserved slot is still to come.
+        if (aheadMs > intervalMs) waitingSeconds.add(Math.floor(now.getTime() / 1000));
+      } catch {
+        // a missed sample is only a missed sample
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return { waitingSeconds, longestMs: Math.max(0, longestMs), samples };
+    },
+  };
+}
+
+/** Seconds of the rotation phase (by call-log time) at the limit, below it with a caller queued, and below it idle. */
+function secondBySecond(calls: CallEntry[], perSecond: number, waited: Set<number>) {
   const second = (c: CallEntry) => Math.floor(Date.parse(c.at) / 1000);
   const accepted = new Map<number, number>();
-  const waited = new Set<number>();
   for (const c of calls) {
     if (isAtlassian(c) && c.status !== 429) accepted.set(second(c), (accepted.get(second(c)) ?? 0) + 1);
-    if (c.service === 'dynamodb' && c.operation === 'UpdateItem' && c.errorCode === 'ConditionalCheckFailedException') {
-      waited.add(second(c));
-    }
   }
   let atLimit = 0;
   let belowWithWait = 0;
