@@ -15,6 +15,9 @@ import { LOCAL_ACCOUNT, LOCAL_REGION } from './aws/protocol';
 import type { InvokeMessage, SandboxInit, SandboxMessage } from './lambda-worker';
 
 /** One function of the synthesized template, as the local runtime runs it. */
+/** Every sandbox signs its AWS calls with an access key id of its own that starts with this. */
+export const SANDBOX_ACCESS_KEY_PREFIX = 'LOCALSANDBOX';
+
 export interface LocalFunction {
   /** The function's logical id in the template. */
   logicalId: string;
@@ -215,7 +218,7 @@ export class LambdaRunner {
   }
 
   private spawn(pool: Pool): Sandbox {
-    const accessKeyId = `LOCALSANDBOX${String(++this.sandboxSerial).padStart(8, '0')}`;
+    const accessKeyId = `${SANDBOX_ACCESS_KEY_PREFIX}${String(++this.sandboxSerial).padStart(8, '0')}`;
     const env = { ...pool.env, AWS_ACCESS_KEY_ID: accessKeyId };
     const sandbox = new Sandbox(pool.fn, env, this.opts.onLog, (dead) => {
       // A sandbox that crashed while idle must not be handed out again.

@@ -22,14 +22,14 @@ import { createHttpApi, type HttpApi } from './api-gateway';
 import { createDynamoDb } from './aws/dynamodb';
 import { createAwsEdge, listenOn, supportedOperations } from './aws/edge';
 import { createEventBridge } from './aws/eventbridge';
-import type { AwsService, CallRecord } from './aws/protocol';
+import type { AwsRequest, AwsService, CallRecord } from './aws/protocol';
 import { createScheduler } from './aws/scheduler';
 import { LocalSecretsManager } from './aws/secrets-manager';
 import { createSesV2 } from './aws/sesv2';
 import { LocalStepFunctions } from './aws/stepfunctions';
 import { SimulatedClock } from './clock';
 import { createFakeAtlassian, DEMO_SEED } from './fake-atlassian';
-import { LambdaRunner } from './lambda-runner';
+import { LambdaRunner, SANDBOX_ACCESS_KEY_PREFIX } from './lambda-runner';
 import { createMailServer } from './mail/mail-server';
 import { MailStore } from './mail/mail-store';
 import { createOidcProvider, seededGroupsFor } from './oidc';
@@ -212,9 +212,11 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       callLog: { record },
       now,
       executionIdOf: (req) => {
-        const key = /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
+        const key = accessKeyOf(req);
         return key && runner ? runner.executionIdOfAccessKey(key) : undefined;
       },
+      // Sandboxes run on the simulated clock; anyone else (the CLI, tests, this process) on the wall clock.
+      dateFor: (req) => (accessKeyOf(req)?.startsWith(SANDBOX_ACCESS_KEY_PREFIX) ? clock.now() : new Date()),
     });
     aws.serve(edge.handler);
 
@@ -460,4 +462,9 @@ function closeServer(server: Server): Promise<void> {
     server.closeAllConnections();
     server.close(() => resolveClose());
   });
+}
+
+/** The access key id a request is signed with (SigV4 `Credential=`). */
+function accessKeyOf(req: AwsRequest): string | undefined {
+  return /Credential=([A-Z0-9]+)\//.exec(String(req.headers.authorization ?? ''))?.[1];
 }

@@ -28,6 +28,13 @@ export interface AwsEdgeOptions {
   executionIdOf?: (req: AwsRequest) => string | undefined;
   /** Time stamped on call log entries; the runtime passes the simulated clock. @default wall-clock time */
   now?: () => Date;
+  /**
+   * The time a response's `Date` header carries, by request. SDK clients correct their clock by it (and retry a
+   * request that failed while their clock looked skewed), so a caller must get a time that agrees with its own
+   * clock: the runtime answers sandboxes, which run on the simulated clock, with the simulated time.
+   * @default wall-clock time
+   */
+  dateFor?: (req: AwsRequest) => Date;
   /** @default 10 MiB */
   maxBodyBytes?: number;
   /** Told about failures the service did not expect (the client only sees `InternalFailure`). */
@@ -129,7 +136,7 @@ export function createAwsEdge(options: AwsEdgeOptions): AwsEdge {
                 ),
               }
             : await dispatch(req);
-        writeResponse(httpRes, outcome.response);
+        writeResponse(httpRes, outcome.response, options.dateFor?.(req) ?? new Date());
         const errorCode = errorCodeOf(outcome.response);
         let executionId: string | undefined;
         try {
@@ -241,10 +248,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
   });
 }
 
-function writeResponse(res: ServerResponse, response: AwsResponse): void {
+function writeResponse(res: ServerResponse, response: AwsResponse, date: Date): void {
   const body = typeof response.body === 'string' ? Buffer.from(response.body) : response.body;
   const headers: Record<string, string> = { ...response.headers };
   const names = new Set(Object.keys(headers).map((name) => name.toLowerCase()));
+  if (!names.has('date')) headers.date = date.toUTCString();
   if (!names.has('x-amzn-requestid')) headers['x-amzn-RequestId'] = randomUUID();
   if (!names.has('content-type')) headers['content-type'] = 'application/json';
   headers['content-length'] = String(body.length);

@@ -367,5 +367,54 @@ describe('local AWS edge', () => {
         await new Promise((resolve) => blocker.close(resolve));
       }
     });
+
+    it("stamps each answer's Date with the caller's time, so a failed conditional write is not resent as clock skew", async () => {
+      const skewDir = mkdtempSync(join(tmpdir(), 'tw-edge-date-'));
+      const db = createDynamoDb({ path: join(skewDir, 'dynamodb') });
+      const log: CallRecord[] = [];
+      let serverDate = new Date();
+      const dated = createAwsEdge({
+        services: [db],
+        callLog: { record: (entry) => log.push(entry) },
+        dateFor: () => serverDate,
+      });
+      const server = await dated.listen(0);
+      const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const client = () =>
+        DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'us-east-1', credentials }));
+      const conditionalFailures = () =>
+        log.filter((c) => c.operation === 'PutItem' && c.errorCode === 'ConditionalCheckFailedException').length;
+      const putTwice = async () => {
+        const doc = client();
+        const put = () =>
+          doc.send(
+            new PutCommand({ TableName: 'dated', Item: { pk: 'a' }, ConditionExpression: 'attribute_not_exists(pk)' }),
+          );
+        await put().catch(() => undefined);
+        await expect(put()).rejects.toThrow(expect.objectContaining({ name: 'ConditionalCheckFailedException' }));
+      };
+      try {
+        await client().send(
+          new CreateTableCommand({
+            TableName: 'dated',
+            AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+            KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+            BillingMode: 'PAY_PER_REQUEST',
+          }),
+        );
+        // The caller's clock agrees with the answer: the refused write is sent once.
+        await putTwice();
+        expect(conditionalFailures()).toBe(1);
+        // Answers dated three days ahead of the caller (a sandbox on the simulated clock answered with wall-clock
+        // time, or the reverse): the SDK corrects its clock and sends each refused write again (here: both).
+        serverDate = new Date(Date.now() + 3 * 86_400_000);
+        await putTwice();
+        expect(conditionalFailures() - 1).toBeGreaterThanOrEqual(4);
+      } finally {
+        await dated.close();
+        await db.close();
+        rmSync(skewDir, { recursive: true, force: true });
+      }
+    });
   });
 });
