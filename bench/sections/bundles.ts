@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { BUNDLE_ALIASES } from '../../lib/warden-function';
 import { type BundledFunction, bundledFunctions } from '../lib/assembly';
 import { type Row, row, type SectionResult } from '../lib/report';
 import { figure, median, round, since, single } from '../lib/stats';
@@ -71,6 +72,9 @@ interface Attribution {
   packages: { name: string; bytes: number; share: number }[];
 }
 
+/** The deployed bundles' stand-ins (environment-only credentials, no event-stream codecs), as esbuild aliases. */
+const ALIASES = Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([name, path]) => [name, `./${path}`]));
+
 /** Bytes of the minified output per package (node_modules/<pkg> or `project`), from an esbuild metafile. */
 async function attribute(entry: string): Promise<Attribution> {
   const result = await build({
@@ -86,6 +90,7 @@ async function attribute(entry: string): Promise<Attribution> {
     outfile: 'out.js',
     logLevel: 'silent',
     absWorkingDir: PROJECT,
+    alias: ALIASES,
   });
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
   const byPackage = new Map<string, number>();
@@ -138,7 +143,7 @@ async function coldImport(file: string, env: NodeJS.ProcessEnv, cwd: string, opt
   };
 }
 
-/** A bundle of one DynamoDB client and nothing else, built like the handlers (minified, CJS, ESM entries first). */
+/** A bundle of one DynamoDB client and nothing else, built like the handlers (minified, CJS, ESM entries first, same aliases). */
 async function sdkFloor(): Promise<{ file: string; dir: string; bytes: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'token-warden-bench-floor-'));
   const file = join(dir, 'index.js');
@@ -159,6 +164,8 @@ async function sdkFloor(): Promise<{ file: string; dir: string; bytes: number }>
     mainFields: ['module', 'main'],
     outfile: file,
     logLevel: 'silent',
+    absWorkingDir: PROJECT,
+    alias: ALIASES,
   });
   return { file, dir, bytes: statSync(file).size };
 }
