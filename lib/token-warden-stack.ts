@@ -265,12 +265,12 @@ export class TokenWardenStack extends Stack {
       .bindTokenSecrets('unshare', 'delete');
     // The admin routes read the audit trail without a publisher (functions/shared/deps.ts auditReader): no bus.
     f.admin.bindTable(records, 'read', indexes).bindAuditTable(audit, 'read');
+    // The approval page and decision send no mail: the workflow's steps tell everyone the outcome.
     f.approvals
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindStateMachine(stateMachine, ['respond'])
-      .bindMail(config.fromEmail)
       .addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
     if (config.policy.approverSignIn) {
       f.approvals

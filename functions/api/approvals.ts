@@ -1,6 +1,6 @@
 import { OidcSignIn } from '../adapters/oidc/sign-in';
 import {
-  type ApprovalDeps,
+  type ApprovalPageDeps,
   completeSignIn,
   decideApproval,
   type PageAnswer,
@@ -13,18 +13,18 @@ import { RequestError } from '../domain/errors';
 import { approvalPage } from '../domain/messages';
 import { systemClock } from '../domain/ports';
 import { envVar, readConfig } from '../shared/config';
-import { auditLog, mailer, recordStore, signingKey, workflows } from '../shared/deps';
+import { auditLog, recordStore, signingKey, workflows } from '../shared/deps';
 import { type ApiEvent, type ApiResult, apiHandler, formBody, htmlPage } from '../shared/http';
 import { loadPolicy } from '../shared/policy-loader';
 import { cryptoRandom } from '../shared/random';
 
 const config = readConfig({ APPROVAL_BASE_URL: envVar.url });
 const policy = loadPolicy();
-const deps: ApprovalDeps = {
+// No mailer: the page, the decision and the sign-in send no mail (the workflow's steps email the outcome).
+const deps: ApprovalPageDeps = {
   store: recordStore(),
   audit: auditLog(),
   workflows: workflows(),
-  mailer: mailer(),
   clock: systemClock,
   random: cryptoRandom,
   policy,

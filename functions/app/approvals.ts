@@ -24,11 +24,11 @@ import { type Clock, isoSeconds, type Random } from '../domain/ports';
 import { applyDecision } from '../domain/requests';
 import { logger } from '../shared/logger';
 
-export interface ApprovalDeps {
+/** What the approval page, the decision and the sign-in callback use (they send no mail). */
+export interface ApprovalPageDeps {
   store: RecordStore;
   audit: AuditLog;
   workflows: Workflows;
-  mailer: Mailer;
   clock: Clock;
   random: Random;
   policy: Policy;
@@ -36,6 +36,11 @@ export interface ApprovalDeps {
   approvalBaseUrl: string;
   /** The identity provider approvers sign in with; required when the policy sets `approverSignIn`. */
   signIn?: ApproverSignIn;
+}
+
+/** The workflow task `Request approval` also emails the links. */
+export interface ApprovalDeps extends ApprovalPageDeps {
+  mailer: Mailer;
 }
 
 /** Path of the sign-in callback (the OpenID Connect redirect URI below the approval base URL). */
@@ -133,7 +138,7 @@ interface CheckedLink {
 
 /** The checks GET and POST share. Returns a page when the link cannot decide. */
 async function checkLink(
-  deps: ApprovalDeps,
+  deps: ApprovalPageDeps,
   approvalId: string,
   sig: string | undefined,
 ): Promise<CheckedLink | PageAnswer> {
@@ -173,7 +178,7 @@ const withoutRequest = ({ status, model: { request: _request, ...model } }: Page
  * shows nothing of the request yet and sends the approver to the identity provider instead.
  */
 export async function showApproval(
-  deps: ApprovalDeps,
+  deps: ApprovalPageDeps,
   approvalId: string,
   sig: string | undefined,
 ): Promise<PageAnswer | SignInRedirect> {
@@ -190,14 +195,14 @@ export async function showApproval(
   });
 }
 
-const callbackUrl = (deps: ApprovalDeps) => `${deps.approvalBaseUrl.replace(/\/+$/, '')}${SIGN_IN_CALLBACK_PATH}`;
+const callbackUrl = (deps: ApprovalPageDeps) => `${deps.approvalBaseUrl.replace(/\/+$/, '')}${SIGN_IN_CALLBACK_PATH}`;
 
-function requireSignIn(deps: ApprovalDeps): ApproverSignIn {
+function requireSignIn(deps: ApprovalPageDeps): ApproverSignIn {
   if (!deps.signIn) throw new Error('the policy requires approver sign-in but no identity provider is configured');
   return deps.signIn;
 }
 
-async function beginSignIn(deps: ApprovalDeps, approval: ApprovalRecord): Promise<PageAnswer | SignInRedirect> {
+async function beginSignIn(deps: ApprovalPageDeps, approval: ApprovalRecord): Promise<PageAnswer | SignInRedirect> {
   const signIn = requireSignIn(deps);
   const key = await deps.signingKey();
   const browserBinding = deps.random.secret(32);
@@ -248,7 +253,7 @@ export interface SignInCallback {
  * is bound to that sign-in. Decides nothing.
  */
 export async function completeSignIn(
-  deps: ApprovalDeps,
+  deps: ApprovalPageDeps,
   query: SignInCallback,
   browserBinding: string | undefined,
 ): Promise<PageAnswer> {
@@ -308,7 +313,7 @@ export async function completeSignIn(
 
 /** `POST /approvals/{id}`: records one approver's decision, once. Quorum resumes the workflow; one reject ends it. */
 export async function decideApproval(
-  deps: ApprovalDeps,
+  deps: ApprovalPageDeps,
   approvalId: string,
   form: URLSearchParams,
 ): Promise<PageAnswer> {
@@ -368,7 +373,7 @@ export async function decideApproval(
   throw new RequestError('CONFLICT', 'request changed concurrently; retry');
 }
 
-async function resumeWorkflow(deps: ApprovalDeps, request: StoredRequest, outcome: 'APPROVED' | 'REJECTED') {
+async function resumeWorkflow(deps: ApprovalPageDeps, request: StoredRequest, outcome: 'APPROVED' | 'REJECTED') {
   if (!request.taskTokenSealed) {
     logger.warn('decided request has no stored task token', { requestId: request.requestId });
     return;

@@ -33,7 +33,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.tokenRequests]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'ISSUANCE_STATE_MACHINE_ARN'],
   [ENTRIES.tokens]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES, ...ATLASSIAN],
   [ENTRIES.admin]: ['TABLE_NAME', 'AUDIT_TABLE_NAME'],
-  [ENTRIES.approvals]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
+  [ENTRIES.approvals]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'APPROVAL_BASE_URL'],
   [ENTRIES.uploads]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', ...ATLASSIAN],
   [ENTRIES.health]: [],
   [ENTRIES.requestApproval]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
@@ -230,10 +230,8 @@ describe('Token Warden functions', () => {
       atlassianApiBaseUrl: 'http://127.0.0.1:4610',
       atlassianSiteBaseUrl: 'http://127.0.0.1:4610/sites/{site}',
     });
-    expect(environmentOf(other, ENTRIES.approvals)).toMatchObject({
-      FROM_EMAIL: 'warden@corp.example',
-      APPROVAL_BASE_URL: 'https://warden.corp.example',
-    });
+    expect(environmentOf(other, ENTRIES.approvals)).toMatchObject({ APPROVAL_BASE_URL: 'https://warden.corp.example' });
+    expect(environmentOf(other, ENTRIES.requestApproval)).toMatchObject({ FROM_EMAIL: 'warden@corp.example' });
     expect(environmentOf(other, ENTRIES.discardToken)).toMatchObject({
       ORG_API_KEY_SECRET_ID: 'corp/atlassian-key',
       ATLASSIAN_API_BASE_URL: 'http://127.0.0.1:4610',

@@ -371,7 +371,6 @@ describe('least-privilege grants', () => {
   it('sends mail only from the configured address', () => {
     expect(holders(s, 'ses:SendEmail').sort()).toEqual(
       [
-        ENTRIES.approvals,
         ENTRIES.requestApproval,
         ENTRIES.requestUpload,
         ENTRIES.closeRequest,
