@@ -9,12 +9,11 @@ import {
   showApproval,
   signInCookieName,
 } from '../app/approvals';
-import { RequestError } from '../domain/errors';
 import { approvalPage } from '../domain/messages';
 import { systemClock } from '../domain/ports';
 import { envVar, readConfig } from '../shared/config';
 import { auditLog, recordStore, signingKey, workflows } from '../shared/deps';
-import { type ApiEvent, type ApiResult, apiHandler, formBody, htmlPage } from '../shared/http';
+import { type ApiEvent, type ApiResult, formBody, htmlPage, linkPageHandler } from '../shared/http';
 import { loadPolicy } from '../shared/policy-loader';
 import { cryptoRandom } from '../shared/random';
 
@@ -69,9 +68,10 @@ function browserBinding(event: ApiEvent, state: string | undefined): { approvalI
  * `GET /approvals/{approvalId}?sig=` (the confirmation page, or the way to sign in first), `POST
  * /approvals/{approvalId}` (the decision) and `GET /approvals/sign-in/callback` (back from the identity provider).
  */
-export const handler = apiHandler(async (event) => {
-  const approvalId = event.pathParameters?.approvalId ?? '';
-  try {
+export const handler = linkPageHandler(
+  (status, model) => htmlPage(status, approvalPage(model)),
+  async (event) => {
+    const approvalId = event.pathParameters?.approvalId ?? '';
     if (event.routeKey === 'GET /approvals/{approvalId}') {
       const answer = await showApproval(deps, approvalId, event.queryStringParameters?.sig);
       return answer.status === 302 ? redirect(approvalId, answer) : render(answer);
@@ -86,14 +86,6 @@ export const handler = apiHandler(async (event) => {
       // The binding is single-use: it is cleared whatever the outcome.
       return binding.approvalId ? { ...result, cookies: [cookie(binding.approvalId, '', 0)] } : result;
     }
-  } catch (error) {
-    if (error instanceof RequestError) {
-      return {
-        ...render({ status: 403, model: { title: 'Request not accepted', message: error.message } }),
-        statusCode: error.status,
-      };
-    }
-    throw error;
-  }
-  throw new RequestError('NOT_FOUND', 'route not found');
-});
+    return undefined;
+  },
+);

@@ -165,6 +165,30 @@ export function apiHandler(fn: (event: ApiEvent, context: Context) => Promise<Ap
     .handler(fn);
 }
 
+/**
+ * A handler for the pages behind emailed links (approvals, uploads). `fn` answers the routes it knows and `undefined`
+ * for any other; a {@link RequestError} it throws (a malformed form body, say) is answered as the page itself, with
+ * the error's status and message, rather than in the JSON error shape. An unknown route stays a JSON 404.
+ */
+export function linkPageHandler(
+  errorPage: (status: number, model: { title: string; message: string }) => ApiResult,
+  fn: (event: ApiEvent, context: Context) => Promise<ApiResult | undefined>,
+) {
+  return apiHandler(async (event, context) => {
+    let result: ApiResult | undefined;
+    try {
+      result = await fn(event, context);
+    } catch (error) {
+      if (error instanceof RequestError) {
+        return errorPage(error.status, { title: 'Request not accepted', message: error.message });
+      }
+      throw error;
+    }
+    if (!result) throw new RequestError('NOT_FOUND', 'route not found');
+    return result;
+  });
+}
+
 /** Headers of the HTML pages behind emailed links: nothing cached, no referrer, no framing, no scripts. */
 export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
