@@ -9,6 +9,7 @@ import { DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sd
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { CallRecord } from '../../local/aws/protocol';
 import { csrfOf, type LocalRuntime, requestBody, SEED, waitFor } from '../../test/e2e/support/runtime';
 import { sleep } from './stats';
 
@@ -22,17 +23,8 @@ export interface AwsClients {
   destroy(): void;
 }
 
-/** One entry of `GET /local/calls`. */
-export interface CallEntry {
-  at: string;
-  service: string;
-  operation: string;
-  durationMs: number;
-  status: number;
-  executionId?: string;
-  errorCode?: string;
-  memoryMb?: number;
-}
+/** One entry of `GET /local/calls`: an AWS or Atlassian call, or a Lambda invocation (with its memory). */
+export type CallEntry = CallRecord & { memoryMb?: number };
 
 export function clientConfig(rt: LocalRuntime) {
   return {

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 import { BUNDLE_ALIASES } from '../../lib/warden-function';
 import { type BundledFunction, bundledFunctions } from '../lib/assembly';
 import { type Row, row, type SectionResult } from '../lib/report';
@@ -72,25 +72,30 @@ interface Attribution {
   packages: { name: string; bytes: number; share: number }[];
 }
 
-/** The deployed bundles' stand-ins (environment-only credentials, no event-stream codecs), as esbuild aliases. */
-const ALIASES = Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([name, path]) => [name, `./${path}`]));
+/**
+ * esbuild options of the deployed bundles (minified CJS, ESM entries first), with their stand-ins (environment-only
+ * credentials, no event-stream codecs) as aliases.
+ */
+const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  minify: true,
+  target: 'node22',
+  mainFields: ['module', 'main'],
+  logLevel: 'silent',
+  absWorkingDir: PROJECT,
+  alias: Object.fromEntries(Object.entries(BUNDLE_ALIASES).map(([name, path]) => [name, `./${path}`])),
+} satisfies BuildOptions;
 
 /** Bytes of the minified output per package (node_modules/<pkg> or `project`), from an esbuild metafile. */
 async function attribute(entry: string): Promise<Attribution> {
   const result = await build({
+    ...BUNDLE_OPTIONS,
     entryPoints: [join(PROJECT, entry)],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    minify: true,
-    target: 'node22',
-    mainFields: ['module', 'main'],
     metafile: true,
     write: false,
     outfile: 'out.js',
-    logLevel: 'silent',
-    absWorkingDir: PROJECT,
-    alias: ALIASES,
   });
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
   const byPackage = new Map<string, number>();
@@ -156,16 +161,8 @@ async function sdkFloor(): Promise<{ file: string; dir: string; bytes: number }>
       resolveDir: PROJECT,
       loader: 'js',
     },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    minify: true,
-    target: 'node22',
-    mainFields: ['module', 'main'],
+    ...BUNDLE_OPTIONS,
     outfile: file,
-    logLevel: 'silent',
-    absWorkingDir: PROJECT,
-    alias: ALIASES,
   });
   return { file, dir, bytes: statSync(file).size };
 }
