@@ -1,5 +1,12 @@
 /** The environment the API handlers read on Lambda, pointed at a local DynamoDB, for handler tests. */
+import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { AwsClientStub } from 'aws-sdk-client-mock';
+import type { ApiEvent, ApiResult } from '../../functions/shared/http';
 import type { LocalDynamo } from './dynamo';
+import { apiEvent, type EventSpec, lambdaContext } from './events';
 import { bundledPolicyFile } from './policy-json';
 
 /**
@@ -26,4 +33,32 @@ export async function setHandlerEnvironment(dynamo: LocalDynamo, extra: Record<s
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     ...extra,
   });
+}
+
+/** An API handler as the tests call it. */
+export type ApiFunction = (event: ApiEvent, context: typeof lambdaContext) => Promise<ApiResult>;
+
+/** Invokes an API handler with the event `spec` describes; answers its status, headers, cookies and body. */
+export async function callApi(fn: ApiFunction, spec: EventSpec) {
+  const result = await fn(apiEvent(spec), lambdaContext);
+  return { status: result.statusCode, headers: result.headers ?? {}, cookies: result.cookies ?? [], body: result.body };
+}
+
+/**
+ * Resets the mocked clients and gives them the answers the approval flow needs: executions start and resume, events
+ * and emails go out, and the link-signing key reads as a fixed value.
+ */
+export function stubApprovalAws(mocks: {
+  sfn: AwsClientStub<SFNClient>;
+  eventBridge: AwsClientStub<EventBridgeClient>;
+  ses: AwsClientStub<SESv2Client>;
+  secrets: AwsClientStub<SecretsManagerClient>;
+}): void {
+  const { sfn, eventBridge, ses, secrets } = mocks;
+  for (const mock of [sfn, eventBridge, ses, secrets]) mock.reset();
+  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
+  sfn.on(StartExecutionCommand).resolves({});
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(64), Name: 'token-warden/link-signing-key' });
 }

@@ -1,21 +1,19 @@
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
-import { apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
-import { setHandlerEnvironment } from '../../support/handler-env';
+import { lambdaContext, member } from '../../support/events';
+import { type ApiFunction, callApi, setHandlerEnvironment, stubApprovalAws } from '../../support/handler-env';
 
 const sfn = mockClient(SFNClient);
 const eventBridge = mockClient(EventBridgeClient);
 const ses = mockClient(SESv2Client);
 const secrets = mockClient(SecretsManagerClient);
 let dynamo: LocalDynamo;
-type Api = (event: ApiEvent, context: typeof lambdaContext) => Promise<ApiResult>;
-let requests: Api;
-let approvals: Api;
+let requests: ApiFunction;
+let approvals: ApiFunction;
 let requestApproval: (event: unknown, context: typeof lambdaContext) => Promise<unknown>;
 let closeRequest: (event: unknown, context: typeof lambdaContext) => Promise<unknown>;
 
@@ -40,26 +38,11 @@ afterAll(async () => {
   await dynamo.close();
 });
 
-beforeEach(() => {
-  sfn.reset();
-  eventBridge.reset();
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
-  ses.reset();
-  secrets.reset();
-  sfn.on(StartExecutionCommand).resolves({});
-  sfn.on(SendTaskSuccessCommand).resolves({});
-  ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
-  secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(64), Name: 'token-warden/link-signing-key' });
-});
-
-async function api(fn: Api, spec: EventSpec) {
-  const result = await fn(apiEvent(spec), lambdaContext);
-  return { status: result.statusCode, headers: result.headers ?? {}, body: result.body };
-}
+beforeEach(() => stubApprovalAws({ sfn, eventBridge, ses, secrets }));
 
 /** A request that reached `Request approval`, and the links emailed for it. */
 async function pendingRequest(name: string, taskToken = `task-token-${name}`) {
-  const created = await api(requests, {
+  const created = await callApi(requests, {
     routeKey: 'POST /token-requests',
     body: JSON.stringify({ ...body, name }),
     headers: { 'content-type': 'application/json' },
@@ -79,7 +62,7 @@ async function pendingRequest(name: string, taskToken = `task-token-${name}`) {
 const approvalIdOf = (url: URL) => url.pathname.split('/').pop() ?? '';
 
 async function open(url: URL) {
-  return api(approvals, {
+  return callApi(approvals, {
     routeKey: 'GET /approvals/{approvalId}',
     path: url.pathname,
     pathParameters: { approvalId: approvalIdOf(url) },
@@ -88,7 +71,7 @@ async function open(url: URL) {
 }
 
 async function post(url: URL, form: Record<string, string>, contentType = 'application/x-www-form-urlencoded') {
-  return api(approvals, {
+  return callApi(approvals, {
     routeKey: 'POST /approvals/{approvalId}',
     path: url.pathname,
     pathParameters: { approvalId: approvalIdOf(url) },
@@ -159,7 +142,7 @@ describe('the approval page', () => {
     ]);
     const after = JSON.parse(
       (
-        await api(requests, {
+        await callApi(requests, {
           routeKey: 'GET /token-requests/{requestId}',
           pathParameters: { requestId },
           claims: member('alice@example.com'),

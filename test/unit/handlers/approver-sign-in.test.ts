@@ -7,18 +7,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
-import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
 import { createOidcProvider, type OidcProvider, seededGroupsFor } from '../../../local/oidc';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
-import { apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
-import { setHandlerEnvironment } from '../../support/handler-env';
+import { lambdaContext, member } from '../../support/events';
+import { type ApiFunction, callApi, setHandlerEnvironment, stubApprovalAws } from '../../support/handler-env';
 import { bundledPolicyFile } from '../../support/policy-json';
 
 const sfn = mockClient(SFNClient);
@@ -26,9 +25,8 @@ const eventBridge = mockClient(EventBridgeClient);
 const ses = mockClient(SESv2Client);
 const secrets = mockClient(SecretsManagerClient);
 let dynamo: LocalDynamo;
-type Api = (event: ApiEvent, context: typeof lambdaContext) => Promise<ApiResult>;
-let requests: Api;
-let approvals: Api;
+let requests: ApiFunction;
+let approvals: ApiFunction;
 let requestApproval: (event: unknown, context: typeof lambdaContext) => Promise<unknown>;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tw-approver-sign-in-'));
@@ -73,26 +71,11 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-beforeEach(() => {
-  sfn.reset();
-  eventBridge.reset();
-  eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
-  ses.reset();
-  secrets.reset();
-  sfn.on(StartExecutionCommand).resolves({});
-  sfn.on(SendTaskSuccessCommand).resolves({});
-  ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
-  secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(64), Name: 'token-warden/link-signing-key' });
-});
-
-async function api(fn: Api, spec: EventSpec) {
-  const result = await fn(apiEvent(spec), lambdaContext);
-  return { status: result.statusCode, headers: result.headers ?? {}, cookies: result.cookies ?? [], body: result.body };
-}
+beforeEach(() => stubApprovalAws({ sfn, eventBridge, ses, secrets }));
 
 /** A request waiting for approval and approver1's emailed link. */
 async function pendingLink(name: string): Promise<URL> {
-  const created = await api(requests, {
+  const created = await callApi(requests, {
     routeKey: 'POST /token-requests',
     body: JSON.stringify({
       serviceAccount: 'jenkins-bot',
@@ -118,7 +101,7 @@ async function pendingLink(name: string): Promise<URL> {
 const approvalIdOf = (url: URL) => url.pathname.split('/').pop() ?? '';
 
 const open = (link: URL) =>
-  api(approvals, {
+  callApi(approvals, {
     routeKey: 'GET /approvals/{approvalId}',
     path: link.pathname,
     pathParameters: { approvalId: approvalIdOf(link) },
@@ -126,7 +109,7 @@ const open = (link: URL) =>
   });
 
 const decide = (link: URL, form: Record<string, string>) =>
-  api(approvals, {
+  callApi(approvals, {
     routeKey: 'POST /approvals/{approvalId}',
     path: link.pathname,
     pathParameters: { approvalId: approvalIdOf(link) },
@@ -136,7 +119,7 @@ const decide = (link: URL, form: Record<string, string>) =>
   });
 
 const callback = (query: Record<string, string>, cookies?: string[]) =>
-  api(approvals, {
+  callApi(approvals, {
     routeKey: 'GET /approvals/sign-in/callback',
     path: '/approvals/sign-in/callback',
     query,
