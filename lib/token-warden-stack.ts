@@ -2,12 +2,12 @@ import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { allAllowedConsumers } from '../functions/domain/policy';
 import type { TokenWardenConfig } from './config';
 import { IssuanceWorkflow } from './issuance-workflow';
 import { Notifications } from './notifications';
 import { writePolicyArtifact } from './policy-artifact';
 import { RequestApi } from './request-api';
+import { RevocationWorkflow } from './revocation-workflow';
 import { RotationSchedules } from './rotation-schedules';
 import { RotationWorkflow } from './rotation-workflow';
 import { WardenSecrets } from './secrets';
@@ -37,6 +37,7 @@ export interface TokenWardenFunctions {
   readonly beginRotation: WardenFunction;
   readonly retirePrevious: WardenFunction;
   readonly recordRotationFailure: WardenFunction;
+  readonly finishRevocation: WardenFunction;
   readonly sweep: WardenFunction;
   readonly inventory: WardenFunction;
 }
@@ -55,6 +56,7 @@ export class TokenWardenStack extends Stack {
   readonly api: RequestApi;
   readonly issuance: IssuanceWorkflow;
   readonly rotation: RotationWorkflow;
+  readonly revocation: RevocationWorkflow;
   readonly schedules: RotationSchedules;
   /** Lifecycle events (`<stack>-events`): every audit record is also published here, for integrations. */
   readonly events: EventBus;
@@ -66,7 +68,12 @@ export class TokenWardenStack extends Stack {
     const { policy } = config;
     this.config = config;
 
-    this.store = new TokenStore(this, 'Store', { secretConsumers: allAllowedConsumers(policy) });
+    this.store = new TokenStore(this, 'Store', {
+      secretConsumers: policy.serviceAccounts.map(({ alias, allowedConsumers }) => ({
+        alias,
+        consumers: allowedConsumers,
+      })),
+    });
     this.secrets = new WardenSecrets(this, 'Secrets', {
       encryptionKey: this.store.key,
       orgApiKeySecretName: config.orgApiKeySecretName,
@@ -86,7 +93,8 @@ export class TokenWardenStack extends Stack {
     const workflowStep = { timeout: Duration.seconds(60) };
     this.functions = {
       tokenRequests: fn('TokenRequests', 'functions/api/token-requests.ts', 'token request routes'),
-      tokens: fn('Tokens', 'functions/api/tokens.ts', 'token routes'),
+      // Revoke spends up to 8 s revoking at Atlassian (each call up to 10 s) before the workflow takes over.
+      tokens: fn('Tokens', 'functions/api/tokens.ts', 'token routes', { timeout: Duration.seconds(25) }),
       admin: fn('Admin', 'functions/api/admin.ts', 'audit and drift routes'),
       // With approver sign-in the callback calls the identity provider up to three times (discovery, token, key
       // set), each with a 5-second timeout.
@@ -129,6 +137,13 @@ export class TokenWardenStack extends Stack {
         'RecordRotationFailure',
         'functions/workflow/record-rotation-failure.ts',
         'record a failed rotation',
+        workflowStep,
+      ),
+      // One pass revokes for up to 40 s (each Atlassian call up to 10 s), then the workflow loops.
+      finishRevocation: fn(
+        'FinishRevocation',
+        'functions/workflow/finish-revocation.ts',
+        'finish revoking a revoked token',
         workflowStep,
       ),
       // One run walks every due token, each with a few Atlassian and AWS calls.
@@ -194,6 +209,11 @@ export class TokenWardenStack extends Stack {
       encryptionKey: this.store.key,
     });
 
+    this.revocation = new RevocationWorkflow(this, 'Revocation', {
+      finishRevocation: this.functions.finishRevocation.function,
+      encryptionKey: this.store.key,
+    });
+
     this.schedules = new RotationSchedules(this, 'Schedules', {
       stateMachineName: this.rotation.stateMachineName,
       sweep: this.functions.sweep.function,
@@ -208,6 +228,7 @@ export class TokenWardenStack extends Stack {
     });
     this.notifications.watchStateMachine('Issuance', this.issuance.stateMachine);
     this.notifications.watchStateMachine('Rotation', this.rotation.stateMachine);
+    this.notifications.watchStateMachine('Revocation', this.revocation.stateMachine);
     for (const [name, warden] of Object.entries(this.functions) as [string, WardenFunction][]) {
       this.notifications.watchFunction(name.charAt(0).toUpperCase() + name.slice(1), warden.function);
     }
@@ -217,6 +238,7 @@ export class TokenWardenStack extends Stack {
     new CfnOutput(this, 'AuditTableName', { value: this.store.audit.tableName });
     new CfnOutput(this, 'IssuanceStateMachineArn', { value: this.issuance.stateMachine.stateMachineArn });
     new CfnOutput(this, 'RotationStateMachineArn', { value: this.rotation.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'RevocationStateMachineArn', { value: this.revocation.stateMachine.stateMachineArn });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBusName, description: 'Lifecycle events' });
     new CfnOutput(this, 'ScheduleGroupName', {
       value: this.schedules.group.ref,
@@ -252,14 +274,24 @@ export class TokenWardenStack extends Stack {
       .bindAuditTable(audit, 'append', events)
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindStateMachine(stateMachine, ['start', 'respond']);
-    // Rotate starts a rotation now. Revoke stops a running rotation, revokes every live generation at Atlassian,
-    // deletes the token's schedule, removes the secret's readers and schedules its deletion.
+    // Rotate starts a rotation now. Revoke marks the token REVOKED, starts the revocation workflow, removes the
+    // secret's readers and schedules its deletion, stops the token's rotations, deletes its schedule and revokes live
+    // generations at Atlassian within its budget.
     f.tokens
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
       .bindMail(config.fromEmail)
       .bindRotationSchedules(schedules, 'delete')
       .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')
+      .bindStopExecutions(this.rotation.stateMachineName)
+      .bindAtlassian(orgApiKey, atlassian)
+      .bindTokenSecrets('unshare', 'delete')
+      .bindStateMachine(this.revocation.stateMachine, ['start'], 'REVOCATION_STATE_MACHINE_ARN');
+    // The revocation workflow's step repeats what revoke does, until nothing of the token is live.
+    f.finishRevocation
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindRotationSchedules(schedules, 'delete')
       .bindStopExecutions(this.rotation.stateMachineName)
       .bindAtlassian(orgApiKey, atlassian)
       .bindTokenSecrets('unshare', 'delete');

@@ -13,7 +13,8 @@ import {
 } from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
-import { expiryFor, rotationDueAt } from '../domain/requests';
+import { expiryFor } from '../domain/requests';
+import { nextRotationDue } from '../domain/rotation';
 import { notifyOnce } from './close-request';
 
 /** Where the next rotation is scheduled (EventBridge Scheduler in AWS). */
@@ -97,6 +98,33 @@ function accountFor(policy: Policy, request: StoredRequest): ServiceAccount {
   return account;
 }
 
+/**
+ * A rotation (generation > 1) goes on only while its token is `ACTIVE` or `ROTATING` and not past this generation.
+ * Each rotation step checks this after what it did (and undoes it), so a revoke that turned the record `REVOKED`
+ * either sees what the step made or the step sees the revoke.
+ */
+async function requireRotatable(
+  store: RecordStore,
+  tokenId: string,
+  generation: number,
+  { notRecordedYet = false } = {},
+): Promise<StoredToken> {
+  const token = await store.getToken(tokenId);
+  if (!token) throw new IssuanceRefusedError(`token ${tokenId} does not exist`);
+  if (token.status !== 'ACTIVE' && token.status !== 'ROTATING') {
+    throw new IssuanceRefusedError(`token ${tokenId} is ${token.status}: generation ${generation} is not rotated in`);
+  }
+  if (notRecordedYet && token.generation >= generation) {
+    throw new IssuanceRefusedError(`token ${tokenId} is already at generation ${token.generation}`);
+  }
+  return token;
+}
+
+/** The readers a secret may have now: the request's consumers that the current policy still allows. */
+export function allowedReaders(consumers: readonly string[], account: ServiceAccount): string[] {
+  return consumers.filter((c) => account.allowedConsumers.includes(c));
+}
+
 async function loadRequest(store: RecordStore, requestId: string): Promise<StoredRequest> {
   const request = await store.getRequest(requestId);
   if (!request) throw new IssuanceRefusedError(`request ${requestId} does not exist`);
@@ -123,6 +151,10 @@ export async function mintToken(deps: MintDeps, input: MintInput): Promise<Minte
   const label = mintLabel(target.tokenId, target.generation);
   const secretName = secretNameFor(request.serviceAccount, request.name);
 
+  const rotating =
+    target.generation > 1
+      ? await requireRotatable(deps.store, target.tokenId, target.generation, { notRecordedYet: true })
+      : undefined;
   const previous = await deps.store.getMint(target.tokenId, target.generation);
   if (previous && previous.state !== 'MINTED' && previous.state !== 'DISCARDED') {
     return { ...target, versionId: previous.versionId, manual: previous.state === 'AWAITING_UPLOAD' };
@@ -131,18 +163,27 @@ export async function mintToken(deps: MintDeps, input: MintInput): Promise<Minte
   const round = previous ? (previous.round ?? 1) + 1 : 1;
   const versionId = secretVersionId(target.tokenId, target.generation, round);
 
-  await deps.vault.ensureSecret({
-    name: secretName,
-    kmsKeyId: deps.kmsKeyId,
-    description: `Atlassian API token ${request.name} of ${account.email}, managed by Token Warden (${target.tokenId})`,
-    tags: {
-      'jenkins:credentials:type': 'usernamePassword',
-      'jenkins:credentials:username': account.email,
-      'token-warden:token-id': target.tokenId,
-      'token-warden:service-account': account.alias,
-    },
-    consumers: request.consumers,
-  });
+  if (rotating) {
+    // A rotation never creates, restores or widens the secret: a secret scheduled for deletion stays so.
+    const described = await deps.vault.describe(secretName);
+    if (!described || described.DeletedDate) {
+      throw new IssuanceRefusedError(`the secret of ${target.tokenId} is gone or scheduled for deletion`);
+    }
+    await narrowReaders(deps, target, account, secretName);
+  } else {
+    await deps.vault.ensureSecret({
+      name: secretName,
+      kmsKeyId: deps.kmsKeyId,
+      description: `Atlassian API token ${request.name} of ${account.email}, managed by Token Warden (${target.tokenId})`,
+      tags: {
+        'jenkins:credentials:type': 'usernamePassword',
+        'jenkins:credentials:username': account.email,
+        'token-warden:token-id': target.tokenId,
+        'token-warden:service-account': account.alias,
+      },
+      consumers: allowedReaders(request.consumers, account),
+    });
+  }
 
   // A previous attempt may have minted and lost the response, or minted and failed to store (or, for a manual
   // account, an admin created a token for an attempt that was discarded since): revoke those.
@@ -184,11 +225,37 @@ export async function mintToken(deps: MintDeps, input: MintInput): Promise<Minte
     await deps.store.putMint(mint);
     await deps.vault.stage(secretName, versionId, minted.token);
     await deps.store.putMint({ ...mint, state: 'STAGED' });
+    // Revoked while minting: this token is revoked here, since the revoke may have listed before it existed.
+    if (rotating) await requireRotatable(deps.store, target.tokenId, target.generation, { notRecordedYet: true });
   } catch (error) {
     await deps.atlassian.revokeToken(account.atlassianId, minted.id);
+    await deps.store.putMint({ ...mint, state: 'DISCARDED' }).catch(() => undefined);
     throw error;
   }
   return { ...target, versionId, manual: false };
+}
+
+/**
+ * A rotation takes readers away that the current policy no longer allows, and never adds any: the record is narrowed
+ * first (so a racing revoke removes no fewer readers than it knows of), then the secret, then the status is checked
+ * again and, if the token was revoked meanwhile, the readers are removed once more.
+ */
+async function narrowReaders(deps: MintDeps, target: MintTarget, account: ServiceAccount, secretName: string) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const token = await requireRotatable(deps.store, target.tokenId, target.generation, { notRecordedYet: true });
+    const readers = allowedReaders(token.consumers, account);
+    if (readers.length === token.consumers.length) return;
+    if (!(await deps.store.saveToken({ ...token, consumers: readers }))) continue;
+    await deps.vault.setReaders(secretName, readers);
+    try {
+      await requireRotatable(deps.store, target.tokenId, target.generation);
+    } catch (error) {
+      await deps.vault.removeReaders(secretName);
+      throw error;
+    }
+    return;
+  }
+  throw new Error(`token ${target.tokenId} changed concurrently while its readers were narrowed`);
 }
 
 async function revokeByLabel(
@@ -222,6 +289,7 @@ async function loadMint(deps: Pick<IssuanceDeps, 'store' | 'policy'>, tokenId: s
  */
 export async function verifyToken(deps: VerifyDeps, input: { tokenId: string; generation: number }) {
   const { mint, request, account, secretName } = await loadMint(deps, input.tokenId, input.generation);
+  if (input.generation > 1) await requireRotatable(deps.store, input.tokenId, input.generation);
   if (mint.state === 'VERIFIED' || mint.state === 'PROMOTED') return { verifiedBy: mint.verifiedBy ?? 'myself' };
   if (mint.state !== 'STAGED') throw new IssuanceRefusedError(`generation ${input.generation} is ${mint.state}`);
   let verifiedBy: 'myself' | 'list';
@@ -255,12 +323,17 @@ export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; 
   if (mint.state !== 'VERIFIED' && mint.state !== 'PROMOTED') {
     throw new IssuanceRefusedError(`generation ${input.generation} is ${mint.state}, not VERIFIED`);
   }
+  if (input.generation > 1 && mint.state !== 'PROMOTED') {
+    await requireRotatable(deps.store, input.tokenId, input.generation);
+  }
   await deps.vault.promote(secretName, mint.versionId);
   const described = await deps.vault.describe(secretName);
   const secretArn = described?.ARN ?? '';
   const now = isoSeconds(deps.clock.now());
   const expiresAt = mint.expiresAt!;
-  const nextRotationAt = isoSeconds(rotationDueAt(new Date(expiresAt), deps.policy.rotationLeadDays));
+  const nextRotationAt = isoSeconds(
+    nextRotationDue(new Date(expiresAt), request.lifetimeDays, deps.clock.now(), deps.policy),
+  );
 
   if (input.generation === 1) {
     const token: StoredToken = {
@@ -324,6 +397,12 @@ async function recordRotatedGeneration(deps: PromoteDeps, mint: MintRecord, next
     const token = await deps.store.getToken(mint.tokenId);
     if (!token) throw new IssuanceRefusedError(`token ${mint.tokenId} does not exist`);
     if (token.generation >= mint.generation) return;
+    // A revoked (or expired) record never moves forward: the new generation is discarded instead.
+    if (token.status !== 'ACTIVE' && token.status !== 'ROTATING') {
+      throw new IssuanceRefusedError(
+        `token ${mint.tokenId} is ${token.status}: generation ${mint.generation} is not promoted`,
+      );
+    }
     const now = isoSeconds(deps.clock.now());
     const { rotation: _rotation, lastRotationError: _error, remindedAt: _reminded, ...rest } = token;
     const saved = await deps.store.saveToken({

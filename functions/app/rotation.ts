@@ -8,7 +8,7 @@ import { conflict, notFound } from '../domain/errors';
 import { type Caller, canSeeToken, toTokenRepresentation } from '../domain/model';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
-import { lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
+import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
 import { TOKEN_ID } from './tokens';
 
 export interface RotationDeps {
@@ -23,7 +23,7 @@ export interface RotationDeps {
 
 export type StartOutcome =
   | { started: true; token: StoredToken; executionName: string }
-  | { started: false; token: StoredToken; reason: 'not-active' | 'rotating' | 'expired' };
+  | { started: false; token: StoredToken; reason: 'not-active' | 'rotating' | 'expired' | 'too-many-live' };
 
 /**
  * Starts a rotation of `tokenId` now (manual rotate, the sweep): takes the rotation lock with a conditional write,
@@ -68,16 +68,26 @@ async function releaseLock(store: RecordStore, tokenId: string, generation: numb
   }
 }
 
-/** `POST /tokens/{id}/rotate` (owner or admin): 202 with the token, `ROTATING`. */
+/**
+ * `POST /tokens/{id}/rotate` (owner or admin): 202 with the token, `ROTATING`. Refused (409) while the previous
+ * generation is still in its grace period: each rotation keeps one more token live until its grace period ends, so
+ * rotating again before then would pile up live tokens.
+ */
 export async function rotateNow(deps: RotationDeps, caller: Caller, tokenId: string) {
   const token = TOKEN_ID.test(tokenId) ? await deps.store.getToken(tokenId) : undefined;
   if (!token || !canSeeToken(caller, token)) throw notFound('token not found');
+  const graceEnd = graceEndsAt(token, deps.policy.gracePeriodHours);
+  if (graceEnd && graceEnd.getTime() > deps.clock.now().getTime() && !token.rotation) {
+    throw conflict(`the previous token is in its grace period until ${isoSeconds(graceEnd)}; rotate after that`);
+  }
   const outcome = await startRotation(deps, tokenId, { takeOverStale: false });
   if (!outcome.started) {
     throw conflict(
       outcome.reason === 'rotating'
         ? 'a rotation of this token is already running'
-        : `the token is ${outcome.token.status}`,
+        : outcome.reason === 'too-many-live'
+          ? 'too many generations of this token are still live at Atlassian; rotate once the previous one is revoked'
+          : `the token is ${outcome.token.status}`,
     );
   }
   return toTokenRepresentation(outcome.token);
@@ -99,6 +109,9 @@ export async function beginRotation(deps: Pick<RotationDeps, 'store' | 'clock'>,
     const token = await deps.store.getToken(input.tokenId);
     if (!token) return { ...input, proceed: false, reason: 'token not found' };
     if (token.generation >= input.generation) return { ...input, proceed: false, reason: 'already rotated' };
+    // Revoked or expired meanwhile: nothing rotates, whoever holds the lock.
+    if (token.status !== 'ACTIVE' && token.status !== 'ROTATING')
+      return { ...input, proceed: false, reason: 'not-active' };
     const lock = token.rotation;
     if (lock?.generation === input.generation && lock.attempt === input.attempt) return { ...input, proceed: true };
     const eligibility = rotationEligibility(token, deps.clock.now(), false);
@@ -132,7 +145,8 @@ export async function recordRotationFailure(
   let token: StoredToken | undefined;
   for (let i = 0; i < 5; i++) {
     token = await deps.store.getToken(input.tokenId);
-    if (!token) return { recorded: false };
+    // Revoked meanwhile: the rotation was meant to fail; revoke told the owner.
+    if (!token || token.status === 'REVOKED') return { recorded: false };
     const lock = token.rotation;
     const ours = lock?.generation === input.generation && lock.attempt === input.attempt;
     if (!ours && token.lastRotationError?.at) break;
@@ -225,7 +239,7 @@ export async function retirePreviousGenerations(deps: RetireDeps, input: { token
   return { revoked };
 }
 
-async function markGenerationRevoked(store: RecordStore, tokenId: string, generation: number, at: string) {
+export async function markGenerationRevoked(store: RecordStore, tokenId: string, generation: number, at: string) {
   for (let i = 0; i < 5; i++) {
     const token = await store.getToken(tokenId);
     if (!token) return;

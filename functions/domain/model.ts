@@ -88,6 +88,10 @@ export interface TokenRecord {
   revokedAt?: string;
   revokedBy?: string;
   revokeReason?: string;
+  /** How often revoke was called (each call starts one round of the revocation workflow). */
+  revokeRounds?: number;
+  /** The rotation that held the lock when the token was revoked (the revocation stops its execution). */
+  stoppedRotation?: { generation: number; attempt: number; startedAt: string };
   correlationId: string;
 }
 

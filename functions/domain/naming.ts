@@ -35,6 +35,8 @@ export const requestIdForToken = (tokenId: string) => `req_${tokenId.replace(/^t
 export const secretNameFor = (alias: string, name: string) => `token-warden.${alias}.${name}`;
 /** Atlassian label of one mint: unique and deterministic, so a lost response can be found again. */
 export const mintLabel = (tokenId: string, generation: number) => `token-warden:${tokenId}:g${generation}`;
+/** Every generation of a token is minted under a label with this prefix: revoke takes down every one of them. */
+export const mintLabelPrefix = (tokenId: string) => `token-warden:${tokenId}:g`;
 /**
  * Deterministic Secrets Manager `ClientRequestToken` (a UUID shape) for one generation's secret version. `round`
  * counts how often the generation was minted (or asked for) again after an attempt that was discarded: a version id
@@ -53,3 +55,5 @@ export const uploadIdFor = (tokenId: string, generation: number, round: number, 
 export const issuanceExecutionName = (requestId: string) => requestId;
 export const rotationExecutionName = (tokenId: string, generation: number, attempt: number) =>
   `${tokenId}-g${generation}-a${attempt}`;
+/** One run of the revocation workflow per revoke call that left work (`round` counts the token's revoke calls). */
+export const revocationExecutionName = (tokenId: string, round: number) => `${tokenId}-revoke-${round}`;

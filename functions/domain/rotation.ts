@@ -5,6 +5,15 @@ import { rotationExecutionName } from './naming';
 /** A rotation lock older than this is considered abandoned and may be taken over by the sweep. */
 export const STALE_ROTATION_MS = 2 * 3_600_000;
 
+/**
+ * At most this many generations of one token are live at Atlassian at once: the current one, the previous one in
+ * its grace period, and the one a rotation is minting. A rotation that would mint a fourth does not start.
+ */
+export const MAX_LIVE_GENERATIONS = 3;
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
 export interface RotationPlan {
   generation: number;
   attempt: number;
@@ -19,7 +28,42 @@ export function nextRotation(token: TokenRecord): RotationPlan {
   return { generation, attempt, executionName: rotationExecutionName(token.tokenId, generation, attempt) };
 }
 
-export type RotationEligibility = 'eligible' | 'not-active' | 'rotating' | 'expired';
+export type RotationEligibility = 'eligible' | 'not-active' | 'rotating' | 'expired' | 'too-many-live';
+
+/** Generations not yet revoked at Atlassian (as far as the record knows). */
+export function liveGenerations(token: TokenRecord): TokenRecord['generations'] {
+  return token.generations.filter((g) => !g.revokedAt);
+}
+
+/**
+ * When the token's latest rotation's grace period ends, while an older generation is still live; undefined when no
+ * older generation is live (nothing is in its grace period).
+ */
+export function graceEndsAt(token: TokenRecord, gracePeriodHours: number): Date | undefined {
+  if (!token.lastRotatedAt) return undefined;
+  if (!token.generations.some((g) => g.generation < token.generation && !g.revokedAt)) return undefined;
+  return new Date(Date.parse(token.lastRotatedAt) + gracePeriodHours * HOUR_MS);
+}
+
+/**
+ * When the generation expiring at `expiresAt` (minted `now` for `lifetimeDays`) is rotated next: `expiry −
+ * rotationLeadDays`, the policy's rule. Applied to a token the policy no longer fits (a lead raised to or beyond the
+ * token's lifetime), the lead becomes half the lifetime; and the result is never sooner than the grace period (or
+ * half the remaining life, if that is shorter) from now. So a policy change never makes a token rotate again at once,
+ * and never more often than once per grace period: rotation cannot loop.
+ */
+export function nextRotationDue(
+  expiresAt: Date,
+  lifetimeDays: number,
+  now: Date,
+  policy: { rotationLeadDays: number; gracePeriodHours: number },
+): Date {
+  const leadMs =
+    policy.rotationLeadDays < lifetimeDays ? policy.rotationLeadDays * DAY_MS : (lifetimeDays * DAY_MS) / 2;
+  const remainingMs = Math.max(0, expiresAt.getTime() - now.getTime());
+  const floorMs = Math.min(policy.gracePeriodHours * HOUR_MS, remainingMs / 2);
+  return new Date(Math.floor(Math.max(expiresAt.getTime() - leadMs, now.getTime() + floorMs) / 1000) * 1000);
+}
 
 /**
  * How long a rotation lock may be held before the sweep takes it over: {@link STALE_ROTATION_MS}, plus, for a
@@ -43,6 +87,7 @@ export function rotationEligibility(
     const age = now.getTime() - Date.parse(token.rotation.startedAt);
     if (!(takeOverStale && age >= staleAfterMs)) return 'rotating';
   }
+  if (liveGenerations(token).length >= MAX_LIVE_GENERATIONS) return 'too-many-live';
   return 'eligible';
 }
 

@@ -82,3 +82,11 @@ export const rotationStopper = /* @__PURE__ */ once(() => {
 
 export const rotationStateMachineArn = () =>
   readConfig({ ROTATION_STATE_MACHINE_ARN: envVar.arn }).ROTATION_STATE_MACHINE_ARN;
+
+/** Starts a round of the revocation workflow (revoke). */
+export const revocationStarter = /* @__PURE__ */ once(() => {
+  const arn = readConfig({ REVOCATION_STATE_MACHINE_ARN: envVar.arn }).REVOCATION_STATE_MACHINE_ARN;
+  return async (executionName: string, input: object) => {
+    await workflows().start(arn, executionName, input);
+  };
+});

@@ -14,6 +14,7 @@ export type AuditEvent =
   | 'ROTATED'
   | 'ROTATION_FAILED'
   | 'REVOKED'
+  | 'REVOCATION_COMPLETED'
   | 'TOKEN_EXPIRED'
   | 'DRIFT_DETECTED';
 

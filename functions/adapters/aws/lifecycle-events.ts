@@ -14,6 +14,7 @@ export const LIFECYCLE_DETAIL_TYPES = {
   ROTATED: 'Token Rotated',
   ROTATION_FAILED: 'Token Rotation Failed',
   REVOKED: 'Token Revoked',
+  REVOCATION_COMPLETED: 'Token Revocation Completed',
   TOKEN_EXPIRED: 'Token Expired',
   DRIFT_DETECTED: 'Token Inventory Drift Detected',
 } as const;

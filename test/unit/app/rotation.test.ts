@@ -223,6 +223,13 @@ describe('sweep', () => {
   });
 });
 
+const revocations: { name: string; input: object }[] = [];
+const revokeDeps = (stopRotation: (name: string) => Promise<void> = async () => {}) => ({
+  ...h.deps,
+  stopRotation,
+  startRevocation: async (name: string, input: object) => void revocations.push({ name, input }),
+});
+
 describe('revoke', () => {
   it('revokes every live generation, stops the rotation, removes the schedule and readers, schedules deletion', async () => {
     const { tokenId, secretName } = await issued();
@@ -232,7 +239,7 @@ describe('revoke', () => {
     const current = await secretValue(secretName);
 
     const revoked = await revokeToken(
-      { ...h.deps, stopRotation: async (n) => void stopped.push(n) },
+      revokeDeps(async (n) => void stopped.push(n)),
       admin,
       tokenId,
       'leaked in a build log',
@@ -250,17 +257,22 @@ describe('revoke', () => {
     const described = await h.sm.send(new DescribeSecretCommand({ SecretId: secretName }));
     expect(described.DeletedDate).toBeDefined();
 
-    const again = await revokeToken({ ...h.deps, stopRotation: async () => {} }, admin, tokenId, 'again');
+    const again = await revokeToken(revokeDeps(), admin, tokenId, 'again');
     expect(again).toEqual(revoked);
+    // Each call starts a round of the revocation workflow, which finishes what is left after steps in flight.
+    expect(revocations.slice(-2).map((r) => r.name)).toEqual([`${tokenId}-revoke-1`, `${tokenId}-revoke-2`]);
     const audit = await h.deps.audit.list(revoked.requestId);
     expect(audit.filter((r) => r.event === 'REVOKED')).toEqual([
-      expect.objectContaining({ actor: 'admin@example.com', details: { reason: 'leaked in a build log' } }),
+      expect.objectContaining({
+        actor: 'admin@example.com',
+        details: { reason: 'leaked in a build log', generation: 1 },
+      }),
     ]);
   });
 
   it('is for admins only, and validates the reason', async () => {
     const { tokenId } = await issued();
-    await expect(revokeToken({ ...h.deps, stopRotation: async () => {} }, alice, tokenId, 'x')).rejects.toMatchObject({
+    await expect(revokeToken(revokeDeps(), alice, tokenId, 'x')).rejects.toMatchObject({
       code: 'FORBIDDEN',
     });
     expect(parseRevokeBody(undefined)).toBe('unspecified');
