@@ -14,14 +14,23 @@ export const RECORD_INDEXES = {
 /** Secrets holding issued tokens are named `token-warden.<alias>.<name>`. */
 export const TOKEN_SECRET_NAME_PREFIX = 'token-warden.';
 
+/** The roles allowed to read the token secrets of one service account. */
+export interface TokenSecretConsumers {
+  /** The service account's alias: its secrets are `token-warden.<alias>.<name>`. */
+  readonly alias: string;
+  /** IAM role ARNs (the account's `allowedConsumers`). */
+  readonly consumers: readonly string[];
+}
+
 /** Properties of {@link TokenStore}. */
 export interface TokenStoreProps {
   /**
-   * IAM role ARNs that may read token secrets (the union of the policy's `allowedConsumers`). They get
-   * `kms:Decrypt` on the key, only through Secrets Manager and only for token secrets.
+   * The IAM roles that may read each service account's token secrets: the policy's `allowedConsumers` by alias.
+   * Each account's roles get `kms:Decrypt` on the key only through Secrets Manager and only for secrets named
+   * `token-warden.<alias>.*` in this account and region (one key policy statement per account).
    * @default - no consumer can decrypt
    */
-  readonly secretConsumers?: readonly string[];
+  readonly secretConsumers?: readonly TokenSecretConsumers[];
   /**
    * What happens to the key and tables when they leave the stack.
    * @default RemovalPolicy.RETAIN
@@ -90,13 +99,18 @@ export class TokenStore extends Construct {
         resources: ['*'],
       }),
     );
-    const consumers = [...new Set(props.secretConsumers ?? [])].sort();
-    if (consumers.length > 0) {
-      // CI roles read token secrets through Secrets Manager; they never get the key for anything else.
+    // CI roles read token secrets through Secrets Manager; they never get the key for anything else. Secrets
+    // Manager decrypts with the encryption context `SecretARN` = the secret's ARN, so each service account's
+    // consumers are bounded to its own name prefix: a role allowed for one account cannot decrypt another's
+    // secrets even where a secret's resource policy or an identity policy would let it call GetSecretValue.
+    // Aliases hold no dots, so `token-warden.<alias>.*` matches no other alias's secrets.
+    for (const { alias, consumers } of props.secretConsumers ?? []) {
+      const principals = [...new Set(consumers)].sort();
+      if (principals.length === 0) continue;
       this.key.addToResourcePolicy(
         new PolicyStatement({
-          sid: 'TokenSecretConsumers',
-          principals: consumers.map((arn) => new ArnPrincipal(arn)),
+          sid: `TokenSecretConsumers-${alias}`,
+          principals: principals.map((arn) => new ArnPrincipal(arn)),
           actions: ['kms:Decrypt'],
           resources: ['*'],
           conditions: {
@@ -105,7 +119,7 @@ export class TokenStore extends Construct {
               'kms:EncryptionContext:SecretARN': stack.formatArn({
                 service: 'secretsmanager',
                 resource: 'secret',
-                resourceName: `${TOKEN_SECRET_NAME_PREFIX}*`,
+                resourceName: `${TOKEN_SECRET_NAME_PREFIX}${alias}.*`,
                 arnFormat: ArnFormat.COLON_RESOURCE_NAME,
               }),
             },

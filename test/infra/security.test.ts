@@ -3,8 +3,9 @@
  * account and region (except where AWS itself has no resource-level permissions, each named with its reason), and
  * every store of data encrypted with the stack's customer key.
  */
+import { secretNameFor } from '../../functions/domain/naming';
 import { resolveValue } from '../../lib/synth/resolve-template';
-import { type Synthesized, synth, type TemplateJson } from './support/synth';
+import { defaultPolicy, type Synthesized, synth, type TemplateJson, writePolicy } from './support/synth';
 
 interface Statement {
   Effect: string;
@@ -116,6 +117,113 @@ describe('encryption with the stack’s customer key', () => {
     );
     expect(creators.length).toBeGreaterThan(0);
     for (const fn of creators) expect(fn.Properties.Environment.Variables.SECRETS_KMS_KEY_ID).toEqual(keyArn());
+  });
+});
+
+describe('token secret readers in the key policy', () => {
+  const JENKINS = 'arn:aws:iam::000000000000:role/jenkins';
+  const SHARED = 'arn:aws:iam::000000000000:role/shared-ci';
+  const DEPLOYER = 'arn:aws:iam::111111111111:role/deployer';
+  const DEPLOY_ONLY = 'arn:aws:iam::000000000000:role/deploy-only';
+  // `deploy` is a prefix of `deploy-bot`: their secrets must still be told apart.
+  const ALLOWED: Record<string, string[]> = {
+    'jenkins-bot': [JENKINS, SHARED],
+    'deploy-bot': [DEPLOYER, SHARED],
+    deploy: [DEPLOY_ONLY],
+    'quiet-bot': [],
+  };
+  const ROLES = [JENKINS, SHARED, DEPLOYER, DEPLOY_ONLY];
+  const VIA_SECRETS_MANAGER = 'secretsmanager.us-east-1.amazonaws.com';
+  const secretArn = (alias: string, account = '000000000000', region = 'us-east-1') =>
+    `arn:aws:secretsmanager:${region}:${account}:secret:${secretNameFor(alias, 'ci-main')}-AbC123`;
+
+  let keyStatements: TemplateJson[];
+  beforeAll(() => {
+    const policy = defaultPolicy();
+    const [template] = policy.serviceAccounts;
+    policy.serviceAccounts = Object.entries(ALLOWED).map(([alias, allowedConsumers]) => ({
+      ...template,
+      alias,
+      allowedConsumers,
+      defaultConsumers: allowedConsumers.slice(0, 1),
+    }));
+    const other = synth({ policy: writePolicy(policy) });
+    const key = Object.values(other.json.Resources).find((r) => r.Type === 'AWS::KMS::Key');
+    keyStatements = (resolveValue(key?.Properties.KeyPolicy, other.resolve) as TemplateJson).Statement;
+  });
+
+  const glob = (pattern: string) =>
+    new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
+  const values = (v: unknown): string[] => (Array.isArray(v) ? v : [v]).map(String);
+  /**
+   * Whether a statement that names `role` itself lets it call `kms:Decrypt` with this request context. An operator
+   * or key this check does not model counts as met, so a statement can only look more permissive than it is.
+   */
+  function decryptAllowed(role: string, context: Record<string, string>): boolean {
+    return keyStatements.some((st) => {
+      if (st.Effect !== 'Allow' || !values(st.Principal?.AWS ?? []).includes(role)) return false;
+      if (!values(st.Action).some((action) => glob(action).test('kms:Decrypt'))) return false;
+      return Object.entries((st.Condition ?? {}) as Record<string, Record<string, unknown>>).every(([op, tests]) =>
+        Object.entries(tests).every(([conditionKey, expected]) => {
+          const actual = context[conditionKey];
+          if (actual === undefined) return !['StringEquals', 'StringLike', 'ArnLike'].includes(op);
+          if (op === 'StringEquals') return values(expected).includes(actual);
+          if (op === 'StringLike' || op === 'ArnLike') return values(expected).some((p) => glob(p).test(actual));
+          return true;
+        }),
+      );
+    });
+  }
+
+  it('lets a consumer decrypt, through Secrets Manager, the secrets of exactly the accounts that allow it', () => {
+    const outcome = ROLES.map((role) =>
+      Object.keys(ALLOWED).filter((alias) =>
+        decryptAllowed(role, {
+          'kms:ViaService': VIA_SECRETS_MANAGER,
+          'kms:EncryptionContext:SecretARN': secretArn(alias),
+        }),
+      ),
+    );
+    expect(outcome).toEqual([['jenkins-bot'], ['jenkins-bot', 'deploy-bot'], ['deploy-bot'], ['deploy']]);
+  });
+
+  it('gives no consumer the key outside Secrets Manager, nor for secrets of another account or region', () => {
+    for (const role of ROLES) {
+      for (const alias of Object.keys(ALLOWED)) {
+        const arn = secretArn(alias);
+        expect(decryptAllowed(role, { 'kms:EncryptionContext:SecretARN': arn })).toBe(false);
+        expect(
+          decryptAllowed(role, {
+            'kms:ViaService': 'ssm.us-east-1.amazonaws.com',
+            'kms:EncryptionContext:SecretARN': arn,
+          }),
+        ).toBe(false);
+        for (const elsewhere of [secretArn(alias, '222222222222'), secretArn(alias, '000000000000', 'eu-west-1')]) {
+          expect(
+            decryptAllowed(role, {
+              'kms:ViaService': VIA_SECRETS_MANAGER,
+              'kms:EncryptionContext:SecretARN': elsewhere,
+            }),
+          ).toBe(false);
+        }
+        // Secrets Manager's own secrets outside the token-warden. names (the link-signing key, say).
+        const own = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key-AbC123';
+        expect(
+          decryptAllowed(role, { 'kms:ViaService': VIA_SECRETS_MANAGER, 'kms:EncryptionContext:SecretARN': own }),
+        ).toBe(false);
+      }
+    }
+  });
+
+  it('allows consumers nothing but kms:Decrypt', () => {
+    const naming = keyStatements.filter((st) => values(st.Principal?.AWS ?? []).some((p) => ROLES.includes(p)));
+    expect(naming.length).toBeGreaterThan(0);
+    for (const st of naming) expect(values(st.Action)).toEqual(['kms:Decrypt']);
   });
 });
 

@@ -78,48 +78,54 @@ describe('TokenStore and secrets', () => {
     expect(Object.keys(s.template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(1);
   });
 
-  it('lets the policy consumers decrypt through Secrets Manager only, for token secrets only', () => {
+  it('gives each service account’s consumers decrypt through Secrets Manager, for that account’s secrets only', () => {
     const policy = defaultPolicy();
     const [account] = policy.serviceAccounts;
-    policy.serviceAccounts.push({
-      ...account,
-      alias: 'deploy-bot',
-      allowedConsumers: ['arn:aws:iam::111111111111:role/deployer', 'arn:aws:iam::000000000000:role/jenkins'],
-      defaultConsumers: [],
-    });
+    policy.serviceAccounts.push(
+      {
+        ...account,
+        alias: 'deploy-bot',
+        allowedConsumers: ['arn:aws:iam::111111111111:role/deployer', 'arn:aws:iam::000000000000:role/jenkins'],
+        defaultConsumers: [],
+      },
+      { ...account, alias: 'quiet-bot', allowedConsumers: [], defaultConsumers: [] },
+    );
     const other = synth({ policy: writePolicy(policy) });
     const key = Object.values(other.template.findResources('AWS::KMS::Key'))[0];
     const statements = key?.Properties.KeyPolicy.Statement as TemplateJson[];
-    const consumers = statements.filter((st) => st.Sid === 'TokenSecretConsumers');
-    expect(consumers).toEqual([
-      {
-        Sid: 'TokenSecretConsumers',
-        Effect: 'Allow',
-        Principal: { AWS: ['arn:aws:iam::000000000000:role/jenkins', 'arn:aws:iam::111111111111:role/deployer'] },
-        Action: 'kms:Decrypt',
-        Resource: '*',
-        Condition: {
-          StringEquals: {
-            'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
-          },
-          StringLike: {
-            'kms:EncryptionContext:SecretARN': {
-              'Fn::Join': [
-                '',
-                [
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  ':secretsmanager:',
-                  { Ref: 'AWS::Region' },
-                  ':',
-                  { Ref: 'AWS::AccountId' },
-                  ':secret:token-warden.*',
-                ],
+    const consumers = statements.filter((st) => String(st.Sid).startsWith('TokenSecretConsumers'));
+    const readersOf = (alias: string, principals: string | string[]) => ({
+      Sid: `TokenSecretConsumers-${alias}`,
+      Effect: 'Allow',
+      Principal: { AWS: principals },
+      Action: 'kms:Decrypt',
+      Resource: '*',
+      Condition: {
+        StringEquals: {
+          'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] },
+        },
+        StringLike: {
+          'kms:EncryptionContext:SecretARN': {
+            'Fn::Join': [
+              '',
+              [
+                'arn:',
+                { Ref: 'AWS::Partition' },
+                ':secretsmanager:',
+                { Ref: 'AWS::Region' },
+                ':',
+                { Ref: 'AWS::AccountId' },
+                `:secret:token-warden.${alias}.*`,
               ],
-            },
+            ],
           },
         },
       },
+    });
+    // One statement per service account with consumers, in policy order; quiet-bot allows none and gets none.
+    expect(consumers).toEqual([
+      readersOf('jenkins-bot', 'arn:aws:iam::000000000000:role/jenkins'),
+      readersOf('deploy-bot', ['arn:aws:iam::000000000000:role/jenkins', 'arn:aws:iam::111111111111:role/deployer']),
     ]);
   });
 
@@ -131,8 +137,8 @@ describe('TokenStore and secrets', () => {
     }
     const other = synth({ policy: writePolicy(policy) });
     const key = Object.values(other.template.findResources('AWS::KMS::Key'))[0];
-    const sids = ((key?.Properties.KeyPolicy.Statement ?? []) as { Sid?: string }[]).map((st) => st.Sid);
-    expect(sids).not.toContain('TokenSecretConsumers');
+    const sids = ((key?.Properties.KeyPolicy.Statement ?? []) as { Sid?: string }[]).map((st) => st.Sid ?? '');
+    expect(sids.filter((sid) => sid.startsWith('TokenSecretConsumers'))).toEqual([]);
   });
 
   it('lets CloudWatch Logs use the key for log groups of this account and region only', () => {
