@@ -40,6 +40,7 @@ export async function runInventory(deps: InventoryDeps): Promise<DriftReport> {
         account.alias,
         listed,
         records.filter((r) => r.serviceAccount === account.alias),
+        deps.clock.now(),
       ),
     );
   }

@@ -1,7 +1,7 @@
 /** Drift between what Token Warden recorded and what Atlassian lists. Pure. */
 import type { TokenRecord } from './model';
 
-export type DriftKind = 'UNKNOWN_TOKEN' | 'MISSING_TOKEN' | 'EXPIRY_MISMATCH' | 'REVOKED_BUT_LISTED';
+export type DriftKind = 'UNKNOWN_TOKEN' | 'MISSING_TOKEN' | 'EXPIRY_MISMATCH' | 'REVOKED_BUT_LISTED' | 'ORPHANED_MINT';
 
 export interface DriftFinding {
   kind: DriftKind;
@@ -23,12 +23,31 @@ export interface ListedToken {
 const OUR_LABEL = /^token-warden:(tok_[a-z2-7]{26}):g(\d+)$/;
 /** Expiries are compared to the day: Atlassian may round them. */
 const EXPIRY_TOLERANCE_MS = 86_400_000;
+/**
+ * How long a mint under one of our labels may be listed before its generation is recorded: longer than a minting
+ * step runs with all its retries. An unrecorded mint older than this, of a token not rotating to that generation, is
+ * an orphan (a lost mint response whose rotation was stopped), not a mint in flight.
+ */
+export const MINT_IN_FLIGHT_MS = 15 * 60_000;
+
+/** Whether a listed, unrecorded token under `record`'s label of `generation` may still be a mint in flight. */
+function mintInFlight(record: TokenRecord, generation: number, token: ListedToken, now: Date): boolean {
+  if (record.status !== 'ACTIVE' && record.status !== 'ROTATING') return false;
+  if (record.rotation?.generation === generation) return true;
+  const created = token.createdAt ? Date.parse(token.createdAt) : Number.NaN;
+  return Number.isFinite(created) && now.getTime() - created < MINT_IN_FLIGHT_MS;
+}
 
 /** Compares one service account's listed tokens with the token records of that account. */
-export function findDrift(serviceAccount: string, listed: ListedToken[], records: TokenRecord[]): DriftFinding[] {
+export function findDrift(
+  serviceAccount: string,
+  listed: ListedToken[],
+  records: TokenRecord[],
+  now: Date,
+): DriftFinding[] {
   const findings: DriftFinding[] = [];
   const byAtlassianId = new Map<string, { record: TokenRecord; generation: TokenRecord['generations'][number] }>();
-  const knownTokenIds = new Set(records.map((r) => r.tokenId));
+  const recordsById = new Map(records.map((r) => [r.tokenId, r]));
   for (const record of records) {
     for (const generation of record.generations) byAtlassianId.set(generation.atlassianTokenId, { record, generation });
   }
@@ -38,8 +57,21 @@ export function findDrift(serviceAccount: string, listed: ListedToken[], records
     const known = byAtlassianId.get(token.id);
     if (!known) {
       const ours = OUR_LABEL.exec(token.label);
-      // A mint in flight (its label names a token we track) is not drift; anything else was not issued by us.
-      if (ours && knownTokenIds.has(ours[1]!)) continue;
+      const owner = ours ? recordsById.get(ours[1]!) : undefined;
+      if (owner && ours) {
+        // A mint in flight is not drift; an unrecorded mint of a token that is not minting it is an orphan.
+        if (mintInFlight(owner, Number(ours[2]), token, now)) continue;
+        findings.push({
+          kind: 'ORPHANED_MINT',
+          serviceAccount,
+          atlassianTokenId: token.id,
+          label: token.label,
+          tokenId: owner.tokenId,
+          generation: Number(ours[2]),
+          detail: `minted under Token Warden's label but never recorded (token ${owner.status}): revoke it`,
+        });
+        continue;
+      }
       findings.push({
         kind: 'UNKNOWN_TOKEN',
         serviceAccount,
