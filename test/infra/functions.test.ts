@@ -31,7 +31,7 @@ const SCHEDULES = ['SCHEDULE_GROUP_NAME', 'SCHEDULER_ROLE_ARN', 'ROTATION_STATE_
 /** The variables each function gets beyond the common ones: what its handler reads, nothing more. */
 const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.tokenRequests]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'ISSUANCE_STATE_MACHINE_ARN'],
-  [ENTRIES.tokens]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES, ...ATLASSIAN],
+  [ENTRIES.tokens]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES, ...ATLASSIAN, 'REVOCATION_STATE_MACHINE_ARN'],
   [ENTRIES.admin]: ['TABLE_NAME', 'AUDIT_TABLE_NAME'],
   [ENTRIES.approvals]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'APPROVAL_BASE_URL'],
   [ENTRIES.uploads]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', ...ATLASSIAN],
@@ -46,6 +46,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.beginRotation]: ['TABLE_NAME'],
   [ENTRIES.retirePrevious]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
   [ENTRIES.recordRotationFailure]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL'],
+  [ENTRIES.finishRevocation]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES, ...ATLASSIAN],
   [ENTRIES.sweep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', 'ROTATION_STATE_MACHINE_ARN', ...ATLASSIAN],
   [ENTRIES.inventory]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
 };
@@ -124,8 +125,8 @@ describe('Token Warden functions', () => {
     s.template.resourcePropertiesCountIs(
       'AWS::Logs::LogGroup',
       { KmsKeyId: Match.anyValue(), RetentionInDays: 90 },
-      // One per function, plus the two workflows' and the API's access logs.
-      Object.keys(functions).length + 3,
+      // One per function, plus the three workflows' and the API's access logs.
+      Object.keys(functions).length + 4,
     );
   });
 

@@ -16,6 +16,7 @@ const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const ROTATION = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation';
 const ISSUANCE = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-issuance';
+const REVOCATION = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-revocation';
 const ROTATE_SCHEDULES = 'arn:aws:scheduler:us-east-1:000000000000:schedule/TokenWarden-rotations/rotate-*';
 const EVENT_BUS = 'arn:aws:events:us-east-1:000000000000:event-bus/TokenWarden-events';
 /** Functions that append to the audit trail (and so publish lifecycle events). */
@@ -29,6 +30,7 @@ const APPENDERS = [
   ENTRIES.promoteToken,
   ENTRIES.retirePrevious,
   ENTRIES.recordRotationFailure,
+  ENTRIES.finishRevocation,
   ENTRIES.sweep,
   ENTRIES.inventory,
 ];
@@ -153,26 +155,34 @@ describe('least-privilege grants', () => {
     expect(grantsOf(s, ENTRIES.mintToken, 'secretsmanager:CreateSecret')[0]?.Resource).toBe(TOKEN_SECRETS);
   });
 
-  it('lets only verify-token read token values, and only discard-token and revoke schedule their deletion', () => {
+  it('lets only verify-token read token values, and only discard-token and revocation schedule their deletion', () => {
     const readers = ALL.filter((entry) =>
       grantsOf(s, entry, 'secretsmanager:GetSecretValue').some((st) => list(st.Resource).includes(TOKEN_SECRETS)),
     );
     expect(readers).toEqual([ENTRIES.verifyToken]);
-    expect(holders(s, 'secretsmanager:DeleteSecret').sort()).toEqual([ENTRIES.tokens, ENTRIES.discardToken].sort());
+    expect(holders(s, 'secretsmanager:DeleteSecret').sort()).toEqual(
+      [ENTRIES.tokens, ENTRIES.discardToken, ENTRIES.finishRevocation].sort(),
+    );
     expect(holders(s, 'secretsmanager:UpdateSecretVersionStage').sort()).toEqual(
       [ENTRIES.promoteToken, ENTRIES.discardToken, ENTRIES.uploads].sort(),
     );
-    // Minting drops the readers of a restored secret; revoke removes every reader.
+    // Minting drops the readers of a restored secret; revoke and its workflow remove every reader.
     expect(holders(s, 'secretsmanager:DeleteResourcePolicy').sort()).toEqual(
-      [ENTRIES.mintToken, ENTRIES.tokens].sort(),
+      [ENTRIES.mintToken, ENTRIES.tokens, ENTRIES.finishRevocation].sort(),
     );
-    expect(grantsOf(s, ENTRIES.tokens, 'secretsmanager:DeleteSecret')).toEqual([
-      {
-        Effect: 'Allow',
-        Action: ['secretsmanager:DeleteResourcePolicy', 'secretsmanager:DeleteSecret', 'secretsmanager:DescribeSecret'],
-        Resource: TOKEN_SECRETS,
-      },
-    ]);
+    for (const entry of [ENTRIES.tokens, ENTRIES.finishRevocation]) {
+      expect(grantsOf(s, entry, 'secretsmanager:DeleteSecret')).toEqual([
+        {
+          Effect: 'Allow',
+          Action: [
+            'secretsmanager:DeleteResourcePolicy',
+            'secretsmanager:DeleteSecret',
+            'secretsmanager:DescribeSecret',
+          ],
+          Resource: TOKEN_SECRETS,
+        },
+      ]);
+    }
   });
 
   it('bounds the key use of token secrets to Secrets Manager and token-warden.* secrets', () => {
@@ -273,7 +283,7 @@ describe('least-privilege grants', () => {
     expect(actionsOf(s, ENTRIES.uploads)).not.toContain('ses:SendEmail');
   });
 
-  it('starts issuance from the request routes, and rotation from the token routes and the sweep only', () => {
+  it('starts issuance from the request routes, rotation from the token routes and the sweep, revocation from revoke', () => {
     const starts = ALL.flatMap((entry) =>
       grantsOf(s, entry, 'states:StartExecution').map((st) => ({ entry, resource: st.Resource })),
     );
@@ -281,26 +291,29 @@ describe('least-privilege grants', () => {
       [
         { entry: ENTRIES.tokenRequests, resource: ISSUANCE },
         { entry: ENTRIES.tokens, resource: ROTATION },
+        { entry: ENTRIES.tokens, resource: REVOCATION },
         { entry: ENTRIES.sweep, resource: ROTATION },
       ].sort((a, b) => a.entry.localeCompare(b.entry)),
     );
   });
 
-  it('lets only revoke stop executions, and only those of the rotation workflow', () => {
-    expect(holders(s, 'states:StopExecution')).toEqual([ENTRIES.tokens]);
-    expect(grantsOf(s, ENTRIES.tokens, 'states:StopExecution')).toEqual([
-      {
-        Effect: 'Allow',
-        Action: 'states:StopExecution',
-        Resource: 'arn:aws:states:us-east-1:000000000000:execution:TokenWarden-rotation:*',
-      },
-    ]);
+  it('lets only revoke (and its workflow) stop executions, and only those of the rotation workflow', () => {
+    expect(holders(s, 'states:StopExecution').sort()).toEqual([ENTRIES.tokens, ENTRIES.finishRevocation].sort());
+    for (const entry of [ENTRIES.tokens, ENTRIES.finishRevocation]) {
+      expect(grantsOf(s, entry, 'states:StopExecution')).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'states:StopExecution',
+          Resource: 'arn:aws:states:us-east-1:000000000000:execution:TokenWarden-rotation:*',
+        },
+      ]);
+    }
   });
 
-  it('lets only promote-token create or move rotation schedules, and only revoke delete them', () => {
+  it('lets only promote-token create or move rotation schedules, and only revoke (and its workflow) delete them', () => {
     expect(holders(s, 'scheduler:CreateSchedule')).toEqual([ENTRIES.promoteToken]);
     expect(holders(s, 'scheduler:UpdateSchedule')).toEqual([ENTRIES.promoteToken]);
-    expect(holders(s, 'scheduler:DeleteSchedule')).toEqual([ENTRIES.tokens]);
+    expect(holders(s, 'scheduler:DeleteSchedule').sort()).toEqual([ENTRIES.tokens, ENTRIES.finishRevocation].sort());
     expect(grantsOf(s, ENTRIES.promoteToken, 'scheduler:CreateSchedule')).toEqual([
       {
         Effect: 'Allow',
@@ -362,6 +375,7 @@ describe('least-privilege grants', () => {
         ENTRIES.tokens,
         ENTRIES.uploads,
         ENTRIES.retirePrevious,
+        ENTRIES.finishRevocation,
         ENTRIES.sweep,
         ENTRIES.inventory,
       ].sort(),

@@ -1,4 +1,5 @@
 import { createPublicKey, type JsonWebKey, type KeyObject, verify } from 'node:crypto';
+import { emailUnverified, plainEmail } from '../../domain/email';
 import * as z from '../../domain/schema';
 
 /**
@@ -83,7 +84,6 @@ const Claims = z.object({
   email_verified: z.optional(z.union([z.boolean(), z.string()])),
 });
 
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const ALGORITHMS: Record<string, { kty: string; dsaEncoding?: 'ieee-p1363' }> = {
   RS256: { kty: 'RSA' },
   ES256: { kty: 'EC', dsaEncoding: 'ieee-p1363' },
@@ -181,13 +181,16 @@ export class OidcSignIn implements ApproverSignIn {
       throw new SignInRefused('the ID token is not valid yet');
     }
     if (claims.nonce !== expectedNonce) throw new SignInRefused('the ID token belongs to another sign-in');
-    if (claims.email === undefined || claims.email.length > 254 || !EMAIL.test(claims.email)) {
+    if (claims.email === undefined || claims.email.length === 0) {
       throw new SignInRefused('the ID token carries no email address');
     }
-    if (claims.email_verified === false || claims.email_verified === 'false') {
+    // The approver's identity is compared lower-cased with the policy's: a Unicode look-alike is refused, never folded.
+    const email = plainEmail(claims.email);
+    if (email === undefined) throw new SignInRefused('the ID token email is not a plain ASCII email address');
+    if (emailUnverified(claims.email_verified)) {
       throw new SignInRefused('the identity provider has not verified this email address');
     }
-    return { email: claims.email.toLowerCase() };
+    return { email };
   }
 
   private discover(): Promise<Discovery> {

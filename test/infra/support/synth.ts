@@ -141,6 +141,7 @@ export const ENTRIES = {
   beginRotation: 'functions/workflow/begin-rotation.ts',
   retirePrevious: 'functions/workflow/retire-previous.ts',
   recordRotationFailure: 'functions/workflow/record-rotation-failure.ts',
+  finishRevocation: 'functions/workflow/finish-revocation.ts',
   sweep: 'functions/workflow/sweep.ts',
   inventory: 'functions/workflow/inventory.ts',
 } as const;

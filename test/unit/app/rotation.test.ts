@@ -1,4 +1,8 @@
-import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import {
+  DescribeSecretCommand,
+  GetResourcePolicyCommand,
+  GetSecretValueCommand,
+} from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
@@ -192,6 +196,72 @@ describe('rotation', () => {
     ).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await rotateNow(rotationDeps(), admin, tokenId);
     await expect(rotateNow(rotationDeps(), alice, tokenId)).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
+});
+
+describe('rotation bounds', () => {
+  it('a policy change raising rotationLeadDays to the token’s lifetime or past it does not make rotation loop', async () => {
+    const { tokenId } = await issued();
+    const raised = { ...policy, rotationLeadDays: 45 };
+    const deps = { ...h.deps, policy: raised };
+    const begun = await beginRotation(deps, { tokenId, generation: 2, attempt: 1 });
+    expect(begun.proceed).toBe(true);
+    const minted = await mintToken(deps, { tokenId, generation: 2 });
+    await verifyToken(deps, minted);
+    await promoteToken(deps, minted);
+    const token = (await h.deps.store.getToken(tokenId))!;
+    const now = h.clock.now().getTime();
+    // Half the 30-day lifetime as lead, so about 15 days ahead: never at once, never in a loop.
+    expect(Date.parse(token.nextRotationAt!) - now).toBeGreaterThan(14 * DAY);
+    expect(Date.parse(token.nextRotationAt!)).toBe(Date.parse(token.expiresAt) - 15 * DAY);
+    expect(h.schedules.schedules.get(tokenId)!.at.getTime()).toBeGreaterThan(now + policy.gracePeriodHours * 3_600_000);
+  });
+
+  it('refuses rotate now while the previous token is in its grace period, and caps live generations at three', async () => {
+    const { tokenId } = await issued();
+    await rotateNow(rotationDeps(), admin, tokenId);
+    await rotateToPromotion(tokenId, 2, 1);
+    await expect(rotateNow(rotationDeps(), admin, tokenId)).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/grace period until/),
+    });
+    // The grace period passed but generation 1 was not retired yet (a failed revoke step): one more rotation only.
+    h.clock.advance(policy.gracePeriodHours * 3_600_000 + 60_000);
+    await rotateNow(rotationDeps(), admin, tokenId);
+    await rotateToPromotion(tokenId, 3, 1);
+    h.clock.advance(policy.gracePeriodHours * 3_600_000 + 60_000);
+    await expect(rotateNow(rotationDeps(), admin, tokenId)).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/too many generations/),
+    });
+    expect(h.fakeTokens(tokenId).filter((t) => t.status === 'ACTIVE')).toHaveLength(3);
+  });
+
+  it('grants a rotated secret only to the consumers the current policy still allows', async () => {
+    const { tokenId, secretName } = await issued();
+    const readers = async () =>
+      (await h.sm.send(new GetResourcePolicyCommand({ SecretId: secretName }))).ResourcePolicy ?? '';
+    expect(await readers()).toContain('role/jenkins');
+    const account = policy.serviceAccounts[0]!;
+    const narrowed = {
+      ...policy,
+      serviceAccounts: [
+        { ...account, allowedConsumers: ['arn:aws:iam::000000000000:role/other'], defaultConsumers: [] },
+      ],
+    };
+    const deps = { ...h.deps, policy: narrowed };
+    await beginRotation(deps, { tokenId, generation: 2, attempt: 1 });
+    const minted = await mintToken(deps, { tokenId, generation: 2 });
+    await verifyToken(deps, minted);
+    await promoteToken(deps, minted);
+    expect(await readers()).toBe('');
+    expect((await h.deps.store.getToken(tokenId))?.consumers).toEqual([]);
+    // Restoring the consumer in the policy later does not grant it again either: a rotation never widens readers.
+    await beginRotation(h.deps, { tokenId, generation: 3, attempt: 1 });
+    const again = await mintToken(h.deps, { tokenId, generation: 3 });
+    await verifyToken(h.deps, again);
+    await promoteToken(h.deps, again);
+    expect(await readers()).toBe('');
   });
 });
 

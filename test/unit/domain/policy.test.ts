@@ -33,6 +33,16 @@ describe('parsePolicy', () => {
     expect(parsePolicy(JSON.stringify(p), 'p.json').serviceAccounts[0]?.approvers[0]).toBe('approver1@example.com');
   });
 
+  it('refuses emails that are not plain ASCII (a caller with such an email is refused, so it could never match)', () => {
+    const p = base();
+    p.serviceAccounts[0].approvers = ['\u212Aate@example.com', 'approver2@example.com'];
+    p.notifications.adminEmails = ['\uff41dmin@example.com'];
+    expect(errorsOf(JSON.stringify(p))).toEqual([
+      'p.yaml: serviceAccounts[0].approvers[0]: must be an email address',
+      'p.yaml: notifications.adminEmails[0]: must be an email address',
+    ]);
+  });
+
   it('reports every problem as <file>: <field path>: <message>', () => {
     const p = base();
     p.serviceAccounts[0].approvalsRequired = 3;
