@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { emailUnverified, plainEmail } from '../domain/email';
 import { RequestError, validationError } from '../domain/errors';
 import type { Caller } from '../domain/model';
 import { logger } from './logger';
@@ -108,27 +109,94 @@ export function formBody(event: ApiEvent): URLSearchParams {
   return new URLSearchParams(bytes.toString('utf8'));
 }
 
-/** API Gateway hands array claims to the Lambda as `"[a b]"`; tokens read directly carry arrays. */
-export function parseGroupsClaim(value: unknown): string[] {
-  if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
-  if (typeof value !== 'string') return [];
-  const trimmed = value.trim();
-  const inner = trimmed.startsWith('[') && trimmed.endsWith(']') ? trimmed.slice(1, -1) : trimmed;
-  return inner
-    .split(/[\s,]+/)
-    .map((g) => g.replace(/^"|"$/g, ''))
-    .filter((g) => g.length > 0);
+type Claims = Record<string, unknown>;
+
+const own = (o: Claims, key: string): unknown => (Object.hasOwn(o, key) ? o[key] : undefined);
+
+/** A compact JWS in the `authorization` header (with or without the `Bearer` prefix), and nothing else. */
+const BEARER_JWS = /^(?:bearer +)?[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+$/i;
+
+/**
+ * Whether a claim of the token reached the function as API Gateway's JWT authorizer flattens it: strings as they are,
+ * an array of strings as `[a b]`, a claim without a value left out. Other values (numbers, objects, mixed arrays)
+ * have no form to compare and are not bound.
+ */
+function sameClaim(signed: unknown, handed: unknown): boolean {
+  if (signed === undefined || signed === null) return handed === undefined;
+  if (typeof signed === 'string') return handed === signed;
+  if (Array.isArray(signed) && signed.every((v) => typeof v === 'string')) return handed === `[${signed.join(' ')}]`;
+  return true;
 }
 
-/** The caller, from the claims the JWT authorizer verified. Never from the body. */
+/**
+ * The claims of the bearer token API Gateway verified, decoded (not verified again) from the `authorization` header,
+ * its JWT authorizer's identity source. Only when the header holds exactly one compact JWS whose identity and groups
+ * claims are those the authorizer handed over; otherwise (no header, two tokens, another token) `undefined`.
+ */
+function verifiedTokenClaims(event: ApiEvent, handed: Claims, groupsClaim: string): Claims | undefined {
+  const match = BEARER_JWS.exec((header(event, 'authorization') ?? '').trim());
+  if (!match) return undefined;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(match[1] as string, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return undefined;
+  const signed = payload as Claims;
+  for (const key of new Set(['iss', 'sub', 'email', groupsClaim])) {
+    if (!sameClaim(own(signed, key), own(handed, key))) return undefined;
+  }
+  return signed;
+}
+
+const strings = (values: unknown[]) => values.filter((v): v is string => typeof v === 'string');
+
+/**
+ * The caller's groups, each name exactly as the identity provider signed it, never split. API Gateway hands an array
+ * claim to the function flattened as `"[a b]"`, which cannot tell `["a b"]` from `["a", "b"]` (nor `["x,admins"]`
+ * from `["x", "admins"]`), so the array is read from the verified token itself; a single-valued string claim is one
+ * group. A groups claim that already arrives as an array is taken as it is. When the token cannot be read, or does
+ * not match the authorizer's claims, the caller has no groups: a flattened string alone never makes an admin.
+ */
+export function groupsOf(event: ApiEvent, groupsClaim: string): string[] {
+  const handed = event.requestContext.authorizer?.jwt?.claims;
+  if (!handed) return [];
+  const direct = own(handed, groupsClaim);
+  if (Array.isArray(direct)) return strings(direct);
+  const signed = verifiedTokenClaims(event, handed, groupsClaim);
+  const groups = signed ? own(signed, groupsClaim) : undefined;
+  if (Array.isArray(groups)) return strings(groups);
+  return typeof groups === 'string' ? [groups] : [];
+}
+
+/**
+ * The caller, from the claims the JWT authorizer verified; never from the body. The `email` claim must be a plain
+ * ASCII address (see {@link plainEmail}) and not marked unverified (`email_verified` false); otherwise 401. Admin
+ * only through a group named exactly `adminGroup`.
+ */
 export function callerOf(event: ApiEvent, opts: { adminGroup: string; groupsClaim: string }): Caller {
   const claims = event.requestContext.authorizer?.jwt?.claims;
-  const email = claims?.email;
-  if (typeof email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) {
-    throw new RequestError('UNAUTHORIZED', 'the bearer token carries no valid email claim', 'authorization');
+  const claimed = claims ? own(claims, 'email') : undefined;
+  if (typeof claimed !== 'string' || claimed.length === 0) {
+    throw new RequestError('UNAUTHORIZED', 'the bearer token carries no email claim', 'authorization');
   }
-  const groups = parseGroupsClaim(claims?.[opts.groupsClaim]);
-  return { email: email.toLowerCase(), isAdmin: groups.includes(opts.adminGroup) };
+  const email = plainEmail(claimed);
+  if (email === undefined) {
+    throw new RequestError(
+      'UNAUTHORIZED',
+      "the bearer token's email claim is not a plain ASCII email address (an internationalised domain must be in its xn-- form)",
+      'authorization',
+    );
+  }
+  if (emailUnverified(own(claims as Claims, 'email_verified'))) {
+    throw new RequestError(
+      'UNAUTHORIZED',
+      'the identity provider has not verified the email address of the bearer token',
+      'authorization',
+    );
+  }
+  return { email, isAdmin: groupsOf(event, opts.groupsClaim).includes(opts.adminGroup) };
 }
 
 export function pathParam(event: ApiEvent, name: string, pattern: RegExp): string {

@@ -191,6 +191,65 @@ describe('HTTP API access', () => {
     expect((await rt.api('GET', `/token-requests/${requestId}`, { token: casedAlice })).status).toBe(200);
   });
 
+  it('makes an admin only of a group named exactly token-warden-admins, whatever a group name holds around it', async () => {
+    const { requestId } = await submit(alice, 'ci-admin-groups');
+    const groupLists = [
+      ['x token-warden-admins'],
+      ['devs,token-warden-admins'],
+      ['"token-warden-admins"'],
+      ['[token-warden-admins]'],
+      ['x\ttoken-warden-admins'],
+      ['x\ntoken-warden-admins'],
+      ['token-warden-admins '],
+      ['Token-Warden-Admins'],
+      ['token-warden-admins'],
+      ['devs', 'token-warden-admins'],
+      ['x token-warden-admins', 'token-warden-admins'],
+    ];
+    const answers: Record<string, [number, number]> = {};
+    for (const groups of groupLists) {
+      const token = await rt.memberToken('carol@example.com', { groups });
+      const audit = await rt.api('GET', `/audit?requestId=${requestId}`, { token });
+      const read = await rt.api('GET', `/token-requests/${requestId}`, { token });
+      answers[JSON.stringify(groups)] = [audit.status, read.status];
+    }
+    const member: [number, number] = [403, 404];
+    const admin: [number, number] = [200, 200];
+    expect(answers).toEqual({
+      '["x token-warden-admins"]': member,
+      '["devs,token-warden-admins"]': member,
+      '["\\"token-warden-admins\\""]': member,
+      '["[token-warden-admins]"]': member,
+      '["x\\ttoken-warden-admins"]': member,
+      '["x\\ntoken-warden-admins"]': member,
+      '["token-warden-admins "]': member,
+      '["Token-Warden-Admins"]': member,
+      '["token-warden-admins"]': admin,
+      '["devs","token-warden-admins"]': admin,
+      '["x token-warden-admins","token-warden-admins"]': admin,
+    });
+  });
+
+  it('refuses (401) an email claim that is not plain ASCII, so a look-alike of a member reads and cancels nothing', async () => {
+    const kate = await rt.memberToken('kate@example.com');
+    const { requestId } = await submit(kate, 'ci-kate');
+    // KELVIN SIGN lower-cases to k; the fullwidth k folds to k under NFKC.
+    for (const email of ['\u212Aate@example.com', '\uff4bate@example.com']) {
+      const token = await rt.memberToken(email);
+      const read = await rt.api('GET', `/token-requests/${requestId}`, { token });
+      const list = await rt.api('GET', '/token-requests', { token });
+      const cancel = await rt.api('POST', `/token-requests/${requestId}/cancel`, { token });
+      expect([read.status, read.json, list.status, cancel.status]).toEqual([
+        401,
+        { error: { code: 'UNAUTHORIZED', message: expect.stringContaining('plain ASCII'), field: 'authorization' } },
+        401,
+        401,
+      ]);
+    }
+    const still = await rt.api('GET', `/token-requests/${requestId}`, { token: kate });
+    expect([still.status, (still.json as RequestView).status]).toEqual([200, 'PENDING_APPROVAL']);
+  });
+
   it('answers an unmatched route with 404 {"message":"Not Found"}, with or without a token', async () => {
     for (const opts of [{}, { token: alice }]) {
       for (const [method, path] of [

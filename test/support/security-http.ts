@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import type { ApiEvent, ApiResult } from '../../functions/shared/http';
-import { apiEvent } from './events';
+import { stringifyClaims } from '../../local/api-gateway';
+import { apiEvent, bearerToken } from './events';
 
 // ---------------------------------------------------------------- the contract
 
@@ -323,11 +324,38 @@ export const formContentType: fc.Arbitrary<string | undefined> = fc.oneof(
 
 export const ADMIN_GROUP = 'token-warden-admins';
 
-/** Group claims in every form an IdP or API Gateway might hand over, and some no one should. */
+/** Characters that split, quote or bracket a flattened list: each must keep a group name whole. */
+export const GROUP_SEPARATORS = [' ', ',', ', ', '\t', '\n', '\r', '\r\n', '"', "'", '[', ']', ';', '|', '\u00a0'];
+
+/** One group name that holds the admin group beside separators (never the admin group itself). */
+export const lookAlikeGroup: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.constantFrom('', 'x', 'devs', ADMIN_GROUP),
+    fc.constantFrom(...GROUP_SEPARATORS),
+    fc.constantFrom('', ...GROUP_SEPARATORS),
+  )
+  .map(([other, before, after]) => `${other}${before}${ADMIN_GROUP}${after}`)
+  .filter((name) => name !== ADMIN_GROUP);
+
+/**
+ * The groups claim of a member's token in every form an IdP might sign (arrays of names, one name as a string) and
+ * some no one should; group names that hold the admin group beside separators are never the admin group.
+ */
 export const groupsClaim: fc.Arbitrary<unknown> = fc.oneof(
   {
     weight: 4,
     arbitrary: fc.constantFrom(
+      [],
+      [ADMIN_GROUP],
+      ['devs', ADMIN_GROUP],
+      [`x ${ADMIN_GROUP}`],
+      [`devs,${ADMIN_GROUP}`],
+      [`"${ADMIN_GROUP}"`],
+      [`[${ADMIN_GROUP}]`],
+      [`${ADMIN_GROUP}\t`],
+      [`\n${ADMIN_GROUP}`],
+      ['x', `y ${ADMIN_GROUP}`],
+      [ADMIN_GROUP.toUpperCase()],
       '[]',
       '',
       `[${ADMIN_GROUP}]`,
@@ -347,6 +375,7 @@ export const groupsClaim: fc.Arbitrary<unknown> = fc.oneof(
       'null',
     ),
   },
+  { weight: 2, arbitrary: fc.array(fc.oneof(fc.constant(ADMIN_GROUP), lookAlikeGroup), { maxLength: 3 }) },
   {
     weight: 2,
     arbitrary: fc.array(fc.oneof(fc.constant(ADMIN_GROUP), weirdString(20), fc.integer()), { maxLength: 4 }),
@@ -384,6 +413,12 @@ export const emailClaim: fc.Arbitrary<unknown> = fc.oneof(
       `${'a'.repeat(64)}@${'b'.repeat(185)}.com`,
       '\ud800@example.com',
       '\u202emoc.elpmaxe@ecila',
+      // Unicode that case-folds or normalises onto a member: KELVIN SIGN, fullwidth, dotted I, Cyrillic a.
+      '\u212Alice@example.com',
+      '\uff41lice@example.com',
+      'ALİCE@example.com',
+      'alice@ex\u0430mple.com',
+      'alice@xn--exmple-cua.com',
     ),
   },
   { weight: 1, arbitrary: fc.constantFrom(undefined, null, 42, true, ['alice@example.com'], { email: 'a@b' }) },
@@ -392,26 +427,66 @@ export const emailClaim: fc.Arbitrary<unknown> = fc.oneof(
 
 export type Claims = Record<string, unknown> | undefined;
 
+/** The `email_verified` claim: absent, verified, refused (`false`, or `"false"` as API Gateway flattens it), odd. */
+export const emailVerifiedClaim: fc.Arbitrary<unknown> = fc.constantFrom(
+  undefined,
+  true,
+  'true',
+  false,
+  'false',
+  0,
+  'False',
+  null,
+);
+
+/** The claims of a member's access token, as the identity provider signed them (arrays are arrays). */
 export const claims: fc.Arbitrary<Claims> = fc.oneof(
   {
     weight: 10,
     arbitrary: fc.constantFrom<Claims>(
-      { email: EMAILS.alice, groups: '[]' },
-      { email: EMAILS.bob, groups: '[]' },
-      { email: EMAILS.admin, groups: `[${ADMIN_GROUP}]` },
+      { email: EMAILS.alice, groups: [] },
+      { email: EMAILS.bob, groups: [] },
+      { email: EMAILS.admin, groups: [ADMIN_GROUP] },
     ),
   },
-  { weight: 4, arbitrary: fc.record({ email: emailClaim, groups: groupsClaim }, { requiredKeys: [] }) },
+  {
+    weight: 4,
+    arbitrary: fc.record(
+      { email: emailClaim, groups: groupsClaim, email_verified: emailVerifiedClaim },
+      { requiredKeys: [] },
+    ),
+  },
   { weight: 1, arbitrary: fc.constant(undefined) },
   { weight: 1, arbitrary: fc.dictionary(weirdString(10), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 4 }) },
 );
 
-/** Whether these claims could possibly carry the admin group in some form (conservative: any mention). */
-export function mayBeAdmin(c: Claims): boolean {
-  if (!c || !('groups' in c)) return false;
-  return JSON.stringify(c.groups ?? null)
-    .toLowerCase()
-    .includes(ADMIN_GROUP);
+/** The claims as a signed token can carry them: what survives JSON and UTF-8 (a lone surrogate becomes U+FFFD). */
+export function signedClaims(c: Record<string, unknown>): Record<string, unknown> {
+  return JSON.parse(Buffer.from(JSON.stringify(c), 'utf8').toString('utf8')) as Record<string, unknown>;
+}
+
+/** The claims the handler is given for `spec`, as the token carried them (undefined without an authorizer). */
+export function callerClaims(spec: FuzzEvent): Claims {
+  if (!spec.withAuthorizer || spec.claims === undefined) return undefined;
+  return spec.withAuthorizer === 'claims-only' ? spec.claims : signedClaims(spec.claims);
+}
+
+/**
+ * Whether the contract makes this caller an admin: a group named exactly `token-warden-admins`, from the verified
+ * token (one name, or one element of the array); or an element of a groups array the authorizer hands over as such.
+ * A flattened `"[a b]"` string without the token never does: it cannot tell `["a b"]` from `["a", "b"]`.
+ */
+export function isAdminCaller(spec: FuzzEvent): boolean {
+  const c = callerClaims(spec);
+  if (!c) return false;
+  const groups = c.groups;
+  if (Array.isArray(groups)) return groups.includes(ADMIN_GROUP);
+  return spec.withAuthorizer === true && groups === ADMIN_GROUP;
+}
+
+/** Whether the token says its email is not verified (`false`, or the string `"false"` API Gateway hands over). */
+export function emailUnverified(c: Claims): boolean {
+  return c?.email_verified === false || c?.email_verified === 'false';
 }
 
 /** The caller's email as the contract defines it (a string claim holding one address), lower-cased; else undefined. */
@@ -492,9 +567,14 @@ export function forgedNextToken(partitions: { attr: string; value: string }[]): 
 
 export interface FuzzEvent {
   routeKey: string;
+  /** The claims of the caller's token, as signed (see {@link claims}). */
   claims?: Claims;
-  /** `false`: no `authorizer` at all (the open routes). */
-  withAuthorizer: boolean;
+  /**
+   * `true`: as API Gateway builds the event, the claims flattened (every value a string, arrays as `[a b]`) and the
+   * token in `authorization`; `'claims-only'`: the claims as they are, and no token (a handler that cannot read
+   * it); `false`: no `authorizer` at all (the open routes).
+   */
+  withAuthorizer: boolean | 'claims-only';
   pathParameters?: Record<string, string | undefined>;
   query?: Record<string, string | undefined>;
   headers?: Record<string, string | undefined>;
@@ -518,8 +598,13 @@ export function fuzzEvent(spec: FuzzEvent): ApiEvent {
   }
   const params = clean(spec.pathParameters);
   if (params) event.pathParameters = params;
-  if (spec.withAuthorizer && spec.claims !== undefined) {
+  if (spec.withAuthorizer === 'claims-only' && spec.claims !== undefined) {
     event.requestContext.authorizer = { jwt: { claims: spec.claims, scopes: null } };
+  } else if (spec.withAuthorizer && spec.claims !== undefined) {
+    const signed = signedClaims(spec.claims);
+    event.requestContext.authorizer = { jwt: { claims: stringifyClaims(signed), scopes: null } };
+    // The authorizer's identity source: the token it verified is the one the handler sees.
+    event.headers.authorization = `Bearer ${bearerToken(signed)}`;
   }
   if (spec.body !== undefined) {
     const encoding = spec.encoding ?? 'text';

@@ -3,7 +3,7 @@ import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
-import { admin, apiEvent, type EventSpec, lambdaContext, member } from '../../support/events';
+import { admin, apiEvent, bearerToken, type EventSpec, lambdaContext, member } from '../../support/events';
 import { setHandlerEnvironment } from '../../support/handler-env';
 
 const sfn = mockClient(SFNClient);
@@ -166,7 +166,7 @@ describe('reading requests', () => {
   });
 
   it('shows the requester and admins their request, and others a 404', async () => {
-    const get = (claims: Record<string, string>) =>
+    const get = (claims: Record<string, unknown>) =>
       call({ routeKey: 'GET /token-requests/{requestId}', pathParameters: { requestId }, claims });
     expect((await get(member('alice@example.com'))).body.requestId).toBe(requestId);
     expect((await get(admin())).body.requestId).toBe(requestId);
@@ -174,15 +174,6 @@ describe('reading requests', () => {
       status: 404,
       body: { error: { code: 'NOT_FOUND', message: 'request not found' } },
     });
-  });
-
-  it('accepts admin groups in both claim forms', async () => {
-    const res = await call({
-      routeKey: 'GET /token-requests/{requestId}',
-      pathParameters: { requestId },
-      claims: { email: 'carol@example.com', groups: '[other token-warden-admins]' },
-    });
-    expect(res.status).toBe(200);
   });
 
   it('lists own requests newest first, all for admins, and pages with nextToken', async () => {
@@ -219,11 +210,166 @@ describe('reading requests', () => {
   });
 
   it('cancels a pending request once; cancelling again conflicts', async () => {
-    const cancel = (claims: Record<string, string>) =>
+    const cancel = (claims: Record<string, unknown>) =>
       call({ routeKey: 'POST /token-requests/{requestId}/cancel', pathParameters: { requestId }, claims });
     expect((await cancel(member('bob@example.com'))).status).toBe(404);
     const done = await cancel(member('alice@example.com'));
     expect(done.body).toMatchObject({ status: 'REJECTED', reason: 'CANCELLED' });
     expect((await cancel(member('alice@example.com'))).body.error.code).toBe('CONFLICT');
+  });
+});
+
+describe('who is an admin: only a group named exactly adminGroup', () => {
+  let requestId: string;
+  beforeAll(async () => {
+    sfn.on(StartExecutionCommand).resolves({});
+    requestId = (await create({ ...body, name: 'admin-groups' })).body.requestId;
+  });
+
+  /** Carol reads Alice's request: 200 as an admin, 404 as a member. */
+  const readAs = (spec: Partial<EventSpec>) =>
+    call({ routeKey: 'GET /token-requests/{requestId}', pathParameters: { requestId }, ...spec });
+  const carol = (groups: unknown) => ({ email: 'carol@example.com', groups });
+
+  it.each<[string, unknown]>([
+    ['a space', ['x token-warden-admins']],
+    ['a comma', ['devs,token-warden-admins']],
+    ['a comma and a space', ['devs, token-warden-admins']],
+    ['double quotes', ['"token-warden-admins"']],
+    ['single quotes', ["'token-warden-admins'"]],
+    ['brackets', ['[token-warden-admins]']],
+    ['a bracketed list', ['[x token-warden-admins]']],
+    ['a tab', ['x\ttoken-warden-admins']],
+    ['a newline', ['x\ntoken-warden-admins']],
+    ['a carriage return', ['x\rtoken-warden-admins']],
+    ['a trailing space', ['token-warden-admins ']],
+    ['a leading newline', ['\ntoken-warden-admins']],
+    ['another case', ['Token-Warden-Admins']],
+    ['a prefix', ['token-warden-admins-not']],
+    ['a NUL', ['token-warden-admins\u0000']],
+    ['a zero-width space', ['token-warden-admins\u200b']],
+    ['a second group with a space', ['devs', 'ops token-warden-admins']],
+    ['a nested array', [['token-warden-admins']]],
+    ['a single-valued claim with a space', 'x token-warden-admins'],
+    ['a single-valued claim with a comma', 'devs,token-warden-admins'],
+    ['a single-valued claim in brackets', '[token-warden-admins]'],
+    ['an object keyed by it', { 'token-warden-admins': true }],
+    ['no groups claim at all', undefined],
+  ])('grants no admin to groups holding token-warden-admins with %s', async (_what, groups) => {
+    expect(await readAs({ claims: carol(groups) })).toMatchObject({ status: 404 });
+    const listed = await call({ routeKey: 'GET /token-requests', claims: carol(groups) });
+    expect(listed).toMatchObject({ status: 200, body: { items: [] } });
+  });
+
+  it.each<[string, unknown]>([
+    ['the only group', ['token-warden-admins']],
+    ['one group of several', ['devs', 'token-warden-admins', 'ops']],
+    ['beside a look-alike', ['x token-warden-admins', 'token-warden-admins']],
+    ['a single-valued claim', 'token-warden-admins'],
+  ])('makes an admin of the group named exactly token-warden-admins as %s', async (_what, groups) => {
+    expect(await readAs({ claims: carol(groups) })).toMatchObject({ status: 200, body: { requestId } });
+  });
+
+  it('reads the groups from the verified token, not from their flattened form, which cannot tell a b from "a b"', async () => {
+    // ["x token-warden-admins"] and ["x", "token-warden-admins"] both reach the function as "[x token-warden-admins]".
+    const one = await readAs({ claims: carol(['x token-warden-admins']) });
+    const two = await readAs({ claims: carol(['x', 'token-warden-admins']) });
+    expect([one.status, two.status]).toEqual([404, 200]);
+  });
+
+  it('makes no admin from a flattened claim when the token cannot be read, or does not match the claims', async () => {
+    const flattened = { email: 'carol@example.com', groups: '[token-warden-admins]' };
+    expect(await readAs({ authorizerClaims: flattened })).toMatchObject({ status: 404 });
+    for (const authorization of [
+      '',
+      'Bearer',
+      'Bearer not-a-jwt',
+      `Bearer ${bearerToken(carol(['token-warden-admins']))},Bearer ${bearerToken(carol(['token-warden-admins']))}`,
+      `Basic ${Buffer.from('carol:x').toString('base64')}`,
+      // A token of someone else, or with other groups, than the claims API Gateway verified.
+      `Bearer ${bearerToken({ email: 'admin@example.com', groups: ['token-warden-admins'] })}`,
+      `Bearer ${bearerToken(carol(['token-warden-admins']))}`,
+    ]) {
+      const event = { authorizerClaims: { email: 'carol@example.com', groups: '[x token-warden-admins]' } };
+      expect(await readAs({ ...event, headers: { authorization } })).toMatchObject({ status: 404 });
+    }
+  });
+
+  it('accepts the groups as a real array when the authorizer hands one over', async () => {
+    const claims = { email: 'carol@example.com', groups: ['devs', 'token-warden-admins'] };
+    expect(await readAs({ authorizerClaims: claims })).toMatchObject({ status: 200 });
+    const lookAlike = { email: 'carol@example.com', groups: ['devs,token-warden-admins'] };
+    expect(await readAs({ authorizerClaims: lookAlike })).toMatchObject({ status: 404 });
+  });
+});
+
+describe('who the caller is: one plain ASCII email, verified', () => {
+  let requestId: string;
+  beforeAll(async () => {
+    sfn.on(StartExecutionCommand).resolves({});
+    requestId = (await create({ ...body, name: 'kates-request' }, { claims: member('kate@example.com') })).body
+      .requestId;
+  });
+
+  const readAs = (claims: Record<string, unknown>) =>
+    call({ routeKey: 'GET /token-requests/{requestId}', pathParameters: { requestId }, claims });
+  const unauthorized = (message: string) => ({
+    status: 401,
+    body: { error: { code: 'UNAUTHORIZED', message: expect.stringContaining(message), field: 'authorization' } },
+  });
+
+  it.each([
+    ['a KELVIN SIGN (lower-cases to k)', '\u212Aate@example.com'],
+    ['a fullwidth letter (NFKC folds it to k)', '\uff4bate@example.com'],
+    ['a ligature in the domain', 'kate@exam\ufb02e.com'],
+    ['a Cyrillic a in the domain', 'kate@ex\u0430mple.com'],
+    ['a dotted capital I', '\u0130kate@example.com'],
+    ['a combining accent', 'kate\u0301@example.com'],
+    ['a zero-width space', 'ka\u200bte@example.com'],
+    ['an internationalised domain, not IDNA-encoded', 'kate@b\u00fccher.example'],
+    ['a quoted local part', '"kate"@example.com'],
+  ])('refuses an email claim with %s (401), reading and listing nothing', async (_what, email) => {
+    expect(await readAs(member(email))).toEqual(unauthorized('plain ASCII'));
+    expect(await call({ routeKey: 'GET /token-requests', claims: member(email) })).toEqual(unauthorized('plain ASCII'));
+    const cancel = await call({
+      routeKey: 'POST /token-requests/{requestId}/cancel',
+      pathParameters: { requestId },
+      claims: member(email),
+    });
+    expect(cancel.status).toBe(401);
+    expect((await readAs(member('kate@example.com'))).body.status).toBe('PENDING_APPROVAL');
+  });
+
+  it('refuses to create a request for an email claim that is not plain ASCII', async () => {
+    sfn.resetHistory();
+    const res = await create({ ...body, name: 'kelvin' }, { claims: member('\u212Aate@example.com') });
+    expect(res).toEqual(unauthorized('plain ASCII'));
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('accepts ASCII case differences and IDNA-encoded domains', async () => {
+    expect(await readAs(member('KATE@Example.COM'))).toMatchObject({
+      status: 200,
+      body: { requester: 'kate@example.com' },
+    });
+    expect(await readAs(member('kate@xn--bcher-kva.example'))).toMatchObject({ status: 404 });
+  });
+
+  it.each<[string, unknown]>([
+    ['false', false],
+    ['the flattened string "false"', 'false'],
+  ])('refuses a token whose email_verified is %s (401)', async (_what, verified) => {
+    expect(await readAs({ ...member('kate@example.com'), email_verified: verified })).toEqual(
+      unauthorized('not verified'),
+    );
+  });
+
+  it.each<[string, unknown]>([
+    ['true', true],
+    ['the flattened string "true"', 'true'],
+    ['absent', undefined],
+  ])('accepts a token whose email_verified is %s', async (_what, verified) => {
+    const claims = { ...member('kate@example.com'), ...(verified === undefined ? {} : { email_verified: verified }) };
+    expect(await readAs(claims)).toMatchObject({ status: 200 });
   });
 });

@@ -6,7 +6,9 @@
  * - JSON errors are exactly `{"error": {"code", "message", "field"?}}`, with a contract code and its status;
  * - approval routes answer an HTML page with a 4xx, `Referrer-Policy: no-referrer`, `Cache-Control: no-store`;
  * - no answer carries a stack trace, a source path, or a secret (link key, org key, token values);
- * - callers without a string `email` claim get 401, members on admin routes 403, others' records stay invisible;
+ * - callers without a string `email` claim, with one that is not plain ASCII, or with `email_verified` false get 401;
+ *   members on admin routes 403 and admins not; admin only through a group named exactly `token-warden-admins`;
+ *   others' records stay invisible;
  * - a refused request (4xx) and every GET start nothing (Step Functions, SES, EventBridge, Scheduler) and leave the
  *   tables and the fake Atlassian's tokens byte-for-byte unchanged;
  * - `Object.prototype` stays unpolluted.
@@ -40,22 +42,24 @@ import {
   BODY_LIMIT,
   bodyBytes,
   bodyEncoding,
-  type Claims,
+  callerClaims,
   checkHtmlAnswer,
   checkJsonAnswer,
   claims,
   contentType,
   EMAILS,
+  emailUnverified,
   type FuzzEvent,
   forgedNextToken,
   formContentType,
   fuzzEvent,
   hostileString,
   idempotencyKey,
+  isAdminCaller,
   jsonBodyText,
   leaksInternals,
   limitParam,
-  mayBeAdmin,
+  lookAlikeGroup,
   nextTokenParam,
   Tally,
   topLevelKeys,
@@ -180,7 +184,7 @@ async function seedRequest(email: string, name: string, withApproval: boolean): 
       routeKey: 'POST /token-requests',
       body: JSON.stringify({ ...VALID_CREATE, name }),
       headers: { 'content-type': 'application/json' },
-      claims: { email, groups: '[]' },
+      claims: { email, groups: [] },
     }),
     lambdaContext,
   );
@@ -383,7 +387,7 @@ const COMMON_FIELDS = ['authorization', 'content-type', 'Content-Type', 'Idempot
 /** A 2xx record must be the caller's own unless the caller may be an admin. */
 function ownedBy(key: 'requester' | 'owner') {
   return (event: FuzzEvent, body: unknown): string | undefined => {
-    if (mayBeAdmin(event.claims)) return undefined;
+    if (isAdminCaller(event)) return undefined;
     const email = typeof event.claims?.email === 'string' ? event.claims.email.toLowerCase() : undefined;
     const records =
       typeof body === 'object' && body !== null && 'items' in body
@@ -425,23 +429,37 @@ async function runCase(rc: RouteCase): Promise<void> {
       if (rc.kind === 'html' && /<script/i.test(result.body)) throw new Error('page carries a <script>');
 
       const code = rc.kind === 'json' && status >= 400 ? JSON.parse(result.body).error.code : undefined;
-      const who: Claims = spec.withAuthorizer ? spec.claims : undefined;
+      const who = callerClaims(spec);
+      const admin = isAdminCaller(spec);
+      const unverified = emailUnverified(who);
       const plainEmail =
-        typeof who?.email === 'string' && who.email.length <= 254 && /^[a-z0-9.]+@example\.com$/.test(who.email);
+        typeof who?.email === 'string' &&
+        who.email.length <= 254 &&
+        /^[a-z0-9.]+@example\.com$/.test(who.email) &&
+        !unverified;
       if (rc.authenticated) {
         const email = who?.email;
         if (typeof email !== 'string' && (status !== 401 || code !== 'UNAUTHORIZED')) {
           throw new Error(`no string email claim but ${status} ${code ?? ''}`);
         }
+        if (typeof email === 'string' && /[^\x21-\x7e]/.test(email) && (status !== 401 || code !== 'UNAUTHORIZED')) {
+          throw new Error(`an email claim that is not plain ASCII (${JSON.stringify(email)}) got ${status}`);
+        }
+        if (unverified && (status !== 401 || code !== 'UNAUTHORIZED')) {
+          throw new Error(`email_verified ${JSON.stringify(who?.email_verified)} but ${status} ${code ?? ''}`);
+        }
         if (plainEmail && status === 401) {
           throw new Error(`a plain email claim ${email} was refused as unauthenticated`);
         }
       }
-      if (rc.adminOnly && status < 400 && !mayBeAdmin(who)) {
+      if (rc.adminOnly && status < 400 && !admin) {
         throw new Error(`a caller without the admin group got ${status} on an admin route`);
       }
-      if (rc.adminOnly && plainEmail && !mayBeAdmin(who) && status !== 403) {
+      if (rc.adminOnly && plainEmail && !admin && status !== 403) {
         throw new Error(`a member on an admin route got ${status}, not 403`);
+      }
+      if (rc.adminOnly && plainEmail && admin && status === 403) {
+        throw new Error(`an admin (groups ${JSON.stringify(who?.groups)}) was refused with 403`);
       }
       if (rc.readsBody && bodyBytes(event) > BODY_LIMIT && status !== 413 && status !== 415 && status !== 401) {
         const refusedEarlier = rc.adminOnly && (status === 403 || status === 404);
@@ -468,7 +486,11 @@ async function runCase(rc: RouteCase): Promise<void> {
 
 // ---------------------------------------------------------------- routes
 
-const withAuthorizer = fc.oneof({ weight: 9, arbitrary: fc.constant(true) }, fc.constant(false));
+const withAuthorizer: fc.Arbitrary<FuzzEvent['withAuthorizer']> = fc.oneof(
+  { weight: 8, arbitrary: fc.constant<FuzzEvent['withAuthorizer']>(true) },
+  { weight: 1, arbitrary: fc.constant<FuzzEvent['withAuthorizer']>('claims-only') },
+  { weight: 1, arbitrary: fc.constant<FuzzEvent['withAuthorizer']>(false) },
+);
 /** The route's own pieces, plus the caller's claims (and, rarely, no authorizer context at all). */
 function authed<T extends object>(rest: { [K in keyof T]: fc.Arbitrary<T[K]> }) {
   return fc
@@ -493,7 +515,7 @@ const tokenPartitions = () => [
 /** A member's list call with a nextToken forged from their own partition (see the reproducers at the end). */
 const forgedPage = (routeKey: string, key: Record<string, string>): FuzzEvent => ({
   routeKey,
-  claims: { email: EMAILS.bob, groups: '[]' },
+  claims: { email: EMAILS.bob, groups: [] },
   withAuthorizer: true,
   query: { nextToken: Buffer.from(JSON.stringify(key)).toString('base64url') },
 });
@@ -519,7 +541,7 @@ const cases: RouteCase[] = [
       encoding,
       headers: { 'content-type': ct, 'idempotency-key': key },
     })),
-    onSuccess: (event, body) => ownedBy('requester')({ ...event, claims: { ...event.claims, groups: '[]' } }, body),
+    onSuccess: (event, body) => ownedBy('requester')({ ...event, claims: { ...event.claims, groups: [] } }, body),
   },
   {
     route: 'GET /token-requests',
@@ -837,6 +859,45 @@ describe('HTTP route handlers under hostile input', () => {
   });
 });
 
+describe('admin only through a group named exactly token-warden-admins', () => {
+  /** Group lists mixing the admin group, names that hold it beside separators, and ordinary names. */
+  const groupLists = fc.array(fc.oneof(fc.constant(ADMIN_GROUP), lookAlikeGroup, fc.constantFrom('devs', 'ops', '')), {
+    maxLength: 4,
+  });
+  const groupsForms = fc.oneof(
+    { weight: 4, arbitrary: groupLists },
+    // One name as a string, as some IdPs sign a single-valued claim.
+    { weight: 1, arbitrary: fc.oneof(fc.constant(ADMIN_GROUP), lookAlikeGroup) },
+  );
+
+  it('GET /audit: 200 for a group named exactly token-warden-admins, 403 for any separator, quote or bracket around it', async () => {
+    const requestId = seeded.requests.alice[0] as string;
+    await fc.assert(
+      fc.asyncProperty(
+        groupsForms,
+        fc.constantFrom<FuzzEvent['withAuthorizer']>(true, true, true, 'claims-only'),
+        async (groups, mode) => {
+          const spec: FuzzEvent = {
+            routeKey: 'GET /audit',
+            claims: { email: EMAILS.bob, groups },
+            withAuthorizer: mode,
+            query: { requestId },
+          };
+          const result = await api.admin(fuzzEvent(spec), lambdaContext);
+          tally.add('GET /audit (groups)', result.statusCode);
+          const exact = Array.isArray(groups) ? groups.includes(ADMIN_GROUP) : mode === true && groups === ADMIN_GROUP;
+          expect([JSON.stringify(groups), mode, result.statusCode]).toEqual([
+            JSON.stringify(groups),
+            mode,
+            exact ? 200 : 403,
+          ]);
+        },
+      ),
+      { numRuns: Math.max(50, RUNS) },
+    );
+  }, 120_000);
+});
+
 describe('forged pagination tokens', () => {
   const forgedCase = (route: 'GET /token-requests' | 'GET /tokens', owner: 'requester' | 'owner'): RouteCase => ({
     route: `${route} (forged nextToken)`,
@@ -890,7 +951,7 @@ describe('Idempotency-Key replays under hostile second bodies', () => {
             api.requests(
               fuzzEvent({
                 routeKey: 'POST /token-requests',
-                claims: { email: who, groups: '[]' },
+                claims: { email: who, groups: [] },
                 withAuthorizer: true,
                 body,
                 encoding: enc,
@@ -935,8 +996,8 @@ describe('reproducers of what the fuzz found', () => {
   // Bug: functions/adapters/aws/record-store.ts decodeNextToken() only checks that the decoded key names the caller's
   // partition; any other shape reaches DynamoDB as ExclusiveStartKey, which answers ValidationException ("The provided
   // starting key is invalid"), and the API answers 500 instead of 400 on nextToken.
-  const alice = { email: EMAILS.alice, groups: '[]' };
-  const adminClaims = { email: EMAILS.admin, groups: `[${ADMIN_GROUP}]` };
+  const alice = { email: EMAILS.alice, groups: [] };
+  const adminClaims = { email: EMAILS.admin, groups: [ADMIN_GROUP] };
   const full = (p: string, kind: 'REQ' | 'TOK') => ({
     pk: `${kind}#${kind === 'REQ' ? 'req' : 'tok'}_aaaaaaaaaaaaaaaaaaaaaaaaaa`,
     sk: kind,
