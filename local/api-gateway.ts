@@ -5,11 +5,16 @@
  * `401 {"message":"Unauthorized"}`, `500 {"message":"Internal Server Error"}`, …).
  *
  * JWT times are checked against the wall clock, as API Gateway does, never the simulated clock.
+ *
+ * Every request, API route or local route, must name the server by a loopback `Host` (`127.0.0.1:<port>`,
+ * `localhost:<port>` or `[::1]:<port>`); any other name is refused with `403 {"message": "Forbidden: …"}` before
+ * anything runs (`http-guard.ts`: a DNS-rebinding page would send its own name).
  */
 import { createPublicKey, type KeyObject, randomBytes, verify as verifySignature } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { LOCAL_ACCOUNT } from './aws/protocol';
+import { loopbackHostProblem } from './http-guard';
 
 /** A JWT authorizer attached to a route (the `AWS::ApiGatewayV2::Authorizer` settings). */
 export interface JwtAuthorizerConfig {
@@ -487,6 +492,14 @@ export function createHttpApi(opts: HttpApiOptions): HttpApi {
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Before anything else, and outside the access log: a request for another name never reached this API.
+    const hostProblem = loopbackHostProblem(req);
+    if (hostProblem) {
+      const refused = Buffer.from(JSON.stringify({ message: `Forbidden: ${hostProblem}` }));
+      res.writeHead(403, { ...JSON_HEADERS, 'content-length': refused.length, connection: 'close' }).end(refused);
+      req.resume();
+      return;
+    }
     const startedMs = Date.now();
     const requestId = randomBytes(11).toString('base64');
     const rawUrl = req.url ?? '/';

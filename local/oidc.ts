@@ -18,6 +18,10 @@
  * still validly signed. Access-token times are wall-clock times, as the authorizer checks them; ID-token times
  * are on the runtime's simulated clock, as the Lambdas that verify them run on it. Any email signs in: this
  * provider proves who typed it, not who owns it. Codes live 60 s (wall clock), in memory, and are single-use.
+ *
+ * Against pages in the user's browser (`http-guard.ts`): a `Host` that is not a loopback name is refused (403), and
+ * so is a POST from another origin (403) or of another type (415) than JSON (`/token`), the form (`/authorize`)
+ * or either (`/token`, whose `authorization_code` grant is a form as RFC 6749 requires).
  */
 import {
   createHash,
@@ -33,6 +37,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { type Jwk, verifyJwt } from './api-gateway';
+import { type LocalBody, localPostRefusal, loopbackHostProblem, refusalError } from './http-guard';
 
 /** The audience the HTTP API's authorizer expects. */
 export const DEFAULT_AUDIENCE = 'token-warden';
@@ -508,6 +513,24 @@ ${fields}
     if (path !== basePath && !path.startsWith(`${basePath}/`)) return false;
     const route = path.slice(basePath.length);
     const method = (req.method ?? 'GET').toUpperCase();
+    // Wherever the provider is mounted: a loopback Host only, and no cross-site POSTs (http-guard.ts).
+    const hostProblem = loopbackHostProblem(req);
+    if (hostProblem) {
+      sendJson(res, 403, { message: `Forbidden: ${hostProblem}` }, { connection: 'close' });
+      return true;
+    }
+    if (method === 'POST') {
+      const accept: LocalBody[] = route === '/authorize' ? ['form'] : route === '/token' ? ['json', 'form'] : ['json'];
+      const refusal = localPostRefusal(req, accept);
+      if (refusal && route === '/authorize') {
+        sendHtml(res, refusal.status, 'Sign-in refused', `<p id="problem">${escapeHtml(refusal.message)}.</p>`);
+        return true;
+      }
+      if (refusal) {
+        sendJson(res, refusal.status, refusalError(refusal));
+        return true;
+      }
+    }
     const only = (allowed: string): boolean => {
       if (method === allowed) return true;
       sendJson(

@@ -29,7 +29,9 @@ import { createSesV2 } from './aws/sesv2';
 import { LocalStepFunctions } from './aws/stepfunctions';
 import { SimulatedClock } from './clock';
 import { createFakeAtlassian, DEMO_SEED } from './fake-atlassian';
+import { loopbackHostProblem } from './http-guard';
 import { LambdaRunner, SANDBOX_ACCESS_KEY_PREFIX } from './lambda-runner';
+import { createLocalRoutes } from './local-routes';
 import { createMailServer } from './mail/mail-server';
 import { MailStore } from './mail/mail-store';
 import { createOidcProvider, seededGroupsFor } from './oidc';
@@ -74,6 +76,9 @@ async function reservePort(port: number, name: string): Promise<{ server: Server
   let handler: Listener | undefined;
   const server = createServer((req, res) => {
     if (handler) return handler(req, res);
+    // Each part checks Host itself once it serves; until then this placeholder does.
+    const hostProblem = loopbackHostProblem(req);
+    if (hostProblem) return json(res, 403, { message: `Forbidden: ${hostProblem}` });
     if ((req.url ?? '').startsWith('/health')) return json(res, 503, { status: 'starting' });
     json(res, 503, { message: `${name} is starting` });
   });
@@ -394,31 +399,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       invoke: (fn, event) => (runner as LambdaRunner).invoke(fn, event),
       // Like the deployed stage's access log: method, route, path (never the query string), status, latency.
       onAccess: (entry) => appendFileSync(join(dataDir, 'logs', 'api-access.log'), `${JSON.stringify(entry)}\n`),
-      localRoutes: async (req, res, body) => {
-        const url = new URL(req.url ?? '/', urls.api);
-        if (url.pathname.startsWith('/local/oidc')) return oidc.handle(req, res, body);
-        if (url.pathname === '/local/clock' && req.method === 'GET') {
-          json(res, 200, { now: clock.now().toISOString() });
-          return true;
-        }
-        if (url.pathname === '/local/clock/advance' && req.method === 'POST') {
-          await advanceClock(clock, body, res);
-          return true;
-        }
-        if (url.pathname === '/local/calls' && req.method === 'GET') {
-          json(res, 200, { calls });
-          return true;
-        }
-        if (url.pathname === '/local/events' && req.method === 'GET') {
-          json(res, 200, { events: events.listEvents() });
-          return true;
-        }
-        if (url.pathname.startsWith('/local/')) {
-          json(res, 404, { message: 'Not Found' });
-          return true;
-        }
-        return false;
-      },
+      localRoutes: createLocalRoutes({ clock, oidc, calls: () => calls, events: () => events.listEvents() }),
     });
     api.serve(httpApi.handler);
 
@@ -430,31 +411,6 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await close();
     throw error;
   }
-}
-
-async function advanceClock(clock: SimulatedClock, body: Buffer, res: ServerResponse): Promise<void> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8') || '{}');
-  } catch {
-    return json(res, 400, { error: { code: 'VALIDATION_ERROR', message: 'body is not valid JSON' } });
-  }
-  const keys = parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? Object.keys(parsed) : [];
-  const unitMs = { days: 86_400_000, hours: 3_600_000, seconds: 1_000 } as const;
-  const unit =
-    keys.length === 1 && Object.hasOwn(unitMs, keys[0] as string) ? (keys[0] as keyof typeof unitMs) : undefined;
-  const n = unit ? (parsed as Record<string, unknown>)[unit] : undefined;
-  if (!unit || typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n * unitMs[unit] > 3650 * unitMs.days) {
-    return json(res, 400, {
-      error: {
-        code: 'VALIDATION_ERROR',
-        message: 'body must be {"days": n}, {"hours": n} or {"seconds": n} with a positive integer n',
-        field: unit ?? 'days',
-      },
-    });
-  }
-  const result = await clock.advance(n * unitMs[unit]);
-  json(res, 200, { now: result.now.toISOString(), settled: result.settled });
 }
 
 function closeServer(server: Server): Promise<void> {

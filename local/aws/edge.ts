@@ -1,10 +1,12 @@
 /**
  * The local AWS endpoint (port 4566 by default, LocalStack's convention): one HTTP server in front of every
  * emulated service. Requests are routed as AWS routes them — by `X-Amz-Target` for the JSON protocols and by
- * path for the REST ones — and every call lands in the call log.
+ * path for the REST ones — and every call lands in the call log. It answers only a loopback `Host` and signed
+ * requests (any credentials), so that a web page open in the user's browser can use none of it.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { loopbackHostProblem } from '../http-guard';
 import {
   AwsError,
   type AwsRequest,
@@ -125,6 +127,11 @@ export function createAwsEdge(options: AwsEdgeOptions): AwsEdge {
           body: body ?? Buffer.alloc(0),
           ...(typeof targetHeader === 'string' && targetHeader ? { target: targetHeader } : {}),
         };
+        const refused = refusal(httpReq, req);
+        if (refused) {
+          writeResponse(httpRes, errorResponse(req, refused), new Date());
+          return;
+        }
         const outcome =
           body === undefined
             ? {
@@ -225,6 +232,23 @@ export function closeServer(server: Server): Promise<void> {
 function operationsOf(service: AwsService): readonly string[] | undefined {
   const operations = (service as Partial<DescribedAwsService>).operations;
   return Array.isArray(operations) ? operations : undefined;
+}
+
+/**
+ * What the endpoint refuses before any service sees the request: a `Host` that is not a loopback name of this
+ * server (a DNS-rebinding page sends its own name), and an unsigned request — AWS answers those with
+ * `MissingAuthenticationTokenException` too, and a web page cannot sign: without this, any page could
+ * POST `text/plain` JSON to a REST route (`POST /schedules/{name}`, `POST /v2/email/outbound-emails`).
+ * Any credentials still do; the signature itself is not checked.
+ */
+function refusal(httpReq: IncomingMessage, req: AwsRequest): AwsError | undefined {
+  const hostProblem = loopbackHostProblem(httpReq);
+  if (hostProblem) return new AwsError('InvalidHostHeaderException', hostProblem, 403);
+  const authorization = httpReq.headers.authorization ?? '';
+  if (!authorization.startsWith('AWS4-') && !req.query.has('X-Amz-Signature')) {
+    return new AwsError('MissingAuthenticationTokenException', 'Request is missing Authentication Token', 403);
+  }
+  return undefined;
 }
 
 /** JSON-protocol requests get awsJson errors; REST requests get restJson1 errors. */

@@ -15,10 +15,17 @@
  *   `delayMs` holds the request before it is served, whether or not the caller is still waiting.
  *
  * Test controls (local only): `POST /__control/faults`, `DELETE /__control/faults`, `POST /__control/rate-limit`,
- * `GET /__control/tokens`, `POST /__control/reset`.
+ * `GET /__control/tokens`, `POST /__control/reset`. Control POSTs take `application/json` only (415
+ * `unsupportedMediaType` otherwise, even without a body) and are refused (403) from another origin, so that a web
+ * page cannot queue faults or reset the fake with a cross-site `text/plain` POST.
+ *
+ * Every route answers only a loopback `Host` (`127.0.0.1:<port>`, `localhost:<port>`, `[::1]:<port>`, or
+ * `<site>.localhost:<port>`, which picks the site for `/_edge/tenant_info`); any other name gets 403 `forbidden`
+ * (DNS rebinding, `../http-guard.ts`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { localPostRefusal, loopbackHostProblem } from '../http-guard';
 import {
   type FakeRouteName,
   type Fault,
@@ -496,7 +503,18 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
       path = url.pathname;
       const segments = splitPath(url.pathname);
       const text = await readBody(req);
-      if (segments[0] === '__control') {
+      const hostProblem = loopbackHostProblem(req, { localhostSubdomains: true });
+      const refusal = segments[0] === '__control' && method === 'POST' ? localPostRefusal(req) : undefined;
+      if (hostProblem) {
+        reply = atlassianError(403, 'forbidden', `Forbidden: ${hostProblem}`);
+      } else if (refusal) {
+        routeName = 'control';
+        reply = atlassianError(
+          refusal.status,
+          refusal.status === 415 ? 'unsupportedMediaType' : 'forbidden',
+          refusal.message,
+        );
+      } else if (segments[0] === '__control') {
         routeName = 'control';
         reply = control(method, segments.slice(1), text);
       } else {

@@ -1,9 +1,15 @@
 /**
  * The local mail viewer (port 8005 by default): `GET /store` and `POST /clear-store` as aws-ses-v2-local
  * serves them, plus a plain HTML page at `/` that lists the mails, newest first, with clickable links.
+ *
+ * Unlike aws-ses-v2-local, it answers only a loopback `Host` (403 otherwise: a DNS-rebinding page could read the
+ * approval links), and `POST /clear-store` needs `Content-Type: application/json`, or the page's own form
+ * (`application/x-www-form-urlencoded` from this origin or from a client that sends no `Origin`): 415 for any other
+ * type, 403 from another origin (`../http-guard.ts`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listenOn } from '../aws/edge';
+import { localPostRefusal, loopbackHostProblem } from '../http-guard';
 import type { MailStore, StoredEmail } from './mail-store';
 
 export interface MailServer {
@@ -24,7 +30,14 @@ export function createMailServer(options: { store: MailStore }): MailServer {
     req.resume();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = `${req.method ?? 'GET'} ${url.pathname}`;
-    if (route === 'GET /store') {
+    const hostProblem = loopbackHostProblem(req);
+    const refusal =
+      hostProblem === undefined && req.method === 'POST' ? localPostRefusal(req, ['json', 'form']) : undefined;
+    if (hostProblem) {
+      sendJson(res, 403, { message: `Forbidden: ${hostProblem}` });
+    } else if (refusal) {
+      sendJson(res, refusal.status, { message: refusal.message });
+    } else if (route === 'GET /store') {
       const since = url.searchParams.get('since');
       if (since !== null && !/^\d+$/.test(since)) {
         sendJson(res, 400, {

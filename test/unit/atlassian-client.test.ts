@@ -47,11 +47,9 @@ function client(overrides: Partial<AtlassianClientOptions> = {}): AtlassianClien
 }
 
 async function control(path: string, body?: unknown): Promise<void> {
-  const init: RequestInit = { method: 'POST' };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    init.headers = { 'content-type': 'application/json' };
-  }
+  // Control routes take JSON only, even when there is no body.
+  const init: RequestInit = { method: 'POST', headers: { 'content-type': 'application/json' } };
+  if (body !== undefined) init.body = JSON.stringify(body);
   const res = await fetch(`${base}/__control/${path}`, init);
   expect(res.status).toBeLessThan(300);
 }

@@ -16,6 +16,7 @@ import {
   responseErrors,
   sharedResponseErrors,
 } from './support/atlassian-openapi';
+import { crossSiteTextPost, loopbackHosts, rawRequest, rebindingHost } from './support/browser-requests';
 
 const ORG_KEY = 'test-org-key-0123456789';
 const START = Date.parse('2030-01-01T00:00:00.000Z');
@@ -433,7 +434,7 @@ describe('fake Atlassian: directory user search', () => {
 });
 
 describe('fake Atlassian: tenant info', () => {
-  it('answers the cloudId of the site, chosen by Host when it names one', async () => {
+  it('answers the cloudId of the site, chosen by a <site>.localhost Host when it names one', async () => {
     const seed: FakeSeed = {
       ...DEMO_SEED,
       sites: [...DEMO_SEED.sites, { site: 'second', cloudId: '00000000-0000-4000-8000-0000000000c2' }],
@@ -446,7 +447,8 @@ describe('fake Atlassian: tenant info', () => {
       expect(plain.json).toEqual({ cloudId: CLOUD_ID });
       // fetch does not let a caller set Host, so this one goes through node:http.
       const byHost = await new Promise<string>((resolve, reject) => {
-        const req = request(`${url}/_edge/tenant_info`, { headers: { host: 'second.atlassian.net' } }, (res) => {
+        const host = `second.localhost:${new URL(url).port}`;
+        const req = request(`${url}/_edge/tenant_info`, { headers: { host } }, (res) => {
           let text = '';
           res.on('data', (c: Buffer) => {
             text += c.toString();
@@ -557,7 +559,7 @@ describe('fake Atlassian: test controls', () => {
     await mint();
     await call('POST', '/__control/faults', { body: { route: 'list', status: 500, count: 5 } });
     await call('POST', '/__control/rate-limit', { body: { perSecond: 1 } });
-    expect((await call('POST', '/__control/reset')).status).toBe(204);
+    expect((await call('POST', '/__control/reset', { body: {} })).status).toBe(204);
     expect(fake.tokens()).toEqual([]);
     for (let i = 0; i < 3; i++) expect((await call('GET', TOKENS_PATH)).status).toBe(200);
   });
@@ -571,6 +573,88 @@ describe('fake Atlassian: test controls', () => {
       expect.objectContaining({ route: 'unmatched', method: 'GET', path: '/no/such/route', status: 404 }),
       expect.objectContaining({ route: 'list', status: 200, durationMs: expect.any(Number) }),
     ]);
+  });
+});
+
+describe('fake Atlassian: requests a browser page can make (DNS rebinding, cross-site POSTs)', () => {
+  const pending = async () => ((await call('GET', '/__control/faults')).json as { faults: unknown[] }).faults;
+
+  afterEach(() => fake.reset());
+
+  it('refuses cross-site text/plain and form POSTs to the control routes with 415, changing nothing', async () => {
+    // Prepare
+    const kept = await mint();
+
+    // Act
+    const answers = [
+      await crossSiteTextPost(`${base}/__control/faults`, '{"route":"*","status":500,"count":100}'),
+      await crossSiteTextPost(`${base}/__control/rate-limit`, '{"perSecond":0.01}'),
+      await crossSiteTextPost(`${base}/__control/reset`, ''),
+      await rawRequest(`${base}/__control/faults`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'route=*&status=500&count=100',
+      }),
+      await rawRequest(`${base}/__control/reset`, { method: 'POST' }),
+    ];
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.status).toBe(415);
+      expect(JSON.parse(answer.text)).toMatchObject({ key: 'unsupportedMediaType' });
+    }
+    expect(await pending()).toEqual([]);
+    expect(fake.tokens().map((t) => t.id)).toEqual([kept.id]);
+    for (let i = 0; i < 3; i++) expect((await call('GET', TOKENS_PATH)).status).toBe(200);
+  });
+
+  it('refuses a JSON control POST that names another origin with 403, queueing no fault', async () => {
+    // Act
+    const answer = await rawRequest(`${base}/__control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://attacker.example' },
+      body: '{"route":"*","status":500,"count":100}',
+    });
+
+    // Assess
+    expect(answer.status).toBe(403);
+    expect(await pending()).toEqual([]);
+  });
+
+  it('refuses a foreign Host on every route, control and Atlassian alike', async () => {
+    // Prepare
+    const minted = await mint();
+
+    // Act
+    const tokens = await rawRequest(`${base}/__control/tokens`, { headers: { host: rebindingHost(base) } });
+    const verify = await rawRequest(`${base}/ex/jira/${CLOUD_ID}/rest/api/3/myself`, {
+      headers: { host: rebindingHost(base), authorization: basic(SA.email, minted.token) },
+    });
+
+    // Assess
+    for (const answer of [tokens, verify]) {
+      expect(answer.status).toBe(403);
+      expect(JSON.parse(answer.text)).toMatchObject({ key: 'forbidden', message: expect.stringContaining('Host') });
+    }
+    expect(tokens.text).not.toContain(minted.id);
+  });
+
+  it('serves the loopback Host forms and JSON control POSTs from local clients', async () => {
+    // Act
+    const statuses = [];
+    for (const host of loopbackHosts(base)) {
+      statuses.push((await rawRequest(`${base}/__control/tokens`, { headers: { host } })).status);
+    }
+    const queued = await rawRequest(`${base}/__control/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json; charset=utf-8', origin: base },
+      body: '{"route":"list","status":503,"count":1}',
+    });
+
+    // Assess
+    expect(statuses).toEqual(loopbackHosts(base).map(() => 200));
+    expect(queued.status).toBe(200);
+    expect(await pending()).toHaveLength(1);
   });
 });
 

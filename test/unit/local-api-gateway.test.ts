@@ -15,6 +15,7 @@ import {
 } from '../../local/api-gateway';
 import { LambdaRunner } from '../../local/lambda-runner';
 import { createOidcProvider, type OidcProvider, seededGroupsFor } from '../../local/oidc';
+import { loopbackHosts, rawRequest, rebindingHost } from './support/browser-requests';
 
 type Event = Record<string, unknown> & {
   headers: Record<string, string>;
@@ -443,6 +444,45 @@ describe('local HTTP API (API Gateway emulation)', () => {
         integrationLatency: expect.any(Number),
       }),
     ]);
+  });
+
+  describe('loopback Host (DNS rebinding)', () => {
+    it('refuses a request whose Host is not a loopback name, on API and local routes alike, invoking nothing', async () => {
+      // Act
+      const health = await rawRequest(`${base}/health`, { headers: { host: rebindingHost(base) } });
+      const create = await rawRequest(`${base}/token-requests`, {
+        method: 'POST',
+        headers: { host: rebindingHost(base), 'content-type': 'application/json' },
+        body: '{}',
+      });
+      const jwks = await rawRequest(`${issuer}/.well-known/jwks.json`, { headers: { host: rebindingHost(issuer) } });
+
+      // Assess
+      for (const answer of [health, create, jwks]) {
+        expect(answer.status).toBe(403);
+        expect(answer.headers['content-type']).toBe('application/json');
+        const { message } = JSON.parse(answer.text) as { message: string };
+        expect(message).toContain("Host 'rebind.attacker.example:");
+        expect(message).toContain('127.0.0.1:');
+      }
+      expect(jwks.text).not.toContain('"keys"');
+      expect(invocations).toEqual([]);
+      expect(access).toEqual([]);
+    });
+
+    it('serves 127.0.0.1, localhost and [::1] with the port it listens on, and refuses another port', async () => {
+      // Act
+      const served = [];
+      for (const host of loopbackHosts(base)) served.push(await rawRequest(`${base}/health`, { headers: { host } }));
+      const otherPort = await rawRequest(`${base}/health`, { headers: { host: '127.0.0.1:1' } });
+      const noPort = await rawRequest(`${base}/health`, { headers: { host: 'localhost' } });
+
+      // Assess
+      expect(served.map((a) => a.status)).toEqual(loopbackHosts(base).map(() => 200));
+      expect(invocations).toHaveLength(loopbackHosts(base).length);
+      expect(otherPort.status).toBe(403);
+      expect(noPort.status).toBe(403);
+    });
   });
 
   it('fails clearly when the port is in use', async () => {

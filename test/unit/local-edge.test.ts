@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ListSchedulesCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import {
   DynamoDBDocumentClient,
   GetCommand,
@@ -15,6 +16,9 @@ import { createDynamoDb, type DynamoDbService } from '../../local/aws/dynamodb';
 import { type AwsEdge, createAwsEdge, supportedOperations } from '../../local/aws/edge';
 import { createEventBridge, type EventBridgeService } from '../../local/aws/eventbridge';
 import { AwsError, type AwsService, type CallRecord } from '../../local/aws/protocol';
+import { createScheduler } from '../../local/aws/scheduler';
+import { SimulatedClock } from '../../local/clock';
+import { crossSiteTextPost, loopbackHosts, rawRequest, rebindingHost } from './support/browser-requests';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -414,6 +418,83 @@ describe('local AWS edge', () => {
         await dated.close();
         await db.close();
         rmSync(skewDir, { recursive: true, force: true });
+      }
+    });
+  });
+  describe('requests a browser page can make (DNS rebinding, cross-site POSTs)', () => {
+    const signed = {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'DynamoDB_20120810.CreateTable',
+      'x-amz-date': '20240101T000000Z',
+      authorization:
+        'AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x',
+    };
+    const table = (name: string) =>
+      JSON.stringify({
+        TableName: name,
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+    const tables = async () => (await clients().db.send(new ListTablesCommand({}))).TableNames ?? [];
+
+    it('refuses a foreign Host with an AWS-shaped 403 naming it, and does nothing', async () => {
+      const url = `http://127.0.0.1:${port}/`;
+      const answer = await rawRequest(url, {
+        method: 'POST',
+        headers: { ...signed, host: rebindingHost(url) },
+        body: table('rebound'),
+      });
+
+      expect(answer.status).toBe(403);
+      const body = JSON.parse(answer.text) as { __type: string; message: string };
+      expect(body.__type).toBe('InvalidHostHeaderException');
+      expect(body.message).toContain("Host 'rebind.attacker.example:");
+      expect(await tables()).not.toContain('rebound');
+    });
+
+    it('serves the loopback Host forms, as the SDK and the CLI send them', async () => {
+      const url = `http://127.0.0.1:${port}/`;
+      const statuses = [];
+      for (const [i, host] of loopbackHosts(url).entries()) {
+        statuses.push(
+          (await rawRequest(url, { method: 'POST', headers: { ...signed, host }, body: table(`lb${i}`) })).status,
+        );
+      }
+
+      expect(statuses).toEqual(loopbackHosts(url).map(() => 200));
+      expect(await tables()).toEqual(expect.arrayContaining(loopbackHosts(url).map((_, i) => `lb${i}`)));
+    });
+
+    it('refuses an unsigned cross-site text/plain POST to a REST route as AWS does, creating no schedule', async () => {
+      const clock = new SimulatedClock();
+      const fired: unknown[] = [];
+      const scheduler = createScheduler({ clock, fireTarget: async (target) => void fired.push(target) });
+      const restEdge = createAwsEdge({ services: [scheduler] });
+      const server = await restEdge.listen(0);
+      const endpoint = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const client = new SchedulerClient({ endpoint, region: 'us-east-1', credentials });
+      try {
+        const answer = await crossSiteTextPost(
+          `${endpoint}/schedules/planted`,
+          JSON.stringify({
+            ScheduleExpression: 'rate(1 minute)',
+            FlexibleTimeWindow: { Mode: 'OFF' },
+            Target: {
+              Arn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Rotation',
+              RoleArn: 'arn:aws:iam::000000000000:role/x',
+            },
+          }),
+        );
+
+        expect(answer.status).toBe(403);
+        expect(answer.headers['x-amzn-errortype']).toMatch(/^MissingAuthenticationTokenException/);
+        expect((await client.send(new ListSchedulesCommand({}))).Schedules).toEqual([]);
+      } finally {
+        client.destroy();
+        scheduler.close();
+        clock.stop();
+        await restEdge.close();
       }
     });
   });

@@ -6,6 +6,7 @@ import { type AwsEdge, createAwsEdge } from '../../local/aws/edge';
 import { createSesV2 } from '../../local/aws/sesv2';
 import { createMailServer, linkify, type MailServer } from '../../local/mail/mail-server';
 import { MailStore } from '../../local/mail/mail-store';
+import { crossSiteTextPost, loopbackHosts, rawRequest, rebindingHost } from './support/browser-requests';
 
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
 
@@ -172,7 +173,10 @@ describe('local mail (SES v2 + mail store + mail server)', () => {
   it('empties the store on POST /clear-store', async () => {
     await ses.send(new SendEmailCommand(email()));
 
-    const response = await fetch(`${mailUrl}/clear-store`, { method: 'POST' });
+    const response = await fetch(`${mailUrl}/clear-store`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
 
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ message: 'Store cleared' });
@@ -221,6 +225,58 @@ describe('local mail (SES v2 + mail store + mail server)', () => {
     expect(linkify('see <https://x.test/a?b=1&c=2>, ok')).toBe(
       'see &lt;<a href="https://x.test/a?b=1&amp;c=2" rel="noreferrer noopener">https://x.test/a?b=1&amp;c=2</a>&gt;, ok',
     );
+  });
+
+  describe('requests a browser page can make (DNS rebinding, cross-site POSTs)', () => {
+    it('refuses a foreign Host with 403, showing no mail', async () => {
+      await ses.send(new SendEmailCommand(email()));
+
+      const store = await rawRequest(`${mailUrl}/store`, { headers: { host: rebindingHost(mailUrl) } });
+      const page = await rawRequest(`${mailUrl}/`, { headers: { host: rebindingHost(mailUrl) } });
+
+      for (const answer of [store, page]) {
+        expect(answer.status).toBe(403);
+        expect(answer.text).toContain("Host 'rebind.attacker.example:");
+        expect(answer.text).not.toContain('/approvals/a1');
+      }
+    });
+
+    it('serves the loopback Host forms', async () => {
+      const statuses = [];
+      for (const host of loopbackHosts(mailUrl)) {
+        statuses.push((await rawRequest(`${mailUrl}/store`, { headers: { host } })).status);
+      }
+      expect(statuses).toEqual(loopbackHosts(mailUrl).map(() => 200));
+    });
+
+    it('refuses cross-site POST /clear-store (text/plain, no type, or a form from another origin), keeping the mail', async () => {
+      await ses.send(new SendEmailCommand(email()));
+
+      const textPlain = await crossSiteTextPost(`${mailUrl}/clear-store`, '');
+      const untyped = await rawRequest(`${mailUrl}/clear-store`, { method: 'POST' });
+      const foreignForm = await rawRequest(`${mailUrl}/clear-store`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://attacker.example' },
+        body: '',
+      });
+
+      expect([textPlain.status, untyped.status, foreignForm.status]).toEqual([415, 415, 403]);
+      expect(store.list()).toHaveLength(1);
+    });
+
+    it("clears the store from the page's own Clear button (a form posted from the mail server's origin)", async () => {
+      await ses.send(new SendEmailCommand(email()));
+
+      const answer = await rawRequest(`${mailUrl}/clear-store`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: mailUrl },
+        body: '',
+      });
+
+      expect(answer.status).toBe(303);
+      expect(answer.headers.location).toBe('/');
+      expect(store.list()).toEqual([]);
+    });
   });
 
   it('answers unknown mail-server routes with 404', async () => {

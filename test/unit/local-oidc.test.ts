@@ -12,6 +12,7 @@ import {
   seededGroupsFor,
   validateTokenRequest,
 } from '../../local/oidc';
+import { crossSiteTextPost, loopbackHosts, rawRequest, rebindingHost } from './support/browser-requests';
 
 /** Serves a provider on its own port, as the API server mounts it. */
 async function serve(makeProvider: (issuerBase: string) => Promise<OidcProvider>) {
@@ -183,6 +184,65 @@ describe('local OIDC provider', () => {
     expect(await unknown.json()).toEqual({ message: 'Not Found' });
     expect(wrongMethod.status).toBe(405);
     expect(wrongMethod.headers.get('allow')).toBe('POST');
+  });
+
+  it('refuses a cross-site text/plain POST /token with 415, minting nothing', async () => {
+    // Prepare
+    const looked = directoryCalls.length;
+
+    // Act
+    const answer = await crossSiteTextPost(`${base}/local/oidc/token`, '{"email":"admin@example.com"}');
+    const untyped = await rawRequest(`${base}/local/oidc/token`, { method: 'POST', body: '{"email":"a@example.com"}' });
+
+    // Assess
+    expect([answer.status, untyped.status]).toEqual([415, 415]);
+    expect(JSON.parse(answer.text)).toEqual({
+      error: {
+        code: 'UNSUPPORTED_MEDIA_TYPE',
+        message: expect.stringContaining('application/json'),
+        field: 'content-type',
+      },
+    });
+    expect(answer.text).not.toContain('access_token');
+    expect(directoryCalls.length).toBe(looked);
+  });
+
+  it('refuses a POST /token from another origin with 403, whatever its type', async () => {
+    // Act
+    const answers = [
+      await rawRequest(`${base}/local/oidc/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://attacker.example' },
+        body: '{"email":"admin@example.com"}',
+      }),
+      await rawRequest(`${base}/local/oidc/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'null' },
+        body: 'grant_type=authorization_code&code=x',
+      }),
+    ];
+
+    // Assess
+    for (const answer of answers) {
+      expect(answer.status).toBe(403);
+      expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'FORBIDDEN' } });
+    }
+  });
+
+  it('refuses a foreign Host, and serves the loopback ones', async () => {
+    // Act
+    const foreign = await rawRequest(`${base}/local/oidc/.well-known/jwks.json`, {
+      headers: { host: rebindingHost(base) },
+    });
+    const served = [];
+    for (const host of loopbackHosts(base)) {
+      served.push((await rawRequest(`${base}/local/oidc/.well-known/jwks.json`, { headers: { host } })).status);
+    }
+
+    // Assess
+    expect(foreign.status).toBe(403);
+    expect(foreign.text).not.toContain('"keys"');
+    expect(served).toEqual(loopbackHosts(base).map(() => 200));
   });
 
   it('persists the key pair as a JWK and reuses it on the next start', async () => {
@@ -375,6 +435,40 @@ describe('local OIDC provider: authorization code with PKCE', () => {
       error_description: description,
       state: 's-1',
     });
+  });
+
+  it('refuses a sign-in form posted from another origin (403) or as text/plain (415), issuing no code', async () => {
+    // Act
+    const answers = [
+      await rawRequest(`${base}/local/oidc/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://attacker.example' },
+        body: `${params()}&email=attacker%40example.com`,
+      }),
+      await crossSiteTextPost(`${base}/local/oidc/authorize`, `${params()}&email=attacker%40example.com`),
+    ];
+
+    // Assess
+    expect(answers.map((a) => a.status)).toEqual([403, 415]);
+    for (const answer of answers) expect(answer.headers.location).toBeUndefined();
+  });
+
+  it('accepts the sign-in form from its own page (same Origin)', async () => {
+    const answer = await rawRequest(`${base}/local/oidc/authorize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+      body: `${params()}&email=approver1%40example.com`,
+    });
+    expect(answer.status).toBe(302);
+    expect(new URL(String(answer.headers.location)).searchParams.get('code')).toEqual(expect.any(String));
+  });
+
+  it('refuses the sign-in page under a foreign Host', async () => {
+    const page = await rawRequest(`${base}/local/oidc/authorize?${params()}`, {
+      headers: { host: rebindingHost(base) },
+    });
+    expect(page.status).toBe(403);
+    expect(page.text).not.toContain('<form');
   });
 
   it('asks again for a bad email and issues no code', async () => {
