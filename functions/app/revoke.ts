@@ -245,6 +245,13 @@ async function closeSecret(vault: TokenVault, token: StoredToken): Promise<void>
   if (!described || described.DeletedDate) return;
   const owner = described.Tags?.find((t) => t.Key === 'token-warden:token-id')?.Value;
   if (owner !== undefined && owner !== token.tokenId) return;
-  await vault.removeReaders(token.secretName);
-  await vault.scheduleDeletion(token.secretName);
+  try {
+    await vault.removeReaders(token.secretName);
+    await vault.scheduleDeletion(token.secretName);
+  } catch (error) {
+    // The API call and the workflow close the secret concurrently: whichever comes second finds it marked for
+    // deletion (Secrets Manager then refuses changes), after the first removed its readers.
+    if (!(error instanceof Error && error.name === 'InvalidRequestException')) throw error;
+    if (!(await vault.describe(token.secretName))?.DeletedDate) throw error;
+  }
 }

@@ -18,11 +18,13 @@ import {
   injectFault,
   type LifecycleEventView,
   myself,
+  REVOCATION_STATE_MACHINE_ARN,
   readSecret,
   readSecretError,
   rotationExecutions,
   rotationSchedule,
   scheduleNames,
+  secretState,
   secretVersions,
   type TokenView,
 } from './support/rotation';
@@ -358,7 +360,12 @@ describe('Token rotation through the local runtime', () => {
     // Audited with who and why, once; the owner is told once.
     const records = (await auditOf(tokenId)).filter((r) => r.event === 'REVOKED');
     expect(records).toEqual([
-      expect.objectContaining({ actor: SEED.admin, tokenId, correlationId: issued.requestId, details: { reason } }),
+      expect.objectContaining({
+        actor: SEED.admin,
+        tokenId,
+        correlationId: issued.requestId,
+        details: { reason, generation: 2 },
+      }),
     ]);
     expect((await eventsOf(tokenId)).map((e) => e['detail-type'])).toContain('Token Revoked');
     const mails = await mailsAbout(tokenId, /revoked/i, 1);
@@ -382,7 +389,8 @@ describe('Token rotation through the local runtime', () => {
     expect(await getToken(tokenId)).toEqual(revoked.json);
     expect(await fakeStatuses(tokenId)).toEqual(['g1: REVOKED', 'g2: REVOKED']);
     const events = (await auditOf(tokenId)).map((r) => r.event);
-    expect(events.slice(events.indexOf('REVOKED'))).toEqual(['REVOKED']);
+    // The revocation workflow's final sweep, after the steps in flight, found nothing more.
+    expect(events.slice(events.indexOf('REVOKED'))).toEqual(['REVOKED', 'REVOCATION_COMPLETED']);
     const mails = (await rt.emailsAbout(tokenId)).map((m) => m.subject);
     expect(mails.filter((s) => /rotated/i.test(s))).toEqual([]);
     expect((await rotationExecutions(rt, tokenId)).filter((e) => e.status === 'RUNNING')).toEqual([]);
@@ -421,6 +429,58 @@ describe('Token rotation through the local runtime', () => {
     }
     expect(leftovers).toEqual([]);
   });
+
+  it.each([
+    ['no fault', []],
+    ['one 429 on mint', [{ route: 'mint', status: 429, count: 1, retryAfterSeconds: 1 }]],
+    [
+      'two 429s on mint and a revoke held 3 s at Atlassian',
+      [
+        { route: 'mint', status: 429, count: 2, retryAfterSeconds: 1 },
+        { route: 'revoke', delayMs: 3_000, count: 1 },
+      ],
+    ],
+  ] as const)(
+    'a revoke sent 100 ms after rotate now holds (%s): nothing live, secret deleted without readers, nothing restores it',
+    async (_case, faults) => {
+      const issued = await issue(`rot-race-${faults.length}`);
+      const { tokenId, secretName } = issued;
+      const admin = await as(SEED.admin);
+      for (const fault of faults) await injectFault(rt, fault);
+      const rotate = await rt.api('POST', `/tokens/${tokenId}/rotate`, { token: admin });
+      expect(rotate.status).toBe(202);
+      await new Promise((r) => setTimeout(r, 100));
+      const revoked = await rt.api('POST', `/tokens/${tokenId}/revoke`, { token: admin, body: { reason: 'race' } });
+      expect(revoked.status).toBe(200);
+      expect(revoked.json).toMatchObject({ tokenId, status: 'REVOKED' });
+      expect(await readSecretError(rt, secretName)).toBe('InvalidRequestException');
+
+      // Every step in flight ends; the revocation workflow's final sweep runs after its wait.
+      await waitFor(
+        async () => (await rotationExecutions(rt, tokenId)).every((e) => e.status !== 'RUNNING') || undefined,
+        60_000,
+        `the rotations of ${tokenId} to end`,
+      );
+      await advance({ hours: 1 });
+      const revocations = await rotationExecutions(rt, tokenId, REVOCATION_STATE_MACHINE_ARN);
+      expect(revocations.map((e) => [e.name, e.status])).toEqual([[`${tokenId}-revoke-1`, 'SUCCEEDED']]);
+
+      const token = await getToken(tokenId);
+      expect(token).toMatchObject({
+        status: 'REVOKED',
+        generation: revoked.json && (revoked.json as TokenView).generation,
+      });
+      expect((await fakeStatuses(tokenId)).filter((s) => !s.endsWith('REVOKED'))).toEqual([]);
+      expect(await secretState(rt, secretName)).toEqual({ deletionScheduled: true, resourcePolicy: null });
+      expect(await rotationSchedule(rt, tokenId)).toBeUndefined();
+      // Nothing rotates it again, and a repeated revoke re-checks and finds everything in place.
+      expect((await rt.api('POST', `/tokens/${tokenId}/rotate`, { token: admin })).status).toBe(409);
+      const again = await rt.api('POST', `/tokens/${tokenId}/revoke`, { token: admin, body: { reason: 'again' } });
+      expect(again.status).toBe(200);
+      expect(await secretState(rt, secretName)).toEqual({ deletionScheduled: true, resourcePolicy: null });
+      expect((await fakeStatuses(tokenId)).filter((s) => !s.endsWith('REVOKED'))).toEqual([]);
+    },
+  );
 
   it('rotates a token whose schedule was lost at the next daily sweep', async () => {
     const issued = await issue('rot-lost-schedule');

@@ -26,6 +26,7 @@ export async function setHandlerEnvironment(dynamo: LocalDynamo, extra: Record<s
     EVENT_BUS_NAME: 'token-warden',
     ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
     ROTATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Rotation',
+    REVOCATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Revocation',
     LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
     FROM_EMAIL: 'token-warden@example.com',
     APPROVAL_BASE_URL: 'https://api.example.com',

@@ -10,6 +10,8 @@ import {
   SchedulerClient,
 } from '@aws-sdk/client-scheduler';
 import {
+  DescribeSecretCommand,
+  GetResourcePolicyCommand,
   GetSecretValueCommand,
   ListSecretVersionIdsCommand,
   SecretsManagerClient,
@@ -20,6 +22,7 @@ import { type LocalRuntime, SEED } from './runtime';
 
 export const SCHEDULE_GROUP = 'TokenWarden-rotations';
 export const ROTATION_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation';
+export const REVOCATION_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-revocation';
 
 /** The token representation (`GET /tokens/{tokenId}`). */
 export interface TokenView {
@@ -190,16 +193,30 @@ export async function deleteRotationSchedule(rt: LocalRuntime, tokenId: string):
   }
 }
 
+/** Whether the secret is scheduled for deletion, and the resource policy it still carries (as an operator sees it). */
+export async function secretState(rt: LocalRuntime, secretId: string) {
+  const sm = new SecretsManagerClient(awsClientConfig(rt));
+  try {
+    const described = await sm.send(new DescribeSecretCommand({ SecretId: secretId }));
+    const policy = await sm.send(new GetResourcePolicyCommand({ SecretId: secretId }));
+    return { deletionScheduled: described.DeletedDate !== undefined, resourcePolicy: policy.ResourcePolicy ?? null };
+  } finally {
+    sm.destroy();
+  }
+}
+
 /** The rotation executions of `tokenId` (names `<tokenId>-g<generation>-a<attempt>`), oldest first. */
-export async function rotationExecutions(rt: LocalRuntime, tokenId: string) {
+export async function rotationExecutions(
+  rt: LocalRuntime,
+  tokenId: string,
+  stateMachineArn = ROTATION_STATE_MACHINE_ARN,
+) {
   const sfn = new SFNClient(awsClientConfig(rt));
   try {
     const found: { name: string; status: string; startDate?: Date }[] = [];
     let nextToken: string | undefined;
     do {
-      const page = await sfn.send(
-        new ListExecutionsCommand({ stateMachineArn: ROTATION_STATE_MACHINE_ARN, maxResults: 100, nextToken }),
-      );
+      const page = await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 100, nextToken }));
       for (const e of page.executions ?? []) {
         if (e.name?.startsWith(`${tokenId}-`)) {
           found.push({ name: e.name, status: e.status ?? '', ...(e.startDate ? { startDate: e.startDate } : {}) });

@@ -8,7 +8,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
 import { runInventory } from '../../../functions/app/inventory';
 import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
-import { parseRevokeBody, revokeToken } from '../../../functions/app/revoke';
+import { finishRevocation, parseRevokeBody, revokeToken } from '../../../functions/app/revoke';
 import {
   beginRotation,
   type RotationDeps,
@@ -338,6 +338,68 @@ describe('revoke', () => {
         details: { reason: 'leaked in a build log', generation: 1 },
       }),
     ]);
+  });
+
+  it('makes progress on a token with many live generations: REVOKED and unreadable at once, the rest by the workflow', async () => {
+    const { tokenId, secretName } = await issued();
+    const account = policy.serviceAccounts[0]!;
+    // 60 more generations live at Atlassian and on the record (as rotate now could once leave them).
+    const token = (await h.deps.store.getToken(tokenId))!;
+    const extra = [];
+    for (let g = 2; g <= 61; g++) {
+      const label = `token-warden:${tokenId}:g${g}`;
+      const minted = await h.deps.atlassian.mintToken(account.atlassianId, {
+        label,
+        scopes: ['read:jira-work'],
+        expiry: new Date(h.clock.now().getTime() + 20 * DAY),
+      });
+      extra.push({
+        generation: g,
+        label,
+        atlassianTokenId: minted.id,
+        expiresAt: token.expiresAt,
+        versionId: `v${g}`,
+        mintedAt: token.createdAt,
+      });
+    }
+    await h.deps.store.saveToken({ ...token, generation: 61, generations: [...token.generations, ...extra] });
+    // Every Atlassian call takes 200 ms of the clock.
+    const slow = new Proxy(h.deps.atlassian, {
+      get: (target, prop, receiver) => {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        return async (...args: unknown[]) => {
+          h.clock.advance(200);
+          return value.apply(target, args);
+        };
+      },
+    });
+    const deps = { ...revokeDeps(), atlassian: slow };
+    const revoked = await revokeToken(deps, admin, tokenId, 'too many');
+    expect(revoked.status).toBe('REVOKED');
+    await expect(h.sm.send(new GetSecretValueCommand({ SecretId: secretName }))).rejects.toMatchObject({
+      name: 'InvalidRequestException',
+    });
+    // Within its budget (8 s at 200 ms a call), the current generation (61) first, each revokedAt saved as it went.
+    const after = (await h.deps.store.getToken(tokenId))!;
+    const saved = after.generations.filter((g) => g.revokedAt);
+    expect(saved.length).toBeGreaterThanOrEqual(35);
+    expect(saved.length).toBeLessThan(61);
+    expect(after.generations.find((g) => g.generation === 61)?.revokedAt).toBeDefined();
+    const live = () => h.fakeTokens(tokenId).filter((t) => t.status === 'ACTIVE').length;
+    expect(live()).toBe(61 - saved.length);
+    expect(revocations.at(-1)).toEqual({ name: `${tokenId}-revoke-1`, input: { tokenId } });
+    // The workflow's passes finish the rest, each within its own budget.
+    const passes = [];
+    for (let i = 0; i < 5; i++) {
+      const progress = await finishRevocation({ ...deps }, { tokenId }, 2_000);
+      passes.push(progress.done);
+      if (progress.done) break;
+    }
+    expect(passes.at(-1)).toBe(true);
+    expect(passes.length).toBeGreaterThan(1);
+    expect(live()).toBe(0);
+    expect((await h.deps.store.getToken(tokenId))?.generations.every((g) => g.revokedAt)).toBe(true);
   });
 
   it('is for admins only, and validates the reason', async () => {
