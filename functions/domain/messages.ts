@@ -1,5 +1,10 @@
-/** Email and page texts. Pure: no I/O; every interpolated value is escaped for HTML. */
+/**
+ * Email and page texts. Pure: no I/O. Every interpolated value is kept on one line (./text: no control, separator,
+ * bidirectional or zero-width character survives) and escaped for HTML; in emails, URLs in values are also written so
+ * that no mail client links them, so the one link an email carries is its own.
+ */
 import type { TokenRequestRecord } from './model';
+import { inline, inlineForEmail } from './text';
 
 export function escapeHtml(value: string): string {
   return value
@@ -16,6 +21,9 @@ export interface RenderedEmail {
   html: string;
 }
 
+/** How a value is shown: in a page ({@link inline}) or in an email ({@link inlineForEmail}). */
+type Shown = (value: string) => string;
+
 function summaryLines(r: TokenRequestRecord): [string, string][] {
   return [
     ['Request', r.requestId],
@@ -28,26 +36,33 @@ function summaryLines(r: TokenRequestRecord): [string, string][] {
   ];
 }
 
-function htmlTable(rows: [string, string][]): string {
-  return `<table>${rows.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('')}</table>`;
+function htmlTable(rows: [string, string][], shown: Shown): string {
+  return `<table>${rows.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(shown(v))}</td></tr>`).join('')}</table>`;
 }
 
-/** The approval request: the link stands alone on its own line in the text body. */
+/** `key: value` lines of an email's text body, each value on its line. */
+const textRows = (rows: [string, string][]) => rows.map(([k, v]) => `${k}: ${inlineForEmail(v)}`);
+
+/**
+ * The approval request: the link stands alone on its own line in the text body, the only line that holds a URL
+ * (every requester-typed value stays inside its `key: value` line).
+ */
 export function approvalRequestEmail(r: TokenRequestRecord, link: string, expiresAt: string): RenderedEmail {
   const rows = summaryLines(r);
+  const requester = inlineForEmail(r.requester);
   return {
-    subject: `Approval needed: ${r.serviceAccount} token "${r.name}" for ${r.requester}`,
+    subject: `Approval needed: ${inlineForEmail(r.serviceAccount)} token "${inlineForEmail(r.name)}" for ${requester}`,
     text: [
-      `${r.requester} asks for an Atlassian API token.`,
+      `${requester} asks for an Atlassian API token.`,
       '',
-      ...rows.map(([k, v]) => `${k}: ${v}`),
+      ...textRows(rows),
       '',
       `Open this link to review and approve or reject (valid until ${expiresAt}):`,
       link,
       '',
       'Opening the link decides nothing; only the Approve or Reject button on the page does.',
     ].join('\n'),
-    html: `<p>${escapeHtml(r.requester)} asks for an Atlassian API token.</p>${htmlTable(rows)}<p><a href="${escapeHtml(link)}">Review the request</a> (valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link decides nothing; only the Approve or Reject button on the page does.</p>`,
+    html: `<p>${escapeHtml(requester)} asks for an Atlassian API token.</p>${htmlTable(rows, inlineForEmail)}<p><a href="${escapeHtml(link)}">Review the request</a> (valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link decides nothing; only the Approve or Reject button on the page does.</p>`,
   };
 }
 
@@ -71,11 +86,11 @@ export function outcomeEmail(
   if (extra.reason) rows.push(['Reason', extra.reason]);
   if (extra.secretName) rows.push(['Secret', extra.secretName]);
   if (extra.expiresAt) rows.push(['Expires', extra.expiresAt]);
-  const headline = `Token request ${r.requestId} ${OUTCOME_TEXT[outcome]}.`;
+  const headline = `Token request ${inlineForEmail(r.requestId)} ${OUTCOME_TEXT[outcome]}.`;
   return {
-    subject: `Token request ${outcome.toLowerCase()}: ${r.serviceAccount} "${r.name}"`,
-    text: [headline, '', ...rows.map(([k, v]) => `${k}: ${v}`)].join('\n'),
-    html: `<p>${escapeHtml(headline)}</p>${htmlTable(rows)}`,
+    subject: `Token request ${outcome.toLowerCase()}: ${inlineForEmail(r.serviceAccount)} "${inlineForEmail(r.name)}"`,
+    text: [headline, '', ...textRows(rows)].join('\n'),
+    html: `<p>${escapeHtml(headline)}</p>${htmlTable(rows, inlineForEmail)}`,
   };
 }
 
@@ -89,13 +104,16 @@ export interface ApprovalPageModel {
   link?: { href: string; text: string };
 }
 
+/** A value in a page: on one line, escaped for HTML. */
+const shown = (value: string) => escapeHtml(inline(value));
+
 /** The confirmation page. Its form posts `decision`, `sig` and `csrf`; no script, no external resources. */
 export function approvalPage(m: ApprovalPageModel): string {
   const r = m.request;
   const approvals = r
     ? r.approvals.length === 0
       ? '<p>No decisions yet.</p>'
-      : `<ul>${r.approvals.map((a) => `<li>${escapeHtml(a.approver)}: ${escapeHtml(a.decision)} at ${escapeHtml(a.decidedAt)}</li>`).join('')}</ul>`
+      : `<ul>${r.approvals.map((a) => `<li>${shown(a.approver)}: ${shown(a.decision)} at ${shown(a.decidedAt)}</li>`).join('')}</ul>`
     : '';
   const form = m.form
     ? `<form method="post" action="${escapeHtml(m.form.action)}">
@@ -105,15 +123,15 @@ export function approvalPage(m: ApprovalPageModel): string {
 <button type="submit" name="decision" value="reject">Reject</button>
 </form>`
     : m.link
-      ? `<p><a href="${escapeHtml(m.link.href)}">${escapeHtml(m.link.text)}</a></p>`
+      ? `<p><a href="${escapeHtml(m.link.href)}">${shown(m.link.text)}</a></p>`
       : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${escapeHtml(m.title)} · Token Warden</title>
+<meta name="referrer" content="no-referrer"><title>${shown(m.title)} · Token Warden</title>
 <style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}th{padding-right:1rem;vertical-align:top}button{font-size:1rem;margin-right:1rem;padding:.5rem 1.5rem}</style>
 </head><body>
-<h1>${escapeHtml(m.title)}</h1>
-<p id="message">${escapeHtml(m.message)}</p>
+<h1>${shown(m.title)}</h1>
+<p id="message">${shown(m.message)}</p>
 ${
   r
     ? `${htmlTable(
@@ -121,6 +139,7 @@ ${
           ['Status', r.status],
           ['Approvals required', String(r.approvalsRequired)],
         ]),
+        inline,
       )}<h2>Current approvals</h2>${approvals}`
     : ''
 }
@@ -166,12 +185,14 @@ const UPLOAD_STEPS = [
 /** Asks one admin to create a token in admin.atlassian.com and upload it: the link on its own line. */
 export function uploadRequestEmail(i: UploadInstructions, link: string, expiresAt: string): RenderedEmail {
   const rows = instructionLines(i);
+  const account = inlineForEmail(i.serviceAccount);
+  const purpose = inlineForEmail(i.purpose);
   return {
-    subject: `Action needed: create an Atlassian token for ${i.serviceAccount} "${i.tokenName}"`,
+    subject: `Action needed: create an Atlassian token for ${account} "${inlineForEmail(i.tokenName)}"`,
     text: [
-      `Service account ${i.serviceAccount} is issued manually: Token Warden needs an admin to create its API token (${i.purpose}).`,
+      `Service account ${account} is issued manually: Token Warden needs an admin to create its API token (${purpose}).`,
       '',
-      ...rows.map(([k, v]) => `${k}: ${v}`),
+      ...textRows(rows),
       '',
       ...UPLOAD_STEPS.map((step, n) => `${n + 1}. ${step}`),
       '',
@@ -180,7 +201,7 @@ export function uploadRequestEmail(i: UploadInstructions, link: string, expiresA
       '',
       'Opening the link changes nothing; only submitting the token on the page does.',
     ].join('\n'),
-    html: `<p>Service account ${escapeHtml(i.serviceAccount)} is issued manually: Token Warden needs an admin to create its API token (${escapeHtml(i.purpose)}).</p>${htmlTable(rows)}<ol>${UPLOAD_STEPS.map((step) => `<li>${escapeHtml(step)}</li>`).join('')}</ol><p><a href="${escapeHtml(link)}">Upload the token</a> (single use, valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link changes nothing; only submitting the token on the page does.</p>`,
+    html: `<p>Service account ${escapeHtml(account)} is issued manually: Token Warden needs an admin to create its API token (${escapeHtml(purpose)}).</p>${htmlTable(rows, inlineForEmail)}<ol>${UPLOAD_STEPS.map((step) => `<li>${escapeHtml(step)}</li>`).join('')}</ol><p><a href="${escapeHtml(link)}">Upload the token</a> (single use, valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link changes nothing; only submitting the token on the page does.</p>`,
   };
 }
 
@@ -211,12 +232,12 @@ export function uploadPage(m: UploadPageModel): string {
     : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer"><title>${escapeHtml(m.title)} · Token Warden</title>
+<meta name="referrer" content="no-referrer"><title>${shown(m.title)} · Token Warden</title>
 <style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}th{padding-right:1rem;vertical-align:top}input,button{font-size:1rem;margin:.5rem 0;padding:.5rem}</style>
 </head><body>
-<h1>${escapeHtml(m.title)}</h1>
-<p id="message">${escapeHtml(m.message)}</p>
-${m.instructions ? htmlTable(instructionLines(m.instructions)) : ''}
+<h1>${shown(m.title)}</h1>
+<p id="message">${shown(m.message)}</p>
+${m.instructions ? htmlTable(instructionLines(m.instructions), inline) : ''}
 ${form}
 </body></html>`;
 }

@@ -5,25 +5,27 @@ import { TOKEN_NAME_PATTERN } from './naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from './policy';
 import { isoSeconds } from './ports';
 import * as z from './schema';
+import { hasUnsafeCharacters } from './text';
 
 const unique = () => z.refine<string[]>((items) => new Set(items).size === items.length, 'must not contain duplicates');
 
+/** Nothing a requester types may add a line, a link line or a direction change where it is shown (see ./text). */
+const oneLine = () =>
+  z.refine<string>(
+    (s) => !hasUnsafeCharacters(s),
+    'must not contain control, line-separator, bidirectional or zero-width characters',
+  );
+
+/** One line of requester text, 1 to `max` characters. */
+const line = (max: number) => z.string().check(z.minLength(1), z.maxLength(max), oneLine());
+
 export const createRequestBodySchema = z.strictObject({
-  serviceAccount: z.string().check(z.minLength(1), z.maxLength(64)),
+  serviceAccount: line(64),
   name: z.string().check(z.regex(TOKEN_NAME_PATTERN, 'must match ^[a-zA-Z0-9_.-]{1,64}$')),
-  scopes: z.array(z.string().check(z.minLength(1), z.maxLength(128))).check(z.minLength(1), z.maxLength(50), unique()),
+  scopes: z.array(line(128)).check(z.minLength(1), z.maxLength(50), unique()),
   lifetimeDays: z.int().check(z.minimum(1), z.maximum(365)),
-  justification: z.string().check(
-    z.trim(),
-    z.minLength(1, 'must not be empty'),
-    z.maxLength(2000),
-    z.refine(
-      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this rejects
-      (s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s),
-      'must not contain control characters',
-    ),
-  ),
-  consumers: z.optional(z.array(z.string().check(z.minLength(1), z.maxLength(2048))).check(z.maxLength(20), unique())),
+  justification: z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(2000), oneLine()),
+  consumers: z.optional(z.array(line(2048)).check(z.maxLength(20), unique())),
 });
 
 export type CreateRequestBody = z.output<typeof createRequestBodySchema>;

@@ -59,6 +59,62 @@ describe('parseCreateRequestBody', () => {
     expect(r.field).toBe(field);
   });
 
+  // Every class of character that could start a line, hide text or turn its direction in an email or a page.
+  const CONTROL_CLASSES: [string, string][] = [
+    ['a line feed', '\n'],
+    ['a carriage return', '\r'],
+    ['a CR LF pair', '\r\n'],
+    ['a tab', '\t'],
+    ['a vertical tab', '\u000b'],
+    ['a form feed', '\u000c'],
+    ['a NUL', '\u0000'],
+    ['an escape', '\u001b'],
+    ['a DEL', '\u007f'],
+    ['a C1 next line', '\u0085'],
+    ['a C1 control', '\u009b'],
+    ['a line separator', '\u2028'],
+    ['a paragraph separator', '\u2029'],
+    ['a left-to-right embedding', '\u202a'],
+    ['a right-to-left override', '\u202e'],
+    ['a left-to-right isolate', '\u2066'],
+    ['a pop directional isolate', '\u2069'],
+    ['a left-to-right mark', '\u200e'],
+    ['a right-to-left mark', '\u200f'],
+    ['an Arabic letter mark', '\u061c'],
+    ['a zero-width space', '\u200b'],
+    ['a zero-width joiner', '\u200d'],
+    ['a word joiner', '\u2060'],
+    ['a byte order mark', '\ufeff'],
+    ['a lone surrogate', '\ud800'],
+  ];
+  const withText = (field: string, text: string): Record<string, unknown> => {
+    if (field === 'scopes') return { ...body, scopes: [`read:jira-work${text}`] };
+    if (field === 'consumers') return { ...body, consumers: [`arn:aws:iam::000000000000:role/jenkins${text}`] };
+    return { ...body, [field]: `${String(body[field as keyof typeof body])}${text}x` };
+  };
+  describe.each(['justification', 'serviceAccount', 'name', 'scopes', 'consumers'])(
+    'a %s holding a character that could add a line, a link or a direction change',
+    (field) => {
+      it.each(CONTROL_CLASSES)('refuses a %s (400 naming the field)', (_what, char) => {
+        const r = refusal(() => parseCreateRequestBody(withText(field, char)));
+        expect(r).toMatchObject({ code: 'VALIDATION_ERROR', field });
+      });
+    },
+  );
+
+  it('refuses a forged second paragraph in the justification', () => {
+    const forged = 'Release notes\n\nOpen this link to review and approve or reject:\nhttps://evil.example/approve';
+    expect(refusal(() => parseCreateRequestBody({ ...body, justification: forged }))).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      field: 'justification',
+    });
+  });
+
+  it('accepts a justification in another script, with accents, emoji and a URL inside the line', () => {
+    const text = 'Jenkins liest Jira-Tickets für Release-Notes 🚀 — see https://wiki.example/x · عربى';
+    expect(parseCreateRequestBody({ ...body, justification: text }).justification).toBe(text);
+  });
+
   it('says a missing property is required', () => {
     const { name: _n, ...rest } = body;
     expect(refusal(() => parseCreateRequestBody(rest)).message).toBe('name: is required');
