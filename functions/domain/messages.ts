@@ -24,6 +24,7 @@ export interface RenderedEmail {
 /** How a value is shown: in a page ({@link inline}) or in an email ({@link inlineForEmail}). */
 type Shown = (value: string) => string;
 
+/** What approvers see of a request; the consumers are the IAM roles that will read the secret. */
 function summaryLines(r: TokenRequestRecord): [string, string][] {
   return [
     ['Request', r.requestId],
@@ -32,6 +33,7 @@ function summaryLines(r: TokenRequestRecord): [string, string][] {
     ['Token name', r.name],
     ['Scopes', r.scopes.join(', ')],
     ['Lifetime', `${r.lifetimeDays} days`],
+    ['Consumers (IAM roles that will read the secret)', r.consumers.length > 0 ? r.consumers.join(', ') : 'none'],
     ['Justification', r.justification],
   ];
 }

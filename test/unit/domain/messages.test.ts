@@ -137,3 +137,26 @@ describe('every other email and page a requester-typed value reaches', () => {
     expect(html).not.toContain(`\n${EVIL.replace(/&/g, '&amp;')}`);
   });
 });
+
+describe('consumers shown to approvers', () => {
+  const request = stored();
+
+  it('the approval email names every consumer role ARN that will read the secret', () => {
+    const email = approvalRequestEmail(request, LINK, '2026-12-01T10:00:00Z');
+    const line = email.text.split('\n').find((l) => l.startsWith('Consumers'));
+    expect(line).toBe(
+      'Consumers (IAM roles that will read the secret): arn:aws:iam::000000000000:role/jenkins, arn:aws:iam::000000000000:role/release',
+    );
+    for (const arn of request.consumers) expect(email.html).toContain(arn);
+  });
+
+  it('the approval page names them too', () => {
+    const html = approvalPage({ title: 'Approve token request?', message: 'm', request });
+    for (const arn of request.consumers) expect(html).toContain(arn);
+  });
+
+  it('says so when no role will read the secret', () => {
+    const email = approvalRequestEmail(stored({ consumers: [] }), LINK, '2026-12-01T10:00:00Z');
+    expect(email.text).toContain('Consumers (IAM roles that will read the secret): none');
+  });
+});
