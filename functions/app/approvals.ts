@@ -19,9 +19,9 @@ import {
 import { type ApprovalPageModel, approvalRequestEmail } from '../domain/messages';
 import type { Decision } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
-import type { Policy } from '../domain/policy';
+import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
-import { applyDecision } from '../domain/requests';
+import { applyDecision, eligibleApprovers } from '../domain/requests';
 import { logger } from '../shared/logger';
 
 /** What the approval page, the decision and the sign-in callback use (they send no mail). */
@@ -152,6 +152,15 @@ async function checkLink(
   if (!request) return invalid;
   if (request.requester === approval.approver) {
     return page(403, 'Not allowed', 'You cannot decide on your own request.', { request });
+  }
+  // The policy of now decides who may approve: an approver removed since the links went out decides nothing.
+  const account = findServiceAccount(deps.policy, request.serviceAccount);
+  if (!account || !eligibleApprovers(account, request.requester).includes(approval.approver.toLowerCase())) {
+    return page(
+      403,
+      'Not allowed',
+      `You are no longer an approver of ${request.serviceAccount}. Nothing was recorded.`,
+    );
   }
   if (approval.status === 'DECIDED') {
     return page(409, 'Already decided', `You already decided: ${approval.decision ?? 'unknown'}.`, { request });
