@@ -10,9 +10,6 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 /** Stands in for `$$.Task.Token` in the engine's context object; swapped for a fresh token per task attempt. */
 export const TASK_TOKEN_PLACEHOLDER = '<<token-warden:local-task-token>>';
 
-/** What the history shows wherever the effective task parameters carried a task token. */
-export const REDACTED_TASK_TOKEN = '<task token>';
-
 /** Resource of the Task that replaces each `Wait` state in the local copy. */
 export const LOCAL_WAIT_RESOURCE = 'arn:aws:states:::local:wait';
 

@@ -16,7 +16,6 @@ import {
   type LocalDefinition,
   type LocalStateSpec,
   localDefinition,
-  REDACTED_TASK_TOKEN,
   replaceInStrings,
   resolveReferencePath,
   retryDelayMs,
@@ -132,8 +131,6 @@ interface Run {
   /** False once the execution closed or the runtime shut down: nothing more is recorded for this run. */
   active: boolean;
   controller: AbortController;
-  /** Every token handed out in this run, for scrubbing the history. */
-  issuedTokens: Set<string>;
   /** Handler work by state and effective input, so an engine re-entry joins the work already in flight. */
   inFlight: Map<string, Promise<Json>>;
   /** Raw input of each state at entry (for `TimeoutSecondsPath`/`HeartbeatSecondsPath`). */
@@ -658,7 +655,6 @@ export class LocalStepFunctions implements AwsService {
       machine,
       active: true,
       controller: new AbortController(),
-      issuedTokens: new Set(),
       inFlight: new Map(),
       enteredInputs: new Map(),
       enteredAt: new Map(),
@@ -733,7 +729,7 @@ export class LocalStepFunctions implements AwsService {
     if (!run.active) return;
     const exec = run.exec;
     if (outcome.status === 'fulfilled') {
-      const output = this.scrub(run, JSON.stringify(outcome.value ?? null));
+      const output = JSON.stringify(outcome.value ?? null);
       exec.status = 'SUCCEEDED';
       exec.output = output;
       this.record(run, 'ExecutionSucceeded', 'executionSucceededEventDetails', { output, outputDetails: NO_DATA });
@@ -741,7 +737,7 @@ export class LocalStepFunctions implements AwsService {
       const { error, cause } = executionFailure(outcome.reason);
       exec.status = 'FAILED';
       if (error !== undefined) exec.error = error;
-      if (cause !== undefined) exec.cause = this.scrub(run, cause);
+      if (cause !== undefined) exec.cause = cause;
       this.record(run, 'ExecutionFailed', 'executionFailedEventDetails', {
         ...(error !== undefined ? { error } : {}),
         ...(cause !== undefined ? { cause } : {}),
@@ -856,9 +852,9 @@ export class LocalStepFunctions implements AwsService {
     const callback = spec.integration === 'lambda-invoke-wait-token';
     const direct = spec.integration === 'lambda-function';
     const token = callback ? makeTaskToken() : undefined;
-    if (token) run.issuedTokens.add(token);
     const parameters = token ? replaceInStrings(input, TASK_TOKEN_PLACEHOLDER, token) : input;
-    const shown = JSON.stringify(replaceInStrings(input, TASK_TOKEN_PLACEHOLDER, REDACTED_TASK_TOKEN));
+    // As on AWS, the history shows the effective parameters: `$$.Task.Token` resolved to this attempt's token.
+    const shown = JSON.stringify(parameters);
     const resource = { resourceType: 'lambda', resource: spec.resource.replace(/^arn:[^:]+:states:::lambda:/, '') };
     if (direct) {
       this.record(run, 'LambdaFunctionScheduled', 'lambdaFunctionScheduledEventDetails', {
@@ -1054,15 +1050,7 @@ export class LocalStepFunctions implements AwsService {
 
   private record(run: Run, type: string, detailsKey?: string, details?: Record<string, unknown>): void {
     if (!run.active) return;
-    const clean = details && run.issuedTokens.size > 0 ? JSON.parse(this.scrub(run, JSON.stringify(details))) : details;
-    this.recordEvent(run.exec, type, detailsKey, clean);
-  }
-
-  /** History must never carry a task token, whatever a function echoed back. */
-  private scrub(run: Run, text: string): string {
-    let out = text;
-    for (const token of run.issuedTokens) if (out.includes(token)) out = out.split(token).join(REDACTED_TASK_TOKEN);
-    return out;
+    this.recordEvent(run.exec, type, detailsKey, details);
   }
 
   private recordEvent(

@@ -371,7 +371,7 @@ describe('Approval expiry', () => {
     expect((await rt.request(alice, requestId)).status).toBe('EXPIRED');
   });
 
-  it('leaves no token value and no task token in anything the run produced', async () => {
+  it('leaves no token value, and no task token outside Step Functions history, in anything the run produced', async () => {
     const report = await scanForLeaks(rt);
     expect(report.secrets.some((s) => s.label.startsWith('token-warden.jenkins-bot.ci-self@'))).toBe(true);
     expect(report.sources).toEqual(expect.arrayContaining([expect.stringMatching(/^GetExecutionHistory /)]));

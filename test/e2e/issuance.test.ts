@@ -397,7 +397,7 @@ describe('Token issuance through the local runtime', () => {
   });
 
   // Runs last: it reads everything the scenarios above produced.
-  it('leaves no token value and no task token in anything the run produced', async () => {
+  it('leaves no token value, and no task token outside Step Functions history, in anything the run produced', async () => {
     const report = await scanForLeaks(rt);
     const tokens = report.secrets.filter((s) => s.label.startsWith('token-warden.jenkins-bot.'));
     // ci-main, ci-used-link, ci-forged, ci-cli, ci-browser, ci-restart, ci-race-approve.

@@ -716,7 +716,7 @@ describe('LocalStepFunctions', () => {
   });
 
   describe('GetExecutionHistory', () => {
-    it('returns AWS-shaped events in simulated time and never shows a task token', async () => {
+    it("returns AWS-shaped events in simulated time, with the task token in the task's parameters as AWS shows it", async () => {
       const clock = new SimulatedClock();
       await clock.advance(30 * DAY);
       const h = setup(
@@ -727,7 +727,7 @@ describe('LocalStepFunctions', () => {
             Done: { Type: 'Pass', End: true },
           },
         },
-        // A careless function echoing its event back must not leak the token into the history either.
+        // A function that echoes its event back: AWS records its answer, token included, in TaskSubmitted.
         { RequestApproval: (p) => ({ echoed: p }) },
         { clock },
       );
@@ -760,9 +760,15 @@ describe('LocalStepFunctions', () => {
         resource: 'invoke.waitForTaskToken',
         region: 'us-east-1',
       });
+      // The effective parameters, `$$.Task.Token` resolved: what the function received.
       expect(JSON.parse(scheduled?.parameters ?? '')).toEqual({
         FunctionName: fn('RequestApproval'),
-        Payload: { taskToken: '<task token>', requestId: 'r1', executionId: arn },
+        Payload: { taskToken: token, requestId: 'r1', executionId: arn },
+      });
+      expect(JSON.parse(events[4]?.taskSubmittedEventDetails?.output ?? '')).toEqual({
+        StatusCode: 200,
+        Payload: { echoed: { taskToken: token, requestId: 'r1', executionId: arn } },
+        ExecutedVersion: '$LATEST',
       });
       expect(events[0]?.executionStartedEventDetails?.input).toBe('{"requestId":"r1"}');
       expect(events[1]?.stateEnteredEventDetails).toMatchObject({
@@ -770,8 +776,7 @@ describe('LocalStepFunctions', () => {
         input: '{"requestId":"r1"}',
       });
       expect(JSON.parse(events[5]?.taskSucceededEventDetails?.output ?? '')).toEqual({ outcome: 'APPROVED' });
-      expect(JSON.stringify(events)).not.toContain(token);
-      expect(JSON.stringify(events)).toContain('<task token>');
+      expect(JSON.stringify(events)).not.toContain('<task token>');
 
       const reversed = (await client.send(new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true })))
         .events;
@@ -807,7 +812,9 @@ describe('LocalStepFunctions', () => {
       const startedAt = (await describe_(runningArn)).startDate?.getTime();
       await before.sfn.close();
       const saved = readFileSync(file, 'utf8');
-      expect(saved).not.toContain(oldToken);
+      // The file holds the history as GetExecutionHistory shows it, the open task's token in its parameters;
+      // the token itself dies with the process (below: TaskTimedOut after the restart).
+      expect(saved).toContain(oldToken);
       expect(saved).toContain(runningArn);
 
       const after = setup(approvalMachine(), handlers, { file });

@@ -2,6 +2,12 @@
  * Collects everything a local run produced that must never hold a secret — output, logs, persisted stores,
  * execution histories, table items, emails, events, the call log and every response the tests received — and
  * finds token values or raw task tokens in it.
+ *
+ * An Atlassian token value must appear nowhere. A Step Functions task token may appear in Step Functions' own
+ * records only: AWS's execution history shows it in the `TaskScheduled` parameters of every `.waitForTaskToken`
+ * task (`$$.Task.Token` in the payload), and the local emulator shows what AWS shows, in `GetExecutionHistory`, in
+ * `DescribeExecution` and in its executions file. Everywhere else (links, emails, tables, logs, events, responses)
+ * a raw task token is a leak.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -26,6 +32,8 @@ import { type LocalRuntime, SEED } from './runtime';
 export interface Artifact {
   source: string;
   text: string;
+  /** Step Functions' own record of its executions, which holds task tokens as AWS's does. */
+  stepFunctionsRecord?: true;
 }
 
 export interface SecretValue {
@@ -39,6 +47,9 @@ export const awsClientConfig = (rt: LocalRuntime) => ({
   region: 'us-east-1',
   credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
 });
+
+/** The emulator's executions file: the histories as `GetExecutionHistory` shows them. */
+const STEP_FUNCTIONS_FILE = 'stepfunctions.json';
 
 /**
  * Data-dir entries not scanned, each for a reason: the vault itself and the seeded keys hold secrets by design,
@@ -111,7 +122,7 @@ async function executionHistories(rt: LocalRuntime): Promise<Artifact[]> {
         for (const execution of page.executions ?? []) {
           const arn = execution.executionArn;
           const describe = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-          out.push({ source: `DescribeExecution ${arn}`, text: JSON.stringify(describe) });
+          out.push({ source: `DescribeExecution ${arn}`, text: JSON.stringify(describe), stepFunctionsRecord: true });
           let historyToken: string | undefined;
           do {
             const history = await sfn.send(
@@ -122,7 +133,11 @@ async function executionHistories(rt: LocalRuntime): Promise<Artifact[]> {
                 nextToken: historyToken,
               }),
             );
-            out.push({ source: `GetExecutionHistory ${arn}`, text: JSON.stringify(history.events ?? []) });
+            out.push({
+              source: `GetExecutionHistory ${arn}`,
+              text: JSON.stringify(history.events ?? []),
+              stepFunctionsRecord: true,
+            });
             historyToken = history.nextToken;
           } while (historyToken);
         }
@@ -167,7 +182,11 @@ export async function collectArtifacts(rt: LocalRuntime): Promise<Artifact[]> {
     const rel = relative(rt.dataDir, path);
     const top = rel.split(/[\\/]/)[0] ?? rel;
     if (NOT_SCANNED.has(top) || rel.endsWith('.png')) continue;
-    artifacts.push({ source: `data dir: ${rel}`, text: readFileSync(path, 'utf8') });
+    artifacts.push({
+      source: `data dir: ${rel}`,
+      text: readFileSync(path, 'utf8'),
+      ...(rel === STEP_FUNCTIONS_FILE ? { stepFunctionsRecord: true as const } : {}),
+    });
   }
   artifacts.push(...(await executionHistories(rt)));
   artifacts.push(...(await tableItems(rt)));
@@ -238,13 +257,14 @@ export interface LeakReport {
   sources: string[];
   /** `source: secret label` for every artifact holding a secret value. */
   secretLeaks: string[];
-  /** Sources holding a raw task token. */
+  /** Sources holding a raw task token, outside Step Functions' own records (where AWS shows them too). */
   taskTokenLeaks: string[];
 }
 
 /**
- * Scans everything the run produced for secret values and raw task tokens. The detectors are first checked on
- * planted values, so an empty result means "nothing found", not "could not find anything".
+ * Scans everything the run produced for secret values (everywhere) and raw task tokens (everywhere but Step
+ * Functions' own records). The detectors are first checked on planted values, so an empty result means "nothing
+ * found", not "could not find anything".
  */
 export async function scanForLeaks(rt: LocalRuntime): Promise<LeakReport> {
   const secrets = await secretValues(rt);
@@ -269,6 +289,8 @@ export async function scanForLeaks(rt: LocalRuntime): Promise<LeakReport> {
     secrets,
     sources: artifacts.map((a) => a.source),
     secretLeaks: findSecretValues(artifacts, secrets),
-    taskTokenLeaks: artifacts.filter((a) => findTaskTokens(a.text, planted.length).length > 0).map((a) => a.source),
+    taskTokenLeaks: artifacts
+      .filter((a) => !a.stepFunctionsRecord && findTaskTokens(a.text, planted.length).length > 0)
+      .map((a) => a.source),
   };
 }
