@@ -62,6 +62,7 @@ export async function requestApproval(deps: ApprovalDeps, input: { requestId: st
     if (!request) throw new Error(`request ${input.requestId} does not exist`);
     if (request.status !== 'PENDING_APPROVAL') {
       // Cancelled (or otherwise decided) before the workflow got here: resume at once.
+      await deps.store.releasePendingSlot(request.requester, request.requestId);
       const outcome =
         request.status === 'APPROVED' ? 'APPROVED' : request.reason === 'CANCELLED' ? 'CANCELLED' : 'REJECTED';
       await deps.workflows.succeed(input.taskToken, { outcome });
@@ -352,6 +353,7 @@ export async function decideApproval(
     if (request?.status !== 'PENDING_APPROVAL') {
       // Another decision won: this one never counted, so the link must not claim it did.
       await deps.store.supersedeApproval(approvalId);
+      if (request) await deps.store.releasePendingSlot(request.requester, request.requestId);
       return page(409, 'Request already decided', `This request is ${request?.status ?? 'gone'}.`, {
         ...(request ? { request } : {}),
       });
@@ -370,7 +372,10 @@ export async function decideApproval(
       },
       createHash('sha256').update(approver).digest('hex').slice(0, 16),
     );
-    if (applied.outcome !== 'PENDING') await resumeWorkflow(deps, saved, applied.outcome);
+    if (applied.outcome !== 'PENDING') {
+      await deps.store.releasePendingSlot(saved.requester, saved.requestId);
+      await resumeWorkflow(deps, saved, applied.outcome);
+    }
     const message =
       applied.outcome === 'PENDING'
         ? 'Your approval was recorded. More approvals are needed.'

@@ -28,7 +28,8 @@ export function failureReason(error: CloseInput['error']): string {
 
 /**
  * Workflow tasks `Close rejected request`, `Expire request`, `Fail request`: sets the final status, closes open
- * approval links, frees the name, and tells the requester and the approvers — once.
+ * approval links, gives back the requester's pending-request slot, frees the name, and tells the requester and the
+ * approvers — once.
  */
 export async function closeRequest(deps: CloseDeps, input: CloseInput) {
   let request: StoredRequest | undefined;
@@ -54,6 +55,7 @@ export async function closeRequest(deps: CloseDeps, input: CloseInput) {
   if (!request || !isTerminalRequest(request.status)) throw new Error(`request ${input.requestId} could not be closed`);
 
   for (const approver of request.approvers) await deps.store.closeApproval(approvalIdFor(request.requestId, approver));
+  await deps.store.releasePendingSlot(request.requester, request.requestId);
   await deps.store.releaseName(request.serviceAccount, request.name, request.requestId);
 
   const outcome: Outcome =

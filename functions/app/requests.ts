@@ -1,5 +1,5 @@
 import type { AuditLog } from '../adapters/aws/audit-log';
-import type { RecordStore, StoredRequest } from '../adapters/aws/record-store';
+import type { PendingSlots, RecordStore, StoredRequest } from '../adapters/aws/record-store';
 import type { Workflows } from '../adapters/aws/workflow';
 import { conflict, notFound, RequestError, validationError } from '../domain/errors';
 import { unsealTaskToken } from '../domain/links';
@@ -30,7 +30,10 @@ export interface RequestDeps {
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
 export const REQUEST_ID = /^req_[a-z2-7]{26}$/;
 
-/** `POST /token-requests`. Idempotent per caller and `Idempotency-Key`. */
+/**
+ * `POST /token-requests`. Idempotent per caller and `Idempotency-Key` (a replay answers the original request, also
+ * when the caller is at the pending-request limit).
+ */
 export async function createTokenRequest(
   deps: RequestDeps,
   caller: Caller,
@@ -53,12 +56,21 @@ export async function createTokenRequest(
     ...newRequest({ requestId, body, check, requester: caller.email, now: deps.clock.now() }),
     version: 1,
   };
-  await reserveName(deps, record);
-  if (!(await deps.store.createRequest(record))) {
-    // A concurrent call with the same key won the race.
-    const winner = await deps.store.getRequest(requestId);
-    if (!winner) throw new RequestError('CONFLICT', 'request is being created; retry');
-    return replay(deps, winner, record.bodyHash);
+  const tookSlot = await reservePendingSlot(deps, record);
+  try {
+    await reserveName(deps, record);
+    if (!(await deps.store.createRequest(record))) {
+      // A concurrent call with the same key won the race (its request holds the same slot).
+      const winner = await deps.store.getRequest(requestId);
+      if (!winner) throw new RequestError('CONFLICT', 'request is being created; retry');
+      return await replay(deps, winner, record.bodyHash);
+    }
+  } catch (error) {
+    // Give back a slot this call took for a request that never came to be.
+    if (tookSlot && !(await deps.store.getRequest(requestId))) {
+      await deps.store.releasePendingSlot(record.requester, requestId);
+    }
+    throw error;
   }
   await deps.audit.append(
     {
@@ -86,6 +98,43 @@ async function replay(deps: RequestDeps, existing: StoredRequest, hash: string):
 
 async function startIssuance(deps: RequestDeps, record: StoredRequest): Promise<void> {
   await deps.workflows.start(deps.issuanceStateMachineArn, record.requestId, { requestId: record.requestId });
+}
+
+/** A slot taken for a request not (yet) stored is someone's call in flight for this long, then abandoned. */
+export const SLOT_CREATION_GRACE_MS = 5 * 60_000;
+
+/**
+ * Takes one of the requester's `maxPendingRequestsPerMember` slots (429 when all are taken by pending requests);
+ * answers whether this call took it. Every step that moves a request out of `PENDING_APPROVAL` gives its slot back;
+ * a slot whose request left it anyway (a step that stopped in between) or never came to be is taken back here.
+ */
+async function reservePendingSlot(deps: RequestDeps, record: StoredRequest): Promise<boolean> {
+  const max = deps.policy.maxPendingRequestsPerMember;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const slot = await deps.store.reservePendingSlot(record.requester, record.requestId, record.createdAt, max);
+    if (slot.reserved) return slot.added;
+    const stale = await staleSlots(deps, slot.holders);
+    if (stale.length === 0) break;
+    for (const requestId of stale) await deps.store.releasePendingSlot(record.requester, requestId);
+  }
+  throw new RequestError(
+    'TOO_MANY_REQUESTS',
+    `you have ${max} pending requests, the most the policy allows (maxPendingRequestsPerMember); cancel one or wait until one is decided`,
+  );
+}
+
+async function staleSlots(deps: RequestDeps, holders: PendingSlots): Promise<string[]> {
+  const now = deps.clock.now().getTime();
+  const verdicts = await Promise.all(
+    Object.entries(holders).map(async ([requestId, takenAt]) => {
+      const request = await deps.store.getRequest(requestId);
+      const stale = request
+        ? request.status !== 'PENDING_APPROVAL'
+        : !(now - Date.parse(takenAt) < SLOT_CREATION_GRACE_MS);
+      return stale ? requestId : undefined;
+    }),
+  );
+  return verdicts.filter((id): id is string => id !== undefined);
 }
 
 /** One live token (or pending request) per service account and name; a stale holder is taken over. */
@@ -150,6 +199,7 @@ export async function cancelTokenRequest(deps: RequestDeps, caller: Caller, requ
     const cancelled = cancelRequest(request, caller, deps.clock.now());
     const saved = await deps.store.saveRequest({ ...request, ...cancelled });
     if (!saved) continue;
+    await deps.store.releasePendingSlot(saved.requester, requestId);
     await deps.audit.append(
       { correlationId: saved.correlationId, event: 'CANCELLED', at: saved.updatedAt, actor: caller.email, requestId },
       requestId,

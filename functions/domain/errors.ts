@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   GONE: 410,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

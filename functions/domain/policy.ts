@@ -48,6 +48,8 @@ export const policySchema = z
     groupsClaim: z._default(text(1, 256), 'groups'),
     approverSignIn: z._default(z.boolean(), false),
     atlassianRequestsPerSecond: z._default(z.number().check(z.positive(), z.maximum(1000)), 10),
+    /** How many of a member's requests may wait for approval at once; one more is refused (429). */
+    maxPendingRequestsPerMember: z._default(int(1, 1000), 5),
     notifications: z.strictObject({ adminEmails: uniqueList(email, 1, 50) }),
   })
   .check(

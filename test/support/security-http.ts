@@ -21,6 +21,7 @@ export const CONTRACT_ERRORS: Readonly<Record<string, number>> = {
   IDEMPOTENCY_KEY_REUSED: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  TOO_MANY_REQUESTS: 429,
 };
 
 /** 64 KB, the contract's body limit. */

@@ -88,6 +88,11 @@ export interface Page<T> {
   nextToken?: string;
 }
 
+/** A member's pending-request slots: one per request waiting for approval, keyed by request id, valued when taken. */
+export type PendingSlots = Record<string, string>;
+
+export type SlotReservation = { reserved: true; added: boolean } | { reserved: false; holders: PendingSlots };
+
 const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'kind', 'kindSk', 'duePk', 'dueSk'] as const;
 
 function strip<T>(item: Record<string, unknown> | undefined): T | undefined {
@@ -101,6 +106,8 @@ const mintKey = (tokenId: string, generation: number) => ({
   pk: `TOK#${tokenId}`,
   sk: `MINT#${String(generation).padStart(6, '0')}`,
 });
+
+const pendingKey = (member: string) => ({ pk: `PENDING#${member}`, sk: 'PENDING' });
 
 const isConditionFailure = (error: unknown) =>
   error instanceof Error && error.name === 'ConditionalCheckFailedException';
@@ -480,6 +487,85 @@ export class RecordStore {
           Key: { pk: `NAME#${alias}#${name}`, sk: 'NAME' },
           ConditionExpression: 'requestId = :mine',
           ExpressionAttributeValues: { ':mine': requestId },
+        }),
+      ),
+    );
+  }
+
+  // ---- pending-request slots: at most the policy's maxPendingRequestsPerMember per member, in one item each
+  /**
+   * Takes a slot for `requestId` among `member`'s at most `max` (one conditional write: a burst cannot overshoot).
+   * `added` says whether this call took it (false: the request held it already, e.g. a retried call). When every
+   * slot is taken, answers who holds them.
+   */
+  async reservePendingSlot(member: string, requestId: string, at: string, max: number): Promise<SlotReservation> {
+    const key = pendingKey(member);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const out = await aws('DynamoDB.UpdateItem', () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: key,
+              UpdateExpression: 'SET slots.#id = if_not_exists(slots.#id, :at)',
+              ConditionExpression: 'attribute_exists(slots.#id) OR size(slots) < :max',
+              ExpressionAttributeNames: { '#id': requestId },
+              ExpressionAttributeValues: { ':at': at, ':max': max },
+              ReturnValues: 'UPDATED_OLD',
+            }),
+          ),
+        );
+        const old = (out.Attributes?.slots ?? {}) as PendingSlots;
+        return { reserved: true, added: old[requestId] === undefined };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw error;
+      }
+      const item = await this.get(key.pk, key.sk);
+      if (!item) {
+        // The member's first slot: create the item holding it (a concurrent first call may win; then try again).
+        if (await this.putIfAbsent({ ...key, slots: { [requestId]: at } })) return { reserved: true, added: true };
+        continue;
+      }
+      const holders = (item.slots ?? {}) as PendingSlots;
+      if (holders[requestId] !== undefined) return { reserved: true, added: false };
+      if (Object.keys(holders).length >= max) return { reserved: false, holders };
+    }
+    throw new Error(`the pending-request slots of ${member} kept changing`);
+  }
+
+  /**
+   * Gives `requestId`'s slot back (idempotent: a slot given back twice, or never taken, changes nothing). The item of
+   * a member left with no slot goes away, so a call that took a slot and gave it back leaves the table as it was.
+   */
+  async releasePendingSlot(member: string, requestId: string): Promise<void> {
+    const key = pendingKey(member);
+    let left: PendingSlots | undefined;
+    try {
+      const out = await aws('DynamoDB.UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: 'REMOVE slots.#id',
+            ConditionExpression: 'attribute_exists(slots)',
+            ExpressionAttributeNames: { '#id': requestId },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      left = out.Attributes?.slots as PendingSlots | undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return;
+      throw error;
+    }
+    if (left && Object.keys(left).length > 0) return;
+    await this.conditional(() =>
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: key,
+          ConditionExpression: 'size(slots) = :none',
+          ExpressionAttributeValues: { ':none': 0 },
         }),
       ),
     );

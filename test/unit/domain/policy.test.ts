@@ -77,6 +77,24 @@ describe('parsePolicy', () => {
     ]);
   });
 
+  it('limits pending requests per member: 5 unless the policy says otherwise, a whole number from 1 to 1000', () => {
+    const p = base();
+    delete p.maxPendingRequestsPerMember;
+    expect(parsePolicy(JSON.stringify(p), 'p.json').maxPendingRequestsPerMember).toBe(5);
+    expect(
+      parsePolicy(JSON.stringify({ ...p, maxPendingRequestsPerMember: 20 }), 'p.json').maxPendingRequestsPerMember,
+    ).toBe(20);
+    expect(errorsOf(JSON.stringify({ ...p, maxPendingRequestsPerMember: 0 }))).toEqual([
+      'p.yaml: maxPendingRequestsPerMember: Too small: expected number to be >=1',
+    ]);
+    expect(errorsOf(JSON.stringify({ ...p, maxPendingRequestsPerMember: 2.5 }))).toEqual([
+      'p.yaml: maxPendingRequestsPerMember: Invalid input: expected int, received number',
+    ]);
+    expect(errorsOf(JSON.stringify({ ...p, maxPendingRequestsPerMember: 1001 }))).toEqual([
+      'p.yaml: maxPendingRequestsPerMember: Too big: expected number to be <=1000',
+    ]);
+  });
+
   it('refuses more than 50 allowed scopes', () => {
     const p = base();
     p.serviceAccounts[0].allowedScopes = Array.from({ length: 51 }, (_, i) => `scope:${i}`);

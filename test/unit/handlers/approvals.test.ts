@@ -6,6 +6,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { lambdaContext, member } from '../../support/events';
 import { type ApiFunction, callApi, setHandlerEnvironment, stubApprovalAws } from '../../support/handler-env';
+import { policyFileWith } from '../../support/policy-json';
 
 const sfn = mockClient(SFNClient);
 const eventBridge = mockClient(EventBridgeClient);
@@ -27,7 +28,8 @@ const body = {
 
 beforeAll(async () => {
   dynamo = await startDynamo();
-  await setHandlerEnvironment(dynamo);
+  // Most cases leave a pending request of alice's: room for them all under the per-member limit.
+  await setHandlerEnvironment(dynamo, { POLICY_FILE: policyFileWith({ maxPendingRequestsPerMember: 1000 }) });
   ({ handler: requests } = await import('../../../functions/api/token-requests'));
   ({ handler: approvals } = await import('../../../functions/api/approvals'));
   ({ handler: requestApproval } = await import('../../../functions/workflow/request-approval'));

@@ -37,6 +37,7 @@ import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../../loc
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, lambdaContext } from '../../support/events';
 import { setHandlerEnvironment } from '../../support/handler-env';
+import { policyFileWith } from '../../support/policy-json';
 import {
   ADMIN_GROUP,
   BODY_LIMIT,
@@ -262,6 +263,8 @@ beforeAll(async () => {
   fake = createFakeAtlassian({ now: () => new Date(), orgApiKey: ORG_KEY, seed: DEMO_SEED });
   fakeServer = await fake.listen(0);
   await setHandlerEnvironment(dynamo, {
+    // Every accepted request stays pending: room for them all under the per-member limit (its own suite tests it).
+    POLICY_FILE: policyFileWith({ maxPendingRequestsPerMember: 1000 }),
     LINK_SIGNING_SECRET_ID: LINK_KEY_ID,
     ORG_API_KEY_SECRET_ID: ORG_KEY_ID,
     ATLASSIAN_API_BASE_URL: fakeUrl(),
