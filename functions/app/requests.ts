@@ -1,16 +1,17 @@
 import type { AuditLog } from '../adapters/aws/audit-log';
-import type { PendingSlots, RecordStore, StoredRequest } from '../adapters/aws/record-store';
+import type { NameLock, PendingSlots, RecordStore, StoredRequest } from '../adapters/aws/record-store';
 import type { Workflows } from '../adapters/aws/workflow';
 import { conflict, notFound, RequestError, validationError } from '../domain/errors';
 import { unsealTaskToken } from '../domain/links';
 import { type Caller, canSeeRequest, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
 import { derivedId, requestIdFrom } from '../domain/naming';
 import type { Policy } from '../domain/policy';
-import type { Clock, Random } from '../domain/ports';
+import { type Clock, isoSeconds, type Random } from '../domain/ports';
 import {
   bodyHash,
   cancelRequest,
   checkRequestAgainstPolicy,
+  nameHolderState,
   newRequest,
   parseCreateRequestBody,
 } from '../domain/requests';
@@ -137,28 +138,39 @@ async function staleSlots(deps: RequestDeps, holders: PendingSlots): Promise<str
   return verdicts.filter((id): id is string => id !== undefined);
 }
 
-/** One live token (or pending request) per service account and name; a stale holder is taken over. */
+/**
+ * One live token (or pending request) per service account and name. A holder that is no longer live is taken over,
+ * except that a revoked or expired token's name stays with its owner for the recovery window (`nameHolderState`); the
+ * owner taking it back keeps that binding in the new lock.
+ */
 async function reserveName(deps: RequestDeps, record: StoredRequest): Promise<void> {
-  let holder = await deps.store.acquireName(record.serviceAccount, record.name, record.requestId);
+  const { serviceAccount, name, requestId, requester } = record;
+  let holder = await deps.store.acquireName(serviceAccount, name, requestId, { owner: requester });
   for (let attempt = 0; holder !== undefined && attempt < 3; attempt++) {
-    if (holder && (await holderIsLive(deps, holder))) {
+    const state = await holderState(deps, holder, requester);
+    if (state.kind === 'live') {
+      throw conflict(`a live token or pending request named '${name}' exists for ${serviceAccount}`, 'name');
+    }
+    if (state.kind === 'bound') {
       throw conflict(
-        `a live token or pending request named '${record.name}' exists for ${record.serviceAccount}`,
+        `the name '${name}' belonged to another member's token for ${serviceAccount}, which CI may still read; it stays theirs until ${isoSeconds(state.until)}`,
         'name',
       );
     }
-    holder = await deps.store.acquireName(record.serviceAccount, record.name, record.requestId, holder);
+    holder = await deps.store.acquireName(serviceAccount, name, requestId, {
+      owner: requester,
+      ...(holder.requestId ? { replacing: holder.requestId } : {}),
+      ...(state.carry ? { bound: state.carry } : {}),
+    });
   }
-  if (holder !== undefined) throw conflict(`the name '${record.name}' is being reserved by another request`, 'name');
+  if (holder !== undefined) throw conflict(`the name '${name}' is being reserved by another request`, 'name');
 }
 
-async function holderIsLive(deps: RequestDeps, holderRequestId: string): Promise<boolean> {
-  const request = await deps.store.getRequest(holderRequestId);
-  if (!request) return false;
-  if (request.status === 'PENDING_APPROVAL' || request.status === 'APPROVED') return true;
-  if (request.status !== 'ISSUED' || !request.tokenId) return false;
-  const token = await deps.store.getToken(request.tokenId);
-  return token !== undefined && (token.status === 'ACTIVE' || token.status === 'ROTATING');
+async function holderState(deps: RequestDeps, lock: NameLock, requester: string) {
+  const request = lock.requestId ? await deps.store.getRequest(lock.requestId) : undefined;
+  const token =
+    request?.status === 'ISSUED' && request.tokenId ? await deps.store.getToken(request.tokenId) : undefined;
+  return nameHolderState({ lock, request, token, requester, now: deps.clock.now() });
 }
 
 export async function getTokenRequest(deps: Pick<RequestDeps, 'store'>, caller: Caller, requestId: string) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { policyViolation, RequestError, validationError } from './errors';
-import type { ApprovalDecision, Caller, Decision, TokenRequestRecord } from './model';
+import type { ApprovalDecision, Caller, Decision, TokenRecord, TokenRequestRecord } from './model';
 import { TOKEN_NAME_PATTERN } from './naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from './policy';
 import { isoSeconds } from './ports';
@@ -21,7 +21,10 @@ const line = (max: number) => z.string().check(z.minLength(1), z.maxLength(max),
 
 export const createRequestBodySchema = z.strictObject({
   serviceAccount: line(64),
-  name: z.string().check(z.regex(TOKEN_NAME_PATTERN, 'must match ^[a-zA-Z0-9_.-]{1,64}$')),
+  name: z.string().check(
+    z.regex(TOKEN_NAME_PATTERN, 'must match ^[a-zA-Z0-9_.-]{1,64}$'),
+    z.refine((s) => !/^\.+$/.test(s), 'must not be only dots'),
+  ),
   scopes: z.array(line(128)).check(z.minLength(1), z.maxLength(50), unique()),
   lifetimeDays: z.int().check(z.minimum(1), z.maximum(365)),
   justification: z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(2000), oneLine()),
@@ -185,4 +188,64 @@ export function expiryFor(now: Date, lifetimeDays: number): Date {
 /** When rotation is due: `expiry − rotationLeadDays`. */
 export function rotationDueAt(expiresAt: Date, rotationLeadDays: number): Date {
   return new Date(expiresAt.getTime() - rotationLeadDays * 86_400_000);
+}
+
+/** How long a revoked or expired token's name stays bound to its owner: Secrets Manager's recovery window. */
+export const NAME_BINDING_DAYS = 7;
+
+/** A token name kept for `owner` until `until` (ISO-8601): CI may still read the secret of that name. */
+export interface NameBinding {
+  owner: string;
+  until: string;
+}
+
+export type NameHolderState =
+  | { kind: 'live' }
+  | { kind: 'bound'; until: Date }
+  /** Free for the requester; `carry` is the binding the requester's own lock must keep (they are its owner). */
+  | { kind: 'free'; carry?: NameBinding };
+
+/**
+ * Whether the request holding a token name's lock keeps it from `requester`. A pending, approved or live-token holder
+ * keeps it from everyone. Once its token was revoked or expired, CI may still read the secret of that name, so it is
+ * kept from everyone but its owner until {@link NAME_BINDING_DAYS} days after the later of the revoke, the expiry and
+ * the lock's release; an owner who takes it again carries that binding in their own lock, so a later request of
+ * theirs that ends without a token does not free it early. A request that ended without a token (or is gone) keeps
+ * it from no one beyond the binding it carries.
+ */
+export function nameHolderState(args: {
+  lock: { releasedAt?: string; bound?: NameBinding };
+  request: TokenRequestRecord | undefined;
+  token: TokenRecord | undefined;
+  requester: string;
+  now: Date;
+}): NameHolderState {
+  const { lock, request, token, now } = args;
+  if (request?.status === 'PENDING_APPROVAL' || request?.status === 'APPROVED') return { kind: 'live' };
+  if (request?.status === 'ISSUED' && token && (token.status === 'ACTIVE' || token.status === 'ROTATING')) {
+    return { kind: 'live' };
+  }
+  const bindings: { owner: string; until: number }[] = [];
+  if (lock.bound) bindings.push({ owner: lock.bound.owner, until: Date.parse(lock.bound.until) });
+  if (request?.status === 'ISSUED') {
+    const freedAt = Math.max(
+      ...[
+        lock.releasedAt,
+        token?.revokedAt,
+        token?.status === 'EXPIRED' ? token.expiresAt : undefined,
+        request.updatedAt,
+      ]
+        .filter((t): t is string => t !== undefined)
+        .map((t) => Date.parse(t))
+        .filter((t) => Number.isFinite(t)),
+    );
+    bindings.push({ owner: request.requester, until: freedAt + NAME_BINDING_DAYS * 86_400_000 });
+  }
+  const active = bindings.filter((b) => b.until > now.getTime());
+  const latest = (list: typeof active) => Math.max(...list.map((b) => b.until));
+  const me = args.requester.toLowerCase();
+  const foreign = active.filter((b) => b.owner !== me);
+  if (foreign.length > 0) return { kind: 'bound', until: new Date(latest(foreign)) };
+  if (active.length === 0) return { kind: 'free' };
+  return { kind: 'free', carry: { owner: me, until: new Date(latest(active)).toISOString() } };
 }

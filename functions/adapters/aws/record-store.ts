@@ -9,6 +9,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { validationError } from '../../domain/errors';
 import type { TokenRecord, TokenRequestRecord } from '../../domain/model';
+import { type Clock, isoSeconds, systemClock } from '../../domain/ports';
+import type { NameBinding } from '../../domain/requests';
 import { aws } from './errors';
 
 /** A request as stored: the domain record plus concurrency and workflow bookkeeping. */
@@ -88,6 +90,19 @@ export interface Page<T> {
   nextToken?: string;
 }
 
+/**
+ * The lock on a service account's token name. `owner` is the member whose request holds it; `releasedAt` is set once
+ * that request's token was revoked or expired (or the request ended): the item stays, so the name stays bound to its
+ * owner for the recovery window; `bound` is such a binding carried over from an earlier token of the same owner (see
+ * `nameHolderState`).
+ */
+export interface NameLock {
+  requestId: string;
+  owner?: string;
+  releasedAt?: string;
+  bound?: NameBinding;
+}
+
 /** A member's pending-request slots: one per request waiting for approval, keyed by request id, valued when taken. */
 export type PendingSlots = Record<string, string>;
 
@@ -107,6 +122,12 @@ const mintKey = (tokenId: string, generation: number) => ({
   sk: `MINT#${String(generation).padStart(6, '0')}`,
 });
 
+const isBinding = (value: unknown): value is NameBinding =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as NameBinding).owner === 'string' &&
+  typeof (value as NameBinding).until === 'string';
+
 const pendingKey = (member: string) => ({ pk: `PENDING#${member}`, sk: 'PENDING' });
 
 const isConditionFailure = (error: unknown) =>
@@ -120,6 +141,8 @@ export class RecordStore {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
+    /** When a name lock is released (`releasedAt`). */
+    private readonly clock: Clock = systemClock,
   ) {}
 
   // ---- requests
@@ -461,13 +484,28 @@ export class RecordStore {
   }
 
   // ---- name locks: one live token (or pending request) per service account and name
-  /** Takes the lock for `requestId`; returns the holder's request id when someone else holds it. */
-  async acquireName(alias: string, name: string, requestId: string, replacing?: string): Promise<string | undefined> {
+  /**
+   * Takes the lock for `requestId` (of `owner`, keeping `bound`): when it is free, already `requestId`'s, or
+   * (`replacing`) still held by that request. Returns the lock as it stands when someone else holds it (`requestId`
+   * empty if it just vanished).
+   */
+  async acquireName(
+    alias: string,
+    name: string,
+    requestId: string,
+    { owner, replacing, bound }: { owner?: string; replacing?: string; bound?: NameBinding } = {},
+  ): Promise<NameLock | undefined> {
     const ok = await this.conditional(() =>
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { pk: `NAME#${alias}#${name}`, sk: 'NAME', requestId },
+          Item: {
+            pk: `NAME#${alias}#${name}`,
+            sk: 'NAME',
+            requestId,
+            ...(owner ? { owner } : {}),
+            ...(bound ? { bound } : {}),
+          },
           ConditionExpression: replacing ? 'requestId = :old' : 'attribute_not_exists(pk) OR requestId = :mine',
           ExpressionAttributeValues: replacing ? { ':old': replacing } : { ':mine': requestId },
         }),
@@ -475,18 +513,27 @@ export class RecordStore {
     );
     if (ok) return undefined;
     const holder = await this.get(`NAME#${alias}#${name}`, 'NAME');
-    return typeof holder?.requestId === 'string' ? holder.requestId : '';
+    return {
+      requestId: typeof holder?.requestId === 'string' ? holder.requestId : '',
+      ...(typeof holder?.owner === 'string' ? { owner: holder.owner } : {}),
+      ...(typeof holder?.releasedAt === 'string' ? { releasedAt: holder.releasedAt } : {}),
+      ...(isBinding(holder?.bound) ? { bound: holder.bound } : {}),
+    };
   }
 
-  /** Releases the lock if `requestId` holds it. */
+  /**
+   * Releases the lock if `requestId` holds it. The item stays, marked `releasedAt` (the first release counts): the
+   * name stays bound to the request's owner for the recovery window, and is taken over only as `acquireName` allows.
+   */
   async releaseName(alias: string, name: string, requestId: string): Promise<void> {
     await this.conditional(() =>
       this.doc.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: this.tableName,
           Key: { pk: `NAME#${alias}#${name}`, sk: 'NAME' },
+          UpdateExpression: 'SET releasedAt = if_not_exists(releasedAt, :now)',
           ConditionExpression: 'requestId = :mine',
-          ExpressionAttributeValues: { ':mine': requestId },
+          ExpressionAttributeValues: { ':mine': requestId, ':now': isoSeconds(this.clock.now()) },
         }),
       ),
     );

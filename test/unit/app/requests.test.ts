@@ -1,17 +1,21 @@
 /**
- * The request use cases against the records table: the per-member limit on pending requests.
+ * The request use cases against the records table: the per-member limit on pending requests, and a token name's
+ * binding to its owner after the token is revoked or expires.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
 import { type ApprovalDeps, decideApproval, requestApproval, showApproval } from '../../../functions/app/approvals';
 import { closeRequest } from '../../../functions/app/close-request';
+import { mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
 import {
   cancelTokenRequest,
   createTokenRequest,
   getTokenRequest,
   type RequestDeps,
 } from '../../../functions/app/requests';
+import { revokeToken } from '../../../functions/app/revoke';
+import { sweep } from '../../../functions/app/sweep';
 import { RequestError } from '../../../functions/domain/errors';
 import type { Caller } from '../../../functions/domain/model';
 import type { Policy } from '../../../functions/domain/policy';
@@ -20,6 +24,7 @@ import { type Harness, policy, startHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);
 let h: Harness;
+const DAY = 86_400_000;
 const started: string[] = [];
 const workflows = {
   start: async (_arn: string, name: string) => {
@@ -31,6 +36,7 @@ const workflows = {
 } as unknown as Workflows;
 
 const member = (email: string): Caller => ({ email, isAdmin: false });
+const admin: Caller = { email: 'admin@example.com', isAdmin: true };
 const signingKey = async () => Buffer.alloc(32, 9);
 
 function requestDeps(current: Policy = policy): RequestDeps {
@@ -178,5 +184,80 @@ describe('maxPendingRequestsPerMember', () => {
     await create('two@example.com', 'two-1', undefined, two);
     await create('two@example.com', 'two-2', undefined, two);
     expect((await refusal(create('two@example.com', 'two-3', undefined, two))).code).toBe('TOO_MANY_REQUESTS');
+  });
+});
+
+describe('a token name after its token is revoked or expires', () => {
+  /** A token issued for `who` under `name` through the request API and the issuance steps. */
+  async function issue(who: string, name: string) {
+    const { requestId } = await create(who, name);
+    const request = await h.deps.store.getRequest(requestId);
+    await h.deps.store.saveRequest({ ...request!, status: 'APPROVED' });
+    const minted = await mintToken(h.deps, { requestId });
+    await verifyToken(h.deps, minted);
+    await promoteToken(h.deps, minted);
+    return minted.tokenId;
+  }
+
+  const revokeDeps = () =>
+    ({ ...h.deps, workflows, stopRotation: async () => {}, startRevocation: async () => {} }) as unknown as Parameters<
+      typeof revokeToken
+    >[0];
+  const sweepDeps = () =>
+    ({
+      ...h.deps,
+      workflows,
+      rotationStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Rotation',
+    }) as unknown as Parameters<typeof sweep>[0];
+
+  it('stays bound to its owner for 7 days after a revoke: another member is refused (409 on name)', async () => {
+    const tokenId = await issue('alice@example.com', 'bound-revoked');
+    await revokeToken(revokeDeps(), admin, tokenId, 'leaked');
+    expect(await refusal(create('bob@example.com', 'bound-revoked'))).toEqual({
+      code: 'CONFLICT',
+      status: 409,
+      field: 'name',
+    });
+    h.clock.advance(7 * DAY - 60_000);
+    expect((await refusal(create('bob@example.com', 'bound-revoked'))).code).toBe('CONFLICT');
+    h.clock.advance(2 * 60_000);
+    expect((await create('bob@example.com', 'bound-revoked')).requester).toBe('bob@example.com');
+  });
+
+  it('lets its owner take it again at once', async () => {
+    const tokenId = await issue('alice@example.com', 'bound-owner');
+    await revokeToken(revokeDeps(), admin, tokenId, 'replaced');
+    expect((await create('alice@example.com', 'bound-owner')).status).toBe('PENDING_APPROVAL');
+    // …and then it is theirs again: live, so refused to anyone else, the owner included.
+    expect((await refusal(create('bob@example.com', 'bound-owner'))).code).toBe('CONFLICT');
+  });
+
+  it('stays bound through the owner’s own later request that ended without a token', async () => {
+    const tokenId = await issue('alice@example.com', 'bound-carried');
+    await revokeToken(revokeDeps(), admin, tokenId, 'replaced');
+    const again = await create('alice@example.com', 'bound-carried');
+    await cancelTokenRequest(requestDeps(), member('alice@example.com'), again.requestId);
+    await closeRequest({ ...h.deps }, { requestId: again.requestId, outcome: 'CANCELLED' });
+    expect((await refusal(create('bob@example.com', 'bound-carried'))).code).toBe('CONFLICT');
+    h.clock.advance(7 * DAY + 60_000);
+    expect((await create('bob@example.com', 'bound-carried')).requester).toBe('bob@example.com');
+  });
+
+  it('stays bound to its owner for 7 days after the token expired', async () => {
+    await issue('alice@example.com', 'bound-expired');
+    h.clock.advance(31 * DAY);
+    await sweep(sweepDeps());
+    const mine = await h.deps.store.listTokens({ owner: 'alice@example.com', limit: 100 });
+    expect(mine.items.find((t) => t.name === 'bound-expired')?.status).toBe('EXPIRED');
+    expect((await refusal(create('bob@example.com', 'bound-expired'))).code).toBe('CONFLICT');
+    h.clock.advance(7 * DAY + 60_000);
+    expect((await create('bob@example.com', 'bound-expired')).requester).toBe('bob@example.com');
+  });
+
+  it('is free for anyone at once when its request was never issued', async () => {
+    const { requestId } = await create('alice@example.com', 'never-issued');
+    await cancelTokenRequest(requestDeps(), member('alice@example.com'), requestId);
+    await closeRequest({ ...h.deps }, { requestId, outcome: 'CANCELLED' });
+    expect((await create('bob@example.com', 'never-issued')).requester).toBe('bob@example.com');
   });
 });

@@ -115,6 +115,17 @@ describe('parseCreateRequestBody', () => {
     expect(parseCreateRequestBody({ ...body, justification: text }).justification).toBe(text);
   });
 
+  it.each(['.', '..', '...'])('refuses the name %j, which is only dots (400 naming name)', (name) => {
+    expect(refusal(() => parseCreateRequestBody({ ...body, name }))).toMatchObject({
+      code: 'VALIDATION_ERROR',
+      field: 'name',
+    });
+  });
+
+  it.each(['.ci', 'ci.', 'a..b', '-', '_'])('accepts the name %j (dots alongside other characters)', (name) => {
+    expect(parseCreateRequestBody({ ...body, name }).name).toBe(name);
+  });
+
   it('says a missing property is required', () => {
     const { name: _n, ...rest } = body;
     expect(refusal(() => parseCreateRequestBody(rest)).message).toBe('name: is required');
