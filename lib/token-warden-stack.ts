@@ -369,13 +369,14 @@ export class TokenWardenStack extends Stack {
       .bindAuditTable(audit, 'append', events)
       .bindMail(config.fromEmail);
     // The sweep reads due tokens from the byDue index only (never a scan), starts their rotations, expires tokens
-    // past expiry and revokes previous generations still live after their grace period.
+    // past expiry (closing their secrets) and revokes previous generations still live after their grace period.
     f.sweep
       .bindTable(records, 'write', byDue)
       .bindAuditTable(audit, 'append', events)
       .bindMail(config.fromEmail)
       .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')
-      .bindAtlassian(orgApiKey, atlassian);
+      .bindAtlassian(orgApiKey, atlassian)
+      .bindTokenSecrets('unshare', 'delete');
     // The sweep warns admins before the org API key expires: its expiry is a tag on the key's secret.
     f.sweep.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [orgApiKey.secretArn] }),

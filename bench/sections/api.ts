@@ -32,7 +32,7 @@ interface LoadResult {
 /** `total` POSTs of `body(i)` to `url`, `concurrency` at a time over keep-alive connections. */
 async function load(
   url: string,
-  headers: Record<string, string>,
+  headers: (i: number) => Record<string, string>,
   total: number,
   concurrency: number,
   body: (i: number) => string,
@@ -55,7 +55,7 @@ async function load(
           port: target.port,
           path: target.pathname,
           method: 'POST',
-          headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          headers: { ...headers(i), 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
         },
         (res) => {
           res.resume();
@@ -120,9 +120,17 @@ function storeMb(rt: LocalRuntime, file: string): number {
 
 export async function runApi(opts: ApiOptions): Promise<SectionResult> {
   const { rt } = opts;
-  const token = await rt.memberToken(SEED.bob);
+  // Each member may have only `maxPendingRequestsPerMember` requests pending (5 by default): the load comes from
+  // enough members to stay within it, each sending consecutive requests.
+  const requestsInAll = 2 * opts.concurrency + opts.sequential + 2 * opts.requests;
+  const perMember = 5;
+  const tokens: string[] = [];
+  for (let m = 0; m < Math.ceil(requestsInAll / perMember) + 1; m++) {
+    tokens.push(await rt.memberToken(m === 0 ? SEED.bob : `bench-member-${m}@example.com`));
+  }
   const run = Date.now().toString(36);
-  const headers = { authorization: `Bearer ${token}` };
+  let sent = 0;
+  const headers = () => ({ authorization: `Bearer ${tokens[Math.floor(sent++ / perMember)] ?? tokens[0]}` });
   let seq = 0;
   const body = () => JSON.stringify(requestBody(`bench-api-${run}-${seq++}`));
   const bare = await startBareServer();

@@ -16,6 +16,7 @@ import type { AtlassianClient } from '../../functions/adapters/atlassian/client'
 import { AuditLog } from '../../functions/adapters/aws/audit-log';
 import type { Mailer } from '../../functions/adapters/aws/mailer';
 import { RecordStore, type StoredToken } from '../../functions/adapters/aws/record-store';
+import type { TokenVault } from '../../functions/adapters/aws/token-vault';
 import type { Workflows } from '../../functions/adapters/aws/workflow';
 import { type SweepReport, sweep } from '../../functions/app/sweep';
 import { derivedId, mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../functions/domain/naming';
@@ -164,6 +165,8 @@ export async function runSweep(opts: SweepOptions): Promise<SectionResult> {
       policy,
       rotationStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation',
       atlassian: {} as AtlassianClient,
+      // The seeded tokens have no secrets: an expired one has nothing to close.
+      vault: { describe: async () => undefined } as unknown as TokenVault,
     };
     const measured: Measured = {
       totalTokens: total,

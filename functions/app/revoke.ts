@@ -8,6 +8,7 @@ import { type Caller, toTokenRepresentation } from '../domain/model';
 import { mintLabelPrefix, revocationExecutionName, rotationExecutionName } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
+import { hasUnsafeCharacters, inlineForEmail } from '../domain/text';
 import type { RotationScheduler } from './issuance';
 import { markGenerationRevoked, notifyMarked } from './rotation';
 import { TOKEN_ID } from './tokens';
@@ -62,6 +63,9 @@ export function parseRevokeBody(body: unknown): string {
   if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 500) {
     throw validationError('reason', 'reason must be a non-empty string of at most 500 characters');
   }
+  if (hasUnsafeCharacters(reason)) {
+    throw validationError('reason', 'reason must be one line without control, format or direction characters');
+  }
   return reason.trim();
 }
 
@@ -104,7 +108,7 @@ export async function revokeToken(deps: RevokeDeps, caller: Caller, tokenId: str
     subject: `Token revoked: ${token.serviceAccount} "${token.name}"`,
     text: [
       `Token ${token.tokenId} (${token.secretName}) was revoked by ${token.revokedBy ?? caller.email}.`,
-      `Reason: ${token.revokeReason ?? reason}`,
+      `Reason: ${inlineForEmail(token.revokeReason ?? reason)}`,
       'Every generation of it is revoked at Atlassian and its secret is scheduled for deletion.',
     ].join('\n'),
   });
@@ -238,9 +242,9 @@ function rotationsToStop(token: StoredToken): string[] {
 
 /**
  * The secret loses its readers, then is scheduled for deletion (so `GetSecretValue` fails for everyone). A secret by
- * that name that another token took later is left alone.
+ * that name that another token took later is left alone. Used for revoked and expired tokens alike.
  */
-async function closeSecret(vault: TokenVault, token: StoredToken): Promise<void> {
+export async function closeSecret(vault: TokenVault, token: StoredToken): Promise<void> {
   const described = await vault.describe(token.secretName);
   if (!described || described.DeletedDate) return;
   const owner = described.Tags?.find((t) => t.Key === 'token-warden:token-id')?.Value;

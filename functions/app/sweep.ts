@@ -2,10 +2,12 @@ import type { AtlassianClient } from '../adapters/atlassian/client';
 import type { AuditLog } from '../adapters/aws/audit-log';
 import type { Mailer } from '../adapters/aws/mailer';
 import type { RecordStore, StoredToken } from '../adapters/aws/record-store';
+import type { TokenVault } from '../adapters/aws/token-vault';
 import type { Workflows } from '../adapters/aws/workflow';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import { isDue, staleRotationAfterMs } from '../domain/rotation';
+import { closeSecret } from './revoke';
 import { notifyMarked, startRotation } from './rotation';
 
 export interface SweepDeps {
@@ -17,6 +19,7 @@ export interface SweepDeps {
   policy: Policy;
   rotationStateMachineArn: string;
   atlassian: AtlassianClient;
+  vault: TokenVault;
   /** When the Atlassian organization API key expires (its secret's `token-warden:expires-at` tag), if known. */
   orgKeyExpiry?: () => Promise<Date | undefined>;
 }
@@ -72,11 +75,17 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
   return report;
 }
 
-/** Expiry passed without a successful rotation: the token is `EXPIRED`; owner and admins are told. */
+/**
+ * Expiry passed without a successful rotation: the token is `EXPIRED`, its secret (holding only dead tokens) loses
+ * its readers and is scheduled for deletion, so the name can go to another member once the recovery window and the
+ * name's binding to its owner have passed without handing them a secret old CI still reads; owner and admins are
+ * told.
+ */
 async function expireToken(deps: SweepDeps, token: StoredToken): Promise<boolean> {
   const { nextRotationAt: _next, rotation: _rotation, ...rest } = token;
   const saved = await deps.store.saveToken({ ...rest, status: 'EXPIRED' });
   if (!saved) return false;
+  await closeSecret(deps.vault, saved);
   await deps.store.releaseName(token.serviceAccount, token.name, token.requestId);
   await deps.audit.append(
     {

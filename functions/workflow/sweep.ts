@@ -23,6 +23,7 @@ const deps = {
   policy: loadPolicy(),
   rotationStateMachineArn: rotationStateMachineArn(),
   atlassian: atlassian(),
+  vault: tokenVault(),
   orgKeyExpiry: async () => {
     const secretId = readConfig({ ORG_API_KEY_SECRET_ID: envVar.name }).ORG_API_KEY_SECRET_ID;
     const tag = (await tokenVault().describe(secretId))?.Tags?.find((t) => t.Key === ORG_KEY_EXPIRY_TAG)?.Value;

@@ -155,22 +155,22 @@ describe('least-privilege grants', () => {
     expect(grantsOf(s, ENTRIES.mintToken, 'secretsmanager:CreateSecret')[0]?.Resource).toBe(TOKEN_SECRETS);
   });
 
-  it('lets only verify-token read token values, and only discard-token and revocation schedule their deletion', () => {
+  it('lets only verify-token read token values, and only discard-token, revocation and expiry schedule their deletion', () => {
     const readers = ALL.filter((entry) =>
       grantsOf(s, entry, 'secretsmanager:GetSecretValue').some((st) => list(st.Resource).includes(TOKEN_SECRETS)),
     );
     expect(readers).toEqual([ENTRIES.verifyToken]);
     expect(holders(s, 'secretsmanager:DeleteSecret').sort()).toEqual(
-      [ENTRIES.tokens, ENTRIES.discardToken, ENTRIES.finishRevocation].sort(),
+      [ENTRIES.tokens, ENTRIES.discardToken, ENTRIES.finishRevocation, ENTRIES.sweep].sort(),
     );
     expect(holders(s, 'secretsmanager:UpdateSecretVersionStage').sort()).toEqual(
       [ENTRIES.promoteToken, ENTRIES.discardToken, ENTRIES.uploads].sort(),
     );
-    // Minting drops the readers of a restored secret; revoke and its workflow remove every reader.
+    // Minting drops the readers of a restored secret; revoke, its workflow and expiry (the sweep) remove every reader.
     expect(holders(s, 'secretsmanager:DeleteResourcePolicy').sort()).toEqual(
-      [ENTRIES.mintToken, ENTRIES.tokens, ENTRIES.finishRevocation].sort(),
+      [ENTRIES.mintToken, ENTRIES.tokens, ENTRIES.finishRevocation, ENTRIES.sweep].sort(),
     );
-    for (const entry of [ENTRIES.tokens, ENTRIES.finishRevocation]) {
+    for (const entry of [ENTRIES.tokens, ENTRIES.finishRevocation, ENTRIES.sweep]) {
       expect(grantsOf(s, entry, 'secretsmanager:DeleteSecret')).toEqual([
         {
           Effect: 'Allow',

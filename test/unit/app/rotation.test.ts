@@ -11,7 +11,6 @@ import { discardToken, mintToken, promoteToken, verifyToken } from '../../../fun
 import { finishRevocation, parseRevokeBody, revokeToken } from '../../../functions/app/revoke';
 import {
   beginRotation,
-  type RotationDeps,
   recordRotationFailure,
   retirePreviousGenerations,
   rotateNow,
@@ -39,7 +38,7 @@ const alice = { email: 'alice@example.com', isAdmin: false };
 const admin = { email: 'admin@example.com', isAdmin: true };
 const DAY = 86_400_000;
 
-function rotationDeps(): RotationDeps {
+function rotationDeps() {
   return { ...h.deps, workflows, rotationStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:rot' };
 }
 
@@ -287,6 +286,11 @@ describe('sweep', () => {
     expect(late.expired).toBeGreaterThanOrEqual(2);
     expect((await h.deps.store.getToken(a.tokenId))?.status).toBe('EXPIRED');
     expect((await h.deps.store.getToken(a.tokenId))?.nextRotationAt).toBeUndefined();
+    // Its secret holds only dead tokens: no readers, scheduled for deletion, so the name can never hand another
+    // member a secret that old CI still reads.
+    const expiredSecret = await h.sm.send(new DescribeSecretCommand({ SecretId: a.secretName }));
+    expect(expiredSecret.DeletedDate).toBeDefined();
+    expect((await h.sm.send(new GetResourcePolicyCommand({ SecretId: a.secretName }))).ResourcePolicy).toBeUndefined();
     // An expired token leaves the due index: the next sweep reads nothing for it.
     const after = await sweep({ ...rotationDeps(), atlassian: h.deps.atlassian });
     expect(after.due).toBe(0);
@@ -411,6 +415,10 @@ describe('revoke', () => {
     expect(parseRevokeBody({})).toBe('unspecified');
     expect(() => parseRevokeBody({ reason: 'x'.repeat(501) })).toThrow(expect.objectContaining({ field: 'reason' }));
     expect(() => parseRevokeBody({ why: 'x' })).toThrow(expect.objectContaining({ field: 'why' }));
+    // The reason goes into the owner's email: it cannot add lines or links of its own.
+    for (const reason of ['leaked\nOpen https://evil.example/x', 'a\u202Eb', 'tab\there', 'zero\u200Bwidth']) {
+      expect(() => parseRevokeBody({ reason })).toThrow(expect.objectContaining({ field: 'reason' }));
+    }
   });
 });
 
