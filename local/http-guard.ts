@@ -11,7 +11,8 @@
  *   has its effect). The local-only and test-control routes therefore take `application/json` only (a browser
  *   sends that cross-site only after a preflight, which these servers never grant); the few routes that must take
  *   forms (the sign-in form and the OAuth token endpoint of the local identity provider, the mail page's Clear
- *   button) take them only without an `Origin` (a client that is not a browser) or from their own origin.
+ *   button) take them only from a client that is not a browser or from their own origin. Every such POST from
+ *   another origin is refused, whatever its type.
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -82,6 +83,22 @@ export function localPostRefusal(
       status: 415,
       message: `${req.method ?? 'POST'} ${path} takes Content-Type: ${accepted.join(' or ')}, not ${type ? `'${type}'` : 'none'}`,
     };
+  }
+  return crossOriginProblem(req);
+}
+
+/**
+ * Whether a browser sent `req` from a page of another origin. Fetch Metadata decides when present
+ * (`Sec-Fetch-Site`: `same-origin` or `none` only; `same-site` is refused, as another port of 127.0.0.1 is the same
+ * site): a page with `Referrer-Policy: no-referrer`, like the sign-in and mail pages, makes the browser send
+ * `Origin: null` even on its own form. Without Fetch Metadata the `Origin` must be absent (not a browser) or this
+ * server's own; `null` is refused there, as sandboxed frames send it too.
+ */
+function crossOriginProblem(req: IncomingMessage): PostRefusal | undefined {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) {
+    if (site === 'same-origin' || site === 'none') return undefined;
+    return { status: 403, message: `cross-origin request refused: Sec-Fetch-Site is '${site.slice(0, 40)}'` };
   }
   const origin = req.headers.origin;
   if (origin !== undefined && origin.toLowerCase() !== `http://${(req.headers.host ?? '').toLowerCase()}`) {

@@ -254,22 +254,35 @@ describe('local mail (SES v2 + mail store + mail server)', () => {
 
       const textPlain = await crossSiteTextPost(`${mailUrl}/clear-store`, '');
       const untyped = await rawRequest(`${mailUrl}/clear-store`, { method: 'POST' });
-      const foreignForm = await rawRequest(`${mailUrl}/clear-store`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://attacker.example' },
-        body: '',
-      });
+      const form = (headers: Record<string, string>) =>
+        rawRequest(`${mailUrl}/clear-store`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+          body: '',
+        });
+      const foreignForm = await form({ origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' });
+      // Another local port is the same site (127.0.0.1), but not the same origin.
+      const otherPortForm = await form({ origin: 'http://127.0.0.1:3000', 'sec-fetch-site': 'same-site' });
+      // A sandboxed frame sends Origin: null; without Fetch Metadata it cannot be told from the page's own form.
+      const opaqueForm = await form({ origin: 'null' });
 
-      expect([textPlain.status, untyped.status, foreignForm.status]).toEqual([415, 415, 403]);
+      expect([textPlain.status, untyped.status, foreignForm.status, otherPortForm.status, opaqueForm.status]).toEqual([
+        415, 415, 403, 403, 403,
+      ]);
       expect(store.list()).toHaveLength(1);
     });
 
     it("clears the store from the page's own Clear button (a form posted from the mail server's origin)", async () => {
       await ses.send(new SendEmailCommand(email()));
 
+      // What Chromium sends for that form: the page's `Referrer-Policy: no-referrer` makes its Origin `null`.
       const answer = await rawRequest(`${mailUrl}/clear-store`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: mailUrl },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: 'null',
+          'sec-fetch-site': 'same-origin',
+        },
         body: '',
       });
 

@@ -453,14 +453,36 @@ describe('local OIDC provider: authorization code with PKCE', () => {
     for (const answer of answers) expect(answer.headers.location).toBeUndefined();
   });
 
-  it('accepts the sign-in form from its own page (same Origin)', async () => {
-    const answer = await rawRequest(`${base}/local/oidc/authorize`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
-      body: `${params()}&email=approver1%40example.com`,
-    });
-    expect(answer.status).toBe(302);
-    expect(new URL(String(answer.headers.location)).searchParams.get('code')).toEqual(expect.any(String));
+  it('accepts the sign-in form from its own page, as Chromium posts it (Origin null under no-referrer)', async () => {
+    for (const headers of [
+      { origin: 'null', 'sec-fetch-site': 'same-origin' },
+      { origin: base, 'sec-fetch-site': 'same-origin' },
+      { origin: base },
+    ]) {
+      const answer = await rawRequest(`${base}/local/oidc/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: `${params()}&email=approver1%40example.com`,
+      });
+      expect(answer.status).toBe(302);
+      expect(new URL(String(answer.headers.location)).searchParams.get('code')).toEqual(expect.any(String));
+    }
+  });
+
+  it('refuses the sign-in form from another site or an opaque origin that Fetch Metadata does not vouch for', async () => {
+    for (const headers of [
+      { origin: 'null', 'sec-fetch-site': 'cross-site' },
+      { origin: 'null' },
+      { 'sec-fetch-site': 'same-site' },
+    ]) {
+      const answer = await rawRequest(`${base}/local/oidc/authorize`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: `${params()}&email=attacker%40example.com`,
+      });
+      expect(answer.status).toBe(403);
+      expect(answer.headers.location).toBeUndefined();
+    }
   });
 
   it('refuses the sign-in page under a foreign Host', async () => {
