@@ -454,11 +454,12 @@ describe('local OIDC provider: authorization code with PKCE', () => {
   });
 
   it('accepts the sign-in form from its own page, as Chromium posts it (Origin null under no-referrer)', async () => {
-    for (const headers of [
+    const posts: Record<string, string>[] = [
       { origin: 'null', 'sec-fetch-site': 'same-origin' },
       { origin: base, 'sec-fetch-site': 'same-origin' },
       { origin: base },
-    ]) {
+    ];
+    for (const headers of posts) {
       const answer = await rawRequest(`${base}/local/oidc/authorize`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
@@ -470,11 +471,12 @@ describe('local OIDC provider: authorization code with PKCE', () => {
   });
 
   it('refuses the sign-in form from another site or an opaque origin that Fetch Metadata does not vouch for', async () => {
-    for (const headers of [
+    const posts: Record<string, string>[] = [
       { origin: 'null', 'sec-fetch-site': 'cross-site' },
       { origin: 'null' },
       { 'sec-fetch-site': 'same-site' },
-    ]) {
+    ];
+    for (const headers of posts) {
       const answer = await rawRequest(`${base}/local/oidc/authorize`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
