@@ -157,9 +157,9 @@ afterEach(async () => {
   const listed = await rt.api('GET', '/tokens?limit=100', { token: admin });
   expect(listed.status).toBe(200);
   for (const token of (listed.json as { items: TokenView[] }).items) {
-    if (token.status === 'REVOKED') continue;
+    // Revoked and expired tokens' secrets are scheduled for deletion (their values were captured when issued).
+    if (token.status === 'REVOKED' || token.status === 'EXPIRED') continue;
     await capture(token.secretName);
-    if (token.status === 'EXPIRED') continue;
     const revoked = await rt.api('POST', `/tokens/${token.tokenId}/revoke`, {
       token: admin,
       body: { reason: 'end of test scenario' },
@@ -626,6 +626,8 @@ describe('Token rotation through the local runtime', () => {
     expect(expired).not.toHaveProperty('nextRotationAt');
     expect((await myself(rt, g1)).status).toBe(401);
     expect((await fakeTokensOf(rt, tokenId)).filter((t) => t.status === 'ACTIVE')).toEqual([]);
+    // The secret holds only a dead token: no readers, scheduled for deletion.
+    expect(await secretState(rt, secretName)).toEqual({ deletionScheduled: true, resourcePolicy: null });
     const executions = await rotationExecutions(rt, tokenId);
     expect(executions.length).toBeGreaterThanOrEqual(2);
     expect(new Set(executions.map((e) => e.status))).toEqual(new Set(['FAILED']));

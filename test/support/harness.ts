@@ -13,7 +13,13 @@ import { AuditLog } from '../../functions/adapters/aws/audit-log';
 import { Mailer } from '../../functions/adapters/aws/mailer';
 import { RecordStore, type StoredRequest } from '../../functions/adapters/aws/record-store';
 import { TokenVault } from '../../functions/adapters/aws/token-vault';
-import type { IssuanceDeps, RotationScheduler } from '../../functions/app/issuance';
+import {
+  type IssuanceDeps,
+  mintToken,
+  promoteToken,
+  type RotationScheduler,
+  verifyToken,
+} from '../../functions/app/issuance';
 import { parsePolicy } from '../../functions/domain/policy-text';
 import type { Clock } from '../../functions/domain/ports';
 import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../functions/domain/requests';
@@ -63,6 +69,8 @@ export interface Harness {
   fakeTokens(tokenId: string): ReturnType<FakeAtlassian['tokens']>;
   /** An APPROVED request, as the approval step leaves it. */
   approvedRequest(scopes?: string[]): Promise<StoredRequest>;
+  /** An issued generation-1 token: an approved request through the issuance steps, as the workflow runs them. */
+  issuedToken(): Promise<{ request: StoredRequest; tokenId: string; secretName: string }>;
   /** Status of `/myself` for a token value, as the service account. */
   myself(token: string): Promise<number>;
   close(): Promise<void>;
@@ -100,7 +108,7 @@ export async function startHarness(): Promise<Harness> {
     kmsKeyId: 'alias/token-warden',
     schedules,
   };
-  return {
+  const harness: Harness = {
     deps,
     clock,
     schedules,
@@ -140,6 +148,13 @@ export async function startHarness(): Promise<Harness> {
       await store.createRequest(request);
       return request;
     },
+    async issuedToken() {
+      const request = await harness.approvedRequest();
+      const minted = await mintToken(deps, { requestId: request.requestId });
+      await verifyToken(deps, minted);
+      await promoteToken(deps, minted);
+      return { request, tokenId: minted.tokenId, secretName: `token-warden.jenkins-bot.${request.name}` };
+    },
     async myself(token) {
       const basic = Buffer.from(`${SERVICE_ACCOUNT.email}:${token}`).toString('base64');
       const res = await fetch(`${fakeUrl}/ex/jira/${SERVICE_ACCOUNT.cloudId}/rest/api/3/myself`, {
@@ -155,4 +170,5 @@ export async function startHarness(): Promise<Harness> {
       await dynamo.close();
     },
   };
+  return harness;
 }

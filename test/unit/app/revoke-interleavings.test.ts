@@ -41,14 +41,7 @@ beforeEach(() => {
   ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
 });
 
-/** An issued generation-1 token. */
-async function issued(): Promise<{ tokenId: string; secretName: string }> {
-  const request = await h.approvedRequest();
-  const minted = await mintToken(h.deps, { requestId: request.requestId });
-  await verifyToken(h.deps, minted);
-  await promoteToken(h.deps, minted);
-  return { tokenId: minted.tokenId, secretName: `token-warden.jenkins-bot.${request.name}` };
-}
+const issued = () => h.issuedToken();
 
 /** The ports of one operation, each call a pause point of it. */
 function portsOf(il: Interleaver, op: string) {

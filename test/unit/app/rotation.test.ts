@@ -55,15 +55,7 @@ beforeEach(() => {
   stopped.length = 0;
 });
 
-/** An issued generation-1 token (the issuance steps, as the workflow runs them). */
-async function issued() {
-  const request = await h.approvedRequest();
-  const minted = await mintToken(h.deps, { requestId: request.requestId });
-  await verifyToken(h.deps, minted);
-  await promoteToken(h.deps, minted);
-  const secretName = `token-warden.jenkins-bot.${request.name}`;
-  return { request, tokenId: minted.tokenId, secretName };
-}
+const issued = () => h.issuedToken();
 
 const secretValue = async (secretName: string, stage = 'AWSCURRENT') =>
   (await h.sm.send(new GetSecretValueCommand({ SecretId: secretName, VersionStage: stage }))).SecretString ?? '';
