@@ -15,7 +15,7 @@ import {
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { invoke, workflowStateMachine } from './issuance-workflow';
+import { invoke, workflowStateMachine } from './workflow-parts';
 
 /** Properties of {@link RevocationWorkflow}. */
 export interface RevocationWorkflowProps {

@@ -16,7 +16,8 @@ import {
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { invoke, MintingChain, type MintingChainFunctions, workflowStateMachine } from './issuance-workflow';
+import { MintingChain, type MintingChainFunctions } from './minting-chain';
+import { invoke, workflowStateMachine } from './workflow-parts';
 
 /** Functions of the rotation workflow. */
 export interface RotationWorkflowFunctions extends MintingChainFunctions {
