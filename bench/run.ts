@@ -2,12 +2,14 @@
  * `npm run bench` — Token Warden's benchmark. Measures, on this machine and beside a baseline in the same run:
  * Lambda bundle size and cold import, the workflow's machine time, cost per token-year on AWS, a burst of rotations
  * under Atlassian's rate limit, the daily sweep's scaling, and API latency. Prints one table and writes
- * bench/results.json. See BENCHMARKS.md.
+ * bench/results.json (or `--out`). Targets and the latest figures: BENCHMARKS.md; how each section measures:
+ * bench/README.md.
  *
  * Flags: `--quick` (smaller sizes, one runtime: a smoke run of about two minutes); `--only=a,b` / `--skip=a,b`
  * (sections: bundles, workflow, cost, burst, sweep, api); `--burst-count=N`, `--burst-rate=N` (Atlassian requests
  * per second); `--import-samples=N`; `--import-in-process` (also time `require()` inside the process); `--out=FILE`
- * (write the results there instead of bench/results.json).
+ * or `--out FILE` (write the results there instead of bench/results.json). A value may follow its flag after `=` or
+ * as the next argument.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -29,10 +31,16 @@ import { runWorkflow } from './sections/workflow';
 const SECTIONS = ['bundles', 'workflow', 'cost', 'burst', 'sweep', 'api'] as const;
 type SectionId = (typeof SECTIONS)[number];
 
+const args = process.argv.slice(2);
+
+/** The value of `--name=value` or `--name value`; `''` for a bare `--name`; `undefined` when absent. */
 function flag(name: string): string | undefined {
-  const hit = process.argv.slice(2).find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (hit === undefined) return undefined;
-  return hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : '';
+  const at = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (at < 0) return undefined;
+  const hit = args[at] ?? '';
+  if (hit.includes('=')) return hit.slice(hit.indexOf('=') + 1);
+  const next = args[at + 1];
+  return next !== undefined && !next.startsWith('--') ? next : '';
 }
 
 function list(value: string | undefined): SectionId[] | undefined {
@@ -111,6 +119,8 @@ async function withRuntime(
 }
 
 async function main(): Promise<number> {
+  // Checked before anything runs: a full run takes minutes, and a bare --out must not overwrite bench/results.json.
+  if (flag('out') === '') throw new Error('--out needs a file name (--out=FILE or --out FILE)');
   const only = list(flag('only'));
   const skip = list(flag('skip')) ?? [];
   const wanted = (id: SectionId) => (only ? only.includes(id) : true) && !skip.includes(id);
@@ -225,6 +235,7 @@ async function main(): Promise<number> {
       {
         machine,
         settings,
+        args,
         startedAt: started.toISOString(),
         finishedAt: finished.toISOString(),
         wallSeconds: round((finished.getTime() - started.getTime()) / 1000, 1),
