@@ -253,7 +253,7 @@ export class TokenWardenStack extends Stack {
   }
 
   /**
-   * Who may do what. Each line follows what the handler calls (functions/app/*), nothing more; the comments name
+   * Who may do what. Each line follows what the handler calls (functions/use-cases/*), nothing more; the comments name
    * the calls that are easy to miss.
    */
   private grant(config: TokenWardenConfig): void {
@@ -295,7 +295,7 @@ export class TokenWardenStack extends Stack {
       .bindStopExecutions(this.rotation.stateMachineName)
       .bindAtlassian(orgApiKey, atlassian)
       .bindTokenSecrets('unshare', 'delete');
-    // The admin routes read the audit trail without a publisher (functions/shared/deps.ts auditReader): no bus.
+    // The admin routes read the audit trail without a publisher (functions/composition/deps.ts auditReader): no bus.
     f.admin.bindTable(records, 'read', indexes).bindAuditTable(audit, 'read');
     // The approval page and decision send no mail: the workflow's steps tell everyone the outcome.
     f.approvals

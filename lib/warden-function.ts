@@ -25,8 +25,8 @@ export const REPO_ROOT = join(__dirname, '..');
  * no operation the functions call needs, are left out.
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
-  '@aws-sdk/credential-provider-node': 'functions/shared/env-credentials.ts',
-  '@smithy/core/event-streams': 'functions/shared/no-event-streams.ts',
+  '@aws-sdk/credential-provider-node': 'functions/bundling/env-credentials.ts',
+  '@smithy/core/event-streams': 'functions/bundling/no-event-streams.ts',
 };
 
 /** Read or read-write access to the records table. */

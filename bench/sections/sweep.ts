@@ -1,5 +1,5 @@
 /**
- * 5. Sweep scale: the daily sweep (`sweep()` from functions/app/sweep.ts, the real use case and the real
+ * 5. Sweep scale: the daily sweep (`sweep()` from functions/use-cases/sweep.ts, the real use case and the real
  * RecordStore) in-process against dynalite (test/support/dynamo.ts), over stored tokens of which a share is due.
  * `workflows.start`, the mailer and Atlassian are stubs; DynamoDB is real. Every DynamoDB command the sweep sends is
  * counted by name, so a Scan would show.
@@ -18,10 +18,10 @@ import type { Mailer } from '../../functions/adapters/aws/mailer';
 import { RecordStore, type StoredToken } from '../../functions/adapters/aws/record-store';
 import type { TokenVault } from '../../functions/adapters/aws/token-vault';
 import type { Workflows } from '../../functions/adapters/aws/workflow';
-import { type SweepReport, sweep } from '../../functions/app/sweep';
 import { derivedId, mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../functions/domain/naming';
 import { parsePolicy } from '../../functions/domain/policy-text';
 import { isoSeconds } from '../../functions/domain/ports';
+import { type SweepReport, sweep } from '../../functions/use-cases/sweep';
 import { type LocalDynamo, startDynamo } from '../../test/support/dynamo';
 import { type Row, row, type SectionResult } from '../lib/report';
 import { figure, median, round } from '../lib/stats';

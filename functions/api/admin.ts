@@ -1,8 +1,8 @@
-import { readAudit } from '../app/audit';
+import { auditReader, recordStore } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
 import { RequestError } from '../domain/errors';
-import { auditReader, recordStore } from '../shared/deps';
-import { apiHandler, callerOf, json } from '../shared/http';
-import { loadPolicy } from '../shared/policy-loader';
+import { apiHandler, callerOf, json } from '../edge/http';
+import { readAudit } from '../use-cases/audit';
 
 const policy = loadPolicy();
 const store = recordStore();

@@ -1,4 +1,11 @@
 import { OidcSignIn } from '../adapters/oidc/sign-in';
+import { envVar, readConfig } from '../composition/config';
+import { auditLog, recordStore, signingKey, workflows } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
+import { cryptoRandom } from '../composition/random';
+import { approvalPage } from '../domain/messages';
+import { systemClock } from '../domain/ports';
+import { type ApiEvent, type ApiResult, formBody, htmlPage, linkPageHandler } from '../edge/http';
 import {
   type ApprovalPageDeps,
   completeSignIn,
@@ -8,14 +15,7 @@ import {
   type SignInRedirect,
   showApproval,
   signInCookieName,
-} from '../app/approvals';
-import { approvalPage } from '../domain/messages';
-import { systemClock } from '../domain/ports';
-import { envVar, readConfig } from '../shared/config';
-import { auditLog, recordStore, signingKey, workflows } from '../shared/deps';
-import { type ApiEvent, type ApiResult, formBody, htmlPage, linkPageHandler } from '../shared/http';
-import { loadPolicy } from '../shared/policy-loader';
-import { cryptoRandom } from '../shared/random';
+} from '../use-cases/approvals';
 
 const config = readConfig({ APPROVAL_BASE_URL: envVar.url });
 const policy = loadPolicy();

@@ -1,4 +1,4 @@
-import { apiHandler, json } from '../shared/http';
+import { apiHandler, json } from '../edge/http';
 
 /** `GET /health`: no dependencies, no auth. */
 export const handler = apiHandler(async () => json(200, { status: 'ok' }));

@@ -1,17 +1,17 @@
+import { envVar, readConfig } from '../composition/config';
+import { auditLog, recordStore, signingKey, workflows } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
+import { cryptoRandom } from '../composition/random';
+import { RequestError } from '../domain/errors';
+import { systemClock } from '../domain/ports';
+import { apiHandler, callerOf, header, json, jsonBody } from '../edge/http';
 import {
   cancelTokenRequest,
   createTokenRequest,
   getTokenRequest,
   listTokenRequests,
   type RequestDeps,
-} from '../app/requests';
-import { RequestError } from '../domain/errors';
-import { systemClock } from '../domain/ports';
-import { envVar, readConfig } from '../shared/config';
-import { auditLog, recordStore, signingKey, workflows } from '../shared/deps';
-import { apiHandler, callerOf, header, json, jsonBody } from '../shared/http';
-import { loadPolicy } from '../shared/policy-loader';
-import { cryptoRandom } from '../shared/random';
+} from '../use-cases/requests';
 
 const config = readConfig({ ISSUANCE_STATE_MACHINE_ARN: envVar.arn });
 const policy = loadPolicy();

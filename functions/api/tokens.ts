@@ -1,8 +1,3 @@
-import { parseRevokeBody, revokeToken } from '../app/revoke';
-import { rotateNow } from '../app/rotation';
-import { getToken, listTokens } from '../app/tokens';
-import { RequestError } from '../domain/errors';
-import { systemClock } from '../domain/ports';
 import {
   atlassian,
   auditLog,
@@ -14,9 +9,14 @@ import {
   rotationStopper,
   tokenVault,
   workflows,
-} from '../shared/deps';
-import { apiHandler, callerOf, json, jsonBody } from '../shared/http';
-import { loadPolicy } from '../shared/policy-loader';
+} from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
+import { RequestError } from '../domain/errors';
+import { systemClock } from '../domain/ports';
+import { apiHandler, callerOf, json, jsonBody } from '../edge/http';
+import { parseRevokeBody, revokeToken } from '../use-cases/revoke';
+import { rotateNow } from '../use-cases/rotation';
+import { getToken, listTokens } from '../use-cases/tokens';
 
 const policy = loadPolicy();
 const store = recordStore();

@@ -1,10 +1,10 @@
-import { receiveUpload, showUpload, type UploadPageAnswer, type UploadPageDeps } from '../app/uploads';
+import { atlassian, auditLog, recordStore, signingKey, tokenVault, workflows } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
+import { cryptoRandom } from '../composition/random';
 import { uploadPage } from '../domain/messages';
 import { systemClock } from '../domain/ports';
-import { atlassian, auditLog, recordStore, signingKey, tokenVault, workflows } from '../shared/deps';
-import { type ApiResult, formBody, htmlPage, linkPageHandler } from '../shared/http';
-import { loadPolicy } from '../shared/policy-loader';
-import { cryptoRandom } from '../shared/random';
+import { type ApiResult, formBody, htmlPage, linkPageHandler } from '../edge/http';
+import { receiveUpload, showUpload, type UploadPageAnswer, type UploadPageDeps } from '../use-cases/uploads';
 
 const deps: UploadPageDeps = {
   store: recordStore(),

@@ -1,9 +1,9 @@
 import middy from '@middy/core';
-import { beginRotation } from '../app/rotation';
+import { recordStore } from '../composition/deps';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { recordStore } from '../shared/deps';
-import { parseTaskInput } from '../shared/task';
+import { parseTaskInput } from '../edge/task';
+import { beginRotation } from '../use-cases/rotation';
 
 const deps = { store: recordStore(), clock: systemClock };
 export const rotationInput = z.object({

@@ -1,10 +1,10 @@
 import middy from '@middy/core';
-import { type CloseDeps, closeRequest } from '../app/close-request';
+import { auditLog, mailer, recordStore } from '../composition/deps';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { auditLog, mailer, recordStore } from '../shared/deps';
-import { logger } from '../shared/logger';
-import { parseTaskInput } from '../shared/task';
+import { logger } from '../edge/logger';
+import { parseTaskInput } from '../edge/task';
+import { type CloseDeps, closeRequest } from '../use-cases/close-request';
 
 const deps: CloseDeps = { store: recordStore(), audit: auditLog(), mailer: mailer(), clock: systemClock };
 

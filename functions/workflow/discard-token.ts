@@ -1,8 +1,8 @@
 import middy from '@middy/core';
-import { discardToken } from '../app/issuance';
+import { discardDeps } from '../composition/issuance-deps';
 import * as z from '../domain/schema';
-import { discardDeps } from '../shared/issuance-deps';
-import { parseTaskInput } from '../shared/task';
+import { parseTaskInput } from '../edge/task';
+import { discardToken } from '../use-cases/issuance';
 
 const deps = discardDeps();
 const input = z.object({

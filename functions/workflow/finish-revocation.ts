@@ -1,10 +1,10 @@
 import middy from '@middy/core';
-import { finishRevocation } from '../app/revoke';
+import { atlassian, auditLog, recordStore, rotationSchedules, rotationStopper, tokenVault } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { atlassian, auditLog, recordStore, rotationSchedules, rotationStopper, tokenVault } from '../shared/deps';
-import { loadPolicy } from '../shared/policy-loader';
-import { parseTaskInput } from '../shared/task';
+import { parseTaskInput } from '../edge/task';
+import { finishRevocation } from '../use-cases/revoke';
 
 const deps = {
   store: recordStore(),

@@ -1,9 +1,9 @@
 import middy from '@middy/core';
-import { runInventory } from '../app/inventory';
+import { atlassian, auditLog, mailer, recordStore } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
 import { systemClock } from '../domain/ports';
-import { atlassian, auditLog, mailer, recordStore } from '../shared/deps';
-import { logger } from '../shared/logger';
-import { loadPolicy } from '../shared/policy-loader';
+import { logger } from '../edge/logger';
+import { runInventory } from '../use-cases/inventory';
 
 const deps = {
   store: recordStore(),

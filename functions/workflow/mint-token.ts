@@ -1,8 +1,8 @@
 import middy from '@middy/core';
-import { mintToken } from '../app/issuance';
+import { mintDeps } from '../composition/issuance-deps';
 import * as z from '../domain/schema';
-import { mintDeps } from '../shared/issuance-deps';
-import { parseTaskInput } from '../shared/task';
+import { parseTaskInput } from '../edge/task';
+import { mintToken } from '../use-cases/issuance';
 
 const deps = mintDeps();
 const input = z.union([

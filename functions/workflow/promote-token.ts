@@ -1,8 +1,8 @@
 import middy from '@middy/core';
-import { promoteToken } from '../app/issuance';
+import { promoteDeps } from '../composition/issuance-deps';
 import * as z from '../domain/schema';
-import { promoteDeps } from '../shared/issuance-deps';
-import { parseTaskInput } from '../shared/task';
+import { parseTaskInput } from '../edge/task';
+import { promoteToken } from '../use-cases/issuance';
 
 const deps = promoteDeps();
 const input = z.object({

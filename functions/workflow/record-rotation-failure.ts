@@ -1,10 +1,10 @@
 import middy from '@middy/core';
-import { recordRotationFailure } from '../app/rotation';
+import { auditLog, mailer, recordStore } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { auditLog, mailer, recordStore } from '../shared/deps';
-import { loadPolicy } from '../shared/policy-loader';
-import { parseTaskInput } from '../shared/task';
+import { parseTaskInput } from '../edge/task';
+import { recordRotationFailure } from '../use-cases/rotation';
 
 const deps = { store: recordStore(), audit: auditLog(), mailer: mailer(), clock: systemClock, policy: loadPolicy() };
 const input = z.object({

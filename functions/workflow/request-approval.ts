@@ -1,13 +1,13 @@
 import middy from '@middy/core';
-import { type ApprovalDeps, requestApproval } from '../app/approvals';
+import { envVar, readConfig } from '../composition/config';
+import { auditLog, mailer, recordStore, signingKey, workflows } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
+import { cryptoRandom } from '../composition/random';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { envVar, readConfig } from '../shared/config';
-import { auditLog, mailer, recordStore, signingKey, workflows } from '../shared/deps';
-import { logger } from '../shared/logger';
-import { loadPolicy } from '../shared/policy-loader';
-import { cryptoRandom } from '../shared/random';
-import { parseTaskInput } from '../shared/task';
+import { logger } from '../edge/logger';
+import { parseTaskInput } from '../edge/task';
+import { type ApprovalDeps, requestApproval } from '../use-cases/approvals';
 
 const config = readConfig({ APPROVAL_BASE_URL: envVar.url });
 const deps: ApprovalDeps = {

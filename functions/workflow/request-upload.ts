@@ -1,12 +1,12 @@
 import middy from '@middy/core';
-import { type RequestUploadDeps, requestUpload } from '../app/uploads';
+import { envVar, readConfig } from '../composition/config';
+import { mailer, recordStore, signingKey, workflows } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { envVar, readConfig } from '../shared/config';
-import { mailer, recordStore, signingKey, workflows } from '../shared/deps';
-import { logger } from '../shared/logger';
-import { loadPolicy } from '../shared/policy-loader';
-import { parseTaskInput } from '../shared/task';
+import { logger } from '../edge/logger';
+import { parseTaskInput } from '../edge/task';
+import { type RequestUploadDeps, requestUpload } from '../use-cases/uploads';
 
 const config = readConfig({ APPROVAL_BASE_URL: envVar.url });
 const deps: RequestUploadDeps = {

@@ -1,10 +1,10 @@
 import middy from '@middy/core';
-import { retirePreviousGenerations } from '../app/rotation';
+import { atlassian, auditLog, mailer, recordStore } from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { atlassian, auditLog, mailer, recordStore } from '../shared/deps';
-import { loadPolicy } from '../shared/policy-loader';
-import { parseTaskInput } from '../shared/task';
+import { parseTaskInput } from '../edge/task';
+import { retirePreviousGenerations } from '../use-cases/rotation';
 
 const deps = {
   store: recordStore(),

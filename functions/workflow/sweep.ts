@@ -1,7 +1,5 @@
 import middy from '@middy/core';
-import { ORG_KEY_EXPIRY_TAG, sweep } from '../app/sweep';
-import { systemClock } from '../domain/ports';
-import { envVar, readConfig } from '../shared/config';
+import { envVar, readConfig } from '../composition/config';
 import {
   atlassian,
   auditLog,
@@ -10,9 +8,11 @@ import {
   rotationStateMachineArn,
   tokenVault,
   workflows,
-} from '../shared/deps';
-import { logger } from '../shared/logger';
-import { loadPolicy } from '../shared/policy-loader';
+} from '../composition/deps';
+import { loadPolicy } from '../composition/policy-loader';
+import { systemClock } from '../domain/ports';
+import { logger } from '../edge/logger';
+import { ORG_KEY_EXPIRY_TAG, sweep } from '../use-cases/sweep';
 
 const deps = {
   store: recordStore(),

@@ -1,8 +1,8 @@
 import middy from '@middy/core';
-import { verifyToken } from '../app/issuance';
+import { verifyDeps } from '../composition/issuance-deps';
 import * as z from '../domain/schema';
-import { verifyDeps } from '../shared/issuance-deps';
-import { parseTaskInput } from '../shared/task';
+import { parseTaskInput } from '../edge/task';
+import { verifyToken } from '../use-cases/issuance';
 
 const deps = verifyDeps();
 const input = z.object({

@@ -1,6 +1,6 @@
 /** Payload-format-2.0 events as API Gateway builds them, for handler tests. */
 import type { Context } from 'aws-lambda';
-import type { ApiEvent } from '../../functions/shared/http';
+import type { ApiEvent } from '../../functions/edge/http';
 import { stringifyClaims } from '../../local/api-gateway';
 
 export interface EventSpec {

@@ -4,7 +4,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
-import type { ApiEvent, ApiResult } from '../../functions/shared/http';
+import type { ApiEvent, ApiResult } from '../../functions/edge/http';
 import type { LocalDynamo } from './dynamo';
 import { apiEvent, type EventSpec, lambdaContext } from './events';
 import { bundledPolicyFile } from './policy-json';

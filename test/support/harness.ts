@@ -13,17 +13,17 @@ import { AuditLog } from '../../functions/adapters/aws/audit-log';
 import { Mailer } from '../../functions/adapters/aws/mailer';
 import { RecordStore, type StoredRequest } from '../../functions/adapters/aws/record-store';
 import { TokenVault } from '../../functions/adapters/aws/token-vault';
+import { cryptoRandom } from '../../functions/composition/random';
+import { parsePolicy } from '../../functions/domain/policy-text';
+import type { Clock } from '../../functions/domain/ports';
+import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../functions/domain/requests';
 import {
   type IssuanceDeps,
   mintToken,
   promoteToken,
   type RotationScheduler,
   verifyToken,
-} from '../../functions/app/issuance';
-import { parsePolicy } from '../../functions/domain/policy-text';
-import type { Clock } from '../../functions/domain/ports';
-import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../functions/domain/requests';
-import { cryptoRandom } from '../../functions/shared/random';
+} from '../../functions/use-cases/issuance';
 import { type AwsEdge, createAwsEdge } from '../../local/aws/edge';
 import { LocalSecretsManager } from '../../local/aws/secrets-manager';
 import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../local/fake-atlassian';

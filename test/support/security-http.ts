@@ -4,7 +4,7 @@
  * /work/shared/notes/product.md ("HTTP API", "Errors", "Approval page") independently of the product code.
  */
 import fc from 'fast-check';
-import type { ApiEvent, ApiResult } from '../../functions/shared/http';
+import type { ApiEvent, ApiResult } from '../../functions/edge/http';
 import { stringifyClaims } from '../../local/api-gateway';
 import { apiEvent, bearerToken } from './events';
 

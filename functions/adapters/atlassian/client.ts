@@ -29,6 +29,7 @@ export {
 } from './errors';
 
 import * as z from '../../domain/schema';
+import { type MetricsRecorder, wardenMetrics } from '../aws/metrics';
 
 /** Construction options of {@link AtlassianClient}. */
 export interface AtlassianClientOptions {
@@ -55,6 +56,8 @@ export interface AtlassianClientOptions {
   random?: () => number;
   /** Shared rate limiter, awaited before every request (including each retry). */
   limiter?: { acquire(): Promise<void> };
+  /** Where 429 answers and retries are counted, per route. @default the functions' metrics */
+  metrics?: MetricsRecorder;
 }
 
 /** A token as `GET /users/{accountId}/manage/api-tokens` lists it (no value, no scopes). */
@@ -208,6 +211,7 @@ export class AtlassianClient {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly now: () => Date;
   private readonly random: () => number;
+  private readonly metrics: MetricsRecorder;
 
   constructor(private readonly options: AtlassianClientOptions) {
     this.apiBaseUrl = options.apiBaseUrl.replace(/\/+$/, '');
@@ -217,6 +221,7 @@ export class AtlassianClient {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.now = options.now ?? (() => new Date());
     this.random = options.random ?? Math.random;
+    this.metrics = options.metrics ?? wardenMetrics;
   }
 
   /**
@@ -395,6 +400,8 @@ export class AtlassianClient {
       headers.authorization = `Basic ${Buffer.from(`${spec.auth.email}:${spec.auth.token}`).toString('base64')}`;
     }
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    // The route template only: the metric's dimension never carries an id.
+    const route = `${spec.method} ${spec.route}`;
 
     let slept = 0;
     for (let attempt = 1; ; attempt++) {
@@ -403,6 +410,7 @@ export class AtlassianClient {
       try {
         const res = await this.attempt(spec, headers, body);
         if ((res.status >= 200 && res.status < 300) || spec.accept?.includes(res.status)) return res;
+        if (res.status === 429) this.metrics.atlassianRateLimited(route);
         const error = toError(spec, res, this.now());
         if (!(error instanceof AtlassianTransientError)) throw error;
         failure = error;
@@ -417,6 +425,7 @@ export class AtlassianClient {
       if (attempt >= this.maxAttempts) throw withAttempts(failure, attempt);
       const wait = failure.retryAfterMs ?? this.backoff(attempt);
       if (slept + wait > this.maxWaitMs) throw withAttempts(failure, attempt, wait);
+      this.metrics.atlassianRetry(route);
       await this.sleep(wait);
       slept += wait;
     }

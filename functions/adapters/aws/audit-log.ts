@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { aws } from './errors';
 import type { LifecycleDetail } from './lifecycle-events';
+import { type MetricsRecorder, wardenMetrics } from './metrics';
 
 export type AuditEvent =
   | 'REQUESTED'
@@ -32,13 +33,15 @@ export interface AuditRecord {
 /**
  * Append-only audit trail. Each record has a deterministic key (`event#discriminator`), so a retried step writes it
  * once: a conditional put that finds it present is a no-op. When a publisher is given, every record is also
- * published as a lifecycle event (at least once: consumers deduplicate on `eventId`, the record's key).
+ * published as a lifecycle event (at least once: consumers deduplicate on `eventId`, the record's key), and counted
+ * in the metric named after its event (once: a repeat that finds the record present counts nothing).
  */
 export class AuditLog {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,
     private readonly publish?: (detail: LifecycleDetail) => Promise<void>,
+    private readonly metrics: MetricsRecorder = wardenMetrics,
   ) {}
 
   async append(record: AuditRecord, discriminator: string): Promise<void> {
@@ -53,6 +56,7 @@ export class AuditLog {
           }),
         ),
       );
+      this.metrics.lifecycleEvent(record.event);
     } catch (error) {
       if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
     }

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { AtlassianTransientError } from '../atlassian/errors';
 import { aws } from './errors';
+import { type MetricsRecorder, wardenMetrics } from './metrics';
 
 export interface RateLimiterOptions {
   /** Calls allowed per second across every function and execution. */
@@ -9,6 +10,8 @@ export interface RateLimiterOptions {
   maxWaitMs?: number;
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
+  /** Where each caller's wait for its slot is recorded. @default the functions' metrics */
+  metrics?: MetricsRecorder;
 }
 
 /** Rounds of writes one `acquire` tries before giving up on a contended item (each failed pair means another caller won). */
@@ -37,6 +40,7 @@ export class SharedRateLimiter {
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly intervalUs: number;
+  private readonly metrics: MetricsRecorder;
   /** What this sandbox last learnt: the next free slot after its own, and whether its own was queued. */
   private known = { nextUs: 0, queued: false };
 
@@ -50,6 +54,7 @@ export class SharedRateLimiter {
     this.maxWaitMs = options.maxWaitMs ?? 20_000;
     this.now = options.now ?? (() => Date.now());
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.metrics = options.metrics ?? wardenMetrics;
     // Rounded up: a fraction of a microsecond per slot never lets the rate exceed the limit.
     this.intervalUs = Math.ceil(1_000_000 / options.perSecond);
   }
@@ -78,6 +83,7 @@ export class SharedRateLimiter {
       if (slotUs !== undefined) {
         this.known = { nextUs: slotUs + this.intervalUs, queued: slotUs > nowUs };
         const slotMs = slotUs / 1000;
+        this.metrics.limiterWait(slotMs - this.now());
         for (let wait = slotMs - this.now(); wait > 0; wait = slotMs - this.now()) await this.sleep(Math.ceil(wait));
         return slotMs;
       }

@@ -1,4 +1,4 @@
-import { defaultProvider } from '../../../functions/shared/env-credentials';
+import { defaultProvider } from '../../../functions/bundling/env-credentials';
 
 describe('environment-only default credential provider (bundled in place of the default chain)', () => {
   const saved = { ...process.env };

@@ -1,4 +1,4 @@
-import { EventStreamSerde, eventStreamSerdeProvider } from '../../../functions/shared/no-event-streams';
+import { EventStreamSerde, eventStreamSerdeProvider } from '../../../functions/bundling/no-event-streams';
 
 describe('event-stream stand-in (bundled in place of @smithy/core/event-streams)', () => {
   it('fails any use, naming the cause', () => {

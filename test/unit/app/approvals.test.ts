@@ -3,10 +3,15 @@ import { AuditLog } from '../../../functions/adapters/aws/audit-log';
 import type { Mailer } from '../../../functions/adapters/aws/mailer';
 import { RecordStore, type StoredRequest } from '../../../functions/adapters/aws/record-store';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
-import { type ApprovalDeps, decideApproval, requestApproval, showApproval } from '../../../functions/app/approvals';
+import { cryptoRandom } from '../../../functions/composition/random';
 import type { Policy } from '../../../functions/domain/policy';
 import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../../functions/domain/requests';
-import { cryptoRandom } from '../../../functions/shared/random';
+import {
+  type ApprovalDeps,
+  decideApproval,
+  requestApproval,
+  showApproval,
+} from '../../../functions/use-cases/approvals';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { policy } from '../../support/harness';
 

@@ -6,9 +6,9 @@
 import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { closeRequest } from '../../../functions/app/close-request';
-import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
-import { beginRotation, recordRotationFailure, retirePreviousGenerations } from '../../../functions/app/rotation';
+import { closeRequest } from '../../../functions/use-cases/close-request';
+import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { beginRotation, recordRotationFailure, retirePreviousGenerations } from '../../../functions/use-cases/rotation';
 import { type Harness, startHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);

@@ -12,6 +12,12 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
+import { cryptoRandom } from '../../../functions/composition/random';
+import { signApprovalLink, signUploadLink } from '../../../functions/domain/links';
+import { uploadPage } from '../../../functions/domain/messages';
+import { mintLabel } from '../../../functions/domain/naming';
+import type { Policy } from '../../../functions/domain/policy';
+import { isoSeconds } from '../../../functions/domain/ports';
 import {
   discardToken,
   type IssuanceDeps,
@@ -19,9 +25,9 @@ import {
   mintToken,
   promoteToken,
   verifyToken,
-} from '../../../functions/app/issuance';
-import { beginRotation, retirePreviousGenerations } from '../../../functions/app/rotation';
-import { sweep } from '../../../functions/app/sweep';
+} from '../../../functions/use-cases/issuance';
+import { beginRotation, retirePreviousGenerations } from '../../../functions/use-cases/rotation';
+import { sweep } from '../../../functions/use-cases/sweep';
 import {
   type RequestUploadDeps,
   receiveUpload,
@@ -29,13 +35,7 @@ import {
   showUpload,
   type UploadPageAnswer,
   type UploadPageDeps,
-} from '../../../functions/app/uploads';
-import { signApprovalLink, signUploadLink } from '../../../functions/domain/links';
-import { uploadPage } from '../../../functions/domain/messages';
-import { mintLabel } from '../../../functions/domain/naming';
-import type { Policy } from '../../../functions/domain/policy';
-import { isoSeconds } from '../../../functions/domain/ports';
-import { cryptoRandom } from '../../../functions/shared/random';
+} from '../../../functions/use-cases/uploads';
 import { type Harness, policy, SERVICE_ACCOUNT, startHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);

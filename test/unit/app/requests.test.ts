@@ -5,21 +5,26 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
-import { type ApprovalDeps, decideApproval, requestApproval, showApproval } from '../../../functions/app/approvals';
-import { closeRequest } from '../../../functions/app/close-request';
-import { mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
+import { cryptoRandom } from '../../../functions/composition/random';
+import { RequestError } from '../../../functions/domain/errors';
+import type { Caller } from '../../../functions/domain/model';
+import type { Policy } from '../../../functions/domain/policy';
+import {
+  type ApprovalDeps,
+  decideApproval,
+  requestApproval,
+  showApproval,
+} from '../../../functions/use-cases/approvals';
+import { closeRequest } from '../../../functions/use-cases/close-request';
+import { mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
 import {
   cancelTokenRequest,
   createTokenRequest,
   getTokenRequest,
   type RequestDeps,
-} from '../../../functions/app/requests';
-import { revokeToken } from '../../../functions/app/revoke';
-import { sweep } from '../../../functions/app/sweep';
-import { RequestError } from '../../../functions/domain/errors';
-import type { Caller } from '../../../functions/domain/model';
-import type { Policy } from '../../../functions/domain/policy';
-import { cryptoRandom } from '../../../functions/shared/random';
+} from '../../../functions/use-cases/requests';
+import { revokeToken } from '../../../functions/use-cases/revoke';
+import { sweep } from '../../../functions/use-cases/sweep';
 import { type Harness, policy, startHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);

@@ -11,17 +11,17 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
-import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
-import { finishRevocation, type RevokeDeps, revokeToken } from '../../../functions/app/revoke';
+import { rotationExecutionName } from '../../../functions/domain/naming';
+import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { finishRevocation, type RevokeDeps, revokeToken } from '../../../functions/use-cases/revoke';
 import {
   beginRotation,
   type RotationInput,
   recordRotationFailure,
   retirePreviousGenerations,
   rotateNow,
-} from '../../../functions/app/rotation';
-import { sweep } from '../../../functions/app/sweep';
-import { rotationExecutionName } from '../../../functions/domain/naming';
+} from '../../../functions/use-cases/rotation';
+import { sweep } from '../../../functions/use-cases/sweep';
 import { type Harness, startHarness } from '../../support/harness';
 import { type Chooser, fromChoices, Interleaver, insertAt, othersFirstFor } from '../../support/interleave';
 

@@ -6,17 +6,17 @@ import {
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
-import { runInventory } from '../../../functions/app/inventory';
-import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/app/issuance';
-import { finishRevocation, parseRevokeBody, revokeToken } from '../../../functions/app/revoke';
+import { runInventory } from '../../../functions/use-cases/inventory';
+import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { finishRevocation, parseRevokeBody, revokeToken } from '../../../functions/use-cases/revoke';
 import {
   beginRotation,
   recordRotationFailure,
   retirePreviousGenerations,
   rotateNow,
   startRotation,
-} from '../../../functions/app/rotation';
-import { sweep } from '../../../functions/app/sweep';
+} from '../../../functions/use-cases/rotation';
+import { sweep } from '../../../functions/use-cases/sweep';
 import { type Harness, policy, startHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);

@@ -1,7 +1,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
-import type { ApiEvent, ApiResult } from '../../../functions/shared/http';
+import type { ApiEvent, ApiResult } from '../../../functions/edge/http';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { admin, apiEvent, bearerToken, type EventSpec, lambdaContext, member } from '../../support/events';
 import { setHandlerEnvironment } from '../../support/handler-env';

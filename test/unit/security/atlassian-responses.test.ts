@@ -1,5 +1,5 @@
 /**
- * Malformed Atlassian answers to the mint step (`mintToken`, functions/app/issuance.ts).
+ * Malformed Atlassian answers to the mint step (`mintToken`, functions/use-cases/issuance.ts).
  *
  * A scripted proxy stands in front of the fake Atlassian (harness: dynalite, Secrets Manager emulator, fake Atlassian
  * over HTTP). For the scripted call it (usually) lets the real mint happen at the fake — so a token exists — and then
@@ -17,8 +17,8 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
-import { type IssuanceDeps, mintToken } from '../../../functions/app/issuance';
 import { mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../../functions/domain/naming';
+import { type IssuanceDeps, mintToken } from '../../../functions/use-cases/issuance';
 import { type Harness, ORG_KEY, startHarness } from '../../support/harness';
 import { listenOn, type Running, readAll } from '../support/atlassian-servers';
 

@@ -22,7 +22,7 @@ import { approvalIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
 import { applyDecision, eligibleApprovers } from '../domain/requests';
-import { logger } from '../shared/logger';
+import { logger } from '../edge/logger';
 
 /** What the approval page, the decision and the sign-in callback use (they send no mail). */
 export interface ApprovalPageDeps {

@@ -1,5 +1,5 @@
-import type { DiscardDeps, MintDeps, PromoteDeps, VerifyDeps } from '../app/issuance';
 import { systemClock } from '../domain/ports';
+import type { DiscardDeps, MintDeps, PromoteDeps, VerifyDeps } from '../use-cases/issuance';
 import { envVar, readConfig } from './config';
 import { atlassian, auditLog, mailer, recordStore, rotationSchedules, tokenVault } from './deps';
 import { loadPolicy } from './policy-loader';

@@ -7,7 +7,7 @@
  */
 function unsupported(): never {
   throw new Error(
-    'event streams are not bundled into the Token Warden functions (see functions/shared/no-event-streams.ts)',
+    'event streams are not bundled into the Token Warden functions (see functions/bundling/no-event-streams.ts)',
   );
 }
 

@@ -1,0 +1,45 @@
+/**
+ * Names of the metrics the functions emit (namespace `TokenWarden`, dimension `service`), shared by the emitters
+ * (`./metrics.ts`) and the CloudWatch dashboard (`lib/dashboard.ts`). Nothing here may import at run time: the CDK
+ * app reads this file.
+ */
+import type { AuditEvent } from './audit-log';
+
+/** One count per appended audit record, named after its event. */
+export const LIFECYCLE_METRICS = {
+  REQUESTED: 'Requested',
+  APPROVED: 'Approved',
+  REJECTED: 'Rejected',
+  CANCELLED: 'Cancelled',
+  EXPIRED: 'Expired',
+  ISSUED: 'Issued',
+  ISSUANCE_FAILED: 'IssuanceFailed',
+  TOKEN_UPLOADED: 'TokenUploaded',
+  ROTATED: 'Rotated',
+  ROTATION_FAILED: 'RotationFailed',
+  REVOKED: 'Revoked',
+  REVOCATION_COMPLETED: 'RevocationCompleted',
+  TOKEN_EXPIRED: 'TokenExpired',
+  DRIFT_DETECTED: 'DriftDetected',
+} as const satisfies Record<AuditEvent, string>;
+
+/** Atlassian answers of 429 (count), with the `route` dimension. */
+export const ATLASSIAN_RATE_LIMITED_METRIC = 'AtlassianRateLimited';
+/** Atlassian calls sent again after a transient failure (count), with the `route` dimension. */
+export const ATLASSIAN_RETRIES_METRIC = 'AtlassianRetries';
+/** Time a call waited for its slot of the shared Atlassian rate limiter (milliseconds), one value per call. */
+export const LIMITER_WAIT_METRIC = 'AtlassianLimiterWait';
+
+/** The dimension that names an Atlassian route: method and route template, never an id. */
+export const ROUTE_DIMENSION = 'route';
+
+/** Every value of {@link ROUTE_DIMENSION}: the routes `functions/adapters/atlassian/client.ts` calls. */
+export const ATLASSIAN_ROUTES = [
+  'POST /users/{accountId}/manage/api-tokens',
+  'GET /users/{accountId}/manage/api-tokens',
+  'DELETE /users/{accountId}/manage/api-tokens/{tokenId}',
+  'GET /ex/jira/{cloudId}/rest/api/3/myself',
+  'GET /admin/api-access/v1/orgs/{orgId}/api-tokens',
+  'POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search',
+  'GET /_edge/tenant_info',
+] as const;

@@ -1,0 +1,79 @@
+/**
+ * The functions' metrics, over Powertools Metrics: CloudWatch embedded metric format (EMF) lines written to stdout,
+ * which Lambda ships to the function's log group, where CloudWatch Logs extracts the metrics. No CloudWatch API
+ * call, so no IAM grant. Namespace from `POWERTOOLS_METRICS_NAMESPACE`, dimension `service` from
+ * `POWERTOOLS_SERVICE_NAME` (both set by `lib/warden-function.ts`).
+ *
+ * Dimensions are `service` and, for Atlassian calls, the route template: never a token value, an email or an id.
+ */
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type middy from '@middy/core';
+import type { AuditEvent } from './audit-log';
+import {
+  ATLASSIAN_RATE_LIMITED_METRIC,
+  ATLASSIAN_RETRIES_METRIC,
+  LIFECYCLE_METRICS,
+  LIMITER_WAIT_METRIC,
+  ROUTE_DIMENSION,
+} from './metric-names';
+
+/** What the adapters record; {@link PowertoolsMetricsRecorder} emits it as EMF. */
+export interface MetricsRecorder {
+  /** An audit record was appended (a retried step's repeat is not). */
+  lifecycleEvent(event: AuditEvent): void;
+  /** Atlassian answered 429 on `route` (`METHOD /template`). */
+  atlassianRateLimited(route: string): void;
+  /** A call to `route` is sent again after a transient failure. */
+  atlassianRetry(route: string): void;
+  /** A call waited `ms` for its slot of the shared rate limiter. */
+  limiterWait(ms: number): void;
+}
+
+/**
+ * Records into one Powertools `Metrics`. Counts with the `service` dimension only are stored and published once
+ * per invocation by {@link metricsMiddleware}; the per-route Atlassian counts have a dimension of their own, so each
+ * is published at once as a single metric.
+ */
+export class PowertoolsMetricsRecorder implements MetricsRecorder {
+  constructor(private readonly metrics: Metrics) {}
+
+  lifecycleEvent(event: AuditEvent): void {
+    this.metrics.addMetric(LIFECYCLE_METRICS[event], MetricUnit.Count, 1);
+  }
+
+  atlassianRateLimited(route: string): void {
+    this.routeCount(ATLASSIAN_RATE_LIMITED_METRIC, route);
+  }
+
+  atlassianRetry(route: string): void {
+    this.routeCount(ATLASSIAN_RETRIES_METRIC, route);
+  }
+
+  limiterWait(ms: number): void {
+    this.metrics.addMetric(LIMITER_WAIT_METRIC, MetricUnit.Milliseconds, Math.max(0, Math.round(ms)));
+  }
+
+  private routeCount(name: string, route: string): void {
+    const single = this.metrics.singleMetric();
+    single.addDimension(ROUTE_DIMENSION, route);
+    single.addMetric(name, MetricUnit.Count, 1);
+  }
+}
+
+/** The functions' one `Metrics`, built once per container. */
+export const metrics = new Metrics();
+
+/** The recorder the adapters use unless they are handed another. */
+export const wardenMetrics: MetricsRecorder = new PowertoolsMetricsRecorder(metrics);
+
+/**
+ * Publishes what the invocation stored, after the handler and after an error alike (Powertools' `logMetrics`
+ * does the same, but also logs a warning on every invocation that stored nothing, which most API calls are).
+ * Use it first in a middy chain, so that it runs last.
+ */
+export function metricsMiddleware(target: Metrics = metrics): middy.MiddlewareObj {
+  const publish = async () => {
+    if (target.hasStoredMetrics()) target.publishStoredMetrics();
+  };
+  return { after: publish, onError: publish };
+}
