@@ -15,7 +15,7 @@ import {
   AtlassianNotFoundError,
   AtlassianRequestError,
   AtlassianTransientError,
-} from './errors';
+} from '../../use-cases/port-errors';
 
 export {
   AtlassianAuthError,
@@ -26,7 +26,7 @@ export {
   AtlassianNotFoundError,
   AtlassianRequestError,
   AtlassianTransientError,
-} from './errors';
+} from '../../use-cases/port-errors';
 
 import * as z from '../../domain/schema';
 import { type MetricsRecorder, wardenMetrics } from '../aws/metrics';

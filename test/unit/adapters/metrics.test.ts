@@ -22,11 +22,11 @@ interface EmfLine {
 async function emfLines(run: () => Promise<void> | void): Promise<EmfLine[]> {
   const lines: EmfLine[] = [];
   const write = process.stdout.write.bind(process.stdout);
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array, ...rest: never[]) => {
+  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
     for (const line of text.split('\n')) {
       if (line.startsWith('{') && line.includes('"_aws"')) lines.push(JSON.parse(line) as EmfLine);
-      else if (line !== '') write(`${line}\n`, ...rest);
+      else if (line !== '') write(`${line}\n`);
     }
     return true;
   });
@@ -167,8 +167,8 @@ describe('Function: metricsMiddleware', () => {
 });
 
 describe('Class: AuditLog', () => {
-  const ddb = mockClient(DynamoDBDocumentClient);
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+  const ddb = mockClient(doc);
   beforeEach(() => ddb.reset());
 
   const record = {
@@ -251,11 +251,7 @@ describe('Class: AtlassianClient (metrics)', () => {
 
   it('counts each 429 and each retry against the route template, never the account id', async () => {
     await withScript(
-      [
-        { status: 429, headers: { 'retry-after': '1' } },
-        { status: 503 },
-        { status: 200, body: '[]' },
-      ],
+      [{ status: 429, headers: { 'retry-after': '1' } }, { status: 503 }, { status: 200, body: '[]' }],
       async (client, calls) => {
         // Act
         await client.listTokens('557058:0f3c2a1e-acc0-un7s-0001');
