@@ -99,12 +99,7 @@ export class ExecutionStore {
   }
 
   /** Appends a history event to `exec`, never earlier than the one before, and schedules its write. */
-  recordEvent(
-    exec: ExecutionRecord,
-    type: string,
-    detailsKey?: string,
-    details?: Record<string, unknown>,
-  ): void {
+  recordEvent(exec: ExecutionRecord, type: string, detailsKey?: string, details?: Record<string, unknown>): void {
     const last = exec.history.at(-1);
     exec.history.push({
       id: (last?.id ?? 0) + 1,
@@ -170,3 +165,4 @@ export class ExecutionStore {
     this.dirty.clear();
     for (const exec of this.executions.values()) this.persistedEvents.set(exec.executionArn, exec.history.length);
   }
+}
