@@ -15,7 +15,7 @@ import {
   AtlassianNotFoundError,
   AtlassianRequestError,
   AtlassianTransientError,
-} from '../../use-cases/port-errors';
+} from './errors';
 
 export {
   AtlassianAuthError,
@@ -26,7 +26,7 @@ export {
   AtlassianNotFoundError,
   AtlassianRequestError,
   AtlassianTransientError,
-} from '../../use-cases/port-errors';
+} from './errors';
 
 import * as z from '../../domain/schema';
 import { type MetricsRecorder, wardenMetrics } from '../aws/metrics';
