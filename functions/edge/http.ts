@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { metricsMiddleware } from '../adapters/aws/metrics';
 import { emailUnverified, plainEmail } from '../domain/email';
 import { RequestError, validationError } from '../domain/errors';
 import type { Caller } from '../domain/model';
@@ -220,9 +221,10 @@ export const apiErrors = (): middy.MiddlewareObj<ApiEvent, ApiResult> => ({
   },
 });
 
-/** Wraps a route function with the API middleware (error mapping last). */
+/** Wraps a route function with the API middleware (metrics published after everything else, error mapping last). */
 export function apiHandler(fn: (event: ApiEvent, context: Context) => Promise<ApiResult>) {
   return middy<ApiEvent, ApiResult>()
+    .use(metricsMiddleware())
     .use({
       before: async (request) => {
         logger.addContext(request.context);

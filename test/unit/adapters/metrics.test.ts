@@ -5,9 +5,11 @@ import middy from '@middy/core';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AtlassianClient, AtlassianTransientError } from '../../../functions/adapters/atlassian/client';
 import { AuditLog } from '../../../functions/adapters/aws/audit-log';
-import { metricsMiddleware, PowertoolsMetricsRecorder } from '../../../functions/adapters/aws/metrics';
+import { metrics, metricsMiddleware, PowertoolsMetricsRecorder } from '../../../functions/adapters/aws/metrics';
 import { SharedRateLimiter } from '../../../functions/adapters/aws/rate-limiter';
+import { apiHandler, json } from '../../../functions/edge/http';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
+import { apiEvent, lambdaContext } from '../../support/events';
 import { scriptedServer } from '../support/atlassian-servers';
 
 // The test setup keeps the functions' shared `Metrics` quiet; these tests build their own, which must publish.
@@ -163,6 +165,23 @@ describe('Function: metricsMiddleware', () => {
     warn.mockRestore();
     expect(lines).toEqual([]);
     expect(warn).not.toHaveBeenCalled();
+  });
+});
+
+describe('Function: apiHandler (metrics)', () => {
+  it("publishes the functions' metrics once per invocation, so nothing carries over to the next", async () => {
+    // Prepare
+    const handler = apiHandler(async () => {
+      new PowertoolsMetricsRecorder(metrics).lifecycleEvent('REQUESTED');
+      return json(201, {});
+    });
+
+    // Act
+    const result = await handler(apiEvent({ routeKey: 'POST /token-requests' }), lambdaContext);
+
+    // Assess
+    expect(result.statusCode).toBe(201);
+    expect(metrics.hasStoredMetrics()).toBe(false);
   });
 });
 
