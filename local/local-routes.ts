@@ -1,7 +1,8 @@
 /**
  * The local-only routes of the HTTP API (`/local/…`, never deployed): the identity provider under `/local/oidc`,
- * the simulated clock (`GET /local/clock`, `POST /local/clock/advance`), the call log (`GET /local/calls`) and the
- * EventBridge events (`GET /local/events`). Any other `/local/…` path answers `404 {"message": "Not Found"}`.
+ * the simulated clock (`GET /local/clock`, `POST /local/clock/advance`), the call log (`GET /local/calls`), the
+ * EventBridge events (`GET /local/events`) and the metrics the functions emitted (`GET /local/metrics`, optionally
+ * `?name=<metric>`). Any other `/local/…` path answers `404 {"message": "Not Found"}`.
  *
  * Every POST takes `application/json` only (`415 UNSUPPORTED_MEDIA_TYPE` otherwise) and is refused
  * (`403 FORBIDDEN`) when its `Origin` is another site: a web page could otherwise move the clock with a
@@ -12,6 +13,7 @@ import type { LocalRouteHandler } from './api-gateway';
 import type { CallRecord } from './aws/protocol';
 import type { SimulatedClock } from './clock';
 import { localPostRefusal, refusalError } from './http-guard';
+import type { MetricPoint } from './metrics-log';
 import type { OidcProvider } from './oidc';
 
 export interface LocalRoutesOptions {
@@ -21,6 +23,8 @@ export interface LocalRoutesOptions {
   calls: () => readonly CallRecord[];
   /** The events EventBridge accepted. */
   events: () => readonly unknown[];
+  /** The metrics of the functions' EMF lines, oldest first; only those named `name` when it is given. */
+  metrics: (name?: string) => readonly MetricPoint[];
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -56,6 +60,10 @@ export function createLocalRoutes(opts: LocalRoutesOptions): LocalRouteHandler {
     }
     if (url.pathname === '/local/events' && req.method === 'GET') {
       json(res, 200, { events: opts.events() });
+      return true;
+    }
+    if (url.pathname === '/local/metrics' && req.method === 'GET') {
+      json(res, 200, { metrics: opts.metrics(url.searchParams.get('name') ?? undefined) });
       return true;
     }
     if (url.pathname.startsWith('/local/')) {

@@ -34,6 +34,7 @@ import { LambdaRunner, SANDBOX_ACCESS_KEY_PREFIX } from './lambda-runner';
 import { createLocalRoutes } from './local-routes';
 import { createMailServer } from './mail/mail-server';
 import { MailStore } from './mail/mail-store';
+import { MetricsLog } from './metrics-log';
 import { createOidcProvider, seededGroupsFor } from './oidc';
 import { checkGrantedOperations } from './operations';
 import { synthesize } from './synth';
@@ -198,6 +199,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
 
     let runner: LambdaRunner | undefined;
     const functionLog = join(dataDir, 'logs', 'functions.log');
+    const metrics = new MetricsLog();
     mkdirSync(join(dataDir, 'logs'), { recursive: true });
     const sfn = new LocalStepFunctions({
       clock,
@@ -346,7 +348,10 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       })),
       clockOffsetMs: () => clock.nowMs() - Date.now(),
       awsEndpointUrl: urls.aws,
-      onLog: (fn, line) => appendFileSync(functionLog, `${fn} ${line}\n`),
+      onLog: (fn, line) => {
+        appendFileSync(functionLog, `${fn} ${line}\n`);
+        metrics.add(fn, line);
+      },
       onInvoke: (r) =>
         record({
           at: clock.now().toISOString(),
@@ -399,7 +404,13 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       invoke: (fn, event) => (runner as LambdaRunner).invoke(fn, event),
       // Like the deployed stage's access log: method, route, path (never the query string), status, latency.
       onAccess: (entry) => appendFileSync(join(dataDir, 'logs', 'api-access.log'), `${JSON.stringify(entry)}\n`),
-      localRoutes: createLocalRoutes({ clock, oidc, calls: () => calls, events: () => events.listEvents() }),
+      localRoutes: createLocalRoutes({
+        clock,
+        oidc,
+        calls: () => calls,
+        events: () => events.listEvents(),
+        metrics: (name) => metrics.list(name),
+      }),
     });
     api.serve(httpApi.handler);
 

@@ -1,12 +1,14 @@
 import { createHttpApi, type HttpApi } from '../../local/api-gateway';
 import { SimulatedClock } from '../../local/clock';
 import { createLocalRoutes } from '../../local/local-routes';
+import { MetricsLog } from '../../local/metrics-log';
 import { crossSiteTextPost, rawRequest, rebindingHost } from './support/browser-requests';
 
 const HOUR = 3_600_000;
 
 describe('local-only routes (/local/…)', () => {
   const clock = new SimulatedClock();
+  const metricsLog = new MetricsLog();
   let api: HttpApi;
   let base: string;
 
@@ -19,6 +21,7 @@ describe('local-only routes (/local/…)', () => {
         oidc: { handle: async () => false },
         calls: () => [],
         events: () => [],
+        metrics: (name) => metricsLog.list(name),
       }),
     });
     await api.listen(0);
@@ -120,5 +123,55 @@ describe('local-only routes (/local/…)', () => {
     expect([plain.status, sameOrigin.status]).toEqual([200, 200]);
     expect(await plain.json()).toMatchObject({ settled: true });
     expect(clock.offset - offset).toBeGreaterThanOrEqual(2 * HOUR - 1000);
+  });
+
+  it('lists the metrics of the EMF lines the functions wrote at GET /local/metrics, by name when asked', async () => {
+    // Prepare
+    const emf = (name: string) =>
+      JSON.stringify({
+        _aws: {
+          Timestamp: Date.parse('2030-01-01T00:00:00Z'),
+          CloudWatchMetrics: [
+            { Namespace: 'TokenWarden', Dimensions: [['service']], Metrics: [{ Name: name, Unit: 'Count' }] },
+          ],
+        },
+        service: 'token-warden',
+        [name]: 1,
+      });
+    metricsLog.add('Requests', emf('Requested'));
+    metricsLog.add('Promote', emf('Issued'));
+
+    // Act
+    const all = await fetch(`${base}/local/metrics`);
+    const issued = await fetch(`${base}/local/metrics?name=Issued`);
+
+    // Assess
+    expect(all.status).toBe(200);
+    expect(((await all.json()) as { metrics: { name: string }[] }).metrics.map((m) => m.name)).toEqual([
+      'Requested',
+      'Issued',
+    ]);
+    expect(await issued.json()).toEqual({
+      metrics: [
+        {
+          name: 'Issued',
+          value: 1,
+          unit: 'Count',
+          namespace: 'TokenWarden',
+          dimensions: { service: 'token-warden' },
+          at: '2030-01-01T00:00:00.000Z',
+          function: 'Promote',
+        },
+      ],
+    });
+  });
+
+  it('keeps the local guards on /local/metrics: a cross-site POST is refused, a foreign Host too', async () => {
+    // Act
+    const post = await crossSiteTextPost(`${base}/local/metrics`, '{}');
+    const read = await rawRequest(`${base}/local/metrics`, { headers: { host: rebindingHost(base) } });
+
+    // Assess
+    expect([post.status, read.status]).toEqual([415, 403]);
   });
 });
