@@ -1,9 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { AuditLog } from '../adapters/aws/audit-log';
-import type { Mailer } from '../adapters/aws/mailer';
-import type { ApprovalRecord, RecordStore, StoredRequest } from '../adapters/aws/record-store';
-import type { Workflows } from '../adapters/aws/workflow';
-import { type ApproverSignIn, SignInRefused, SignInUnavailable } from '../adapters/oidc/sign-in';
 import { RequestError } from '../domain/errors';
 import {
   csrfHash,
@@ -21,14 +16,28 @@ import type { Decision } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
+import type { ApprovalRecord, StoredRequest } from '../domain/records';
 import { applyDecision, eligibleApprovers } from '../domain/requests';
 import { logger } from '../edge/logger';
+import { SignInRefused, SignInUnavailable } from './port-errors';
+import type {
+  ApprovalRepository,
+  ApproverSignIn,
+  AuditTrail,
+  Mailer,
+  PendingSlotRepository,
+  RequestRepository,
+  WorkflowEngine,
+} from './ports';
+
+/** The repositories these use cases read and write. */
+export type ApprovalStore = RequestRepository & ApprovalRepository & PendingSlotRepository;
 
 /** What the approval page, the decision and the sign-in callback use (they send no mail). */
 export interface ApprovalPageDeps {
-  store: RecordStore;
-  audit: AuditLog;
-  workflows: Workflows;
+  store: ApprovalStore;
+  audit: AuditTrail;
+  workflows: WorkflowEngine;
   clock: Clock;
   random: Random;
   policy: Policy;

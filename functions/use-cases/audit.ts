@@ -1,12 +1,12 @@
-import type { AuditLog } from '../adapters/aws/audit-log';
 import { forbidden, validationError } from '../domain/errors';
 import type { Caller } from '../domain/model';
 import { requestIdForToken } from '../domain/naming';
+import type { AuditTrail } from './ports';
 import { REQUEST_ID } from './requests';
 import { TOKEN_ID } from './tokens';
 
 /** `GET /audit?requestId=&tokenId=` (admins): the records of one request/token, oldest first. */
-export async function readAudit(audit: AuditLog, caller: Caller, query: { requestId?: string; tokenId?: string }) {
+export async function readAudit(audit: AuditTrail, caller: Caller, query: { requestId?: string; tokenId?: string }) {
   if (!caller.isAdmin) throw forbidden('only admins can read the audit trail');
   const { requestId, tokenId } = query;
   if (requestId === undefined && tokenId === undefined) throw validationError('requestId', 'give requestId or tokenId');

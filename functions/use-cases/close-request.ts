@@ -1,15 +1,29 @@
 import { createHash } from 'node:crypto';
-import type { AuditLog } from '../adapters/aws/audit-log';
-import type { Mailer } from '../adapters/aws/mailer';
-import type { RecordStore, StoredRequest } from '../adapters/aws/record-store';
 import { type Outcome, outcomeEmail } from '../domain/messages';
 import { isTerminalRequest } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
 import { type Clock, isoSeconds } from '../domain/ports';
+import type { StoredRequest } from '../domain/records';
+import type {
+  ApprovalRepository,
+  AuditTrail,
+  Mailer,
+  NameLockRepository,
+  NotificationMarkers,
+  PendingSlotRepository,
+  RequestRepository,
+} from './ports';
+
+/** The repositories these use cases read and write. */
+export type CloseStore = RequestRepository &
+  ApprovalRepository &
+  NameLockRepository &
+  PendingSlotRepository &
+  NotificationMarkers;
 
 export interface CloseDeps {
-  store: RecordStore;
-  audit: AuditLog;
+  store: CloseStore;
+  audit: AuditTrail;
   mailer: Mailer;
   clock: Clock;
 }
@@ -91,7 +105,7 @@ export async function closeRequest(deps: CloseDeps, input: CloseInput) {
 
 /** Emails requester and approvers the outcome; a retried step sends nothing twice (per-recipient marker). */
 export async function notifyOnce(
-  deps: Pick<CloseDeps, 'store' | 'mailer' | 'clock'>,
+  deps: { store: NotificationMarkers; mailer: Mailer; clock: Clock },
   request: StoredRequest,
   outcome: Outcome,
   extra: { reason?: string; secretName?: string; expiresAt?: string },

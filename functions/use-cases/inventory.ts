@@ -1,16 +1,16 @@
-import type { AtlassianClient } from '../adapters/atlassian/client';
-import type { AuditLog } from '../adapters/aws/audit-log';
-import type { Mailer } from '../adapters/aws/mailer';
-import type { RecordStore } from '../adapters/aws/record-store';
 import { type DriftFinding, findDrift } from '../domain/inventory';
 import type { Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
+import type { Atlassian, AuditTrail, DriftReports, Mailer, NotificationMarkers, TokenRepository } from './ports';
 import { notifyMarked } from './rotation';
 
+/** The repositories these use cases read and write. */
+export type InventoryStore = TokenRepository & NotificationMarkers & DriftReports;
+
 export interface InventoryDeps {
-  store: RecordStore;
-  audit: AuditLog;
-  atlassian: AtlassianClient;
+  store: InventoryStore;
+  audit: AuditTrail;
+  atlassian: Atlassian;
   mailer: Mailer;
   clock: Clock;
   policy: Policy;

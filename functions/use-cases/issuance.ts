@@ -1,8 +1,3 @@
-import type { AtlassianClient } from '../adapters/atlassian/client';
-import type { AuditLog } from '../adapters/aws/audit-log';
-import type { Mailer } from '../adapters/aws/mailer';
-import type { MintRecord, RecordStore, StoredRequest, StoredToken } from '../adapters/aws/record-store';
-import type { TokenVault } from '../adapters/aws/token-vault';
 import {
   mintLabel,
   requestIdForToken,
@@ -13,22 +8,31 @@ import {
 } from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
+import type { MintRecord, StoredRequest, StoredToken } from '../domain/records';
 import { expiryFor } from '../domain/requests';
 import { nextRotationDue } from '../domain/rotation';
 import { notifyOnce } from './close-request';
+import type {
+  Atlassian,
+  AuditTrail,
+  Mailer,
+  MintRepository,
+  NotificationMarkers,
+  RequestRepository,
+  RotationScheduler,
+  SecretVault,
+  TokenRepository,
+} from './ports';
 
-/** Where the next rotation is scheduled (EventBridge Scheduler in AWS). */
-export interface RotationScheduler {
-  upsert(tokenId: string, at: Date, executionName: string, input: object): Promise<void>;
-  remove(tokenId: string): Promise<void>;
-}
+/** The repositories these use cases read and write. */
+export type IssuanceStore = RequestRepository & TokenRepository & MintRepository & NotificationMarkers;
 
 export interface IssuanceDeps {
   schedules: RotationScheduler;
-  store: RecordStore;
-  audit: AuditLog;
-  vault: TokenVault;
-  atlassian: AtlassianClient;
+  store: IssuanceStore;
+  audit: AuditTrail;
+  vault: SecretVault;
+  atlassian: Atlassian;
   mailer: Mailer;
   clock: Clock;
   policy: Policy;
@@ -104,7 +108,7 @@ function accountFor(policy: Policy, request: StoredRequest): ServiceAccount {
  * either sees what the step made or the step sees the revoke.
  */
 async function requireRotatable(
-  store: RecordStore,
+  store: IssuanceStore,
   tokenId: string,
   generation: number,
   { notRecordedYet = false } = {},
@@ -125,7 +129,7 @@ export function allowedReaders(consumers: readonly string[], account: ServiceAcc
   return consumers.filter((c) => account.allowedConsumers.includes(c));
 }
 
-async function loadRequest(store: RecordStore, requestId: string): Promise<StoredRequest> {
+async function loadRequest(store: IssuanceStore, requestId: string): Promise<StoredRequest> {
   const request = await store.getRequest(requestId);
   if (!request) throw new IssuanceRefusedError(`request ${requestId} does not exist`);
   return request;

@@ -1,12 +1,10 @@
-import type { AuditLog } from '../adapters/aws/audit-log';
-import type { NameLock, PendingSlots, RecordStore, StoredRequest } from '../adapters/aws/record-store';
-import type { Workflows } from '../adapters/aws/workflow';
 import { conflict, notFound, RequestError, validationError } from '../domain/errors';
 import { unsealTaskToken } from '../domain/links';
 import { type Caller, canSeeRequest, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
 import { derivedId, requestIdFrom } from '../domain/naming';
 import type { Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
+import type { NameLock, StoredRequest } from '../domain/records';
 import {
   bodyHash,
   cancelRequest,
@@ -15,11 +13,23 @@ import {
   newRequest,
   parseCreateRequestBody,
 } from '../domain/requests';
+import type {
+  AuditTrail,
+  NameLockRepository,
+  PendingSlotRepository,
+  PendingSlots,
+  RequestRepository,
+  TokenRepository,
+  WorkflowEngine,
+} from './ports';
+
+/** The repositories these use cases read and write. */
+export type RequestStore = RequestRepository & TokenRepository & NameLockRepository & PendingSlotRepository;
 
 export interface RequestDeps {
-  store: RecordStore;
-  audit: AuditLog;
-  workflows: Workflows;
+  store: RequestStore;
+  audit: AuditTrail;
+  workflows: WorkflowEngine;
   clock: Clock;
   random: Random;
   policy: Policy;

@@ -1,24 +1,32 @@
-import type { AtlassianClient } from '../adapters/atlassian/client';
-import type { AuditLog } from '../adapters/aws/audit-log';
-import type { Mailer } from '../adapters/aws/mailer';
-import type { RecordStore, StoredToken } from '../adapters/aws/record-store';
-import type { TokenVault } from '../adapters/aws/token-vault';
 import { conflict, forbidden, notFound, validationError } from '../domain/errors';
 import { type Caller, toTokenRepresentation } from '../domain/model';
 import { mintLabelPrefix, revocationExecutionName, rotationExecutionName } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
+import type { StoredToken } from '../domain/records';
 import { hasUnsafeCharacters, inlineForEmail } from '../domain/text';
-import type { RotationScheduler } from './issuance';
+import type {
+  Atlassian,
+  AuditTrail,
+  Mailer,
+  NameLockRepository,
+  NotificationMarkers,
+  RotationScheduler,
+  SecretVault,
+  TokenRepository,
+} from './ports';
 import { markGenerationRevoked, notifyMarked } from './rotation';
 import { TOKEN_ID } from './tokens';
 
+/** The repositories these use cases read and write. */
+export type RevokeStore = TokenRepository & NameLockRepository & NotificationMarkers;
+
 /** What revoking needs: the records, Atlassian, the secret, the schedule, and the rotations to stop. */
 export interface FinishRevocationDeps {
-  store: RecordStore;
-  audit: AuditLog;
-  atlassian: AtlassianClient;
-  vault: TokenVault;
+  store: RevokeStore;
+  audit: AuditTrail;
+  atlassian: Atlassian;
+  vault: SecretVault;
   schedules: RotationScheduler;
   stopRotation: (executionName: string) => Promise<void>;
   clock: Clock;
@@ -244,7 +252,7 @@ function rotationsToStop(token: StoredToken): string[] {
  * The secret loses its readers, then is scheduled for deletion (so `GetSecretValue` fails for everyone). A secret by
  * that name that another token took later is left alone. Used for revoked and expired tokens alike.
  */
-export async function closeSecret(vault: TokenVault, token: StoredToken): Promise<void> {
+export async function closeSecret(vault: SecretVault, token: StoredToken): Promise<void> {
   const described = await vault.describe(token.secretName);
   if (!described || described.DeletedDate) return;
   const owner = described.Tags?.find((t) => t.Key === 'token-warden:token-id')?.Value;

@@ -1,20 +1,20 @@
 import { createHash } from 'node:crypto';
-import type { AtlassianClient } from '../adapters/atlassian/client';
-import type { AuditLog } from '../adapters/aws/audit-log';
-import type { Mailer } from '../adapters/aws/mailer';
-import type { RecordStore, StoredToken } from '../adapters/aws/record-store';
-import type { Workflows } from '../adapters/aws/workflow';
 import { conflict, notFound } from '../domain/errors';
 import { type Caller, canSeeToken, toTokenRepresentation } from '../domain/model';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
+import type { StoredToken } from '../domain/records';
 import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
+import type { Atlassian, AuditTrail, Mailer, NotificationMarkers, TokenRepository, WorkflowEngine } from './ports';
 import { TOKEN_ID } from './tokens';
 
+/** The repositories these use cases read and write. */
+export type RotationStore = TokenRepository & NotificationMarkers;
+
 export interface RotationDeps {
-  store: RecordStore;
-  audit: AuditLog;
-  workflows: Workflows;
+  store: RotationStore;
+  audit: AuditTrail;
+  workflows: WorkflowEngine;
   mailer: Mailer;
   clock: Clock;
   policy: Policy;
@@ -59,7 +59,7 @@ export async function startRotation(
   throw conflict('the token changed concurrently; retry');
 }
 
-async function releaseLock(store: RecordStore, tokenId: string, generation: number, attempt: number) {
+async function releaseLock(store: RotationStore, tokenId: string, generation: number, attempt: number) {
   for (let i = 0; i < 5; i++) {
     const token = await store.getToken(tokenId);
     if (!token?.rotation || token.rotation.generation !== generation || token.rotation.attempt !== attempt) return;
@@ -125,8 +125,8 @@ export async function beginRotation(deps: Pick<RotationDeps, 'store' | 'clock'>,
 }
 
 export interface FailureDeps {
-  store: RecordStore;
-  audit: AuditLog;
+  store: RotationStore;
+  audit: AuditTrail;
   mailer: Mailer;
   clock: Clock;
   policy: Policy;
@@ -191,9 +191,9 @@ export async function recordRotationFailure(
 }
 
 export interface RetireDeps {
-  store: RecordStore;
-  audit: AuditLog;
-  atlassian: AtlassianClient;
+  store: RotationStore;
+  audit: AuditTrail;
+  atlassian: Atlassian;
   mailer: Mailer;
   clock: Clock;
   policy: Policy;
@@ -239,7 +239,7 @@ export async function retirePreviousGenerations(deps: RetireDeps, input: { token
   return { revoked };
 }
 
-export async function markGenerationRevoked(store: RecordStore, tokenId: string, generation: number, at: string) {
+export async function markGenerationRevoked(store: RotationStore, tokenId: string, generation: number, at: string) {
   for (let i = 0; i < 5; i++) {
     const token = await store.getToken(tokenId);
     if (!token) return;
@@ -252,7 +252,7 @@ export async function markGenerationRevoked(store: RecordStore, tokenId: string,
 
 /** Sends one plain email to each recipient once (a marker per recipient survives retries). */
 export async function notifyMarked(
-  deps: { store: RecordStore; mailer: Mailer; clock: Clock },
+  deps: { store: NotificationMarkers; mailer: Mailer; clock: Clock },
   key: string,
   recipients: string[],
   message: { subject: string; text: string },

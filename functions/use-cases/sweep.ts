@@ -1,25 +1,33 @@
-import type { AtlassianClient } from '../adapters/atlassian/client';
-import type { AuditLog } from '../adapters/aws/audit-log';
-import type { Mailer } from '../adapters/aws/mailer';
-import type { RecordStore, StoredToken } from '../adapters/aws/record-store';
-import type { TokenVault } from '../adapters/aws/token-vault';
-import type { Workflows } from '../adapters/aws/workflow';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
+import type { StoredToken } from '../domain/records';
 import { isDue, staleRotationAfterMs } from '../domain/rotation';
+import type {
+  Atlassian,
+  AuditTrail,
+  Mailer,
+  NameLockRepository,
+  NotificationMarkers,
+  SecretVault,
+  TokenRepository,
+  WorkflowEngine,
+} from './ports';
 import { closeSecret } from './revoke';
 import { notifyMarked, startRotation } from './rotation';
 
+/** The repositories these use cases read and write. */
+export type SweepStore = TokenRepository & NameLockRepository & NotificationMarkers;
+
 export interface SweepDeps {
-  store: RecordStore;
-  audit: AuditLog;
-  workflows: Workflows;
+  store: SweepStore;
+  audit: AuditTrail;
+  workflows: WorkflowEngine;
   mailer: Mailer;
   clock: Clock;
   policy: Policy;
   rotationStateMachineArn: string;
-  atlassian: AtlassianClient;
-  vault: TokenVault;
+  atlassian: Atlassian;
+  vault: SecretVault;
   /** When the Atlassian organization API key expires (its secret's `token-warden:expires-at` tag), if known. */
   orgKeyExpiry?: () => Promise<Date | undefined>;
 }

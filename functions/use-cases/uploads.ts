@@ -9,20 +9,29 @@
  * The value exists only in the POST body and in Secrets Manager: it is never logged, stored in a table, put in the
  * workflow state, an email, an event, a page or an error message.
  */
-import type { AtlassianApiToken, AtlassianClient } from '../adapters/atlassian/client';
-import { AtlassianTransientError } from '../adapters/atlassian/errors';
-import type { AuditLog } from '../adapters/aws/audit-log';
-import { AwsTransientError } from '../adapters/aws/errors';
-import type { Mailer } from '../adapters/aws/mailer';
-import type { MintRecord, RecordStore, StoredRequest, UploadRecord } from '../adapters/aws/record-store';
-import type { TokenVault } from '../adapters/aws/token-vault';
-import type { Workflows } from '../adapters/aws/workflow';
 import { csrfHash, sealTaskToken, signUploadLink, unsealTaskToken, verifyUploadLink } from '../domain/links';
 import { type UploadInstructions, type UploadPageModel, uploadRequestEmail } from '../domain/messages';
 import { secretNameFor, uploadIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
+import type { MintRecord, StoredRequest, UploadRecord } from '../domain/records';
 import { IssuanceRefusedError } from './issuance';
+import { AtlassianTransientError, AwsTransientError } from './port-errors';
+import type {
+  Atlassian,
+  AtlassianApiToken,
+  AuditTrail,
+  Mailer,
+  MintRepository,
+  RequestRepository,
+  SecretVault,
+  TokenRepository,
+  UploadRepository,
+  WorkflowEngine,
+} from './ports';
+
+/** The repositories these use cases read and write. */
+export type UploadStore = RequestRepository & TokenRepository & MintRepository & UploadRepository;
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -33,8 +42,8 @@ export const TOKEN_VALUE = /^[\x21-\x7e]{1,1024}$/;
 
 /** Dependencies of the workflow task `Wait for token upload` (`request-upload`). */
 export interface RequestUploadDeps {
-  store: RecordStore;
-  workflows: Workflows;
+  store: UploadStore;
+  workflows: WorkflowEngine;
   mailer: Mailer;
   clock: Clock;
   policy: Policy;
@@ -45,11 +54,11 @@ export interface RequestUploadDeps {
 
 /** Dependencies of the upload page (`GET`/`POST /uploads/{uploadId}`). */
 export interface UploadPageDeps {
-  store: RecordStore;
-  audit: AuditLog;
-  workflows: Workflows;
-  vault: TokenVault;
-  atlassian: AtlassianClient;
+  store: UploadStore;
+  audit: AuditTrail;
+  workflows: WorkflowEngine;
+  vault: SecretVault;
+  atlassian: Atlassian;
   clock: Clock;
   random: Random;
   policy: Policy;
@@ -101,7 +110,7 @@ export async function requestUpload(deps: RequestUploadDeps, input: RequestUploa
   throw new Error(`generation ${input.generation} of ${input.tokenId} kept changing while storing the task token`);
 }
 
-async function loadContext(store: RecordStore, policy: Policy, mint: MintRecord) {
+async function loadContext(store: UploadStore, policy: Policy, mint: MintRecord) {
   const request = await store.getRequest(mint.requestId);
   if (!request) throw new IssuanceRefusedError(`request ${mint.requestId} does not exist`);
   const account = findServiceAccount(policy, request.serviceAccount);

@@ -11,19 +11,15 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { AtlassianClient } from '../../functions/adapters/atlassian/client';
 import { AuditLog } from '../../functions/adapters/aws/audit-log';
 import { Mailer } from '../../functions/adapters/aws/mailer';
-import { RecordStore, type StoredRequest } from '../../functions/adapters/aws/record-store';
+import { RecordStore } from '../../functions/adapters/aws/record-store';
 import { TokenVault } from '../../functions/adapters/aws/token-vault';
 import { cryptoRandom } from '../../functions/composition/random';
 import { parsePolicy } from '../../functions/domain/policy-text';
 import type { Clock } from '../../functions/domain/ports';
+import type { StoredRequest } from '../../functions/domain/records';
 import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../functions/domain/requests';
-import {
-  type IssuanceDeps,
-  mintToken,
-  promoteToken,
-  type RotationScheduler,
-  verifyToken,
-} from '../../functions/use-cases/issuance';
+import { type IssuanceDeps, mintToken, promoteToken, verifyToken } from '../../functions/use-cases/issuance';
+import type { RotationScheduler } from '../../functions/use-cases/ports';
 import { type AwsEdge, createAwsEdge } from '../../local/aws/edge';
 import { LocalSecretsManager } from '../../local/aws/secrets-manager';
 import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../local/fake-atlassian';
@@ -56,7 +52,7 @@ export class RecordingScheduler implements RotationScheduler {
 }
 
 export interface Harness {
-  deps: IssuanceDeps;
+  deps: IssuanceDeps & { store: RecordStore };
   clock: TestClock;
   schedules: RecordingScheduler;
   dynamo: LocalDynamo;
@@ -91,7 +87,7 @@ export async function startHarness(): Promise<Harness> {
   const fakeUrl = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
   const schedules = new RecordingScheduler();
   const store = new RecordStore(dynamo.doc, dynamo.tableName);
-  const deps: IssuanceDeps = {
+  const deps: IssuanceDeps & { store: RecordStore } = {
     store,
     audit: new AuditLog(dynamo.doc, dynamo.auditTableName),
     vault: new TokenVault(sm),

@@ -15,7 +15,7 @@ import {
   AtlassianNotFoundError,
   AtlassianRequestError,
   AtlassianTransientError,
-} from './errors';
+} from '../../use-cases/port-errors';
 
 export {
   AtlassianAuthError,
@@ -26,9 +26,16 @@ export {
   AtlassianNotFoundError,
   AtlassianRequestError,
   AtlassianTransientError,
-} from './errors';
+} from '../../use-cases/port-errors';
 
 import * as z from '../../domain/schema';
+import type {
+  Atlassian,
+  AtlassianApiToken,
+  AtlassianDirectoryUser,
+  AtlassianOrgToken,
+  VerifyResult,
+} from '../../use-cases/ports';
 import { type MetricsRecorder, wardenMetrics } from '../aws/metrics';
 
 /** Construction options of {@link AtlassianClient}. */
@@ -60,37 +67,7 @@ export interface AtlassianClientOptions {
   metrics?: MetricsRecorder;
 }
 
-/** A token as `GET /users/{accountId}/manage/api-tokens` lists it (no value, no scopes). */
-export interface AtlassianApiToken {
-  id: string;
-  label: string;
-  createdAt: string;
-  lastAccess?: string;
-  expiry?: string;
-}
-
-/** A token of the org-wide inventory (`GET /admin/api-access/v1/orgs/{orgId}/api-tokens`). */
-export interface AtlassianOrgToken {
-  id: string;
-  label: string;
-  /** Passed through as Atlassian sends it (its docs show `ALLOWED`); not interpreted here. */
-  status: string;
-  createdAt: string;
-  expiresAt?: string;
-  lastActiveAt?: string;
-  user?: { id: string; orgId?: string; name?: string; email?: string };
-  scopes?: string[];
-}
-
-/** A user found by {@link AtlassianClient.findUsersByEmail}. */
-export interface AtlassianDirectoryUser {
-  accountId: string;
-  email: string;
-  name?: string;
-  accountStatus?: string;
-}
-
-export type VerifyResult = { valid: true; accountId: string } | { valid: false };
+export type { AtlassianApiToken, AtlassianDirectoryUser, AtlassianOrgToken, VerifyResult } from '../../use-cases/ports';
 
 type Method = 'GET' | 'POST' | 'DELETE';
 
@@ -203,7 +180,7 @@ const seg = (value: string): string => encodeURIComponent(value).replace(/%3A/gi
 const MAX_SEARCH_PAGES = 20;
 
 /** The Atlassian Cloud API client used by the Lambdas. Build once per container; pass to use cases. */
-export class AtlassianClient {
+export class AtlassianClient implements Atlassian {
   private readonly apiBaseUrl: string;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;

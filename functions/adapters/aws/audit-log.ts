@@ -1,34 +1,11 @@
 import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { AuditRecord } from '../../domain/records';
+import type { AuditTrail } from '../../use-cases/ports';
 import { aws } from './errors';
 import type { LifecycleDetail } from './lifecycle-events';
 import { type MetricsRecorder, wardenMetrics } from './metrics';
 
-export type AuditEvent =
-  | 'REQUESTED'
-  | 'APPROVED'
-  | 'REJECTED'
-  | 'CANCELLED'
-  | 'EXPIRED'
-  | 'ISSUED'
-  | 'ISSUANCE_FAILED'
-  | 'TOKEN_UPLOADED'
-  | 'ROTATED'
-  | 'ROTATION_FAILED'
-  | 'REVOKED'
-  | 'REVOCATION_COMPLETED'
-  | 'TOKEN_EXPIRED'
-  | 'DRIFT_DETECTED';
-
-export interface AuditRecord {
-  correlationId: string;
-  event: AuditEvent;
-  at: string;
-  actor: string;
-  requestId: string;
-  tokenId?: string;
-  /** Non-secret facts about the event (never a token value). */
-  details?: Record<string, string | number | boolean | string[]>;
-}
+export type { AuditEvent, AuditRecord } from '../../domain/records';
 
 /**
  * Append-only audit trail. Each record has a deterministic key (`event#discriminator`), so a retried step writes it
@@ -36,7 +13,7 @@ export interface AuditRecord {
  * published as a lifecycle event (at least once: consumers deduplicate on `eventId`, the record's key), and counted
  * in the metric named after its event (once: a repeat that finds the record present counts nothing).
  */
-export class AuditLog {
+export class AuditLog implements AuditTrail {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,

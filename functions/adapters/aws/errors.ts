@@ -1,7 +1,6 @@
-/** A retryable AWS failure (throttling, 5xx, network). Step Functions `Retry` matches on this name. */
-export class AwsTransientError extends Error {
-  override readonly name = 'AwsTransientError';
-}
+import { AwsTransientError } from '../../use-cases/port-errors';
+
+export { AwsTransientError } from '../../use-cases/port-errors';
 
 const TRANSIENT_NAMES = new Set([
   'ThrottlingException',

@@ -1,15 +1,11 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import type { Email, Mailer as MailerPort } from '../../use-cases/ports';
 import { aws } from './errors';
 
-export interface Email {
-  to: string;
-  subject: string;
-  text: string;
-  html: string;
-}
+export type { Email } from '../../use-cases/ports';
 
 /** Sends one email per recipient through SES v2. */
-export class Mailer {
+export class Mailer implements MailerPort {
   constructor(
     private readonly from: string,
     private readonly ses: SESv2Client = new SESv2Client({}),

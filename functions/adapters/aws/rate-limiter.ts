@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { AtlassianTransientError } from '../atlassian/errors';
+import { AtlassianTransientError } from '../../use-cases/port-errors';
 import { aws } from './errors';
 import { type MetricsRecorder, wardenMetrics } from './metrics';
 

@@ -8,105 +8,24 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { validationError } from '../../domain/errors';
-import type { TokenRecord, TokenRequestRecord } from '../../domain/model';
 import { type Clock, isoSeconds, systemClock } from '../../domain/ports';
+import type {
+  ApprovalRecord,
+  MintRecord,
+  NameLock,
+  Page,
+  PendingSlots,
+  SlotReservation,
+  StoredRequest,
+  StoredToken,
+  UploadRecord,
+} from '../../domain/records';
 import type { NameBinding } from '../../domain/requests';
+import type { RecordStore as RecordStorePort } from '../../use-cases/ports';
 import { aws } from './errors';
 
-/** A request as stored: the domain record plus concurrency and workflow bookkeeping. */
-export interface StoredRequest extends TokenRequestRecord {
-  version: number;
-  /** The workflow's task token, encrypted (see `TaskTokenSealer`); never in a representation. */
-  taskTokenSealed?: string;
-  notifiedAt?: string;
-}
-
-export interface ApprovalRecord {
-  approvalId: string;
-  requestId: string;
-  approver: string;
-  expiresAt: string;
-  status: 'OPEN' | 'DECIDED' | 'CLOSED';
-  decision?: 'APPROVED' | 'REJECTED';
-  decidedAt?: string;
-  emailedAt?: string;
-  /** sha256 of the anti-forgery values handed out with rendered pages (latest few). */
-  csrfHashes: string[];
-  createdAt: string;
-}
-
-export interface StoredToken extends TokenRecord {
-  version: number;
-}
-
-/**
- * One mint at Atlassian, tracked from mint to promotion or discard. A manually issued generation starts
- * `AWAITING_UPLOAD` (nothing minted by Token Warden; `expiresAt` is the expected expiry) and becomes `STAGED` when an
- * admin's upload is received (`expiresAt` then as Atlassian lists it).
- */
-export interface MintRecord {
-  tokenId: string;
-  generation: number;
-  requestId: string;
-  label: string;
-  versionId: string;
-  state: 'AWAITING_UPLOAD' | 'MINTED' | 'STAGED' | 'VERIFIED' | 'PROMOTED' | 'DISCARDED';
-  atlassianTokenId?: string;
-  expiresAt?: string;
-  mintedAt?: string;
-  verifiedBy?: 'myself' | 'list';
-  /** How often this generation was minted or asked for (a new round after a discarded one; absent = 1). */
-  round?: number;
-  /** Set for a generation an admin creates and uploads (`issuance: manual`). */
-  manual?: boolean;
-  /** The `Wait for token upload` task token, sealed (AES-GCM with the link key); removed once the upload arrives. */
-  taskTokenSealed?: string;
-  /** Until when the upload links of this round are valid (the wait's timeout). */
-  uploadExpiresAt?: string;
-  /** The admin whose upload was received, and when. */
-  uploadedBy?: string;
-  uploadedAt?: string;
-}
-
-/** One admin's single-use upload link for one round of a manually issued generation. */
-export interface UploadRecord {
-  uploadId: string;
-  tokenId: string;
-  generation: number;
-  round: number;
-  requestId: string;
-  admin: string;
-  expiresAt: string;
-  status: 'OPEN' | 'USED';
-  /** sha256 of the anti-forgery values handed out with rendered pages (latest few). */
-  csrfHashes: string[];
-  emailedAt?: string;
-  usedAt?: string;
-  createdAt: string;
-}
-
-export interface Page<T> {
-  items: T[];
-  nextToken?: string;
-}
-
-/**
- * The lock on a service account's token name. `owner` is the member whose request holds it; `releasedAt` is set once
- * that request's token was revoked or expired (or the request ended): the item stays, so the name stays bound to its
- * owner for the recovery window; `bound` is such a binding carried over from an earlier token of the same owner (see
- * `nameHolderState`).
- */
-export interface NameLock {
-  requestId: string;
-  owner?: string;
-  releasedAt?: string;
-  bound?: NameBinding;
-}
-
-/** A member's pending-request slots: one per request waiting for approval, keyed by request id, valued when taken. */
-export type PendingSlots = Record<string, string>;
-
-export type SlotReservation = { reserved: true; added: boolean } | { reserved: false; holders: PendingSlots };
+/** The records now live in the domain; kept here for callers outside functions/ not yet moved over. */
+export type { StoredRequest, StoredToken } from '../../domain/records';
 
 const KEY_ATTRIBUTES = ['pk', 'sk', 'gsi1pk', 'gsi1sk', 'kind', 'kindSk', 'duePk', 'dueSk'] as const;
 
@@ -137,7 +56,7 @@ const isConditionFailure = (error: unknown) =>
  * Data access for requests, approvals, tokens, mints and name locks: one table, single-item conditional writes
  * (no transactions), optimistic concurrency through `version`.
  */
-export class RecordStore {
+export class RecordStore implements RecordStorePort {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly tableName: string,

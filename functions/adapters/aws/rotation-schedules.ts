@@ -4,6 +4,7 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
+import type { RotationScheduler } from '../../use-cases/ports';
 import { aws } from './errors';
 
 /** Scheduler's universal target that starts a Step Functions execution with a name of our choosing. */
@@ -17,7 +18,7 @@ export interface RotationScheduleConfig {
 }
 
 /** One EventBridge Scheduler one-time schedule per token, at `expiry − rotationLead`. */
-export class RotationSchedules {
+export class RotationSchedules implements RotationScheduler {
   constructor(
     private readonly config: RotationScheduleConfig,
     private readonly client: SchedulerClient = new SchedulerClient({}),

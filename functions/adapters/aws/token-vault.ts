@@ -12,22 +12,16 @@ import {
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import type { SecretVault, TokenSecretSpec } from '../../use-cases/ports';
 import { aws } from './errors';
 
-export interface TokenSecretSpec {
-  name: string;
-  kmsKeyId: string;
-  description: string;
-  tags: Record<string, string>;
-  /** IAM role ARNs allowed to read the secret (resource policy). */
-  consumers: string[];
-}
+export type { TokenSecretSpec } from '../../use-cases/ports';
 
 /**
  * The secrets that hold issued tokens. A secret's value is the raw token (what the Jenkins credentials provider
  * expects); generations are secret versions moved through `AWSPENDING` → `AWSCURRENT` → `AWSPREVIOUS`.
  */
-export class TokenVault {
+export class TokenVault implements SecretVault {
   constructor(private readonly sm: SecretsManagerClient = new SecretsManagerClient({})) {}
 
   async describe(secretId: string): Promise<DescribeSecretCommandOutput | undefined> {

@@ -1,8 +1,9 @@
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import type { WorkflowEngine } from '../../use-cases/ports';
 import { aws } from './errors';
 
 /** Starts workflow executions and resumes waiting tasks. */
-export class Workflows {
+export class Workflows implements WorkflowEngine {
   constructor(private readonly sfn: SFNClient = new SFNClient({})) {}
 
   /** Starts an execution; an existing one with the same name and input is the same execution (idempotent). */

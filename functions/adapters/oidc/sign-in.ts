@@ -1,45 +1,11 @@
 import { createPublicKey, type JsonWebKey, type KeyObject, verify } from 'node:crypto';
 import { emailUnverified, plainEmail } from '../../domain/email';
 import * as z from '../../domain/schema';
+import { SignInRefused, SignInUnavailable } from '../../use-cases/port-errors';
+import type { ApproverSignIn, AuthorizationRequest, CodeRedemption } from '../../use-cases/ports';
 
-/**
- * Approver sign-in through the organization's OpenID Connect provider: the authorization-code flow with PKCE
- * (S256), for a public client (no client secret). The provider's endpoints come from its discovery document;
- * ID tokens are verified here (RS256 or ES256 against the provider's JWKS, issuer, audience, authorized party,
- * times, nonce) before their `email` is trusted.
- */
-export interface ApproverSignIn {
-  /** Where to send the approver's browser to sign in. */
-  authorizationUrl(request: AuthorizationRequest): Promise<string>;
-  /** Redeems the authorization code and answers the verified, lower-cased email of whoever signed in. */
-  complete(request: CodeRedemption): Promise<{ email: string }>;
-}
-
-export interface AuthorizationRequest {
-  redirectUri: string;
-  state: string;
-  nonce: string;
-  codeChallenge: string;
-  /** Pre-fills the provider's sign-in form; it proves nothing. */
-  loginHint?: string;
-}
-
-export interface CodeRedemption {
-  code: string;
-  redirectUri: string;
-  codeVerifier: string;
-  nonce: string;
-}
-
-/** The sign-in did not prove an identity (refused code, bad ID token): the approver sees the message. */
-export class SignInRefused extends Error {
-  override readonly name = 'SignInRefused';
-}
-
-/** The identity provider could not be reached or answered something unusable: worth retrying later. */
-export class SignInUnavailable extends Error {
-  override readonly name = 'SignInUnavailable';
-}
+export { SignInRefused, SignInUnavailable } from '../../use-cases/port-errors';
+export type { ApproverSignIn, AuthorizationRequest, CodeRedemption } from '../../use-cases/ports';
 
 export interface OidcSignInOptions {
   /** The provider's issuer (`iss`), e.g. `https://login.example.com`; discovery is at `/.well-known/…` below it. */
@@ -89,6 +55,12 @@ const ALGORITHMS: Record<string, { kty: string; dsaEncoding?: 'ieee-p1363' }> = 
   ES256: { kty: 'EC', dsaEncoding: 'ieee-p1363' },
 };
 
+/**
+ * Approver sign-in through the organization's OpenID Connect provider: the authorization-code flow with PKCE
+ * (S256), for a public client (no client secret). The provider's endpoints come from its discovery document;
+ * ID tokens are verified here (RS256 or ES256 against the provider's JWKS, issuer, audience, authorized party,
+ * times, nonce) before their `email` is trusted.
+ */
 export class OidcSignIn implements ApproverSignIn {
   private readonly issuer: string;
   private readonly fetch: typeof fetch;

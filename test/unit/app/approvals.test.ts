@@ -1,10 +1,11 @@
 /** The approval use cases against the current policy: a decision is checked against the policy of now. */
 import { AuditLog } from '../../../functions/adapters/aws/audit-log';
 import type { Mailer } from '../../../functions/adapters/aws/mailer';
-import { RecordStore, type StoredRequest } from '../../../functions/adapters/aws/record-store';
+import { RecordStore } from '../../../functions/adapters/aws/record-store';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
 import { cryptoRandom } from '../../../functions/composition/random';
 import type { Policy } from '../../../functions/domain/policy';
+import type { StoredRequest } from '../../../functions/domain/records';
 import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../../functions/domain/requests';
 import {
   type ApprovalDeps,

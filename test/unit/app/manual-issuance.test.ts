@@ -18,14 +18,7 @@ import { uploadPage } from '../../../functions/domain/messages';
 import { mintLabel } from '../../../functions/domain/naming';
 import type { Policy } from '../../../functions/domain/policy';
 import { isoSeconds } from '../../../functions/domain/ports';
-import {
-  discardToken,
-  type IssuanceDeps,
-  type Minted,
-  mintToken,
-  promoteToken,
-  verifyToken,
-} from '../../../functions/use-cases/issuance';
+import { discardToken, type Minted, mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
 import { beginRotation, retirePreviousGenerations } from '../../../functions/use-cases/rotation';
 import { sweep } from '../../../functions/use-cases/sweep';
 import {
@@ -54,7 +47,7 @@ const manualPolicy: Policy = {
 };
 
 let h: Harness;
-let deps: IssuanceDeps;
+let deps: Harness['deps'];
 const resumed: { taskToken: string; output: object }[] = [];
 const started: string[] = [];
 let resumeAnswer = true;

@@ -44,7 +44,7 @@ const member = (email: string): Caller => ({ email, isAdmin: false });
 const admin: Caller = { email: 'admin@example.com', isAdmin: true };
 const signingKey = async () => Buffer.alloc(32, 9);
 
-function requestDeps(current: Policy = policy): RequestDeps {
+function requestDeps(current: Policy = policy): RequestDeps & { store: Harness['deps']['store'] } {
   return {
     store: h.deps.store,
     audit: h.deps.audit,

@@ -1,9 +1,25 @@
 /**
- * Errors of the Atlassian adapter. Workflow `Retry`/`Catch` rules match on `name`, so each class sets its
- * name to exactly the class name and those names are part of the workflow contract.
+ * Errors the ports raise and the use cases recognise. Adapters translate SDK and HTTP failures into these. Workflow
+ * `Retry`/`Catch` rules match on `name`, so each class sets its name to exactly the class name and those names are
+ * part of the workflow contract (lib/issuance-workflow.ts `TRANSIENT_ERRORS`).
  *
- * Messages name the route and the status only: never a token value, the org key, or a response body.
+ * Messages name the route or operation and the status only: never a token value, the org key, or a response body.
  */
+
+/** A retryable AWS failure (throttling, 5xx, network). Step Functions `Retry` matches on this name. */
+export class AwsTransientError extends Error {
+  override readonly name = 'AwsTransientError';
+}
+
+/** The sign-in did not prove an identity (refused code, bad ID token): the approver sees the message. */
+export class SignInRefused extends Error {
+  override readonly name = 'SignInRefused';
+}
+
+/** The identity provider could not be reached or answered something unusable: worth retrying later. */
+export class SignInUnavailable extends Error {
+  override readonly name = 'SignInUnavailable';
+}
 
 /** One violated field of a `fieldConstraintsViolated` answer, e.g. `{ field: 'expiry', keys: ['INVALID_EXPIRY'] }`. */
 export interface AtlassianFieldViolation {
@@ -24,7 +40,7 @@ export interface AtlassianErrorDetails {
   cause?: unknown;
 }
 
-/** Base of every Atlassian adapter error (use the subclasses' `name` for workflow matching). */
+/** Base of every Atlassian error (use the subclasses' `name` for workflow matching). */
 export abstract class AtlassianError extends Error {
   readonly status?: number;
   readonly key?: string;

@@ -1,0 +1,325 @@
+/**
+ * The ports the use cases depend on: what they need from storage, mail, workflows, secrets, Atlassian and the
+ * identity provider, in their own terms. Adapters (`functions/adapters/*`) implement these; the composition roots
+ * (`functions/composition/*`) build the adapters and hand them to the use cases. Failures a use case must tell
+ * apart arrive as the errors of `./port-errors`. Time and randomness are the domain's own ports
+ * (`../domain/ports`).
+ */
+
+import type {
+  ApprovalRecord,
+  AuditRecord,
+  MintRecord,
+  NameLock,
+  Page,
+  PendingSlots,
+  SlotReservation,
+  StoredRequest,
+  StoredToken,
+  UploadRecord,
+} from '../domain/records';
+import type { NameBinding } from '../domain/requests';
+
+// ---- repositories: one per aggregate
+
+/** Token requests. */
+export interface RequestRepository {
+  /** The request, or undefined if there is none. */
+  getRequest(requestId: string): Promise<StoredRequest | undefined>;
+  /** Creates the request; false if one with this id exists already. */
+  createRequest(request: StoredRequest): Promise<boolean>;
+  /** Saves `request` if nobody changed it since `request.version`; the saved record, or undefined on conflict. */
+  saveRequest(request: StoredRequest): Promise<StoredRequest | undefined>;
+  /** One page of requests, newest first: one requester's, or everyone's. */
+  listRequests(opts: { requester?: string; limit: number; nextToken?: string }): Promise<Page<StoredRequest>>;
+}
+
+/** Approvers' single-use approval links. */
+export interface ApprovalRepository {
+  /** The approval, or undefined if there is none. */
+  getApproval(approvalId: string): Promise<ApprovalRecord | undefined>;
+  /** Creates the approval; false if it exists already. */
+  createApproval(approval: ApprovalRecord): Promise<boolean>;
+  /** Notes that the approval's email went out. */
+  markApprovalEmailed(approvalId: string, at: string): Promise<void>;
+  /** Remembers an anti-forgery value handed out with a page (keeps the latest five); false if no longer open. */
+  addApprovalCsrf(approvalId: string, csrfHash: string, previous: string[]): Promise<boolean>;
+  /** Marks an open approval decided (single use); false if it was used or closed meanwhile. */
+  decideApproval(approvalId: string, decision: 'APPROVED' | 'REJECTED', at: string): Promise<boolean>;
+  /** Takes back a decision that lost the race to another one; false if it was not decided. */
+  supersedeApproval(approvalId: string): Promise<boolean>;
+  /** Closes a still-open approval (the request was decided or expired); false if it was not open. */
+  closeApproval(approvalId: string): Promise<boolean>;
+}
+
+/** Issued tokens. */
+export interface TokenRepository {
+  /** The token, or undefined if there is none. */
+  getToken(tokenId: string): Promise<StoredToken | undefined>;
+  /** Creates the token; false if one with this id exists already. */
+  createToken(token: StoredToken): Promise<boolean>;
+  /** Saves `token` if nobody changed it since `token.version`; the saved record, or undefined on conflict. */
+  saveToken(token: StoredToken): Promise<StoredToken | undefined>;
+  /** One page of tokens, newest first: one owner's, or everyone's. */
+  listTokens(opts: { owner?: string; limit: number; nextToken?: string }): Promise<Page<StoredToken>>;
+  /** Tokens whose rotation is due by `nowIso`, oldest first. */
+  listDueTokens(nowIso: string, limit: number, nextToken?: string): Promise<Page<StoredToken>>;
+  /** Every token record. */
+  allTokens(): Promise<StoredToken[]>;
+}
+
+/** Generations of a token, tracked from mint (or upload) to promotion or discard. */
+export interface MintRepository {
+  /** The generation, or undefined if there is none. */
+  getMint(tokenId: string, generation: number): Promise<MintRecord | undefined>;
+  /** Writes the generation as given (last writer wins). */
+  putMint(mint: MintRecord): Promise<void>;
+  /** Stores the sealed task token of a generation awaiting upload into `versionId`; undefined if no longer so. */
+  armUploadWait(
+    tokenId: string,
+    generation: number,
+    versionId: string,
+    taskTokenSealed: string,
+    uploadExpiresAt: string,
+  ): Promise<MintRecord | undefined>;
+  /** `AWAITING_UPLOAD` → `STAGED` with what Atlassian lists; the record as it was before, or undefined if not awaiting. */
+  receiveUpload(
+    tokenId: string,
+    generation: number,
+    versionId: string,
+    fields: { atlassianTokenId: string; expiresAt: string; uploadedBy: string; uploadedAt: string },
+  ): Promise<MintRecord | undefined>;
+  /** Closes a generation still awaiting its upload (→ `DISCARDED`); false if an upload won the race. */
+  closeUploadWait(tokenId: string, generation: number, versionId: string): Promise<boolean>;
+}
+
+/** Admins' single-use upload links of manually issued generations. */
+export interface UploadRepository {
+  /** The upload link, or undefined if there is none. */
+  getUpload(uploadId: string): Promise<UploadRecord | undefined>;
+  /** Creates the upload link; false if it exists (a retried step reuses it). */
+  createUpload(upload: UploadRecord): Promise<boolean>;
+  /** Notes that the upload link's email went out. */
+  markUploadEmailed(uploadId: string, at: string): Promise<void>;
+  /** Remembers an anti-forgery value handed out with the page (keeps the latest five); false if used. */
+  addUploadCsrf(uploadId: string, csrfHash: string, previous: string[]): Promise<boolean>;
+  /** Uses an open upload link (single use); false if it was used meanwhile. */
+  claimUpload(uploadId: string, at: string): Promise<boolean>;
+  /** Gives a claimed link back (storing its upload failed before anything was recorded); false if not claimed. */
+  releaseUpload(uploadId: string, csrfHashes: string[]): Promise<boolean>;
+}
+
+/** Locks on service-account token names: one live token (or pending request) per name. */
+export interface NameLockRepository {
+  /** Takes the lock for `requestId`; undefined when taken, else the lock as someone else holds it. */
+  acquireName(
+    alias: string,
+    name: string,
+    requestId: string,
+    opts?: { owner?: string; replacing?: string; bound?: NameBinding },
+  ): Promise<NameLock | undefined>;
+  /** Marks the lock released if `requestId` holds it (the name stays bound to its owner for a while). */
+  releaseName(alias: string, name: string, requestId: string): Promise<void>;
+}
+
+/** Each member's pending-request slots (at most the policy's `maxPendingRequestsPerMember`). */
+export interface PendingSlotRepository {
+  /** Takes a slot for `requestId` among `member`'s at most `max`; who holds them all when none is left. */
+  reservePendingSlot(member: string, requestId: string, at: string, max: number): Promise<SlotReservation>;
+  /** Gives `requestId`'s slot back (idempotent). */
+  releasePendingSlot(member: string, requestId: string): Promise<void>;
+}
+
+/** One-time notification markers: an email that must go out once. */
+export interface NotificationMarkers {
+  /** Claims the marker; false if it was claimed before (the email went out already). */
+  claimNotification(markerId: string, at: string): Promise<boolean>;
+  /** Gives the marker back (sending failed). */
+  releaseNotification(markerId: string): Promise<void>;
+}
+
+/** The latest drift report of the periodic inventory. */
+export interface DriftReports {
+  /** The latest report, or undefined before the first inventory. */
+  getDriftReport(): Promise<Record<string, unknown> | undefined>;
+  /** Replaces the latest report. */
+  putDriftReport(report: Record<string, unknown>): Promise<void>;
+}
+
+/** Every repository, as one store (the composition roots build one; each use case names the parts it uses). */
+export type RecordStore = RequestRepository &
+  ApprovalRepository &
+  TokenRepository &
+  MintRepository &
+  UploadRepository &
+  NameLockRepository &
+  PendingSlotRepository &
+  NotificationMarkers &
+  DriftReports;
+
+export type { PendingSlots };
+
+// ---- the other ports
+
+/** The append-only audit trail (each record also published as a lifecycle event where configured). */
+export interface AuditTrail {
+  /** Appends `record` once per `discriminator` (a repeat is a no-op). */
+  append(record: AuditRecord, discriminator: string): Promise<void>;
+  /** Every record of one correlation id (= request id), oldest first. */
+  list(correlationId: string): Promise<AuditRecord[]>;
+}
+
+/** One email to one recipient. */
+export interface Email {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Outgoing mail. */
+export interface Mailer {
+  /** Sends the email; the provider's message id, if it gives one. */
+  send(email: Email): Promise<string | undefined>;
+}
+
+/** The workflow engine (Step Functions). */
+export interface WorkflowEngine {
+  /** Starts an execution; one with the same name and input is the same execution (idempotent). */
+  start(stateMachineArn: string, name: string, input: object): Promise<string>;
+  /** Resumes a waiting task; false if the token is no longer valid (the task ended or was re-issued). */
+  succeed(taskToken: string, output: object): Promise<boolean>;
+  /** Stops an execution if it runs; a missing or finished one is fine. */
+  stop(executionArn: string, cause: string): Promise<void>;
+}
+
+/** Where the next rotation of a token is scheduled. */
+export interface RotationScheduler {
+  /** Creates or moves the token's one schedule: start `executionName` with `input` at `at`. */
+  upsert(tokenId: string, at: Date, executionName: string, input: object): Promise<void>;
+  /** Removes the token's schedule (none is fine). */
+  remove(tokenId: string): Promise<void>;
+}
+
+/** A token secret as the vault describes it. */
+export interface SecretDescription {
+  ARN?: string;
+  DeletedDate?: Date;
+  Tags?: { Key?: string; Value?: string }[];
+}
+
+/** What a token secret is created with. */
+export interface TokenSecretSpec {
+  name: string;
+  kmsKeyId: string;
+  description: string;
+  tags: Record<string, string>;
+  /** IAM role ARNs allowed to read the secret (resource policy). */
+  consumers: string[];
+}
+
+/** The secrets that hold issued tokens; generations are versions moved pending → current → previous. */
+export interface SecretVault {
+  /** The secret, or undefined if it does not exist. */
+  describe(secretId: string): Promise<SecretDescription | undefined>;
+  /** Creates the secret (or brings back a deleted one), applying tags and readers; its ARN. */
+  ensureSecret(spec: TokenSecretSpec): Promise<string>;
+  /** Lets exactly `consumers` read the secret. */
+  setReaders(secretId: string, consumers: string[]): Promise<void>;
+  /** Lets nobody read the secret any more. */
+  removeReaders(secretId: string): Promise<void>;
+  /** Stages `value` as the pending version `versionId` (idempotent). */
+  stage(secretId: string, versionId: string, value: string): Promise<void>;
+  /** Whether version `versionId` exists. */
+  hasVersion(secretId: string, versionId: string): Promise<boolean>;
+  /** The value of version `versionId`. */
+  read(secretId: string, versionId: string): Promise<string>;
+  /** Makes `versionId` current; the version that was current before, if any. */
+  promote(secretId: string, versionId: string): Promise<{ previousVersionId?: string }>;
+  /** Schedules the secret's deletion. */
+  scheduleDeletion(secretId: string): Promise<void>;
+  /** Drops the pending label from `versionId` (a discarded generation). */
+  dropPending(secretId: string, versionId: string): Promise<void>;
+}
+
+/** Token Warden's own secret material: the key that signs links and seals task tokens. */
+export type LinkKeyring = () => Promise<Buffer>;
+
+/** A token as Atlassian lists it for one account (no value, no scopes). */
+export interface AtlassianApiToken {
+  id: string;
+  label: string;
+  createdAt: string;
+  lastAccess?: string;
+  expiry?: string;
+}
+
+/** A token of the org-wide inventory. */
+export interface AtlassianOrgToken {
+  id: string;
+  label: string;
+  /** Passed through as Atlassian sends it (its docs show `ALLOWED`); not interpreted here. */
+  status: string;
+  createdAt: string;
+  expiresAt?: string;
+  lastActiveAt?: string;
+  user?: { id: string; orgId?: string; name?: string; email?: string };
+  scopes?: string[];
+}
+
+/** A user found in the organization's directory. */
+export interface AtlassianDirectoryUser {
+  accountId: string;
+  email: string;
+  name?: string;
+  accountStatus?: string;
+}
+
+export type VerifyResult = { valid: true; accountId: string } | { valid: false };
+
+/** Atlassian Cloud, as far as Token Warden uses it. */
+export interface Atlassian {
+  /** Creates a token for a service account; its id and value (the only copy). */
+  mintToken(
+    accountId: string,
+    req: { label: string; scopes: string[]; expiry: Date },
+  ): Promise<{ id: string; token: string }>;
+  /** One account's tokens. */
+  listTokens(accountId: string): Promise<AtlassianApiToken[]>;
+  /** Revokes one token; `not-found` if it is gone already. */
+  revokeToken(accountId: string, atlassianTokenId: string): Promise<'revoked' | 'not-found'>;
+  /** Whether `token` authenticates as someone on the site (`/myself`), and as whom. */
+  verifyMyself(args: { cloudId: string; email: string; token: string }): Promise<VerifyResult>;
+  /** One page of the organization's tokens. */
+  orgTokens(orgId: string, cursor?: string): Promise<{ data: AtlassianOrgToken[]; next?: string }>;
+  /** The directory's users with these emails. */
+  findUsersByEmail(orgId: string, directoryId: string, emails: string[]): Promise<AtlassianDirectoryUser[]>;
+  /** The cloud id of a site. */
+  tenantInfo(site: string): Promise<{ cloudId: string }>;
+}
+
+/** Where an approver's sign-in starts. */
+export interface AuthorizationRequest {
+  redirectUri: string;
+  state: string;
+  nonce: string;
+  codeChallenge: string;
+  /** Pre-fills the provider's sign-in form; it proves nothing. */
+  loginHint?: string;
+}
+
+/** What the sign-in callback redeems. */
+export interface CodeRedemption {
+  code: string;
+  redirectUri: string;
+  codeVerifier: string;
+  nonce: string;
+}
+
+/** Approver sign-in through the organization's identity provider. */
+export interface ApproverSignIn {
+  /** Where to send the approver's browser to sign in. */
+  authorizationUrl(request: AuthorizationRequest): Promise<string>;
+  /** Redeems the authorization code; the verified, lower-cased email of whoever signed in. */
+  complete(request: CodeRedemption): Promise<{ email: string }>;
+}
