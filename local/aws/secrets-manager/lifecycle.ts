@@ -1,7 +1,7 @@
 /** The operations on a secret's resource policy and on its deletion and restoration. */
 import { AwsError } from '../protocol';
 import { DAY_MS, MARKED_FOR_DELETION, SECRET_NOT_FOUND, type SecretStore } from './store';
-import { type Body, epochSeconds, Input } from './wire';
+import { type Body, epochSeconds, Input, parseJsonObject } from './wire';
 
 export function putResourcePolicy(store: SecretStore, body: Body): unknown {
   const input = new Input(body);
@@ -104,16 +104,10 @@ export function restoreSecret(store: SecretStore, body: Body): unknown {
 }
 
 function parsePolicy(policy: string): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(policy);
-  } catch {
-    throw new AwsError('MalformedPolicyDocumentException', 'This resource policy contains a syntax error.');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new AwsError('MalformedPolicyDocumentException', 'The resource policy must be a JSON object.');
-  }
-  return parsed as Record<string, unknown>;
+  return parseJsonObject(policy, 'MalformedPolicyDocumentException', {
+    syntax: 'This resource policy contains a syntax error.',
+    shape: 'The resource policy must be a JSON object.',
+  });
 }
 
 /** An unconditional `Allow` to the `*` principal (directly or as `{"AWS": "*"}`) is broad access. */

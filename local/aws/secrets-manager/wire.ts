@@ -20,17 +20,27 @@ export interface Filter {
 export function parseBody(body: Buffer): Body {
   const text = body.toString('utf8');
   if (text.trim() === '') return {};
+  // Never echo the parser's message: it quotes the body, which may carry a secret value.
+  return parseJsonObject(text, 'SerializationException', {
+    syntax: 'The request body is not valid JSON.',
+    shape: 'The request body must be a JSON object.',
+  });
+}
+
+/** Parses `text` as a JSON object; anything else is an `AwsError` with `code` and the matching message. */
+export function parseJsonObject(
+  text: string,
+  code: string,
+  messages: { syntax: string; shape: string },
+): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    // Never echo the parser's message: it quotes the body, which may carry a secret value.
-    throw new AwsError('SerializationException', 'The request body is not valid JSON.');
+    throw new AwsError(code, messages.syntax);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new AwsError('SerializationException', 'The request body must be a JSON object.');
-  }
-  return parsed as Body;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new AwsError(code, messages.shape);
+  return parsed as Record<string, unknown>;
 }
 
 /** Seconds since the epoch with millisecond precision: how AWS JSON protocols send timestamps. */

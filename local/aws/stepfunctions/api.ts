@@ -59,7 +59,7 @@ export interface StateMachineRegistration {
 }
 
 const TARGET_PREFIX = 'AWSStepFunctions.';
-const OPERATIONS = new Set([
+const OPERATIONS = [
   'StartExecution',
   'DescribeExecution',
   'ListExecutions',
@@ -70,7 +70,8 @@ const OPERATIONS = new Set([
   'SendTaskHeartbeat',
   'DescribeStateMachine',
   'ListStateMachines',
-]);
+] as const;
+type Operation = (typeof OPERATIONS)[number];
 const MAX_PAYLOAD_BYTES = 262_144;
 const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+$/;
 const EXECUTION_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:execution:[^:]+:[^:]+$/;
@@ -87,6 +88,18 @@ export class LocalStepFunctions implements AwsService {
   private readonly store: ExecutionStore;
   private readonly runner: ExecutionRunner;
   private closed = false;
+  private readonly handlers: Record<Operation, (body: Record<string, unknown>) => unknown> = {
+    StartExecution: (body) => this.startExecution(body),
+    DescribeExecution: (body) => this.describeExecution(body),
+    ListExecutions: (body) => this.listExecutions(body),
+    StopExecution: (body) => this.stopExecution(body),
+    GetExecutionHistory: (body) => this.getExecutionHistory(body),
+    SendTaskSuccess: (body) => this.sendTaskSuccess(body),
+    SendTaskFailure: (body) => this.sendTaskFailure(body),
+    SendTaskHeartbeat: (body) => this.sendTaskHeartbeat(body),
+    DescribeStateMachine: (body) => this.describeStateMachine(body),
+    ListStateMachines: (body) => this.listStateMachines(body),
+  };
 
   constructor(opts: LocalStepFunctionsOptions) {
     this.clock = opts.clock;
@@ -189,7 +202,7 @@ export class LocalStepFunctions implements AwsService {
   async handle(req: AwsRequest): Promise<AwsResponse> {
     const op = this.operation(req);
     try {
-      if (!OPERATIONS.has(op)) {
+      if (!isOperation(op)) {
         throw new AwsError(
           'UnknownOperationException',
           `The local Step Functions does not support the operation ${op || '(none)'}`,
@@ -205,41 +218,11 @@ export class LocalStepFunctions implements AwsService {
         }
       }
       if (!isRecord(body)) throw new AwsError('SerializationException', 'The request body must be a JSON object');
-      return json(await this.dispatch(op, body));
+      return json(await this.handlers[op](body));
     } catch (error) {
       if (error instanceof AwsError) return { ...jsonError(error), headers: jsonHeaders(error.code) };
       const failure = new AwsError('InternalFailure', `${op} failed inside the local Step Functions`, 500);
       return { ...jsonError(failure), headers: jsonHeaders(failure.code) };
-    }
-  }
-
-  private async dispatch(op: string, body: Record<string, unknown>): Promise<unknown> {
-    switch (op) {
-      case 'StartExecution':
-        return this.startExecution(body);
-      case 'DescribeExecution':
-        return this.describeExecution(body);
-      case 'ListExecutions':
-        return this.listExecutions(body);
-      case 'StopExecution':
-        return this.stopExecution(body);
-      case 'GetExecutionHistory':
-        return this.getExecutionHistory(body);
-      case 'SendTaskSuccess':
-        return this.sendTaskSuccess(body);
-      case 'SendTaskFailure':
-        return this.sendTaskFailure(body);
-      case 'SendTaskHeartbeat':
-        return this.sendTaskHeartbeat(body);
-      case 'DescribeStateMachine':
-        return this.describeStateMachine(body);
-      case 'ListStateMachines':
-        return this.listStateMachines(body);
-      default:
-        throw new AwsError(
-          'UnknownOperationException',
-          `The local Step Functions does not support the operation ${op}`,
-        );
     }
   }
 
@@ -449,4 +432,8 @@ export class LocalStepFunctions implements AwsService {
     }
     throw new AwsError('InvalidToken', "Invalid Token: 'Invalid token'");
   }
+}
+
+function isOperation(op: string): op is Operation {
+  return (OPERATIONS as readonly string[]).includes(op);
 }
