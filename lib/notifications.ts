@@ -1,5 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, type Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, type IMetric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
@@ -49,12 +49,27 @@ export class Notifications extends Construct {
     return this;
   }
 
-  private alarmOn(id: string, metric: Metric, description: string): void {
+  /**
+   * Alarms when `metric` reaches `threshold` in each of `evaluationPeriods` consecutive periods.
+   * @param opts.threshold @default 1
+   * @param opts.evaluationPeriods @default 1
+   */
+  watchMetric(
+    id: string,
+    metric: IMetric,
+    description: string,
+    opts: { threshold?: number; evaluationPeriods?: number } = {},
+  ): this {
+    this.alarmOn(id, metric, description, opts.threshold, opts.evaluationPeriods);
+    return this;
+  }
+
+  private alarmOn(id: string, metric: IMetric, description: string, threshold = 1, evaluationPeriods = 1): void {
     const alarm = new Alarm(this, id, {
       metric,
       alarmDescription: `Token Warden ${description}`,
-      threshold: 1,
-      evaluationPeriods: 1,
+      threshold,
+      evaluationPeriods,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });

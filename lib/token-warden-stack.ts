@@ -3,6 +3,7 @@ import { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { TokenWardenConfig } from './config';
+import { WardenDashboard } from './dashboard';
 import { IssuanceWorkflow } from './issuance-workflow';
 import { Notifications } from './notifications';
 import { writePolicyArtifact } from './policy-artifact';
@@ -61,6 +62,8 @@ export class TokenWardenStack extends Stack {
   /** Lifecycle events (`<stack>-events`): every audit record is also published here, for integrations. */
   readonly events: EventBus;
   readonly notifications: Notifications;
+  /** The operators' CloudWatch dashboard, and the alarms on the functions' own metrics. */
+  readonly dashboard: WardenDashboard;
 
   constructor(scope: Construct, id: string, props: TokenWardenStackProps) {
     super(scope, id, props);
@@ -232,6 +235,15 @@ export class TokenWardenStack extends Stack {
     for (const [name, warden] of Object.entries(this.functions) as [string, WardenFunction][]) {
       this.notifications.watchFunction(name.charAt(0).toUpperCase() + name.slice(1), warden.function);
     }
+    this.dashboard = new WardenDashboard(this, 'Dashboard', {
+      notifications: this.notifications,
+      stateMachines: {
+        Issuance: this.issuance.stateMachine,
+        Rotation: this.rotation.stateMachine,
+        Revocation: this.revocation.stateMachine,
+      },
+      functions: Object.fromEntries(Object.entries(this.functions).map(([name, w]) => [name, w.function])),
+    });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL' });
     new CfnOutput(this, 'RecordsTableName', { value: this.store.records.tableName });
