@@ -15,7 +15,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { LocalRuntime } from '../test/e2e/support/runtime';
+import { LocalRuntime } from '../local/driver';
 import { bundledFunctions } from './lib/assembly';
 import { type AwsClients, awsClients } from './lib/local';
 import { machineFacts } from './lib/machine';

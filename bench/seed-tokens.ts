@@ -37,7 +37,7 @@ import {
 import { findServiceAccount, type Policy, validatePolicy } from '../functions/domain/policy';
 import { isoSeconds } from '../functions/domain/ports';
 import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../functions/domain/requests';
-import type { LocalRuntime } from '../test/e2e/support/runtime';
+import type { LocalRuntime } from '../local/driver';
 import type { BundledFunction } from './lib/assembly';
 import type { AwsClients } from './lib/local';
 

@@ -2,7 +2,8 @@
  * `npm start`: runs Token Warden on this machine (no AWS account, no Atlassian organization needed).
  * Flags (or environment variables): --api-port (TW_API_PORT, 3000), --aws-port (TW_AWS_PORT, 4566),
  * --atlassian-port (TW_ATLASSIAN_PORT, 4610), --mail-port (TW_MAIL_PORT, 8005), --data-dir (TW_DATA_DIR,
- * .token-warden/), --policy <file>, --reset.
+ * .token-warden/), --policy <file>, --reset, --assembly-cache <dir> (TW_ASSEMBLY_CACHE: share synthesized assemblies
+ * with other runtimes, see synth.ts).
  */
 // The local runtime targets the Node on this machine; the SDK's notice about future Node versions is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -18,10 +19,11 @@ interface Flags {
   dataDir: string;
   reset: boolean;
   policy?: string;
+  assemblyCache?: string;
   quiet: boolean;
 }
 
-const USAGE = `usage: npm start -- [--api-port N] [--aws-port N] [--atlassian-port N] [--mail-port N] [--data-dir DIR] [--policy FILE] [--reset] [--quiet]`;
+const USAGE = `usage: npm start -- [--api-port N] [--aws-port N] [--atlassian-port N] [--mail-port N] [--data-dir DIR] [--policy FILE] [--reset] [--quiet] [--assembly-cache DIR]`;
 
 export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
   const port = (value: string | undefined, name: string, fallback: number) => {
@@ -39,7 +41,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     if (arg === '--reset') reset = true;
     else if (arg === '--quiet') quiet = true;
     else if (arg === '--help' || arg === '-h') throw new Error(USAGE);
-    else if (/^--(api-port|aws-port|atlassian-port|mail-port|data-dir|policy)(=.*)?$/.test(arg)) {
+    else if (/^--(api-port|aws-port|atlassian-port|mail-port|data-dir|policy|assembly-cache)(=.*)?$/.test(arg)) {
       const [name, inline] = arg.split(/=(.*)/s);
       const value = inline ?? argv[++i];
       if (value === undefined) throw new Error(`${name} needs a value\n${USAGE}`);
@@ -47,6 +49,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     } else throw new Error(`unknown argument '${arg}'\n${USAGE}`);
   }
   const policy = given.get('--policy');
+  const assemblyCache = given.get('--assembly-cache');
   return {
     apiPort: port(given.get('--api-port') ?? env.TW_API_PORT, '--api-port', 3000),
     awsPort: port(given.get('--aws-port') ?? env.TW_AWS_PORT, '--aws-port', 4566),
@@ -56,6 +59,7 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
     reset,
     quiet,
     ...(policy ? { policy } : {}),
+    ...(assemblyCache ? { assemblyCache } : {}),
   };
 }
 
@@ -113,6 +117,8 @@ async function main(): Promise<void> {
   const log = (line: string) => {
     if (!flags.quiet) process.stdout.write(`[token-warden] ${line}\n`);
   };
+  // synth.ts reads the cache folder from the environment.
+  if (flags.assemblyCache) process.env.TW_ASSEMBLY_CACHE = flags.assemblyCache;
   let runtime: Awaited<ReturnType<typeof startRuntime>>;
   try {
     runtime = await startRuntime({ ...flags, log });

@@ -10,7 +10,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { CallRecord } from '../../local/aws/protocol';
-import { csrfOf, type LocalRuntime, requestBody, SEED, waitFor } from '../../test/e2e/support/runtime';
+import { csrfOf, type LocalRuntime, requestBody, SEED, waitFor } from '../../local/driver';
 import { sleep } from './stats';
 
 export interface AwsClients {

@@ -13,7 +13,7 @@ import { type ExecutionListItem, ListExecutionsCommand } from '@aws-sdk/client-s
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { isoSeconds } from '../../functions/domain/ports';
 import { JsonLog } from '../../local/aws/json-store';
-import type { LocalRuntime } from '../../test/e2e/support/runtime';
+import type { LocalRuntime } from '../../local/driver';
 import type { BundledFunction } from '../lib/assembly';
 import {
   type AwsClients,

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { GetExecutionHistoryCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
 import { secretNameFor } from '../../functions/domain/naming';
-import type { LocalRuntime } from '../../test/e2e/support/runtime';
+import type { LocalRuntime } from '../../local/driver';
 import {
   type AwsClients,
   advanceClock,

@@ -22,7 +22,7 @@ import { derivedId, mintLabel, secretNameFor, secretVersionId, tokenIdFor } from
 import { parsePolicy } from '../../functions/domain/policy-text';
 import { isoSeconds } from '../../functions/domain/ports';
 import { type SweepReport, sweep } from '../../functions/use-cases/sweep';
-import { type LocalDynamo, startDynamo } from '../../test/support/dynamo';
+import { type LocalDynamo, startDynamo } from '../../local/aws/dynalite';
 import { type Row, row, type SectionResult } from '../lib/report';
 import { figure, median, round } from '../lib/stats';
 

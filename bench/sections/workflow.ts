@@ -6,7 +6,7 @@
  */
 import { DescribeSecretCommand, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { secretVersionId } from '../../functions/domain/naming';
-import type { LocalRuntime } from '../../test/e2e/support/runtime';
+import type { LocalRuntime } from '../../local/driver';
 import { type AwsClients, approveAndWaitIssued, pollUntil, SEED, submitAndOpen } from '../lib/local';
 import { row, type SectionResult } from '../lib/report';
 import { figure, median, round, since } from '../lib/stats';

@@ -6,8 +6,6 @@
  * token, no orphan token left ACTIVE at Atlassian, one "Token rotated" email.
  */
 
-import type { TokenView } from './support/rotation';
-import { clearFaults, fakeTokensOf, injectFault, myself, readSecret, rotationExecutions } from './support/rotation';
 import {
   LocalRuntime,
   linkLines,
@@ -16,7 +14,9 @@ import {
   SEED,
   type StoredEmail,
   waitFor,
-} from './support/runtime';
+} from '../../local/driver';
+import type { TokenView } from './support/rotation';
+import { clearFaults, fakeTokensOf, injectFault, myself, readSecret, rotationExecutions } from './support/rotation';
 
 jest.setTimeout(600_000);
 

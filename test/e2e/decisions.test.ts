@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scanForLeaks } from './support/leaks';
 import {
   csrfOf,
   freePort,
@@ -17,7 +16,8 @@ import {
   runMain,
   SEED,
   waitFor,
-} from './support/runtime';
+} from '../../local/driver';
+import { scanForLeaks } from './support/leaks';
 
 jest.setTimeout(300_000);
 

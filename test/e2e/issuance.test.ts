@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { csrfOf, LocalRuntime, linkLines, type RequestView, requestBody, SEED, waitFor } from '../../local/driver';
 import { awsClientConfig, scanForLeaks } from './support/leaks';
-import { csrfOf, LocalRuntime, linkLines, type RequestView, requestBody, SEED, waitFor } from './support/runtime';
 import { launchBrowser, runAws } from './support/tools';
 
 jest.setTimeout(300_000);

@@ -9,6 +9,8 @@
  * token still live is revoked and the injected faults are cleared. Token values are captured before a secret is
  * scheduled for deletion, so the final secret scan also looks for the values of revoked tokens.
  */
+
+import { LocalRuntime, type RequestView, requestBody, SEED, type StoredEmail, waitFor } from '../../local/driver';
 import { collectArtifacts, findSecretValues, type SecretValue, scanForLeaks } from './support/leaks';
 import {
   type AuditView,
@@ -28,7 +30,6 @@ import {
   secretVersions,
   type TokenView,
 } from './support/rotation';
-import { LocalRuntime, type RequestView, requestBody, SEED, type StoredEmail, waitFor } from './support/runtime';
 
 jest.setTimeout(600_000);
 

@@ -6,7 +6,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LocalRuntime, type RequestView, requestBody, SEED } from './support/runtime';
+import { LocalRuntime, type RequestView, requestBody, SEED } from '../../local/driver';
 import { launchBrowser } from './support/tools';
 
 jest.setTimeout(180_000);

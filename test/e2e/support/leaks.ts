@@ -27,7 +27,7 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { isWellFormedTaskToken } from '../../../local/aws/stepfunctions';
-import { type LocalRuntime, SEED } from './runtime';
+import { type LocalRuntime, SEED } from '../../../local/driver';
 
 export interface Artifact {
   source: string;

@@ -17,8 +17,8 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { type LocalRuntime, SEED } from '../../../local/driver';
 import { awsClientConfig, type SecretValue } from './leaks';
-import { type LocalRuntime, SEED } from './runtime';
 
 export const SCHEDULE_GROUP = 'TokenWarden-rotations';
 export const ROTATION_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation';

@@ -1,6 +1,8 @@
 /**
- * Starts the real local runtime (`npm start`) as a child process and drives it over HTTP, as a user would.
- * One runtime per test file: a fresh data dir synthesizes the CDK app once, which dominates start-up.
+ * Starts the real local runtime (`npm start`) as a child process and drives it over HTTP, as a user would: the
+ * end-to-end tests and the benchmarks use it. Each runtime gets a fresh data dir; synthesizing the CDK app
+ * dominates start-up, so runtimes given an assembly cache (`TW_ASSEMBLY_CACHE`, which the test suite's global
+ * setup fills) share one synthesis.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -8,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-const PROJECT = resolve(__dirname, '..', '..', '..');
+const PROJECT = resolve(__dirname, '..');
 const STARTUP_TIMEOUT_MS = 180_000;
 const STOP_TIMEOUT_MS = 30_000;
 
@@ -200,20 +202,21 @@ export class LocalRuntime {
 
   /**
    * Starts a runtime on free ports with a fresh data dir and waits until `GET /health` is 200. `policy` names
-   * another policy file (`--policy`).
+   * another policy file (`--policy`); `assemblyCache` (default: this process's `TW_ASSEMBLY_CACHE`) is the folder
+   * of synthesized assemblies to reuse (`--assembly-cache`).
    */
-  static async start(label: string, opts: { policy?: string } = {}): Promise<LocalRuntime> {
+  static async start(label: string, opts: { policy?: string; assemblyCache?: string } = {}): Promise<LocalRuntime> {
     const ports: Ports = {
       api: await freePort(),
       aws: await freePort(),
       atlassian: await freePort(),
       mail: await freePort(),
     };
-    const runtime = new LocalRuntime(
-      ports,
-      mkdtempSync(join(tmpdir(), `token-warden-e2e-${label}-`)),
-      opts.policy ? ['--policy', opts.policy] : [],
-    );
+    const assemblyCache = opts.assemblyCache ?? process.env.TW_ASSEMBLY_CACHE;
+    const runtime = new LocalRuntime(ports, mkdtempSync(join(tmpdir(), `token-warden-e2e-${label}-`)), [
+      ...(opts.policy ? ['--policy', opts.policy] : []),
+      ...(assemblyCache ? ['--assembly-cache', assemblyCache] : []),
+    ]);
     await runtime.launch();
     return runtime;
   }
@@ -326,7 +329,7 @@ export class LocalRuntime {
   }
 
   /**
-   * Stops for good and drops the synthesized app (tens of MB per run); the rest of the data dir (output, logs,
+   * Stops for good and drops the app it synthesized itself, if any (tens of MB per run); the rest of the data dir (output, logs,
    * stores, screenshots) stays for inspection.
    */
   async dispose(): Promise<void> {
