@@ -5,7 +5,10 @@
  */
 import type { AuditEvent } from './audit-log';
 
-/** One count per appended audit record, named after its event. */
+/**
+ * One count per appended audit record, named after its event. They count records, not requests: each approver's
+ * decision is an `APPROVED` or `REJECTED` record, and closing a rejected request writes one more `REJECTED`.
+ */
 export const LIFECYCLE_METRICS = {
   REQUESTED: 'Requested',
   APPROVED: 'Approved',
