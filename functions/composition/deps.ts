@@ -6,7 +6,7 @@ import { Keyring } from '../adapters/aws/keyring';
 import { LifecycleEvents } from '../adapters/aws/lifecycle-events';
 import { Mailer } from '../adapters/aws/mailer';
 import { SharedRateLimiter } from '../adapters/aws/rate-limiter';
-import { RecordStore } from '../adapters/aws/record-store';
+import { createRecordStore } from '../adapters/aws/record-store';
 import { RotationSchedules } from '../adapters/aws/rotation-schedules';
 import { TokenVault } from '../adapters/aws/token-vault';
 import { Workflows } from '../adapters/aws/workflow';
@@ -18,8 +18,8 @@ const once = <T>(make: () => T) => {
   return () => (value ??= make());
 };
 
-export const recordStore = /* @__PURE__ */ once(
-  () => new RecordStore(dynamoDocumentClient(), readConfig({ TABLE_NAME: envVar.name }).TABLE_NAME),
+export const recordStore = /* @__PURE__ */ once(() =>
+  createRecordStore(dynamoDocumentClient(), readConfig({ TABLE_NAME: envVar.name }).TABLE_NAME),
 );
 /** The audit trail; every record is also published as a lifecycle event on the bus. */
 export const auditLog = /* @__PURE__ */ once(() => {

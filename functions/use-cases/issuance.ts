@@ -369,11 +369,11 @@ export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; 
       correlationId: request.correlationId,
       version: 1,
     };
-    await deps.store.createToken(token);
+    // A retried step finds the token created already: then the stored record is the one to schedule from.
+    const created = await deps.store.createToken(token);
     // Scheduled before the request reads ISSUED: an issued token always has its next rotation planned.
-    await scheduleNextRotation(deps, input.tokenId);
-    await markIssued(deps, request.requestId, { tokenId: input.tokenId, secretName, secretArn, expiresAt });
-    const issued = (await deps.store.getRequest(request.requestId)) ?? request;
+    await scheduleNextRotation(deps, input.tokenId, created ? token : undefined);
+    const issued = await markIssued(deps, request, { tokenId: input.tokenId, secretName, secretArn, expiresAt });
     await deps.audit.append(
       {
         correlationId: request.correlationId,
@@ -388,19 +388,26 @@ export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; 
     );
     await notifyOnce(deps, issued, 'ISSUED', { secretName, expiresAt });
   } else {
-    await recordRotatedGeneration(deps, mint, nextRotationAt);
-    await scheduleNextRotation(deps, input.tokenId);
+    const token = await recordRotatedGeneration(deps, mint, nextRotationAt);
+    await scheduleNextRotation(deps, input.tokenId, token);
   }
   await deps.store.putMint({ ...mint, state: 'PROMOTED' });
   return { expiresAt };
 }
 
-/** A promoted rotation: the token moves to the new generation, expiry and rotation time; the lock is released. */
-async function recordRotatedGeneration(deps: PromoteDeps, mint: MintRecord, nextRotationAt: string) {
+/**
+ * A promoted rotation: the token moves to the new generation, expiry and rotation time; the lock is released.
+ * Answers the token as stored now.
+ */
+async function recordRotatedGeneration(
+  deps: PromoteDeps,
+  mint: MintRecord,
+  nextRotationAt: string,
+): Promise<StoredToken> {
   for (let attempt = 0; attempt < 5; attempt++) {
     const token = await deps.store.getToken(mint.tokenId);
     if (!token) throw new IssuanceRefusedError(`token ${mint.tokenId} does not exist`);
-    if (token.generation >= mint.generation) return;
+    if (token.generation >= mint.generation) return token;
     // A revoked (or expired) record never moves forward: the new generation is discarded instead.
     if (token.status !== 'ACTIVE' && token.status !== 'ROTATING') {
       throw new IssuanceRefusedError(
@@ -428,14 +435,21 @@ async function recordRotatedGeneration(deps: PromoteDeps, mint: MintRecord, next
         },
       ],
     });
-    if (saved) return;
+    if (saved) return saved;
   }
   throw new Error(`token ${mint.tokenId} could not be moved to generation ${mint.generation}`);
 }
 
-/** One schedule per token, at `expiry − rotationLead`, starting the next generation's first attempt. */
-async function scheduleNextRotation(deps: Pick<IssuanceDeps, 'store' | 'schedules'>, tokenId: string) {
-  const token = await deps.store.getToken(tokenId);
+/**
+ * One schedule per token, at `expiry − rotationLead`, starting the next generation's first attempt. `written` is
+ * the token as this step just stored it, if it did (else it is read).
+ */
+async function scheduleNextRotation(
+  deps: Pick<IssuanceDeps, 'store' | 'schedules'>,
+  tokenId: string,
+  written?: StoredToken,
+) {
+  const token = written ?? (await deps.store.getToken(tokenId));
   if (!token?.nextRotationAt || (token.status !== 'ACTIVE' && token.status !== 'ROTATING')) return;
   const generation = token.generation + 1;
   await deps.schedules.upsert(tokenId, new Date(token.nextRotationAt), rotationExecutionName(tokenId, generation, 1), {
@@ -449,23 +463,25 @@ async function scheduleNextRotation(deps: Pick<IssuanceDeps, 'store' | 'schedule
   if (after && after.status !== 'ACTIVE' && after.status !== 'ROTATING') await deps.schedules.remove(tokenId);
 }
 
+/** Marks the request ISSUED (starting from `loaded`, re-read on a conflict); answers it as stored. */
 async function markIssued(
   deps: Pick<IssuanceDeps, 'store' | 'clock'>,
-  requestId: string,
+  loaded: StoredRequest,
   fields: { tokenId: string; secretName: string; secretArn: string; expiresAt: string },
-) {
+): Promise<StoredRequest> {
+  let request = loaded;
   for (let attempt = 0; attempt < 5; attempt++) {
-    const request = await loadRequest(deps.store, requestId);
-    if (request.status === 'ISSUED') return;
+    if (attempt > 0) request = await loadRequest(deps.store, loaded.requestId);
+    if (request.status === 'ISSUED') return request;
     const saved = await deps.store.saveRequest({
       ...request,
       ...fields,
       status: 'ISSUED',
       updatedAt: isoSeconds(deps.clock.now()),
     });
-    if (saved) return;
+    if (saved) return saved;
   }
-  throw new Error(`request ${requestId} could not be marked ISSUED`);
+  throw new Error(`request ${loaded.requestId} could not be marked ISSUED`);
 }
 
 /**

@@ -11,7 +11,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { AtlassianClient } from '../../functions/adapters/atlassian/client';
 import { AuditLog } from '../../functions/adapters/aws/audit-log';
 import { Mailer } from '../../functions/adapters/aws/mailer';
-import { RecordStore } from '../../functions/adapters/aws/record-store';
+import { createRecordStore, type RecordStore } from '../../functions/adapters/aws/record-store';
 import { TokenVault } from '../../functions/adapters/aws/token-vault';
 import { cryptoRandom } from '../../functions/composition/random';
 import { parsePolicy } from '../../functions/domain/policy-text';
@@ -86,7 +86,7 @@ export async function startHarness(): Promise<Harness> {
   const fakeServer: Server = await fake.listen(0);
   const fakeUrl = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
   const schedules = new RecordingScheduler();
-  const store = new RecordStore(dynamo.doc, dynamo.tableName);
+  const store = createRecordStore(dynamo.doc, dynamo.tableName);
   const deps: IssuanceDeps & { store: RecordStore } = {
     store,
     audit: new AuditLog(dynamo.doc, dynamo.auditTableName),

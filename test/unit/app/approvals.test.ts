@@ -1,7 +1,7 @@
 /** The approval use cases against the current policy: a decision is checked against the policy of now. */
 import { AuditLog } from '../../../functions/adapters/aws/audit-log';
 import type { Mailer } from '../../../functions/adapters/aws/mailer';
-import { RecordStore } from '../../../functions/adapters/aws/record-store';
+import { createRecordStore, type RecordStore } from '../../../functions/adapters/aws/record-store';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
 import { cryptoRandom } from '../../../functions/composition/random';
 import type { Policy } from '../../../functions/domain/policy';
@@ -63,7 +63,7 @@ function without(approver: string): Policy {
 
 beforeAll(async () => {
   dynamo = await startDynamo();
-  store = new RecordStore(dynamo.doc, dynamo.tableName);
+  store = createRecordStore(dynamo.doc, dynamo.tableName);
   audit = new AuditLog(dynamo.doc, dynamo.auditTableName);
 });
 afterAll(async () => {

@@ -21,7 +21,7 @@ import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
-import { RecordStore } from '../../../functions/adapters/aws/record-store';
+import { createRecordStore, type RecordStore } from '../../../functions/adapters/aws/record-store';
 import { cryptoRandom } from '../../../functions/composition/random';
 import { mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../../functions/domain/naming';
 import { parsePolicy } from '../../../functions/domain/policy-text';
@@ -57,7 +57,7 @@ let policyFile: string;
 
 beforeAll(async () => {
   dynamo = await startDynamo();
-  store = new RecordStore(dynamo.doc, dynamo.tableName);
+  store = createRecordStore(dynamo.doc, dynamo.tableName);
   const fake = createFakeAtlassian({ now: () => new Date(), orgApiKey: ORG_KEY, seed: DEMO_SEED });
   fakeServer = await fake.listen(0);
   const fakeUrl = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;

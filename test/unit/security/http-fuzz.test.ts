@@ -29,7 +29,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
-import { RecordStore } from '../../../functions/adapters/aws/record-store';
+import { createRecordStore, type RecordStore } from '../../../functions/adapters/aws/record-store';
 import { cryptoRandom } from '../../../functions/composition/random';
 import { mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../../functions/domain/naming';
 import type { StoredToken } from '../../../functions/domain/records';
@@ -280,7 +280,7 @@ beforeAll(async () => {
   api.admin = (await import('../../../functions/api/admin')).handler;
   api.health = (await import('../../../functions/api/health')).handler;
   requestApproval = (await import('../../../functions/workflow/request-approval')).handler;
-  store = new RecordStore(dynamo.doc, dynamo.tableName);
+  store = createRecordStore(dynamo.doc, dynamo.tableName);
 
   seeded.requests.alice.push(await seedRequest(EMAILS.alice, 'seed-alice-1', true));
   seeded.requests.alice.push(await seedRequest(EMAILS.alice, 'seed-alice-2', false));

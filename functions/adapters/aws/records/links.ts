@@ -1,0 +1,72 @@
+import type { ApprovalRecord, UploadRecord } from '../../../domain/records';
+import type { ApprovalRepository, UploadRepository } from '../../../use-cases/ports';
+import { type RecordTable, strip } from './table';
+
+/** How many anti-forgery values a link remembers (the pages rendered last). */
+const CSRF_KEPT = 5;
+
+/**
+ * The items behind single-use links (approvals `APV#…`, uploads `UPL#…`): one item per link with a `status`,
+ * the anti-forgery values of its latest pages, and when its email went out. Every status change is one
+ * conditional transition.
+ */
+function linkItems<T>(table: RecordTable, prefix: 'APV' | 'UPL') {
+  const key = (id: string) => ({ pk: `${prefix}#${id}`, sk: prefix });
+  return {
+    key,
+    get: async (id: string) => strip<T>(await table.get(key(id))),
+    create: (id: string, record: T) => table.putIfAbsent({ ...record, ...key(id) }),
+    /** Notes that the link's email went out (the item must exist). */
+    async markEmailed(id: string, at: string): Promise<void> {
+      await table.update({
+        Key: key(id),
+        UpdateExpression: 'SET emailedAt = :at',
+        ConditionExpression: 'attribute_exists(pk)',
+        ExpressionAttributeValues: { ':at': at },
+      });
+    },
+    /** Remembers an anti-forgery value handed out with a page; false if the link is no longer open. */
+    addCsrf: async (id: string, csrfHash: string, previous: string[]) =>
+      (await table.transition(key(id), {
+        field: 'status',
+        from: 'OPEN',
+        set: { csrfHashes: [...previous, csrfHash].slice(-CSRF_KEPT) },
+      })) !== undefined,
+    /** Moves the link from status `from` to `to` (with `set`/`remove`); false if it was not in `from`. */
+    move: async (id: string, from: string, to: string, change: { set?: Record<string, unknown>; remove?: string[] }) =>
+      (await table.transition(key(id), { field: 'status', from, to, ...change })) !== undefined,
+  };
+}
+
+/** Approvers' single-use approval links. */
+export function approvalRepository(table: RecordTable): ApprovalRepository {
+  const links = linkItems<ApprovalRecord>(table, 'APV');
+  return {
+    getApproval: links.get,
+    createApproval: (approval) => links.create(approval.approvalId, approval),
+    markApprovalEmailed: links.markEmailed,
+    addApprovalCsrf: links.addCsrf,
+    decideApproval: (approvalId, decision, at) =>
+      links.move(approvalId, 'OPEN', 'DECIDED', { set: { decision, decidedAt: at, csrfHashes: [] } }),
+    // A decision that lost the race to another one is taken back.
+    supersedeApproval: (approvalId) =>
+      links.move(approvalId, 'DECIDED', 'CLOSED', { remove: ['decision', 'decidedAt'] }),
+    closeApproval: (approvalId) => links.move(approvalId, 'OPEN', 'CLOSED', { set: { csrfHashes: [] } }),
+  };
+}
+
+/** Admins' single-use upload links (manual issuance). */
+export function uploadRepository(table: RecordTable): UploadRepository {
+  const links = linkItems<UploadRecord>(table, 'UPL');
+  return {
+    getUpload: links.get,
+    // A retried step finds the link there and reuses it, with its expiry.
+    createUpload: (upload) => links.create(upload.uploadId, upload),
+    markUploadEmailed: links.markEmailed,
+    addUploadCsrf: links.addCsrf,
+    claimUpload: (uploadId, at) => links.move(uploadId, 'OPEN', 'USED', { set: { usedAt: at, csrfHashes: [] } }),
+    // Storing the upload failed before anything was recorded: the link is open again, with its page's values.
+    releaseUpload: (uploadId, csrfHashes) =>
+      links.move(uploadId, 'USED', 'OPEN', { set: { csrfHashes }, remove: ['usedAt'] }),
+  };
+}
