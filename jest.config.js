@@ -5,6 +5,8 @@
  * SWC compiles TypeScript without type-checking (`npm run build` type-checks) and hoists `jest.mock` calls.
  * `@middy/*` ships ESM only: it is mapped to its entry file and compiled to CommonJS with the rest.
  */
+const { availableParallelism } = require('node:os');
+
 const swc = (syntax) => [
   '@swc/jest',
   {
@@ -31,6 +33,9 @@ const common = {
 const EMULATOR_SUITES = ['<rootDir>/test/unit/local-*.test.ts', '<rootDir>/test/unit/fake-atlassian.test.ts'];
 
 module.exports = {
+  // Jest's default leaves one core to its parent process, which only collects results: on a 2-core machine that is
+  // one test file at a time, while e2e files mostly wait on their runtime's processes.
+  maxWorkers: Math.max(2, availableParallelism() - 1),
   projects: [
     {
       ...common,

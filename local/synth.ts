@@ -40,6 +40,15 @@ function fingerprint(context: Record<string, unknown>): string {
   return hash.digest('hex');
 }
 
+/** A digest of the sources the app is built from. */
+export function sourcesDigest(): string {
+  const hash = createHash('sha256');
+  for (const file of SOURCES.flatMap((s) => files(join(PROJECT, s)))) {
+    hash.update(relative(PROJECT, file)).update(readFileSync(file));
+  }
+  return hash.digest('hex');
+}
+
 /** Context keys holding URLs that a runtime derives from its own ports; a cached assembly holds placeholders. */
 export const PORTABLE_URL_KEYS = [
   'jwtIssuer',
@@ -88,11 +97,15 @@ export function substituteUrls<T>(template: T, substitutions: [string, string][]
  * The cache key of a portable context: the sources, the policy file's content (not its path) and the rest of
  * the context.
  */
-export function assemblyKey(portable: Record<string, unknown>): string {
+export function assemblyKey(portable: Record<string, unknown>, sources: string = sourcesDigest()): string {
   const { policy, ...rest } = portable;
   const policyText = typeof policy === 'string' ? readFileSync(resolve(PROJECT, policy)) : Buffer.alloc(0);
-  const policyHash = createHash('sha256').update(policyText).digest('hex');
-  return fingerprint({ ...rest, policyContent: policyHash }).slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify(rest))
+    .update(createHash('sha256').update(policyText).digest('hex'))
+    .update(sources)
+    .digest('hex')
+    .slice(0, 32);
 }
 
 function readAssembly(dir: string): unknown | undefined {

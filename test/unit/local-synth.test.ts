@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { assemblyKey, placeholderFor, portableContext, substituteUrls } from '../../local/synth';
+import { assemblyKey, placeholderFor, portableContext, sourcesDigest, substituteUrls } from '../../local/synth';
 
 const URLS = {
   jwtIssuer: 'http://127.0.0.1:41234/local/oidc',
@@ -49,6 +49,8 @@ describe('substituteUrls', () => {
 });
 
 describe('assemblyKey', () => {
+  // A fixed sources digest: the keys compared here must differ by the policy or the context alone.
+  const SOURCES = 'sources';
   const dir = mkdtempSync(join(tmpdir(), 'token-warden-synth-key-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const shipped = readFileSync(join(__dirname, '../../policy/policy.yaml'), 'utf8');
@@ -58,14 +60,20 @@ describe('assemblyKey', () => {
     const other = join(dir, 'other.yaml');
     writeFileSync(copy, shipped);
     writeFileSync(other, `${shipped}\napproverSignIn: true\n`);
-    const key = (policy: string) => assemblyKey(portableContext({ ...URLS, policy })!.context);
+    const key = (policy: string) => assemblyKey(portableContext({ ...URLS, policy })!.context, SOURCES);
     expect(key(copy)).toBe(key('policy/policy.yaml'));
     expect(key(other)).not.toBe(key('policy/policy.yaml'));
   });
 
   it('follows the rest of the context', () => {
     const key = (stackName: string) =>
-      assemblyKey(portableContext({ ...URLS, policy: 'policy/policy.yaml', stackName })!.context);
+      assemblyKey(portableContext({ ...URLS, policy: 'policy/policy.yaml', stackName })!.context, SOURCES);
     expect(key('TokenWarden')).not.toBe(key('Other'));
+  });
+
+  it('follows the sources', () => {
+    const portable = portableContext({ ...URLS, policy: 'policy/policy.yaml' })!.context;
+    expect(assemblyKey(portable, 'one')).not.toBe(assemblyKey(portable, 'two'));
+    expect(sourcesDigest()).toMatch(/^[0-9a-f]{64}$/);
   });
 });
