@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RequestError } from '../domain/errors';
+import { APPROVAL_ID } from '../domain/ids';
 import {
   csrfHash,
   readSignInState,
@@ -56,8 +57,6 @@ export interface ApprovalDeps extends ApprovalPageDeps {
 export const SIGN_IN_CALLBACK_PATH = '/approvals/sign-in/callback';
 /** How long a sign-in may take from the link's page to the callback. */
 export const SIGN_IN_MAX_AGE_MS = 15 * 60_000;
-
-export const APPROVAL_ID = /^apv_[a-z2-7]{26}$/;
 
 /**
  * Workflow task `Request approval`: stores the task token (sealed), creates one single-use approval per eligible

@@ -1,9 +1,8 @@
 import { forbidden, validationError } from '../domain/errors';
+import { REQUEST_ID, TOKEN_ID } from '../domain/ids';
 import type { Caller } from '../domain/model';
 import { requestIdForToken } from '../domain/naming';
 import type { AuditTrail } from './ports';
-import { REQUEST_ID } from './requests';
-import { TOKEN_ID } from './tokens';
 
 /** `GET /audit?requestId=&tokenId=` (admins): the records of one request/token, oldest first. */
 export async function readAudit(audit: AuditTrail, caller: Caller, query: { requestId?: string; tokenId?: string }) {

@@ -1,4 +1,5 @@
 import { conflict, notFound, RequestError, validationError } from '../domain/errors';
+import { REQUEST_ID } from '../domain/ids';
 import { unsealTaskToken } from '../domain/links';
 import { type Caller, canSeeRequest, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
 import { derivedId, requestIdFrom } from '../domain/naming';
@@ -39,7 +40,6 @@ export interface RequestDeps {
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
-export const REQUEST_ID = /^req_[a-z2-7]{26}$/;
 
 /**
  * `POST /token-requests`. Idempotent per caller and `Idempotency-Key` (a replay answers the original request, also

@@ -1,4 +1,5 @@
 import { conflict, forbidden, notFound, validationError } from '../domain/errors';
+import { TOKEN_ID } from '../domain/ids';
 import { type Caller, toTokenRepresentation } from '../domain/model';
 import { mintLabelPrefix, revocationExecutionName, rotationExecutionName } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
@@ -16,7 +17,6 @@ import type {
   TokenRepository,
 } from './ports';
 import { markGenerationRevoked, notifyMarked } from './rotation';
-import { TOKEN_ID } from './tokens';
 
 /** The repositories these use cases read and write. */
 export type RevokeStore = TokenRepository & NameLockRepository & NotificationMarkers;

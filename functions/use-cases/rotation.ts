@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { conflict, notFound } from '../domain/errors';
+import { TOKEN_ID } from '../domain/ids';
 import { type Caller, canSeeToken, toTokenRepresentation } from '../domain/model';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import type { StoredToken } from '../domain/records';
 import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
 import type { Atlassian, AuditTrail, Mailer, NotificationMarkers, TokenRepository, WorkflowEngine } from './ports';
-import { TOKEN_ID } from './tokens';
 
 /** The repositories these use cases read and write. */
 export type RotationStore = TokenRepository & NotificationMarkers;

@@ -1,12 +1,11 @@
 import { notFound } from '../domain/errors';
+import { TOKEN_ID } from '../domain/ids';
 import { type Caller, canSeeToken, toTokenRepresentation } from '../domain/model';
 import type { TokenRepository } from './ports';
 import { parseLimit } from './requests';
 
 /** The repositories these use cases read and write. */
 export type TokenStore = TokenRepository;
-
-export const TOKEN_ID = /^tok_[a-z2-7]{26}$/;
 
 export async function getToken(store: TokenStore, caller: Caller, tokenId: string) {
   const token = TOKEN_ID.test(tokenId) ? await store.getToken(tokenId) : undefined;

@@ -9,6 +9,7 @@
  * The value exists only in the POST body and in Secrets Manager: it is never logged, stored in a table, put in the
  * workflow state, an email, an event, a page or an error message.
  */
+import { UPLOAD_ID } from '../domain/ids';
 import { csrfHash, sealTaskToken, signUploadLink, unsealTaskToken, verifyUploadLink } from '../domain/links';
 import { type UploadInstructions, type UploadPageModel, uploadRequestEmail } from '../domain/messages';
 import { secretNameFor, uploadIdFor } from '../domain/naming';
@@ -36,7 +37,6 @@ export type UploadStore = RequestRepository & TokenRepository & MintRepository &
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-export const UPLOAD_ID = /^upl_[a-z2-7]{26}$/;
 /** An Atlassian API token as pasted: 1–1024 printable ASCII characters, no spaces. */
 export const TOKEN_VALUE = /^[\x21-\x7e]{1,1024}$/;
 

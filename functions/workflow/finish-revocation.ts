@@ -1,9 +1,9 @@
-import middy from '@middy/core';
 import { atlassian, auditLog, recordStore, rotationSchedules, rotationStopper, tokenVault } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
+import { tokenId } from '../domain/ids';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { parseTaskInput } from '../edge/task';
+import { taskHandler } from '../edge/task';
 import { finishRevocation } from '../use-cases/revoke';
 
 const deps = {
@@ -17,9 +17,9 @@ const deps = {
   policy: loadPolicy(),
 };
 const input = z.object({
-  tokenId: z.string().check(z.regex(/^tok_[a-z2-7]{26}$/)),
+  tokenId,
   final: z.optional(z.boolean()),
 });
 
 /** Tasks `Finish revocation` and `Final sweep` of the revocation workflow. */
-export const handler = middy(async (event: unknown) => finishRevocation(deps, parseTaskInput(input, event)));
+export const handler = taskHandler(input, (parsed) => finishRevocation(deps, parsed));

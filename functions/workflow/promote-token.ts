@@ -1,14 +1,14 @@
-import middy from '@middy/core';
 import { promoteDeps } from '../composition/issuance-deps';
+import { generation, tokenId } from '../domain/ids';
 import * as z from '../domain/schema';
-import { parseTaskInput } from '../edge/task';
+import { taskHandler } from '../edge/task';
 import { promoteToken } from '../use-cases/issuance';
 
 const deps = promoteDeps();
 const input = z.object({
-  tokenId: z.string().check(z.regex(/^tok_[a-z2-7]{26}$/)),
-  generation: z.int().check(z.minimum(1)),
+  tokenId,
+  generation,
 });
 
 /** Task `Promote token`. */
-export const handler = middy(async (event: unknown) => promoteToken(deps, parseTaskInput(input, event)));
+export const handler = taskHandler(input, (parsed) => promoteToken(deps, parsed));

@@ -1,12 +1,11 @@
-import middy from '@middy/core';
 import { envVar, readConfig } from '../composition/config';
 import { auditLog, mailer, recordStore, signingKey, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { cryptoRandom } from '../composition/random';
+import { requestId, taskToken } from '../domain/ids';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
-import { logger } from '../edge/logger';
-import { parseTaskInput } from '../edge/task';
+import { taskHandler } from '../edge/task';
 import { type ApprovalDeps, requestApproval } from '../use-cases/approvals';
 
 const config = readConfig({ APPROVAL_BASE_URL: envVar.url });
@@ -23,13 +22,9 @@ const deps: ApprovalDeps = {
 };
 
 const input = z.object({
-  requestId: z.string().check(z.regex(/^req_[a-z2-7]{26}$/)),
-  taskToken: z.string().check(z.minLength(1), z.maxLength(8192)),
+  requestId,
+  taskToken,
 });
 
 /** Task `Request approval` (`.waitForTaskToken`). */
-export const handler = middy(async (event: unknown) => {
-  const parsed = parseTaskInput(input, event);
-  logger.appendKeys({ correlationId: parsed.requestId });
-  return requestApproval(deps, parsed);
-});
+export const handler = taskHandler(input, (parsed) => requestApproval(deps, parsed));

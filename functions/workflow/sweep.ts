@@ -1,4 +1,3 @@
-import middy from '@middy/core';
 import { envVar, readConfig } from '../composition/config';
 import {
   atlassian,
@@ -12,6 +11,7 @@ import {
 import { loadPolicy } from '../composition/policy-loader';
 import { systemClock } from '../domain/ports';
 import { logger } from '../edge/logger';
+import { taskHandler } from '../edge/task';
 import { ORG_KEY_EXPIRY_TAG, sweep } from '../use-cases/sweep';
 
 const deps = {
@@ -33,7 +33,7 @@ const deps = {
 };
 
 /** The daily sweep (EventBridge Scheduler, `rate(1 day)`): the safety net for lost schedules and failed rotations. */
-export const handler = middy(async () => {
+export const handler = taskHandler(async () => {
   const report = await sweep(deps);
   logger.info('sweep finished', { ...report });
   return report;
