@@ -8,7 +8,17 @@
  * reads the template. The test suite fills the cache once per run; `npm start` without it synthesizes as before.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { addTokenWarden } from '../lib/app';
@@ -158,6 +168,13 @@ export function cachedAssembly(
     }
     template = readAssembly(dir);
     if (template === undefined) throw new Error(`no assembly in ${dir} after synthesizing it`);
+  }
+  // Its modification time tells when it was last used (the test setup prunes the cache by it).
+  try {
+    const now = new Date();
+    utimesSync(dir, now, now);
+  } catch {
+    // only bookkeeping
   }
   return { template: substituteUrls(template, portable.substitutions), assemblyDir: dir };
 }
