@@ -159,6 +159,16 @@ describe('Token issuance through the local runtime', () => {
     expect(Math.abs(Date.parse(issued.expiresAt!) - (now + 30 * 86_400_000))).toBeLessThan(5 * 60_000);
     expect(Date.parse(fake[0]!.expiry)).toBe(Date.parse(issued.expiresAt!));
 
+    // The functions counted the request, the approval and the issuance: EMF lines, read back by the local runtime.
+    const counted = async (name: string) =>
+      ((await rt.api('GET', `/local/metrics?name=${name}`)).json as { metrics: { value: number }[] }).metrics.reduce(
+        (sum, m) => sum + m.value,
+        0,
+      );
+    expect(await counted('Requested')).toBeGreaterThanOrEqual(1);
+    expect(await counted('Approved')).toBeGreaterThanOrEqual(1);
+    expect(await counted('Issued')).toBeGreaterThanOrEqual(1);
+
     // The requester hears about it, with the secret's name.
     const toAlice = await waitFor(
       async () => {
@@ -412,6 +422,7 @@ describe('Token issuance through the local runtime', () => {
         'GET mail /store',
         'GET /local/events',
         'GET /local/calls',
+        'GET /local/metrics',
         expect.stringMatching(/^response #/),
       ]),
     );

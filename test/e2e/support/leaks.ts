@@ -195,6 +195,7 @@ export async function collectArtifacts(rt: LocalRuntime): Promise<Artifact[]> {
   artifacts.push({ source: 'GET mail /store', text: JSON.stringify(await rt.emails()) });
   artifacts.push({ source: 'GET /local/events', text: (await rt.api('GET', '/local/events')).text });
   artifacts.push({ source: 'GET /local/calls', text: (await rt.api('GET', '/local/calls')).text });
+  artifacts.push({ source: 'GET /local/metrics', text: (await rt.api('GET', '/local/metrics')).text });
   artifacts.push({ source: 'GET atlassian /__control/tokens', text: JSON.stringify(await rt.fakeTokens()) });
   received.forEach((text, i) => {
     artifacts.push({ source: `response #${i + 1} received by the tests`, text });
