@@ -8,6 +8,8 @@ import { AuditLog } from '../../../functions/adapters/aws/audit-log';
 import { metrics, metricsMiddleware, PowertoolsMetricsRecorder } from '../../../functions/adapters/aws/metrics';
 import { SharedRateLimiter } from '../../../functions/adapters/aws/rate-limiter';
 import { apiHandler, json } from '../../../functions/edge/http';
+import { logger } from '../../../functions/edge/logger';
+import { taskHandler } from '../../../functions/edge/task';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, lambdaContext } from '../../support/events';
 import { scriptedServer } from '../support/atlassian-servers';
@@ -181,6 +183,25 @@ describe('Function: apiHandler (metrics)', () => {
 
     // Assess
     expect(result.statusCode).toBe(201);
+    expect(metrics.hasStoredMetrics()).toBe(false);
+  });
+});
+
+describe('Function: taskHandler (metrics)', () => {
+  it("publishes the functions' metrics once per workflow step, also when the step fails", async () => {
+    // Prepare
+    const logged = jest.spyOn(logger, 'error').mockImplementation(() => {});
+    const handler = taskHandler(async () => {
+      new PowertoolsMetricsRecorder(metrics).lifecycleEvent('ROTATION_FAILED');
+      throw Object.assign(new Error('Atlassian is down'), { name: 'AtlassianTransientError' });
+    });
+
+    // Act
+    const outcome = handler({}, lambdaContext);
+
+    // Assess
+    await expect(outcome).rejects.toMatchObject({ name: 'AtlassianTransientError' });
+    logged.mockRestore();
     expect(metrics.hasStoredMetrics()).toBe(false);
   });
 });
