@@ -1,17 +1,8 @@
-import {
-  mintLabel,
-  requestIdForToken,
-  rotationExecutionName,
-  secretNameFor,
-  secretVersionId,
-  tokenIdFor,
-} from '../domain/naming';
+import { mintLabel, requestIdForToken, secretNameFor, secretVersionId, tokenIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import type { MintRecord, StoredRequest, StoredToken } from '../domain/records';
 import { expiryFor } from '../domain/requests';
-import { nextRotationDue } from '../domain/rotation';
-import { notifyOnce } from './close-request';
 import type {
   Atlassian,
   AuditTrail,
@@ -107,7 +98,7 @@ function accountFor(policy: Policy, request: StoredRequest): ServiceAccount {
  * Each rotation step checks this after what it did (and undoes it), so a revoke that turned the record `REVOKED`
  * either sees what the step made or the step sees the revoke.
  */
-async function requireRotatable(
+export async function requireRotatable(
   store: IssuanceStore,
   tokenId: string,
   generation: number,
@@ -129,7 +120,8 @@ export function allowedReaders(consumers: readonly string[], account: ServiceAcc
   return consumers.filter((c) => account.allowedConsumers.includes(c));
 }
 
-async function loadRequest(store: IssuanceStore, requestId: string): Promise<StoredRequest> {
+/** The request, or an IssuanceRefusedError if it does not exist. */
+export async function loadRequest(store: IssuanceStore, requestId: string): Promise<StoredRequest> {
   const request = await store.getRequest(requestId);
   if (!request) throw new IssuanceRefusedError(`request ${requestId} does not exist`);
   return request;
@@ -276,7 +268,8 @@ async function revokeByLabel(
   return revoked;
 }
 
-async function loadMint(deps: Pick<IssuanceDeps, 'store' | 'policy'>, tokenId: string, generation: number) {
+/** A minted generation with its request, service account and secret name; refused if nothing was minted. */
+export async function loadMint(deps: Pick<IssuanceDeps, 'store' | 'policy'>, tokenId: string, generation: number) {
   const mint = await deps.store.getMint(tokenId, generation);
   if (!mint?.atlassianTokenId || !mint.expiresAt) {
     throw new IssuanceRefusedError(`no minted token for ${tokenId} generation ${generation}`);
@@ -316,172 +309,6 @@ export async function verifyToken(deps: VerifyDeps, input: { tokenId: string; ge
   }
   await deps.store.putMint({ ...mint, state: 'VERIFIED', verifiedBy });
   return { verifiedBy };
-}
-
-/**
- * Task `Promote token`: makes the verified generation `AWSCURRENT`, records the token and the issued request, and
- * tells the requester and approvers. Each write is idempotent, so a retry completes what a failed attempt began.
- */
-export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; generation: number }) {
-  const { mint, request, secretName } = await loadMint(deps, input.tokenId, input.generation);
-  if (mint.state !== 'VERIFIED' && mint.state !== 'PROMOTED') {
-    throw new IssuanceRefusedError(`generation ${input.generation} is ${mint.state}, not VERIFIED`);
-  }
-  if (input.generation > 1 && mint.state !== 'PROMOTED') {
-    await requireRotatable(deps.store, input.tokenId, input.generation);
-  }
-  await deps.vault.promote(secretName, mint.versionId);
-  const described = await deps.vault.describe(secretName);
-  const secretArn = described?.ARN ?? '';
-  const now = isoSeconds(deps.clock.now());
-  const expiresAt = mint.expiresAt!;
-  const nextRotationAt = isoSeconds(
-    nextRotationDue(new Date(expiresAt), request.lifetimeDays, deps.clock.now(), deps.policy),
-  );
-
-  if (input.generation === 1) {
-    const token: StoredToken = {
-      tokenId: input.tokenId,
-      requestId: request.requestId,
-      serviceAccount: request.serviceAccount,
-      name: request.name,
-      owner: request.requester,
-      secretName,
-      secretArn,
-      status: 'ACTIVE',
-      scopes: [...request.scopes],
-      lifetimeDays: request.lifetimeDays,
-      consumers: [...request.consumers],
-      expiresAt,
-      generation: 1,
-      createdAt: now,
-      nextRotationAt,
-      generations: [
-        {
-          generation: 1,
-          label: mint.label,
-          atlassianTokenId: mint.atlassianTokenId!,
-          expiresAt,
-          versionId: mint.versionId,
-          mintedAt: mint.mintedAt ?? now,
-        },
-      ],
-      correlationId: request.correlationId,
-      version: 1,
-    };
-    // A retried step finds the token created already: then the stored record is the one to schedule from.
-    const created = await deps.store.createToken(token);
-    // Scheduled before the request reads ISSUED: an issued token always has its next rotation planned.
-    await scheduleNextRotation(deps, input.tokenId, created ? token : undefined);
-    const issued = await markIssued(deps, request, { tokenId: input.tokenId, secretName, secretArn, expiresAt });
-    await deps.audit.append(
-      {
-        correlationId: request.correlationId,
-        event: 'ISSUED',
-        at: now,
-        actor: 'token-warden',
-        requestId: request.requestId,
-        tokenId: input.tokenId,
-        details: { secretName, expiresAt, generation: 1, verifiedBy: mint.verifiedBy ?? 'myself' },
-      },
-      'g1',
-    );
-    await notifyOnce(deps, issued, 'ISSUED', { secretName, expiresAt });
-  } else {
-    const token = await recordRotatedGeneration(deps, mint, nextRotationAt);
-    await scheduleNextRotation(deps, input.tokenId, token);
-  }
-  await deps.store.putMint({ ...mint, state: 'PROMOTED' });
-  return { expiresAt };
-}
-
-/**
- * A promoted rotation: the token moves to the new generation, expiry and rotation time; the lock is released.
- * Answers the token as stored now.
- */
-async function recordRotatedGeneration(
-  deps: PromoteDeps,
-  mint: MintRecord,
-  nextRotationAt: string,
-): Promise<StoredToken> {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const token = await deps.store.getToken(mint.tokenId);
-    if (!token) throw new IssuanceRefusedError(`token ${mint.tokenId} does not exist`);
-    if (token.generation >= mint.generation) return token;
-    // A revoked (or expired) record never moves forward: the new generation is discarded instead.
-    if (token.status !== 'ACTIVE' && token.status !== 'ROTATING') {
-      throw new IssuanceRefusedError(
-        `token ${mint.tokenId} is ${token.status}: generation ${mint.generation} is not promoted`,
-      );
-    }
-    const now = isoSeconds(deps.clock.now());
-    const { rotation: _rotation, lastRotationError: _error, remindedAt: _reminded, ...rest } = token;
-    const saved = await deps.store.saveToken({
-      ...rest,
-      status: token.status === 'ROTATING' ? 'ACTIVE' : token.status,
-      generation: mint.generation,
-      expiresAt: mint.expiresAt!,
-      lastRotatedAt: now,
-      nextRotationAt,
-      generations: [
-        ...token.generations,
-        {
-          generation: mint.generation,
-          label: mint.label,
-          atlassianTokenId: mint.atlassianTokenId!,
-          expiresAt: mint.expiresAt!,
-          versionId: mint.versionId,
-          mintedAt: mint.mintedAt ?? now,
-        },
-      ],
-    });
-    if (saved) return saved;
-  }
-  throw new Error(`token ${mint.tokenId} could not be moved to generation ${mint.generation}`);
-}
-
-/**
- * One schedule per token, at `expiry − rotationLead`, starting the next generation's first attempt. `written` is
- * the token as this step just stored it, if it did (else it is read).
- */
-async function scheduleNextRotation(
-  deps: Pick<IssuanceDeps, 'store' | 'schedules'>,
-  tokenId: string,
-  written?: StoredToken,
-) {
-  const token = written ?? (await deps.store.getToken(tokenId));
-  if (!token?.nextRotationAt || (token.status !== 'ACTIVE' && token.status !== 'ROTATING')) return;
-  const generation = token.generation + 1;
-  await deps.schedules.upsert(tokenId, new Date(token.nextRotationAt), rotationExecutionName(tokenId, generation, 1), {
-    tokenId,
-    generation,
-    attempt: 1,
-  });
-  // A revoke may have run between the check above and the upsert: it deletes the schedule before and after saving
-  // REVOKED, and this second look removes a schedule created after that.
-  const after = await deps.store.getToken(tokenId);
-  if (after && after.status !== 'ACTIVE' && after.status !== 'ROTATING') await deps.schedules.remove(tokenId);
-}
-
-/** Marks the request ISSUED (starting from `loaded`, re-read on a conflict); answers it as stored. */
-async function markIssued(
-  deps: Pick<IssuanceDeps, 'store' | 'clock'>,
-  loaded: StoredRequest,
-  fields: { tokenId: string; secretName: string; secretArn: string; expiresAt: string },
-): Promise<StoredRequest> {
-  let request = loaded;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    if (attempt > 0) request = await loadRequest(deps.store, loaded.requestId);
-    if (request.status === 'ISSUED') return request;
-    const saved = await deps.store.saveRequest({
-      ...request,
-      ...fields,
-      status: 'ISSUED',
-      updatedAt: isoSeconds(deps.clock.now()),
-    });
-    if (saved) return saved;
-  }
-  throw new Error(`request ${loaded.requestId} could not be marked ISSUED`);
 }
 
 /**

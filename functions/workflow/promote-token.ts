@@ -2,7 +2,7 @@ import { promoteDeps } from '../composition/issuance-deps';
 import { generation, tokenId } from '../domain/ids';
 import * as z from '../domain/schema';
 import { taskHandler } from '../edge/task';
-import { promoteToken } from '../use-cases/issuance';
+import { promoteToken } from '../use-cases/promote';
 
 const deps = promoteDeps();
 const input = z.object({

@@ -7,7 +7,8 @@ import { ListSecretVersionIdsCommand } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import { closeRequest } from '../../../functions/use-cases/close-request';
-import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { discardToken, mintToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { promoteToken } from '../../../functions/use-cases/promote';
 import { beginRotation, recordRotationFailure, retirePreviousGenerations } from '../../../functions/use-cases/rotation';
 import { type Harness, startHarness } from '../../support/harness';
 

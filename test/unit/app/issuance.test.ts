@@ -8,13 +8,8 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
 import { TokenVault } from '../../../functions/adapters/aws/token-vault';
-import {
-  discardToken,
-  type IssuanceDeps,
-  mintToken,
-  promoteToken,
-  verifyToken,
-} from '../../../functions/use-cases/issuance';
+import { discardToken, type IssuanceDeps, mintToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { promoteToken } from '../../../functions/use-cases/promote';
 import { type Harness, ORG_KEY, policy, startHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);

@@ -18,7 +18,8 @@ import { uploadPage } from '../../../functions/domain/messages';
 import { mintLabel } from '../../../functions/domain/naming';
 import type { Policy } from '../../../functions/domain/policy';
 import { isoSeconds } from '../../../functions/domain/ports';
-import { discardToken, type Minted, mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { discardToken, type Minted, mintToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { promoteToken } from '../../../functions/use-cases/promote';
 import { beginRotation, retirePreviousGenerations } from '../../../functions/use-cases/rotation';
 import { sweep } from '../../../functions/use-cases/sweep';
 import {

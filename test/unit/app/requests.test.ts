@@ -16,7 +16,8 @@ import {
   showApproval,
 } from '../../../functions/use-cases/approvals';
 import { closeRequest } from '../../../functions/use-cases/close-request';
-import { mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { mintToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { promoteToken } from '../../../functions/use-cases/promote';
 import {
   cancelTokenRequest,
   createTokenRequest,

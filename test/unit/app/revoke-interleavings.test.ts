@@ -12,7 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
 import { rotationExecutionName } from '../../../functions/domain/naming';
-import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { discardToken, mintToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { promoteToken } from '../../../functions/use-cases/promote';
 import { finishRevocation, type RevokeDeps, revokeToken } from '../../../functions/use-cases/revoke';
 import {
   beginRotation,

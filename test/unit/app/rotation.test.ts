@@ -7,7 +7,8 @@ import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
 import { runInventory } from '../../../functions/use-cases/inventory';
-import { discardToken, mintToken, promoteToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { discardToken, mintToken, verifyToken } from '../../../functions/use-cases/issuance';
+import { promoteToken } from '../../../functions/use-cases/promote';
 import { finishRevocation, parseRevokeBody, revokeToken } from '../../../functions/use-cases/revoke';
 import {
   beginRotation,
