@@ -1,21 +1,14 @@
 /**
  * The one module that speaks to Atlassian Cloud (see `docs/architecture.md`). Every response is validated with
- * zod; every failure becomes one of the errors in `./errors`, whose names the workflows' `Retry`/`Catch` match.
+ * zod (`./wire`); every failure becomes one of the port errors (`../../use-cases/port-errors`), whose names the
+ * workflows' `Retry`/`Catch` match.
  *
  * Retries: reads and the single-token DELETE are safe to repeat, so they back off on 429/5xx/timeout/network
  * failures. Minting is not idempotent and its response is the only copy of the token value, so a mint is
  * repeated only after a 429 (Atlassian did not process it); any other failure throws at once and the workflow
  * reconciles by label (list the account's tokens, revoke those with the label, mint again).
  */
-import {
-  AtlassianAuthError,
-  type AtlassianError,
-  type AtlassianFieldViolation,
-  AtlassianMalformedResponseError,
-  AtlassianNotFoundError,
-  AtlassianRequestError,
-  AtlassianTransientError,
-} from '../../use-cases/port-errors';
+import { AtlassianTransientError } from '../../use-cases/port-errors';
 
 export {
   AtlassianAuthError,
@@ -37,6 +30,33 @@ import type {
   VerifyResult,
 } from '../../use-cases/ports';
 import { type MetricsRecorder, wardenMetrics } from '../aws/metrics';
+import {
+  apiTokenSchema,
+  type CallSpec,
+  cursorOf,
+  errorBodySchema,
+  issuePaths,
+  MAX_SEARCH_PAGES,
+  MYSELF,
+  malformed,
+  mintResponseSchema,
+  myselfSchema,
+  ORG_TOKENS,
+  orgTokensSchema,
+  parseJson,
+  type RawResponse,
+  seg,
+  TENANT_INFO,
+  tenantInfoSchema,
+  toError,
+  USER_SEARCH,
+  USER_TOKEN,
+  USER_TOKENS,
+  userSearchSchema,
+  withAttempts,
+} from './wire';
+
+export { waitFromHeaders } from './wire';
 
 /** Construction options of {@link AtlassianClient}. */
 export interface AtlassianClientOptions {
@@ -68,116 +88,6 @@ export interface AtlassianClientOptions {
 }
 
 export type { AtlassianApiToken, AtlassianDirectoryUser, AtlassianOrgToken, VerifyResult } from '../../use-cases/ports';
-
-type Method = 'GET' | 'POST' | 'DELETE';
-
-interface CallSpec {
-  method: Method;
-  /** Route template for messages, e.g. `/users/{accountId}/manage/api-tokens`. */
-  route: string;
-  url: string;
-  auth: { kind: 'org' } | { kind: 'basic'; email: string; token: string } | { kind: 'none' };
-  body?: unknown;
-  /** `all`: repeat on 429/5xx/timeout/network; `rate-limit`: repeat only on 429 (not processed). */
-  retry: 'all' | 'rate-limit';
-  /** Statuses the caller interprets itself instead of them becoming errors. */
-  accept?: readonly number[];
-}
-
-interface RawResponse {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-const USER_TOKENS = '/users/{accountId}/manage/api-tokens';
-const USER_TOKEN = '/users/{accountId}/manage/api-tokens/{tokenId}';
-const ORG_TOKENS = '/admin/api-access/v1/orgs/{orgId}/api-tokens';
-const USER_SEARCH = '/admin/v2/orgs/{orgId}/directories/{directoryId}/users/search';
-const MYSELF = '/ex/jira/{cloudId}/rest/api/3/myself';
-const TENANT_INFO = '/_edge/tenant_info';
-
-const nonEmpty = () => z.string().check(z.minLength(1));
-
-/** Absent and `null` both read as `undefined`. */
-const absentAsUndefined = <T extends z.ZodMiniType>(schema: T) =>
-  z.pipe(
-    z.nullish(schema),
-    z.transform((v: z.output<T> | null | undefined) => v ?? undefined),
-  );
-
-const optionalString = absentAsUndefined(z.string());
-
-const mintResponseSchema = z.object({ id: nonEmpty(), token: nonEmpty() });
-
-const apiTokenSchema = z.object({
-  id: nonEmpty(),
-  label: z.string(),
-  createdAt: z.string(),
-  lastAccess: optionalString,
-  expiry: optionalString,
-});
-
-const myselfSchema = z.object({ accountId: nonEmpty() });
-
-const orgTokensSchema = z.object({
-  data: z.array(
-    z.object({
-      id: nonEmpty(),
-      label: z.string(),
-      status: z.string(),
-      createdAt: z.string(),
-      expiresAt: optionalString,
-      lastActiveAt: optionalString,
-      user: absentAsUndefined(
-        z.object({ id: z.string(), orgId: optionalString, name: optionalString, email: optionalString }),
-      ),
-      scopes: absentAsUndefined(z.array(z.string())),
-    }),
-  ),
-  links: z.nullish(z.object({ next: optionalString })),
-});
-
-const userSearchSchema = z.object({
-  data: z.array(
-    z.object({
-      accountId: nonEmpty(),
-      email: optionalString,
-      name: optionalString,
-      accountStatus: optionalString,
-    }),
-  ),
-  links: z.nullish(z.object({ next: optionalString })),
-});
-
-const tenantInfoSchema = z.object({ cloudId: nonEmpty() });
-
-/** Atlassian error bodies: `{key, context?}` (identity APIs) or `{errors: [{code}]}` (organization APIs). */
-const errorBodySchema = z.object({
-  key: z.optional(z.string()),
-  context: z.catch(
-    z.optional(
-      z.object({
-        fieldViolations: z.optional(
-          z.array(z.object({ field: z.string(), violations: z.array(z.object({ key: z.string() })) })),
-        ),
-      }),
-    ),
-    undefined,
-  ),
-  errors: z.catch(z.optional(z.array(z.object({ code: z.optional(z.string()) }))), undefined),
-});
-
-/** Keys and field names are echoed into messages only when they look like identifiers, never free text. */
-const SAFE_WORD = /^[A-Za-z0-9_.:-]{1,64}$/;
-const safe = (value: string | undefined): string | undefined =>
-  value !== undefined && SAFE_WORD.test(value) ? value : undefined;
-
-/** Path segment encoding that keeps `:` (legal in a segment, and part of every Atlassian account id). */
-const seg = (value: string): string => encodeURIComponent(value).replace(/%3A/gi, ':');
-
-/** Most the client will follow a `links.next` chain in one call. */
-const MAX_SEARCH_PAGES = 20;
 
 /** The Atlassian Cloud API client used by the Lambdas. Build once per container; pass to use cases. */
 export class AtlassianClient implements Atlassian {
@@ -438,115 +348,4 @@ export class AtlassianClient implements Atlassian {
     const step = Math.min(250 * 2 ** (attempt - 1), 4_000);
     return Math.round(step / 2 + (this.random() * step) / 2);
   }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    // A SyntaxError quotes the body; the caller reports "malformed" without it.
-    return undefined;
-  }
-}
-
-function issuePaths(issues: readonly { path: readonly PropertyKey[] }[]): string {
-  const paths = new Set(issues.map((i) => i.path.map(String).join('.') || 'body'));
-  return [...paths]
-    .filter((p) => SAFE_WORD.test(p))
-    .slice(0, 5)
-    .join(', ');
-}
-
-function malformed(spec: CallSpec, status: number, fields: string): AtlassianMalformedResponseError {
-  const detail = fields === 'body' || fields === '' ? 'not the documented JSON' : `missing or invalid: ${fields}`;
-  return new AtlassianMalformedResponseError(
-    `Atlassian ${spec.method} ${spec.route} answered ${status} with a malformed body (${detail})`,
-    { status },
-  );
-}
-
-/** Maps a non-2xx response to its error. Only keys and field names from the body are kept, never its text. */
-function toError(spec: CallSpec, res: RawResponse, now: Date = new Date()): AtlassianError {
-  const parsed = errorBodySchema.safeParse(parseJson(res.text));
-  const body = parsed.success ? parsed.data : undefined;
-  const key = safe(body?.key) ?? safe(body?.errors?.[0]?.code);
-  const violations: AtlassianFieldViolation[] = (body?.context?.fieldViolations ?? []).flatMap((v) => {
-    const field = safe(v.field);
-    const keys = v.violations.map((x) => safe(x.key)).filter((k): k is string => k !== undefined);
-    return field === undefined ? [] : [{ field, keys }];
-  });
-  const detail = [key, ...violations.map((v) => `${v.field} ${v.keys.join('/')}`.trim())].filter(Boolean).join(': ');
-  const message = `Atlassian ${spec.method} ${spec.route} answered ${res.status}${detail ? ` (${detail})` : ''}`;
-  const details = {
-    status: res.status,
-    ...(key === undefined ? {} : { key }),
-    ...(violations.length === 0 ? {} : { violations }),
-  };
-
-  if (res.status === 429 || res.status >= 500) {
-    const retryAfterMs = waitFromHeaders(res.headers, now);
-    return new AtlassianTransientError(message, retryAfterMs === undefined ? details : { ...details, retryAfterMs });
-  }
-  if ((res.status === 401 || res.status === 403) && spec.auth.kind === 'org')
-    return new AtlassianAuthError(message, details);
-  if (res.status === 404) return new AtlassianNotFoundError(message, details);
-  return new AtlassianRequestError(message, details);
-}
-
-/** Rebuilds a transient error whose message says how many attempts were made (and the wait it wanted). */
-function withAttempts(
-  error: AtlassianTransientError,
-  attempts: number,
-  wantedWaitMs?: number,
-): AtlassianTransientError {
-  if (attempts === 1 && wantedWaitMs === undefined) return error;
-  const suffix =
-    wantedWaitMs === undefined
-      ? ` (after ${attempts} attempts)`
-      : ` (after ${attempts} attempt(s); asked to wait ${wantedWaitMs} ms, beyond the retry budget)`;
-  const retryAfterMs = wantedWaitMs ?? error.retryAfterMs;
-  return new AtlassianTransientError(`${error.message}${suffix}`, {
-    ...(error.status === undefined ? {} : { status: error.status }),
-    ...(error.key === undefined ? {} : { key: error.key }),
-    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-    cause: error,
-  });
-}
-
-/**
- * The wait Atlassian asks for: `Retry-After` (seconds or an HTTP date), else `X-RateLimit-Reset` (ISO timestamp
- * or epoch seconds/milliseconds; a small number is taken as seconds from now).
- */
-export function waitFromHeaders(headers: Headers, now: Date): number | undefined {
-  const retryAfter = headers.get('retry-after')?.trim();
-  if (retryAfter) {
-    if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.ceil(Number(retryAfter) * 1000);
-    const at = Date.parse(retryAfter);
-    if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
-  }
-  const reset = headers.get('x-ratelimit-reset')?.trim();
-  if (reset) {
-    if (/^\d+(\.\d+)?$/.test(reset)) {
-      const n = Number(reset);
-      if (n < 1e9) return Math.ceil(n * 1000);
-      const atMs = n >= 1e12 ? n : n * 1000;
-      return Math.max(0, Math.ceil(atMs - now.getTime()));
-    }
-    const at = Date.parse(reset);
-    if (!Number.isNaN(at)) return Math.max(0, at - now.getTime());
-  }
-  return undefined;
-}
-
-/** `links.next` is a cursor in Atlassian's admin APIs; some answer a URL carrying `cursor=` instead. */
-function cursorOf(next: string | undefined): string | undefined {
-  if (next === undefined || next === '') return undefined;
-  if (/^(https?:)?\//.test(next)) {
-    try {
-      return new URL(next, 'http://placeholder.invalid').searchParams.get('cursor') ?? undefined;
-    } catch {
-      return undefined;
-    }
-  }
-  return next;
 }
