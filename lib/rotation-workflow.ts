@@ -22,7 +22,7 @@ import { invoke, workflowStateMachine } from './workflow-parts';
 /** Functions of the rotation workflow. */
 export interface RotationWorkflowFunctions extends MintingChainFunctions {
   readonly beginRotation: IFunction;
-  readonly retirePrevious: IFunction;
+  readonly revokePrevious: IFunction;
   readonly recordRotationFailure: IFunction;
 }
 
@@ -84,7 +84,7 @@ export class RotationWorkflow extends Construct {
 
   constructor(scope: Construct, id: string, props: RotationWorkflowProps) {
     super(scope, id);
-    const { beginRotation, retirePrevious, recordRotationFailure } = props.functions;
+    const { beginRotation, revokePrevious, recordRotationFailure } = props.functions;
     this.stateMachineName = props.stateMachineName ?? `${Stack.of(this).stackName}-rotation`;
     const tokenId = JsonPath.stringAt('$.tokenId');
     const generation = JsonPath.numberAt('$.generation');
@@ -111,14 +111,14 @@ export class RotationWorkflow extends Construct {
       uploadExpiryHours: props.uploadExpiryHours,
     }).onFailure(recordFailure);
 
-    const revokePrevious = invoke(
+    const revokePreviousStep = invoke(
       this,
       'Revoke previous token',
-      retirePrevious,
+      revokePrevious,
       TaskInput.fromObject({ tokenId, generation }),
       'discard',
     );
-    revokePrevious.addCatch(
+    revokePreviousStep.addCatch(
       new Fail(this, 'Previous token not revoked', {
         error: 'PreviousTokenNotRevoked',
         cause: 'The new token is current, but an older one could not be revoked; the daily sweep retries.',
@@ -136,7 +136,7 @@ export class RotationWorkflow extends Construct {
                 time: WaitTime.duration(Duration.hours(props.gracePeriodHours)),
               }),
             )
-            .next(revokePrevious)
+            .next(revokePreviousStep)
             .next(new Succeed(this, 'Rotated')),
         )
         .otherwise(new Succeed(this, 'Nothing to rotate')),

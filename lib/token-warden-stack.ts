@@ -36,7 +36,7 @@ export interface TokenWardenFunctions {
   readonly promoteToken: WardenFunction;
   readonly discardToken: WardenFunction;
   readonly beginRotation: WardenFunction;
-  readonly retirePrevious: WardenFunction;
+  readonly revokePrevious: WardenFunction;
   readonly recordRotationFailure: WardenFunction;
   readonly finishRevocation: WardenFunction;
   readonly sweep: WardenFunction;
@@ -130,9 +130,10 @@ export class TokenWardenStack extends Stack {
         'take the rotation lock',
         workflowStep,
       ),
-      retirePrevious: fn(
+      revokePrevious: fn(
+        // The construct id predates the name: kept, so a deploy updates the function in place.
         'RetirePrevious',
-        'functions/workflow/retire-previous.ts',
+        'functions/workflow/revoke-previous.ts',
         'revoke previous generations',
         workflowStep,
       ),
@@ -204,7 +205,7 @@ export class TokenWardenStack extends Stack {
         verifyToken: this.functions.verifyToken.function,
         promoteToken: this.functions.promoteToken.function,
         discardToken: this.functions.discardToken.function,
-        retirePrevious: this.functions.retirePrevious.function,
+        revokePrevious: this.functions.revokePrevious.function,
         recordRotationFailure: this.functions.recordRotationFailure.function,
       },
       gracePeriodHours: policy.gracePeriodHours,
@@ -371,7 +372,7 @@ export class TokenWardenStack extends Stack {
       .bindAtlassian(orgApiKey, atlassian)
       .bindTokenSecrets('stage', 'delete');
     f.beginRotation.bindTable(records, 'write', indexes);
-    f.retirePrevious
+    f.revokePrevious
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
       .bindMail(config.fromEmail)

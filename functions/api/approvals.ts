@@ -1,6 +1,6 @@
 import { OidcSignIn } from '../adapters/oidc/sign-in';
 import { envVar, readConfig } from '../composition/config';
-import { auditLog, recordStore, signingKey, workflows } from '../composition/deps';
+import { auditLog, linkAndSealKey, recordStore, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { cryptoRandom } from '../composition/random';
 import { approvalPage } from '../domain/messages';
@@ -27,7 +27,7 @@ const deps: ApprovalPageDeps = {
   clock: systemClock,
   random: cryptoRandom,
   policy,
-  signingKey,
+  linkAndSealKey,
   approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
 if (policy.approverSignIn) {

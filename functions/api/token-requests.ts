@@ -1,5 +1,5 @@
 import { envVar, readConfig } from '../composition/config';
-import { auditLog, recordStore, signingKey, workflows } from '../composition/deps';
+import { auditLog, linkAndSealKey, recordStore, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { cryptoRandom } from '../composition/random';
 import { RequestError } from '../domain/errors';
@@ -23,7 +23,7 @@ const deps: RequestDeps = {
   random: cryptoRandom,
   policy,
   issuanceStateMachineArn: config.ISSUANCE_STATE_MACHINE_ARN,
-  signingKey,
+  linkAndSealKey,
 };
 
 /** `POST|GET /token-requests`, `GET /token-requests/{requestId}`, `POST /token-requests/{requestId}/cancel`. */

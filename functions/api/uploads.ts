@@ -1,4 +1,4 @@
-import { atlassian, auditLog, recordStore, signingKey, tokenVault, workflows } from '../composition/deps';
+import { atlassian, auditLog, linkAndSealKey, recordStore, tokenVault, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { cryptoRandom } from '../composition/random';
 import { uploadPage } from '../domain/messages';
@@ -15,7 +15,7 @@ const deps: UploadPageDeps = {
   clock: systemClock,
   random: cryptoRandom,
   policy: loadPolicy(),
-  signingKey,
+  linkAndSealKey,
 };
 
 const render = (answer: UploadPageAnswer): ApiResult => htmlPage(answer.status, uploadPage(answer.model));

@@ -36,8 +36,8 @@ export const mailer = /* @__PURE__ */ once(() => new Mailer(readConfig({ FROM_EM
 export const tokenVault = /* @__PURE__ */ once(() => new TokenVault());
 export const keyring = /* @__PURE__ */ once(() => new Keyring());
 
-/** The link-signing key (also seals task tokens). */
-export const signingKey = () =>
+/** The key that signs emailed links and seals workflow task tokens (`LINK_SIGNING_SECRET_ID`). */
+export const linkAndSealKey = () =>
   keyring().key(readConfig({ LINK_SIGNING_SECRET_ID: envVar.name }).LINK_SIGNING_SECRET_ID);
 
 export const atlassian = /* @__PURE__ */ once(() => {

@@ -25,6 +25,7 @@ import type {
   ApprovalRepository,
   ApproverSignIn,
   AuditTrail,
+  LinkKeyring,
   Mailer,
   PendingSlotRepository,
   RequestRepository,
@@ -42,7 +43,8 @@ export interface ApprovalPageDeps {
   clock: Clock;
   random: Random;
   policy: Policy;
-  signingKey: () => Promise<Buffer>;
+  /** Signs the emailed links and seals the workflow task tokens (one subkey per purpose). */
+  linkAndSealKey: LinkKeyring;
   approvalBaseUrl: string;
   /** The identity provider approvers sign in with; required when the policy sets `approverSignIn`. */
   signIn?: ApproverSignIn;
@@ -64,7 +66,7 @@ export const SIGN_IN_MAX_AGE_MS = 15 * 60_000;
  * already emailed is not emailed again.
  */
 export async function requestApproval(deps: ApprovalDeps, input: { requestId: string; taskToken: string }) {
-  const key = await deps.signingKey();
+  const key = await deps.linkAndSealKey();
   for (let attempt = 0; attempt < 5; attempt++) {
     const request = await deps.store.getRequest(input.requestId);
     if (!request) throw new Error(`request ${input.requestId} does not exist`);
@@ -155,7 +157,7 @@ async function checkLink(
   if (!APPROVAL_ID.test(approvalId) || !sig) return invalid;
   const approval = await deps.store.getApproval(approvalId);
   if (!approval) return invalid;
-  const check = verifyApprovalLink(await deps.signingKey(), approvalId, approval.approver, sig);
+  const check = verifyApprovalLink(await deps.linkAndSealKey(), approvalId, approval.approver, sig);
   if (!check.valid || isoSeconds(check.expiresAt) !== approval.expiresAt) return invalid;
   const request = await deps.store.getRequest(approval.requestId);
   if (!request) return invalid;
@@ -222,7 +224,7 @@ function requireSignIn(deps: ApprovalPageDeps): ApproverSignIn {
 
 async function beginSignIn(deps: ApprovalPageDeps, approval: ApprovalRecord): Promise<PageAnswer | SignInRedirect> {
   const signIn = requireSignIn(deps);
-  const key = await deps.signingKey();
+  const key = await deps.linkAndSealKey();
   const browserBinding = deps.random.secret(32);
   const state = signSignInState(key, approval.approvalId, deps.clock.now(), deps.random.secret(18));
   const { codeChallenge, nonce } = signInSecrets(key, state, browserBinding);
@@ -278,7 +280,7 @@ export async function completeSignIn(
   const signIn = requireSignIn(deps);
   const retry = 'Open the link from the email again.';
   if (!query.state) return page(400, 'Sign-in not valid', `The sign-in answer has no state. ${retry}`);
-  const key = await deps.signingKey();
+  const key = await deps.linkAndSealKey();
   const state = readSignInState(key, query.state);
   if (!state) return page(403, 'Sign-in not valid', `This sign-in answer is not valid. ${retry}`);
   const age = deps.clock.now().getTime() - state.issuedAt.getTime();
@@ -400,14 +402,17 @@ async function resumeWorkflow(deps: ApprovalPageDeps, request: StoredRequest, ou
     logger.warn('decided request has no stored task token', { requestId: request.requestId });
     return;
   }
-  const taskToken = unsealTaskToken(await deps.signingKey(), request.taskTokenSealed, request.requestId);
+  const taskToken = unsealTaskToken(await deps.linkAndSealKey(), request.taskTokenSealed, request.requestId);
   if (!(await deps.workflows.succeed(taskToken, { outcome }))) {
     // The execution was re-driven and stored a new token meanwhile: use the newest one.
     const fresh = await deps.store.getRequest(request.requestId);
     if (fresh?.taskTokenSealed && fresh.taskTokenSealed !== request.taskTokenSealed) {
-      await deps.workflows.succeed(unsealTaskToken(await deps.signingKey(), fresh.taskTokenSealed, request.requestId), {
-        outcome,
-      });
+      await deps.workflows.succeed(
+        unsealTaskToken(await deps.linkAndSealKey(), fresh.taskTokenSealed, request.requestId),
+        {
+          outcome,
+        },
+      );
     }
   }
 }

@@ -242,7 +242,11 @@ export interface SecretVault {
   dropPending(secretId: string, versionId: string): Promise<void>;
 }
 
-/** Token Warden's own secret material: the key that signs links and seals task tokens. */
+/**
+ * Token Warden's own key: it signs the emailed links and seals the workflow task tokens. Each purpose (approval
+ * links, upload links, sign-in state, task-token sealing) uses its own HKDF subkey of it (`../domain/links`), so
+ * a value made for one never passes as another.
+ */
 export type LinkKeyring = () => Promise<Buffer>;
 
 /** A token as Atlassian lists it for one account (no value, no scopes). */

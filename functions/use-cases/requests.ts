@@ -16,6 +16,7 @@ import {
 } from '../domain/requests';
 import type {
   AuditTrail,
+  LinkKeyring,
   NameLockRepository,
   PendingSlotRepository,
   PendingSlots,
@@ -36,7 +37,8 @@ export interface RequestDeps {
   policy: Policy;
   issuanceStateMachineArn: string;
   /** Key that unseals stored task tokens (cancel resumes the waiting workflow). */
-  signingKey: () => Promise<Buffer>;
+  /** Signs the emailed links and seals the workflow task tokens (one subkey per purpose). */
+  linkAndSealKey: LinkKeyring;
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
@@ -229,7 +231,7 @@ export async function cancelTokenRequest(deps: RequestDeps, caller: Caller, requ
     // Resume the waiting workflow so it closes the request; if it has not stored its token yet, it sees the
     // cancelled status itself when it does.
     if (saved.taskTokenSealed) {
-      const taskToken = unsealTaskToken(await deps.signingKey(), saved.taskTokenSealed, requestId);
+      const taskToken = unsealTaskToken(await deps.linkAndSealKey(), saved.taskTokenSealed, requestId);
       await deps.workflows.succeed(taskToken, { outcome: 'CANCELLED' });
     }
     return toRequestRepresentation(saved);

@@ -190,7 +190,7 @@ export async function recordRotationFailure(
   return { recorded: true, code };
 }
 
-export interface RetireDeps {
+export interface RevokePreviousDeps {
   store: RotationStore;
   audit: AuditTrail;
   atlassian: Atlassian;
@@ -203,7 +203,10 @@ export interface RetireDeps {
  * Workflow task `Revoke previous token` (after the grace period): revokes every older generation still live at
  * Atlassian, records the rotation and tells the owner.
  */
-export async function retirePreviousGenerations(deps: RetireDeps, input: { tokenId: string; generation: number }) {
+export async function revokePreviousGenerations(
+  deps: RevokePreviousDeps,
+  input: { tokenId: string; generation: number },
+) {
   const token = await deps.store.getToken(input.tokenId);
   // Revoked meanwhile: revoke took every generation down and told the owner; this rotation reports nothing more.
   if (!token || token.status === 'REVOKED') return { revoked: 0 };

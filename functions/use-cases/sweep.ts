@@ -68,7 +68,7 @@ export async function sweep(deps: SweepDeps): Promise<SweepReport> {
         if (await expireToken(deps, token)) report.expired++;
         continue;
       }
-      report.retired += await retireStaleGenerations(deps, token);
+      report.retired += await revokeStaleGenerations(deps, token);
       const manual = findServiceAccount(deps.policy, token.serviceAccount)?.issuance === 'manual';
       const outcome = await startRotation(deps, token.tokenId, {
         takeOverStale: true,
@@ -141,7 +141,7 @@ async function remind(deps: SweepDeps, token: StoredToken): Promise<boolean> {
 }
 
 /** Previous generations past their grace period that a failed revoke step left live at Atlassian. */
-async function retireStaleGenerations(deps: SweepDeps, token: StoredToken): Promise<number> {
+async function revokeStaleGenerations(deps: SweepDeps, token: StoredToken): Promise<number> {
   if (!token.lastRotatedAt) return 0;
   const graceEnd = Date.parse(token.lastRotatedAt) + deps.policy.gracePeriodHours * 3_600_000;
   if (deps.clock.now().getTime() < graceEnd) return 0;

@@ -22,6 +22,7 @@ import type {
   Atlassian,
   AtlassianApiToken,
   AuditTrail,
+  LinkKeyring,
   Mailer,
   MintRepository,
   RequestRepository,
@@ -47,7 +48,8 @@ export interface RequestUploadDeps {
   mailer: Mailer;
   clock: Clock;
   policy: Policy;
-  signingKey: () => Promise<Buffer>;
+  /** Signs the emailed links and seals the workflow task tokens (one subkey per purpose). */
+  linkAndSealKey: LinkKeyring;
   /** Base URL of the links (the HTTP API's URL unless configured). */
   approvalBaseUrl: string;
 }
@@ -62,7 +64,8 @@ export interface UploadPageDeps {
   clock: Clock;
   random: Random;
   policy: Policy;
-  signingKey: () => Promise<Buffer>;
+  /** Signs the emailed links and seals the workflow task tokens (one subkey per purpose). */
+  linkAndSealKey: LinkKeyring;
 }
 
 export interface RequestUploadInput {
@@ -82,7 +85,7 @@ const sealContext = (tokenId: string, generation: number) => `upload:${tokenId}:
  * generation whose upload already arrived resumes the workflow at once.
  */
 export async function requestUpload(deps: RequestUploadDeps, input: RequestUploadInput) {
-  const key = await deps.signingKey();
+  const key = await deps.linkAndSealKey();
   for (let attempt = 0; attempt < 5; attempt++) {
     const mint = await deps.store.getMint(input.tokenId, input.generation);
     if (!mint) throw new IssuanceRefusedError(`no generation ${input.generation} of ${input.tokenId} to upload`);
@@ -210,7 +213,7 @@ async function checkLink(
   if (!UPLOAD_ID.test(uploadId) || !sig) return invalid;
   const upload = await deps.store.getUpload(uploadId);
   if (!upload) return invalid;
-  const check = verifyUploadLink(await deps.signingKey(), uploadId, upload.admin, sig);
+  const check = verifyUploadLink(await deps.linkAndSealKey(), uploadId, upload.admin, sig);
   if (!check.valid || isoSeconds(check.expiresAt) !== upload.expiresAt) return invalid;
   const mint = await deps.store.getMint(upload.tokenId, upload.generation);
   const request = await deps.store.getRequest(upload.requestId);
@@ -372,7 +375,7 @@ export async function receiveUpload(
   const resumed =
     before.taskTokenSealed !== undefined &&
     (await deps.workflows.succeed(
-      unsealTaskToken(await deps.signingKey(), before.taskTokenSealed, sealContext(mint.tokenId, mint.generation)),
+      unsealTaskToken(await deps.linkAndSealKey(), before.taskTokenSealed, sealContext(mint.tokenId, mint.generation)),
       {},
     ));
   await deps.audit.append(

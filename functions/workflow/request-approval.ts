@@ -1,5 +1,5 @@
 import { envVar, readConfig } from '../composition/config';
-import { auditLog, mailer, recordStore, signingKey, workflows } from '../composition/deps';
+import { auditLog, linkAndSealKey, mailer, recordStore, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { cryptoRandom } from '../composition/random';
 import { requestId, taskToken } from '../domain/ids';
@@ -17,7 +17,7 @@ const deps: ApprovalDeps = {
   clock: systemClock,
   random: cryptoRandom,
   policy: loadPolicy(),
-  signingKey,
+  linkAndSealKey,
   approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
 

@@ -1,5 +1,5 @@
 import { envVar, readConfig } from '../composition/config';
-import { mailer, recordStore, signingKey, workflows } from '../composition/deps';
+import { linkAndSealKey, mailer, recordStore, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { generation, requestId, taskToken, tokenId } from '../domain/ids';
 import { systemClock } from '../domain/ports';
@@ -14,7 +14,7 @@ const deps: RequestUploadDeps = {
   mailer: mailer(),
   clock: systemClock,
   policy: loadPolicy(),
-  signingKey,
+  linkAndSealKey,
   approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
 

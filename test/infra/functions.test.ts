@@ -44,7 +44,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.promoteToken]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES],
   [ENTRIES.discardToken]: ['TABLE_NAME', ...ATLASSIAN],
   [ENTRIES.beginRotation]: ['TABLE_NAME'],
-  [ENTRIES.retirePrevious]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
+  [ENTRIES.revokePrevious]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
   [ENTRIES.recordRotationFailure]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL'],
   [ENTRIES.finishRevocation]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES, ...ATLASSIAN],
   [ENTRIES.sweep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', 'ROTATION_STATE_MACHINE_ARN', ...ATLASSIAN],
@@ -212,7 +212,7 @@ describe('Token Warden functions', () => {
     });
     for (const entry of [
       ENTRIES.beginRotation,
-      ENTRIES.retirePrevious,
+      ENTRIES.revokePrevious,
       ENTRIES.recordRotationFailure,
       ENTRIES.requestUpload,
     ]) {

@@ -94,7 +94,7 @@ describe('RotationWorkflow', () => {
       expect(state('Wait grace period')).toEqual({ Type: 'Wait', Seconds: 24 * 3600, Next: 'Revoke previous token' });
       expect(state('Revoke previous token')).toMatchObject({
         Parameters: {
-          FunctionName: lambdaArn(ENTRIES.retirePrevious),
+          FunctionName: lambdaArn(ENTRIES.revokePrevious),
           Payload: { 'tokenId.$': '$.tokenId', 'generation.$': '$.generation' },
         },
         ResultPath: null,

@@ -139,7 +139,7 @@ export const ENTRIES = {
   promoteToken: 'functions/workflow/promote-token.ts',
   discardToken: 'functions/workflow/discard-token.ts',
   beginRotation: 'functions/workflow/begin-rotation.ts',
-  retirePrevious: 'functions/workflow/retire-previous.ts',
+  revokePrevious: 'functions/workflow/revoke-previous.ts',
   recordRotationFailure: 'functions/workflow/record-rotation-failure.ts',
   finishRevocation: 'functions/workflow/finish-revocation.ts',
   sweep: 'functions/workflow/sweep.ts',

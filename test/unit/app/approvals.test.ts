@@ -47,7 +47,7 @@ function deps(current: Policy = policy): ApprovalDeps {
     clock: { now: () => new Date() },
     random: cryptoRandom,
     policy: current,
-    signingKey: async () => Buffer.alloc(32, 7),
+    linkAndSealKey: async () => Buffer.alloc(32, 7),
     approvalBaseUrl: 'https://api.example.com',
   };
 }

@@ -9,7 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { closeRequest } from '../../../functions/use-cases/close-request';
 import { discardToken, mintToken, verifyToken } from '../../../functions/use-cases/issuance';
 import { promoteToken } from '../../../functions/use-cases/promote';
-import { beginRotation, recordRotationFailure, retirePreviousGenerations } from '../../../functions/use-cases/rotation';
+import { beginRotation, recordRotationFailure, revokePreviousGenerations } from '../../../functions/use-cases/rotation';
 import { type Harness, startHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);
@@ -45,8 +45,8 @@ describe('every step twice', () => {
     await twice(() => verifyToken(h.deps, rotated));
     await twice(() => promoteToken(h.deps, rotated));
     // The second run finds nothing left to revoke (its count differs; what it leaves does not).
-    expect(await retirePreviousGenerations(h.deps, { tokenId, generation: 2 })).toEqual({ revoked: 1 });
-    expect(await retirePreviousGenerations(h.deps, { tokenId, generation: 2 })).toEqual({ revoked: 0 });
+    expect(await revokePreviousGenerations(h.deps, { tokenId, generation: 2 })).toEqual({ revoked: 1 });
+    expect(await revokePreviousGenerations(h.deps, { tokenId, generation: 2 })).toEqual({ revoked: 0 });
 
     const atAtlassian = h.fakeTokens(tokenId);
     expect(atAtlassian.map((t) => [t.label.split(':').pop(), t.status])).toEqual([

@@ -20,7 +20,7 @@ import type { Policy } from '../../../functions/domain/policy';
 import { isoSeconds } from '../../../functions/domain/ports';
 import { discardToken, type Minted, mintToken, verifyToken } from '../../../functions/use-cases/issuance';
 import { promoteToken } from '../../../functions/use-cases/promote';
-import { beginRotation, retirePreviousGenerations } from '../../../functions/use-cases/rotation';
+import { beginRotation, revokePreviousGenerations } from '../../../functions/use-cases/rotation';
 import { sweep } from '../../../functions/use-cases/sweep';
 import {
   type RequestUploadDeps,
@@ -73,7 +73,7 @@ const requestDeps = (): RequestUploadDeps => ({
   mailer: h.deps.mailer,
   clock: h.clock,
   policy: manualPolicy,
-  signingKey: async () => KEY,
+  linkAndSealKey: async () => KEY,
   approvalBaseUrl: 'https://api.example.com/',
 });
 const pageDeps = (): UploadPageDeps => ({
@@ -85,7 +85,7 @@ const pageDeps = (): UploadPageDeps => ({
   clock: h.clock,
   random: cryptoRandom,
   policy: manualPolicy,
-  signingKey: async () => KEY,
+  linkAndSealKey: async () => KEY,
 });
 
 beforeAll(async () => {
@@ -530,7 +530,7 @@ describe('rotation of a manually issued token', () => {
     expect(await secretValue(secretName, 'AWSPREVIOUS')).toBe(first.token);
     expect(await h.deps.store.getToken(tokenId)).toMatchObject({ status: 'ACTIVE', generation: 2 });
 
-    expect(await retirePreviousGenerations(deps, { tokenId, generation: 2 })).toEqual({ revoked: 1 });
+    expect(await revokePreviousGenerations(deps, { tokenId, generation: 2 })).toEqual({ revoked: 1 });
     expect(h.fakeTokens(tokenId).map((t) => [t.label.split(':').pop(), t.status])).toEqual([
       ['g1', 'REVOKED'],
       ['g2', 'ACTIVE'],

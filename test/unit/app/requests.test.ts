@@ -43,7 +43,7 @@ const workflows = {
 
 const member = (email: string): Caller => ({ email, isAdmin: false });
 const admin: Caller = { email: 'admin@example.com', isAdmin: true };
-const signingKey = async () => Buffer.alloc(32, 9);
+const linkAndSealKey = async () => Buffer.alloc(32, 9);
 
 function requestDeps(current: Policy = policy): RequestDeps & { store: Harness['deps']['store'] } {
   return {
@@ -54,7 +54,7 @@ function requestDeps(current: Policy = policy): RequestDeps & { store: Harness['
     random: cryptoRandom,
     policy: current,
     issuanceStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
-    signingKey,
+    linkAndSealKey,
   };
 }
 

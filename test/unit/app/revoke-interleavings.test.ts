@@ -19,7 +19,7 @@ import {
   beginRotation,
   type RotationInput,
   recordRotationFailure,
-  retirePreviousGenerations,
+  revokePreviousGenerations,
   rotateNow,
 } from '../../../functions/use-cases/rotation';
 import { sweep } from '../../../functions/use-cases/sweep';
@@ -88,7 +88,7 @@ function spawnRotation(world: World, input: RotationInput): void {
         await step(() => recordRotationFailure(deps, { ...input, error: { Error: (error as Error).name } }));
         return world.outcomes.set(name, 'Rotation failed');
       }
-      await step(() => retirePreviousGenerations(deps, input));
+      await step(() => revokePreviousGenerations(deps, input));
       return world.outcomes.set(name, 'Rotated');
     } catch (error) {
       if (error instanceof Stopped) return world.outcomes.set(name, 'Stopped');

@@ -13,7 +13,7 @@ import { finishRevocation, parseRevokeBody, revokeToken } from '../../../functio
 import {
   beginRotation,
   recordRotationFailure,
-  retirePreviousGenerations,
+  revokePreviousGenerations,
   rotateNow,
   startRotation,
 } from '../../../functions/use-cases/rotation';
@@ -92,7 +92,7 @@ describe('rotation', () => {
     expect(Date.parse(token!.nextRotationAt!)).toBe(Date.parse(token!.expiresAt) - policy.rotationLeadDays * DAY);
     expect(h.schedules.schedules.get(tokenId)?.executionName).toBe(`${tokenId}-g3-a1`);
 
-    await retirePreviousGenerations(h.deps, { tokenId, generation: 2 });
+    await revokePreviousGenerations(h.deps, { tokenId, generation: 2 });
     expect(await h.myself(oldValue)).toBe(401);
     expect(await h.myself(newValue)).toBe(200);
     expect(h.fakeTokens(tokenId).map((t) => [t.label.split(':').pop(), t.status])).toEqual([

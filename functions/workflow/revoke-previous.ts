@@ -4,7 +4,7 @@ import { rotatedGeneration, tokenId } from '../domain/ids';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
 import { taskHandler } from '../edge/task';
-import { retirePreviousGenerations } from '../use-cases/rotation';
+import { revokePreviousGenerations } from '../use-cases/rotation';
 
 const deps = {
   store: recordStore(),
@@ -20,4 +20,4 @@ const input = z.object({
 });
 
 /** Task `Revoke previous token` (after the grace period). */
-export const handler = taskHandler(input, (parsed) => retirePreviousGenerations(deps, parsed));
+export const handler = taskHandler(input, (parsed) => revokePreviousGenerations(deps, parsed));
