@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { AtlassianClient } from '../functions/adapters/atlassian/client';
-import { RecordStore, type StoredRequest, type StoredToken } from '../functions/adapters/aws/record-store';
+import { createRecordStore } from '../functions/adapters/aws/record-store';
 import { RotationSchedules } from '../functions/adapters/aws/rotation-schedules';
 import { TokenVault } from '../functions/adapters/aws/token-vault';
 import {
@@ -36,6 +36,7 @@ import {
 } from '../functions/domain/naming';
 import { findServiceAccount, type Policy, validatePolicy } from '../functions/domain/policy';
 import { isoSeconds } from '../functions/domain/ports';
+import type { StoredRequest, StoredToken } from '../functions/domain/records';
 import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../functions/domain/requests';
 import type { LocalRuntime } from '../local/driver';
 import type { BundledFunction } from './lib/assembly';
@@ -87,7 +88,7 @@ export async function seedTokens(opts: SeedOptions): Promise<SeededToken[]> {
     orgApiKey: async () => orgKey,
   });
   const vault = new TokenVault(opts.aws.sm);
-  const store = new RecordStore(opts.aws.doc, opts.aws.recordsTable);
+  const store = createRecordStore(opts.aws.doc, opts.aws.recordsTable);
   const scheduler = new SchedulerClient({
     endpoint: opts.rt.urls.aws,
     region: 'us-east-1',

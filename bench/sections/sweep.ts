@@ -15,12 +15,13 @@ import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dyn
 import type { AtlassianClient } from '../../functions/adapters/atlassian/client';
 import { AuditLog } from '../../functions/adapters/aws/audit-log';
 import type { Mailer } from '../../functions/adapters/aws/mailer';
-import { RecordStore, type StoredToken } from '../../functions/adapters/aws/record-store';
+import { createRecordStore } from '../../functions/adapters/aws/record-store';
 import type { TokenVault } from '../../functions/adapters/aws/token-vault';
 import type { Workflows } from '../../functions/adapters/aws/workflow';
 import { derivedId, mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../functions/domain/naming';
 import { parsePolicy } from '../../functions/domain/policy-text';
 import { isoSeconds } from '../../functions/domain/ports';
+import type { StoredToken } from '../../functions/domain/records';
 import { type SweepReport, sweep } from '../../functions/use-cases/sweep';
 import { type LocalDynamo, startDynamo } from '../../local/aws/dynalite';
 import { type Row, row, type SectionResult } from '../lib/report';
@@ -47,7 +48,7 @@ async function itemOf(token: StoredToken): Promise<Record<string, unknown>> {
       return {};
     },
   } as unknown as DynamoDBDocumentClient;
-  await new RecordStore(recorder, 'capture').createToken(token);
+  await createRecordStore(recorder, 'capture').createToken(token);
   if (!captured) throw new Error('createToken wrote nothing');
   return captured;
 }
@@ -155,7 +156,7 @@ export async function runSweep(opts: SweepOptions): Promise<SectionResult> {
       { step: 'initialize', name: 'benchCount', override: true },
     );
     const deps = {
-      store: new RecordStore(db.doc, db.tableName),
+      store: createRecordStore(db.doc, db.tableName),
       audit: new AuditLog(db.doc, db.auditTableName, async () => {}),
       workflows: {
         start: async () => 'arn:aws:states:us-east-1:000000000000:execution:TokenWarden-rotation:bench',

@@ -9,9 +9,6 @@ import { pendingSlotRepository } from './records/pending-slots';
 import { requestRepository, tokenRepository } from './records/requests';
 import { recordTable } from './records/table';
 
-/** The records now live in the domain; kept here for callers outside functions/ not yet moved over. */
-export type { StoredRequest, StoredToken } from '../../domain/records';
-
 /** Every repository over the one records table. */
 export type RecordStore = RecordStorePort;
 
@@ -40,13 +37,3 @@ export function createRecordStore(
     ...driftReports(table),
   };
 }
-
-/**
- * `new RecordStore(doc, tableName)` for callers outside functions/ not yet moved to {@link createRecordStore}
- * (a function called with `new` that returns an object yields that object).
- */
-export const RecordStore = createRecordStore as unknown as new (
-  doc: DynamoDBDocumentClient,
-  tableName: string,
-  clock?: Clock,
-) => RecordStore;
