@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AtlassianClient } from '../../functions/adapters/atlassian/client';
 import { AuditLog } from '../../functions/adapters/aws/audit-log';
-import type { Mailer } from '../../functions/adapters/aws/mailer';
 import { createRecordStore } from '../../functions/adapters/aws/record-store';
 import type { TokenVault } from '../../functions/adapters/aws/token-vault';
 import type { Workflows } from '../../functions/adapters/aws/workflow';
@@ -22,6 +21,7 @@ import { derivedId, mintLabel, secretNameFor, secretVersionId, tokenIdFor } from
 import { parsePolicy } from '../../functions/domain/policy-text';
 import { isoSeconds } from '../../functions/domain/ports';
 import type { StoredToken } from '../../functions/domain/records';
+import type { Mailer } from '../../functions/use-cases/ports';
 import { type SweepReport, sweep } from '../../functions/use-cases/sweep';
 import { type LocalDynamo, startDynamo } from '../../local/aws/dynalite';
 import { type Row, row, type SectionResult } from '../lib/report';

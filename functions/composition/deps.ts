@@ -4,7 +4,7 @@ import { AuditLog } from '../adapters/aws/audit-log';
 import { dynamoDocumentClient } from '../adapters/aws/clients';
 import { Keyring } from '../adapters/aws/keyring';
 import { LifecycleEvents } from '../adapters/aws/lifecycle-events';
-import { Mailer } from '../adapters/aws/mailer';
+import { SesMailer } from '../adapters/aws/mailer';
 import { SharedRateLimiter } from '../adapters/aws/rate-limiter';
 import { createRecordStore } from '../adapters/aws/record-store';
 import { RotationSchedules } from '../adapters/aws/rotation-schedules';
@@ -32,7 +32,7 @@ export const auditReader = /* @__PURE__ */ once(
   () => new AuditLog(dynamoDocumentClient(), readConfig({ AUDIT_TABLE_NAME: envVar.name }).AUDIT_TABLE_NAME),
 );
 export const workflows = /* @__PURE__ */ once(() => new Workflows());
-export const mailer = /* @__PURE__ */ once(() => new Mailer(readConfig({ FROM_EMAIL: envVar.email }).FROM_EMAIL));
+export const mailer = /* @__PURE__ */ once(() => new SesMailer(readConfig({ FROM_EMAIL: envVar.email }).FROM_EMAIL));
 export const tokenVault = /* @__PURE__ */ once(() => new TokenVault());
 export const keyring = /* @__PURE__ */ once(() => new Keyring());
 

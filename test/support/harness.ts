@@ -10,7 +10,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { AtlassianClient } from '../../functions/adapters/atlassian/client';
 import { AuditLog } from '../../functions/adapters/aws/audit-log';
-import { Mailer } from '../../functions/adapters/aws/mailer';
+import { SesMailer } from '../../functions/adapters/aws/mailer';
 import { createRecordStore, type RecordStore } from '../../functions/adapters/aws/record-store';
 import { TokenVault } from '../../functions/adapters/aws/token-vault';
 import { cryptoRandom } from '../../functions/composition/random';
@@ -99,7 +99,7 @@ export async function startHarness(): Promise<Harness> {
       timeoutMs: 500,
       sleep: async () => {},
     }),
-    mailer: new Mailer('token-warden@example.com', new SESv2Client({ region: 'us-east-1' })),
+    mailer: new SesMailer('token-warden@example.com', new SESv2Client({ region: 'us-east-1' })),
     clock,
     policy,
     kmsKeyId: 'alias/token-warden',

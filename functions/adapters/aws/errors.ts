@@ -1,7 +1,5 @@
 import { AwsTransientError } from '../../use-cases/port-errors';
 
-export { AwsTransientError } from '../../use-cases/port-errors';
-
 const TRANSIENT_NAMES = new Set([
   'ThrottlingException',
   'Throttling',

@@ -1,11 +1,9 @@
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import type { Email, Mailer as MailerPort } from '../../use-cases/ports';
+import type { Email, Mailer } from '../../use-cases/ports';
 import { aws } from './errors';
 
-export type { Email } from '../../use-cases/ports';
-
 /** Sends one email per recipient through SES v2. */
-export class Mailer implements MailerPort {
+export class SesMailer implements Mailer {
   constructor(
     private readonly from: string,
     private readonly ses: SESv2Client = new SESv2Client({}),

@@ -15,8 +15,6 @@ import {
 import type { SecretVault, TokenSecretSpec } from '../../use-cases/ports';
 import { aws } from './errors';
 
-export type { TokenSecretSpec } from '../../use-cases/ports';
-
 /**
  * The secrets that hold issued tokens. A secret's value is the raw token (what the Jenkins credentials provider
  * expects); generations are secret versions moved through `AWSPENDING` → `AWSCURRENT` → `AWSPREVIOUS`.

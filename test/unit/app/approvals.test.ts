@@ -1,6 +1,5 @@
 /** The approval use cases against the current policy: a decision is checked against the policy of now. */
 import { AuditLog } from '../../../functions/adapters/aws/audit-log';
-import type { Mailer } from '../../../functions/adapters/aws/mailer';
 import { createRecordStore, type RecordStore } from '../../../functions/adapters/aws/record-store';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
 import { cryptoRandom } from '../../../functions/composition/random';
@@ -13,6 +12,7 @@ import {
   requestApproval,
   showApproval,
 } from '../../../functions/use-cases/approvals';
+import type { Mailer } from '../../../functions/use-cases/ports';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { policy } from '../../support/harness';
 
