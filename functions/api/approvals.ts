@@ -1,8 +1,8 @@
-import { OidcSignIn } from '../adapters/oidc/sign-in';
 import { envVar, readConfig } from '../composition/config';
 import { auditLog, linkAndSealKey, recordStore, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { cryptoRandom } from '../composition/random';
+import { approverSignIn } from '../composition/sign-in';
 import { approvalPage } from '../domain/messages';
 import { systemClock } from '../domain/ports';
 import { type ApiEvent, type ApiResult, formBody, htmlPage, linkPageHandler } from '../edge/http';
@@ -30,15 +30,8 @@ const deps: ApprovalPageDeps = {
   linkAndSealKey,
   approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
-if (policy.approverSignIn) {
-  // Only read when the policy asks for sign-in: a deployment without it needs no identity provider settings.
-  const signIn = readConfig({ SIGN_IN_ISSUER: envVar.url, SIGN_IN_CLIENT_ID: envVar.name });
-  deps.signIn = new OidcSignIn({
-    issuer: signIn.SIGN_IN_ISSUER,
-    clientId: signIn.SIGN_IN_CLIENT_ID,
-    now: () => Math.floor(Date.now() / 1000),
-  });
-}
+// Only read when the policy asks for sign-in: a deployment without it needs no identity provider settings.
+if (policy.approverSignIn) deps.signIn = approverSignIn();
 
 const secureCookies = config.APPROVAL_BASE_URL.startsWith('https:');
 const cookie = (approvalId: string, value: string, maxAgeSeconds: number) =>
