@@ -6,6 +6,7 @@ import { approverSignIn } from '../composition/sign-in';
 import { approvalPage } from '../domain/messages';
 import { systemClock } from '../domain/ports';
 import { type ApiEvent, type ApiResult, formBody, htmlPage, linkPageHandler } from '../edge/http';
+import { logger } from '../edge/logger';
 import {
   type ApprovalPageDeps,
   completeSignIn,
@@ -29,6 +30,7 @@ const deps: ApprovalPageDeps = {
   policy,
   linkAndSealKey,
   approvalBaseUrl: config.APPROVAL_BASE_URL,
+  log: logger,
 };
 // Only read when the policy asks for sign-in: a deployment without it needs no identity provider settings.
 if (policy.approverSignIn) deps.signIn = approverSignIn();

@@ -19,7 +19,6 @@ import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
 import type { ApprovalRecord, StoredRequest } from '../domain/records';
 import { applyDecision, eligibleApprovers } from '../domain/requests';
-import { logger } from '../edge/logger';
 import { SignInRefused, SignInUnavailable } from './port-errors';
 import type {
   ApprovalRepository,
@@ -27,6 +26,7 @@ import type {
   AuditTrail,
   LinkKeyring,
   Mailer,
+  OperatorLog,
   PendingSlotRepository,
   RequestRepository,
   WorkflowEngine,
@@ -48,6 +48,7 @@ export interface ApprovalPageDeps {
   approvalBaseUrl: string;
   /** The identity provider approvers sign in with; required when the policy sets `approverSignIn`. */
   signIn?: ApproverSignIn;
+  log: OperatorLog;
 }
 
 /** The workflow task `Request approval` also emails the links. */
@@ -314,7 +315,7 @@ export async function completeSignIn(
     throw error;
   }
   if (email !== approval.approver.toLowerCase()) {
-    logger.warn('approver sign-in by another identity refused', { approvalId: approval.approvalId });
+    deps.log.warn('approver sign-in by another identity refused', { approvalId: approval.approvalId });
     return page(
       403,
       'Signed in as someone else',
@@ -399,7 +400,7 @@ export async function decideApproval(
 
 async function resumeWorkflow(deps: ApprovalPageDeps, request: StoredRequest, outcome: 'APPROVED' | 'REJECTED') {
   if (!request.taskTokenSealed) {
-    logger.warn('decided request has no stored task token', { requestId: request.requestId });
+    deps.log.warn('decided request has no stored task token', { requestId: request.requestId });
     return;
   }
   const taskToken = unsealTaskToken(await deps.linkAndSealKey(), request.taskTokenSealed, request.requestId);

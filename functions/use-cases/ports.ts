@@ -320,6 +320,12 @@ export interface CodeRedemption {
   nonce: string;
 }
 
+/** Where a use case notes what an operator should know and the caller is not told (the functions' logger). */
+export interface OperatorLog {
+  /** Something went unexpectedly but was handled. */
+  warn(message: string, attributes: Record<string, unknown>): void;
+}
+
 /** Approver sign-in through the organization's identity provider. */
 export interface ApproverSignIn {
   /** Where to send the approver's browser to sign in. */

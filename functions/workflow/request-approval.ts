@@ -5,6 +5,7 @@ import { cryptoRandom } from '../composition/random';
 import { requestId, taskToken } from '../domain/ids';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
+import { logger } from '../edge/logger';
 import { taskHandler } from '../edge/task';
 import { type ApprovalDeps, requestApproval } from '../use-cases/approvals';
 
@@ -19,6 +20,7 @@ const deps: ApprovalDeps = {
   policy: loadPolicy(),
   linkAndSealKey,
   approvalBaseUrl: config.APPROVAL_BASE_URL,
+  log: logger,
 };
 
 const input = z.object({

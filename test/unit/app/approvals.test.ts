@@ -49,6 +49,7 @@ function deps(current: Policy = policy): ApprovalDeps {
     policy: current,
     linkAndSealKey: async () => Buffer.alloc(32, 7),
     approvalBaseUrl: 'https://api.example.com',
+    log: { warn: () => {} },
   };
 }
 

@@ -62,6 +62,7 @@ const approvalDeps = (): ApprovalDeps => ({
   ...requestDeps(),
   mailer: h.deps.mailer,
   approvalBaseUrl: 'https://api.example.com',
+  log: { warn: () => {} },
 });
 
 const body = (name: string, extra: Record<string, unknown> = {}) => ({
