@@ -3,6 +3,7 @@ import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/
 import { type Clock, isoSeconds } from '../domain/ports';
 import type { MintRecord, StoredRequest, StoredToken } from '../domain/records';
 import { expiryFor } from '../domain/requests';
+import { IssuanceRefusedError, TokenVerificationError } from './port-errors';
 import type {
   Atlassian,
   AuditTrail,
@@ -38,16 +39,6 @@ export type MintDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault'
 export type VerifyDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
 export type PromoteDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault' | 'audit' | 'mailer' | 'schedules'>;
 export type DiscardDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
-
-/** A request that can no longer be issued under the current policy, or is in the wrong state. Not retried. */
-export class IssuanceRefusedError extends Error {
-  override readonly name = 'IssuanceRefusedError';
-}
-
-/** The minted token did not pass verification. Not retried: the token is discarded. */
-export class TokenVerificationError extends Error {
-  override readonly name = 'TokenVerificationError';
-}
 
 /** Scopes that let a token call `/myself`; other tokens are verified by listing the account's tokens. */
 const GRANULAR_MYSELF = ['read:application-role:jira', 'read:group:jira', 'read:user:jira', 'read:avatar:jira'];

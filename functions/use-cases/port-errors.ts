@@ -1,10 +1,25 @@
 /**
- * Errors the ports raise and the use cases recognise. Adapters translate SDK and HTTP failures into these. Workflow
- * `Retry`/`Catch` rules match on `name`, so each class sets its name to exactly the class name and those names are
- * part of the workflow contract (lib/issuance-workflow.ts `TRANSIENT_ERRORS`).
+ * The errors use cases and workflows tell apart: those the use cases raise, and those the ports raise (adapters
+ * translate SDK and HTTP failures into them). Workflow `Retry`/`Catch` rules match on `name`, so each class sets
+ * its name to exactly the class name and those names are part of the workflow contract (lib/workflow-parts.ts
+ * `TRANSIENT_ERRORS`).
  *
  * Messages name the route or operation and the status only: never a token value, the org key, or a response body.
  */
+
+// ---- raised by the use cases themselves: the workflows' Catch takes them, no Retry matches them
+
+/** A request that can no longer be issued under the current policy, or is in the wrong state. Not retried. */
+export class IssuanceRefusedError extends Error {
+  override readonly name = 'IssuanceRefusedError';
+}
+
+/** The minted token did not pass verification. Not retried: the token is discarded. */
+export class TokenVerificationError extends Error {
+  override readonly name = 'TokenVerificationError';
+}
+
+// ---- raised by the adapters
 
 /** A retryable AWS failure (throttling, 5xx, network). Step Functions `Retry` matches on this name. */
 export class AwsTransientError extends Error {

@@ -7,14 +7,8 @@ import { isoSeconds } from '../domain/ports';
 import type { MintRecord, StoredRequest, StoredToken } from '../domain/records';
 import { nextRotationDue } from '../domain/rotation';
 import { notifyOnce } from './close-request';
-import {
-  type IssuanceDeps,
-  IssuanceRefusedError,
-  loadMint,
-  loadRequest,
-  type PromoteDeps,
-  requireRotatable,
-} from './issuance';
+import { type IssuanceDeps, loadMint, loadRequest, type PromoteDeps, requireRotatable } from './issuance';
+import { IssuanceRefusedError } from './port-errors';
 
 /**
  * Task `Promote token`: makes the verified generation `AWSCURRENT`, records the token and the issued request, and

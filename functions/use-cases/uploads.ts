@@ -16,8 +16,7 @@ import { secretNameFor, uploadIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
 import type { MintRecord, StoredRequest, UploadRecord } from '../domain/records';
-import { IssuanceRefusedError } from './issuance';
-import { AtlassianTransientError, AwsTransientError } from './port-errors';
+import { AtlassianTransientError, AwsTransientError, IssuanceRefusedError } from './port-errors';
 import type {
   Atlassian,
   AtlassianApiToken,
