@@ -132,7 +132,7 @@ export function insertAt(op: string, k: number): Chooser {
       passed++;
       return mine;
     }
-    return others >= 0 ? others : 0;
+    return Math.max(others, 0);
   };
 }
 
@@ -142,7 +142,7 @@ export function othersFirstFor(op: string, k: number): Chooser {
     const other = waiting.findIndex((w) => !w.op.startsWith(op));
     if (step < k && other >= 0) return other;
     const mine = waiting.findIndex((w) => w.op.startsWith(op));
-    return mine >= 0 ? mine : 0;
+    return Math.max(mine, 0);
   };
 }
 
