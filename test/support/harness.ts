@@ -7,7 +7,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
+import {
+  SESv2Client,
+  type SESv2ClientResolvedConfig,
+  SendEmailCommand,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+} from '@aws-sdk/client-sesv2';
+import type { AwsStub } from 'aws-sdk-client-mock';
 import { AtlassianClient } from '../../functions/adapters/atlassian/client';
 import { AuditLog } from '../../functions/adapters/aws/audit-log';
 import { SesMailer } from '../../functions/adapters/aws/mailer';
@@ -71,6 +78,34 @@ export interface Harness {
   /** Status of `/myself` for a token value, as the service account. */
   myself(token: string): Promise<number>;
   close(): Promise<void>;
+}
+
+/**
+ * One harness for a test file: started before its tests, closed after them; before each test the file's SES client
+ * mock is reset to accept every email, then `beforeEachTest` runs. The harness answers once `beforeAll` has run.
+ */
+export function useHarness(
+  ses: AwsStub<ServiceInputTypes, ServiceOutputTypes, SESv2ClientResolvedConfig>,
+  beforeEachTest: () => void = () => undefined,
+): Harness {
+  let started: Harness | undefined;
+  beforeAll(async () => {
+    started = await startHarness();
+  });
+  afterAll(async () => {
+    await started?.close();
+  });
+  beforeEach(() => {
+    ses.reset();
+    ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+    beforeEachTest();
+  });
+  return new Proxy({} as Harness, {
+    get: (_target, prop) => {
+      if (!started) throw new Error('the harness starts in beforeAll');
+      return Reflect.get(started, prop);
+    },
+  });
 }
 
 export async function startHarness(): Promise<Harness> {

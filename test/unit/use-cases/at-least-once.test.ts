@@ -10,10 +10,9 @@ import { closeRequest } from '../../../functions/use-cases/close-request';
 import { discardToken, mintToken, verifyToken } from '../../../functions/use-cases/issuance';
 import { promoteToken } from '../../../functions/use-cases/promote';
 import { beginRotation, recordRotationFailure, revokePreviousGenerations } from '../../../functions/use-cases/rotation';
-import { type Harness, startHarness } from '../../support/harness';
+import { useHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);
-let h: Harness;
 const twice = async <T>(step: () => Promise<T>): Promise<T> => {
   const first = await step();
   const second = await step();
@@ -21,16 +20,7 @@ const twice = async <T>(step: () => Promise<T>): Promise<T> => {
   return second;
 };
 
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  ses.reset();
-  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
-});
+const h = useHarness(ses);
 
 describe('every step twice', () => {
   it('issuance and one rotation leave one token per generation, one version per generation, each audit record once', async () => {

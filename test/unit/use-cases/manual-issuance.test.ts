@@ -30,7 +30,7 @@ import {
   type UploadPageAnswer,
   type UploadPageDeps,
 } from '../../../functions/use-cases/uploads';
-import { type Harness, policy, SERVICE_ACCOUNT, startHarness } from '../../support/harness';
+import { type Harness, policy, SERVICE_ACCOUNT, useHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);
 const KEY = Buffer.from('link-signing-key-for-manual-issuance-tests-0123456789abcdef');
@@ -47,7 +47,6 @@ const manualPolicy: Policy = {
   ),
 };
 
-let h: Harness;
 let deps: Harness['deps'];
 const resumed: { taskToken: string; output: object }[] = [];
 const started: string[] = [];
@@ -88,19 +87,13 @@ const pageDeps = (): UploadPageDeps => ({
   linkAndSealKey: async () => KEY,
 });
 
-beforeAll(async () => {
-  h = await startHarness();
-  deps = { ...h.deps, policy: manualPolicy };
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  ses.reset();
-  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+const h = useHarness(ses, () => {
   resumed.length = 0;
   started.length = 0;
   resumeAnswer = true;
+});
+beforeAll(() => {
+  deps = { ...h.deps, policy: manualPolicy };
 });
 
 interface Sent {

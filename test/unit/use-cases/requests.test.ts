@@ -26,10 +26,9 @@ import {
 } from '../../../functions/use-cases/requests';
 import { revokeToken } from '../../../functions/use-cases/revoke';
 import { sweep } from '../../../functions/use-cases/sweep';
-import { type Harness, policy, startHarness } from '../../support/harness';
+import { type Harness, policy, useHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);
-let h: Harness;
 const DAY = 86_400_000;
 const started: string[] = [];
 const workflows = {
@@ -88,15 +87,7 @@ async function refusal(promise: Promise<unknown>) {
 const create = (who: string, name: string, key?: string, current?: Policy) =>
   createTokenRequest(requestDeps(current), member(who), body(name), key);
 
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  ses.reset();
-  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+const h = useHarness(ses, () => {
   started.length = 0;
 });
 

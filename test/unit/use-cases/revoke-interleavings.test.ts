@@ -7,7 +7,7 @@
  * revocation workflow's final sweep runs once every step that was in flight has ended.
  */
 import { DescribeSecretCommand, GetResourcePolicyCommand } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
@@ -23,24 +23,14 @@ import {
   rotateNow,
 } from '../../../functions/use-cases/rotation';
 import { sweep } from '../../../functions/use-cases/sweep';
-import { type Harness, startHarness } from '../../support/harness';
+import { useHarness } from '../../support/harness';
 import { type Chooser, fromChoices, Interleaver, insertAt, othersFirstFor } from '../../support/interleave';
 
 const ses = mockClient(SESv2Client);
-let h: Harness;
 const admin = { email: 'admin@example.com', isAdmin: true };
 const ROTATION_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:rotation';
 
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  ses.reset();
-  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
-});
+const h = useHarness(ses);
 
 const issued = () => h.issuedToken();
 

@@ -18,10 +18,9 @@ import {
   startRotation,
 } from '../../../functions/use-cases/rotation';
 import { sweep } from '../../../functions/use-cases/sweep';
-import { type Harness, policy, startHarness } from '../../support/harness';
+import { policy, useHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);
-let h: Harness;
 const started: { name: string; input: object }[] = [];
 const stopped: string[] = [];
 const workflows = {
@@ -43,15 +42,7 @@ function rotationDeps() {
   return { ...h.deps, workflows, rotationStateMachineArn: 'arn:aws:states:us-east-1:000000000000:stateMachine:rot' };
 }
 
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  ses.reset();
-  ses.on(SendEmailCommand).resolves({ MessageId: 'm' });
+const h = useHarness(ses, () => {
   started.length = 0;
   stopped.length = 0;
 });
