@@ -10,6 +10,7 @@ import { createRecordStore } from '../adapters/aws/record-store';
 import { RotationSchedules } from '../adapters/aws/rotation-schedules';
 import { TokenVault } from '../adapters/aws/token-vault';
 import { Workflows } from '../adapters/aws/workflow';
+import { systemClock } from '../domain/ports';
 import { envVar, readConfig } from './config';
 import { loadPolicy } from './policy-loader';
 
@@ -89,4 +90,14 @@ export const revocationStarter = /* @__PURE__ */ once(() => {
   return async (executionName: string, input: object) => {
     await workflows().start(arn, executionName, input);
   };
+});
+
+/** What a scheduled or workflow step that calls Atlassian, records, audits and emails needs (inventory, revoke-previous). */
+export const atlassianStepDeps = () => ({
+  store: recordStore(),
+  audit: auditLog(),
+  atlassian: atlassian(),
+  mailer: mailer(),
+  clock: systemClock,
+  policy: loadPolicy(),
 });

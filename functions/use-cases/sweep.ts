@@ -1,31 +1,17 @@
-import { findServiceAccount, type Policy } from '../domain/policy';
-import { type Clock, isoSeconds } from '../domain/ports';
+import { findServiceAccount } from '../domain/policy';
+import { isoSeconds } from '../domain/ports';
 import type { StoredToken } from '../domain/records';
 import { isDue, staleRotationAfterMs } from '../domain/rotation';
-import type {
-  Atlassian,
-  AuditTrail,
-  Mailer,
-  NameLockRepository,
-  NotificationMarkers,
-  SecretVault,
-  TokenRepository,
-  WorkflowEngine,
-} from './ports';
+import type { Atlassian, NameLockRepository, NotificationMarkers, SecretVault, TokenRepository } from './ports';
 import { closeSecret } from './revoke';
-import { notifyMarked, startRotation } from './rotation';
+import { notifyMarked, type RotationDeps, startRotation } from './rotation';
 
 /** The repositories these use cases read and write. */
 export type SweepStore = TokenRepository & NameLockRepository & NotificationMarkers;
 
-export interface SweepDeps {
+/** What the sweep needs: what starting a rotation needs, and Atlassian and the vault for retiring and expiring. */
+export interface SweepDeps extends Omit<RotationDeps, 'store'> {
   store: SweepStore;
-  audit: AuditTrail;
-  workflows: WorkflowEngine;
-  mailer: Mailer;
-  clock: Clock;
-  policy: Policy;
-  rotationStateMachineArn: string;
   atlassian: Atlassian;
   vault: SecretVault;
   /** When the Atlassian organization API key expires (its secret's `token-warden:expires-at` tag), if known. */

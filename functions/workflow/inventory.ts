@@ -1,18 +1,9 @@
-import { atlassian, auditLog, mailer, recordStore } from '../composition/deps';
-import { loadPolicy } from '../composition/policy-loader';
-import { systemClock } from '../domain/ports';
+import { atlassianStepDeps } from '../composition/deps';
 import { logger } from '../edge/logger';
 import { taskHandler } from '../edge/task';
 import { runInventory } from '../use-cases/inventory';
 
-const deps = {
-  store: recordStore(),
-  audit: auditLog(),
-  atlassian: atlassian(),
-  mailer: mailer(),
-  clock: systemClock,
-  policy: loadPolicy(),
-};
+const deps = atlassianStepDeps();
 
 /** The periodic inventory (EventBridge Scheduler, daily). */
 export const handler = taskHandler(async () => {

@@ -1,19 +1,10 @@
-import { atlassian, auditLog, mailer, recordStore } from '../composition/deps';
-import { loadPolicy } from '../composition/policy-loader';
+import { atlassianStepDeps } from '../composition/deps';
 import { rotatedGeneration, tokenId } from '../domain/ids';
-import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
 import { taskHandler } from '../edge/task';
 import { revokePreviousGenerations } from '../use-cases/rotation';
 
-const deps = {
-  store: recordStore(),
-  audit: auditLog(),
-  atlassian: atlassian(),
-  mailer: mailer(),
-  clock: systemClock,
-  policy: loadPolicy(),
-};
+const deps = atlassianStepDeps();
 const input = z.object({
   tokenId,
   generation: rotatedGeneration,

@@ -1,6 +1,6 @@
 import aslValidator from 'asl-validator';
 import { Match } from 'aws-cdk-lib/assertions';
-import { type Synthesized, stateMachineDefinition, synth, type TemplateJson } from './support/synth';
+import { MINTING_STATES, type Synthesized, stateMachineDefinition, synth, type TemplateJson } from './support/synth';
 
 const TRANSIENT = [
   'AtlassianTransientError',
@@ -10,14 +10,6 @@ const TRANSIENT = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
-];
-const MINTING_STATES = [
-  'Mint token',
-  'Uploaded by an admin?',
-  'Wait for token upload',
-  'Verify token',
-  'Promote token',
-  'Discard staged token',
 ];
 
 describe.each(['TokenWarden-issuance', 'TokenWarden-rotation'])('state machine %s', (name) => {

@@ -1,9 +1,9 @@
 /** The environment the API handlers read on Lambda, pointed at a local DynamoDB, for handler tests. */
-import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendTaskSuccessCommand, type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import type { AwsClientStub } from 'aws-sdk-client-mock';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import type { ApiEvent, ApiResult } from '../../functions/edge/http';
 import type { LocalDynamo } from './dynamo';
 import { apiEvent, type EventSpec, lambdaContext } from './events';
@@ -43,6 +43,16 @@ export type ApiFunction = (event: ApiEvent, context: typeof lambdaContext) => Pr
 export async function callApi(fn: ApiFunction, spec: EventSpec) {
   const result = await fn(apiEvent(spec), lambdaContext);
   return { status: result.statusCode, headers: result.headers ?? {}, cookies: result.cookies ?? [], body: result.body };
+}
+
+/** The client mocks the approval flow's handlers talk to (call once, at a test file's top level). */
+export function approvalAwsMocks() {
+  return {
+    sfn: mockClient(SFNClient),
+    eventBridge: mockClient(EventBridgeClient),
+    ses: mockClient(SESv2Client),
+    secrets: mockClient(SecretsManagerClient),
+  };
 }
 
 /**

@@ -123,6 +123,16 @@ export function rotationDefinition(s: Synthesized): TemplateJson {
   return stateMachineDefinition(s, `${s.stack.stackName}-rotation`);
 }
 
+/** The states of the minting chain both workflows share (lib/minting-chain.ts), in order. */
+export const MINTING_STATES = [
+  'Mint token',
+  'Uploaded by an admin?',
+  'Wait for token upload',
+  'Verify token',
+  'Promote token',
+  'Discard staged token',
+];
+
 /** All function entries of docs/architecture.md. */
 export const ENTRIES = {
   tokenRequests: 'functions/api/token-requests.ts',

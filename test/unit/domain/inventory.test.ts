@@ -1,44 +1,35 @@
 import { findDrift } from '../../../functions/domain/inventory';
 import type { TokenRecord } from '../../../functions/domain/model';
+import { tokenRecord } from '../fixtures/token-record';
 
 const tokenId = 'tok_aaaaaaaaaaaaaaaaaaaaaaaaaa';
-const record = (over: Partial<TokenRecord> = {}): TokenRecord => ({
-  tokenId,
-  requestId: 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa',
-  serviceAccount: 'jenkins-bot',
-  name: 'ci',
-  owner: 'alice@example.com',
-  secretName: 'token-warden.jenkins-bot.ci',
-  secretArn: 'arn',
-  status: 'ACTIVE',
-  scopes: ['read:jira-work'],
-  lifetimeDays: 30,
-  consumers: [],
-  expiresAt: '2027-01-01T00:00:00Z',
-  generation: 2,
-  createdAt: '2026-11-01T00:00:00Z',
-  generations: [
-    {
-      generation: 1,
-      label: `token-warden:${tokenId}:g1`,
-      atlassianTokenId: 'at-1',
-      expiresAt: '2026-12-01T00:00:00Z',
-      versionId: 'v1',
-      mintedAt: 'x',
-      revokedAt: '2026-11-25T00:00:00Z',
-    },
-    {
-      generation: 2,
-      label: `token-warden:${tokenId}:g2`,
-      atlassianTokenId: 'at-2',
-      expiresAt: '2027-01-01T00:00:00Z',
-      versionId: 'v2',
-      mintedAt: 'x',
-    },
-  ],
-  correlationId: 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa',
-  ...over,
-});
+const record = (over: Partial<TokenRecord> = {}): TokenRecord =>
+  tokenRecord({
+    tokenId,
+    requestId: 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa',
+    generation: 2,
+    generations: [
+      {
+        generation: 1,
+        label: `token-warden:${tokenId}:g1`,
+        atlassianTokenId: 'at-1',
+        expiresAt: '2026-12-01T00:00:00Z',
+        versionId: 'v1',
+        mintedAt: 'x',
+        revokedAt: '2026-11-25T00:00:00Z',
+      },
+      {
+        generation: 2,
+        label: `token-warden:${tokenId}:g2`,
+        atlassianTokenId: 'at-2',
+        expiresAt: '2027-01-01T00:00:00Z',
+        versionId: 'v2',
+        mintedAt: 'x',
+      },
+    ],
+    correlationId: 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa',
+    ...over,
+  });
 
 const NOW = new Date('2026-12-03T12:00:00Z');
 const minutesAgo = (m: number) => new Date(NOW.getTime() - m * 60_000).toISOString();

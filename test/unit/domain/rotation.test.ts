@@ -5,6 +5,7 @@ import {
   nextRotationDue,
   rotationEligibility,
 } from '../../../functions/domain/rotation';
+import { tokenRecord } from '../fixtures/token-record';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -21,25 +22,8 @@ const generation = (n: number, revoked = false) => ({
   ...(revoked ? { revokedAt: '2026-11-02T00:00:00Z' } : {}),
 });
 
-const token = (over: Partial<TokenRecord> = {}): TokenRecord => ({
-  tokenId: 'tok_x',
-  requestId: 'req_x',
-  serviceAccount: 'jenkins-bot',
-  name: 'ci',
-  owner: 'alice@example.com',
-  secretName: 'token-warden.jenkins-bot.ci',
-  secretArn: 'arn',
-  status: 'ACTIVE',
-  scopes: ['read:jira-work'],
-  lifetimeDays: 30,
-  consumers: [],
-  expiresAt: new Date(now.getTime() + 20 * DAY).toISOString(),
-  generation: 1,
-  createdAt: '2026-11-01T00:00:00Z',
-  generations: [generation(1)],
-  correlationId: 'req_x',
-  ...over,
-});
+const token = (over: Partial<TokenRecord> = {}): TokenRecord =>
+  tokenRecord({ expiresAt: new Date(now.getTime() + 20 * DAY).toISOString(), generations: [generation(1)], ...over });
 
 describe('nextRotationDue', () => {
   it('is expiry − rotationLeadDays while the lead is below the lifetime', () => {

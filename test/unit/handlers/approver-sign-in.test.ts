@@ -7,23 +7,23 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { createOidcProvider, type OidcProvider, seededGroupsFor } from '../../../local/oidc';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { lambdaContext, member } from '../../support/events';
-import { type ApiFunction, callApi, setHandlerEnvironment, stubApprovalAws } from '../../support/handler-env';
+import {
+  type ApiFunction,
+  approvalAwsMocks,
+  callApi,
+  setHandlerEnvironment,
+  stubApprovalAws,
+} from '../../support/handler-env';
 import { bundledPolicyFile } from '../../support/policy-json';
 
-const sfn = mockClient(SFNClient);
-const eventBridge = mockClient(EventBridgeClient);
-const ses = mockClient(SESv2Client);
-const secrets = mockClient(SecretsManagerClient);
+const { sfn, eventBridge, ses, secrets } = approvalAwsMocks();
 let dynamo: LocalDynamo;
 let requests: ApiFunction;
 let approvals: ApiFunction;

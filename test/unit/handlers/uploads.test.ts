@@ -8,18 +8,16 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
-  SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendTaskSuccessCommand } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { mockClient } from 'aws-sdk-client-mock';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
 import { createRecordStore, type RecordStore } from '../../../functions/adapters/aws/record-store';
 import { cryptoRandom } from '../../../functions/composition/random';
@@ -33,12 +31,9 @@ import { logger } from '../../../functions/edge/logger';
 import { createFakeAtlassian, DEMO_SEED } from '../../../local/fake-atlassian';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, type EventSpec, lambdaContext } from '../../support/events';
-import { setHandlerEnvironment } from '../../support/handler-env';
+import { approvalAwsMocks, setHandlerEnvironment } from '../../support/handler-env';
 
-const sfn = mockClient(SFNClient);
-const eventBridge = mockClient(EventBridgeClient);
-const ses = mockClient(SESv2Client);
-const secrets = mockClient(SecretsManagerClient);
+const { sfn, eventBridge, ses, secrets } = approvalAwsMocks();
 
 const LINK_KEY_ID = 'token-warden/link-signing-key';
 const ORG_KEY_ID = 'token-warden/atlassian-org-api-key';

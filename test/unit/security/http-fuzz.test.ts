@@ -15,16 +15,16 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import {
   CreateScheduleCommand,
   DeleteScheduleCommand,
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SendTaskSuccessCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
@@ -37,7 +37,7 @@ import type { ApiEvent, ApiResult } from '../../../functions/edge/http';
 import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../../local/fake-atlassian';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, lambdaContext } from '../../support/events';
-import { setHandlerEnvironment } from '../../support/handler-env';
+import { approvalAwsMocks, setHandlerEnvironment } from '../../support/handler-env';
 import { policyFileWith } from '../../support/policy-json';
 import {
   ADMIN_GROUP,
@@ -68,10 +68,7 @@ import {
   weirdString,
 } from '../../support/security-http';
 
-const sfn = mockClient(SFNClient);
-const eventBridge = mockClient(EventBridgeClient);
-const ses = mockClient(SESv2Client);
-const secrets = mockClient(SecretsManagerClient);
+const { sfn, eventBridge, ses, secrets } = approvalAwsMocks();
 const scheduler = mockClient(SchedulerClient);
 
 type Api = (event: ApiEvent, context: typeof lambdaContext) => Promise<ApiResult>;
