@@ -15,6 +15,8 @@ const OUTSIDE_FUNCTIONS = 'functions/ is what ships to Lambda: it imports nothin
 const DOMAIN = 'The domain depends on nothing outside itself';
 const DOMAIN_LAMBDA = 'The domain knows no Lambda event types';
 const TEST_CODE = 'bench/ and local/ import nothing from test/';
+const USE_CASE = 'Use cases depend on the ports they own';
+const USE_CASE_LAMBDA = 'Use cases know no Lambda event types';
 
 /** `file → messages` of every noRestrictedImports finding when the fixtures are linted. */
 function findings(): Map<string, string[]> {
@@ -56,6 +58,10 @@ const VIOLATIONS: [string, string][] = [
   ['functions/api/imports-local.ts', OUTSIDE_FUNCTIONS],
   ['functions/api/imports-bench.ts', OUTSIDE_FUNCTIONS],
   ['functions/api/imports-test.ts', OUTSIDE_FUNCTIONS],
+  ['functions/use-cases/imports-adapter.ts', USE_CASE],
+  ['functions/use-cases/imports-sdk.ts', USE_CASE],
+  ['functions/use-cases/imports-edge.ts', USE_CASE],
+  ['functions/use-cases/imports-aws-lambda.ts', USE_CASE_LAMBDA],
   ['bench/imports-test.ts', TEST_CODE],
   ['local/imports-test.ts', TEST_CODE],
   ['local/aws/imports-test.ts', TEST_CODE],
