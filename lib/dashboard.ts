@@ -16,6 +16,7 @@ import {
   ATLASSIAN_RATE_LIMITED_METRIC,
   ATLASSIAN_RETRIES_METRIC,
   ATLASSIAN_ROUTES,
+  DECISION_LATENCY_METRIC,
   LIFECYCLE_METRICS,
   LIMITER_WAIT_METRIC,
   ROUTE_DIMENSION,
@@ -108,6 +109,21 @@ export class WardenDashboard extends Construct {
           lifecycle('CANCELLED'),
           lifecycle('EXPIRED'),
         ],
+        6,
+      ),
+      this.graph(
+        'Approval decision latency (s)',
+        [Stats.p(50), Stats.p(90), Stats.MAXIMUM].map(
+          (statistic) =>
+            new Metric({
+              namespace: this.namespace,
+              metricName: DECISION_LATENCY_METRIC,
+              dimensionsMap: { service: this.serviceName },
+              statistic,
+              period: PERIOD,
+              label: `${DECISION_LATENCY_METRIC} ${statistic}`,
+            }),
+        ),
         6,
       ),
       this.graph('Issuance', [lifecycle('ISSUED'), lifecycle('TOKEN_UPLOADED'), lifecycle('ISSUANCE_FAILED')], 6),

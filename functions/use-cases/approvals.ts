@@ -379,7 +379,12 @@ export async function decideApproval(
         at,
         actor: approver,
         requestId: saved.requestId,
-        details: { outcome: applied.outcome, ...(deps.policy.approverSignIn ? { signedIn: true } : {}) },
+        details: {
+          outcome: applied.outcome,
+          // How long the request waited for this decision (the decision-latency metric).
+          pendingSeconds: Math.max(0, Math.round((Date.parse(at) - Date.parse(saved.createdAt)) / 1000)),
+          ...(deps.policy.approverSignIn ? { signedIn: true } : {}),
+        },
       },
       createHash('sha256').update(approver).digest('hex').slice(0, 16),
     );

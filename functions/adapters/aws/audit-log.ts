@@ -34,6 +34,10 @@ export class AuditLog implements AuditTrail {
         ),
       );
       this.metrics.lifecycleEvent(record.event);
+      const waited = record.details?.pendingSeconds;
+      if ((record.event === 'APPROVED' || record.event === 'REJECTED') && typeof waited === 'number') {
+        this.metrics.decisionLatency(waited);
+      }
     } catch (error) {
       if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
     }

@@ -26,6 +26,12 @@ export const LIFECYCLE_METRICS = {
   DRIFT_DETECTED: 'DriftDetected',
 } as const satisfies Record<AuditEvent, string>;
 
+/**
+ * How long a request waited for an approver's decision (seconds), one value per decision record (`APPROVED` or
+ * `REJECTED` by an approver), from the request's creation to the decision.
+ */
+export const DECISION_LATENCY_METRIC = 'DecisionLatency';
+
 /** Atlassian answers of 429 (count), with the `route` dimension. */
 export const ATLASSIAN_RATE_LIMITED_METRIC = 'AtlassianRateLimited';
 /** Atlassian calls sent again after a transient failure (count), with the `route` dimension. */

@@ -12,6 +12,7 @@ import type { AuditEvent } from './audit-log';
 import {
   ATLASSIAN_RATE_LIMITED_METRIC,
   ATLASSIAN_RETRIES_METRIC,
+  DECISION_LATENCY_METRIC,
   LIFECYCLE_METRICS,
   LIMITER_WAIT_METRIC,
   ROUTE_DIMENSION,
@@ -21,6 +22,8 @@ import {
 export interface MetricsRecorder {
   /** An audit record was appended (a retried step's repeat is not). */
   lifecycleEvent(event: AuditEvent): void;
+  /** An approver decided a request `seconds` after it was made. */
+  decisionLatency(seconds: number): void;
   /** Atlassian answered 429 on `route` (`METHOD /template`). */
   atlassianRateLimited(route: string): void;
   /** A call to `route` is sent again after a transient failure. */
@@ -39,6 +42,10 @@ export class PowertoolsMetricsRecorder implements MetricsRecorder {
 
   lifecycleEvent(event: AuditEvent): void {
     this.metrics.addMetric(LIFECYCLE_METRICS[event], MetricUnit.Count, 1);
+  }
+
+  decisionLatency(seconds: number): void {
+    this.metrics.addMetric(DECISION_LATENCY_METRIC, MetricUnit.Seconds, Math.max(0, Math.round(seconds)));
   }
 
   atlassianRateLimited(route: string): void {

@@ -238,6 +238,29 @@ describe('Class: AuditLog', () => {
     expect(JSON.stringify(lines[0])).not.toContain('req_abc');
   });
 
+  it('records how long a request waited for each approver decision, in whole seconds', async () => {
+    // Prepare
+    ddb.on(PutCommand).resolves({});
+    const metrics = newMetrics();
+    const audit = new AuditLog(doc, 'audit', undefined, new PowertoolsMetricsRecorder(metrics));
+    const decided = { ...record, actor: 'approver1@example.com', details: { outcome: 'PENDING' } };
+
+    // Act
+    await audit.append({ ...decided, event: 'APPROVED', details: { outcome: 'APPROVED', pendingSeconds: 125 } }, 'a1');
+    await audit.append({ ...decided, event: 'REJECTED', details: { outcome: 'REJECTED', pendingSeconds: 7 } }, 'a2');
+    // A close step's REJECTED carries no wait: no latency for it.
+    await audit.append({ ...record, event: 'REJECTED', details: { reason: 'REJECTED' } }, 'close');
+    const lines = await emfLines(() => {
+      metrics.publishStoredMetrics();
+    });
+
+    // Assess
+    expect(lines[0]?._aws.CloudWatchMetrics[0]?.Metrics).toEqual(
+      expect.arrayContaining([{ Name: 'DecisionLatency', Unit: 'Seconds' }]),
+    );
+    expect(lines[0]?.DecisionLatency).toEqual([125, 7]);
+  });
+
   it('counts nothing when a retried step finds the record already there', async () => {
     // Prepare
     ddb.on(PutCommand).rejects(Object.assign(new Error('present'), { name: 'ConditionalCheckFailedException' }));
@@ -259,6 +282,7 @@ describe('Class: AtlassianClient (metrics)', () => {
       calls,
       recorder: {
         lifecycleEvent: () => {},
+        decisionLatency: () => {},
         limiterWait: () => {},
         atlassianRateLimited: (route: string) => calls.push(`429 ${route}`),
         atlassianRetry: (route: string) => calls.push(`retry ${route}`),
@@ -354,6 +378,7 @@ describe('Class: SharedRateLimiter (metrics)', () => {
       },
       metrics: {
         lifecycleEvent: () => {},
+        decisionLatency: () => {},
         atlassianRateLimited: () => {},
         atlassianRetry: () => {},
         limiterWait: (ms) => waits.push(ms),
