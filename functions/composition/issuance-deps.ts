@@ -60,15 +60,5 @@ export function promoteDeps(): PromoteDeps {
   };
 }
 
-export function discardDeps(): DiscardDeps {
-  return {
-    store: recordStore(),
-    policy: loadPolicy(),
-    get vault() {
-      return tokenVault();
-    },
-    get atlassian() {
-      return atlassian();
-    },
-  };
-}
+/** Discarding uses what verifying uses: the records, the policy, the vault and Atlassian. */
+export const discardDeps: () => DiscardDeps = verifyDeps;
