@@ -113,17 +113,7 @@ export class WardenDashboard extends Construct {
       ),
       this.graph(
         'Approval decision latency (s)',
-        [Stats.p(50), Stats.p(90), Stats.MAXIMUM].map(
-          (statistic) =>
-            new Metric({
-              namespace: this.namespace,
-              metricName: DECISION_LATENCY_METRIC,
-              dimensionsMap: { service: this.serviceName },
-              statistic,
-              period: PERIOD,
-              label: `${DECISION_LATENCY_METRIC} ${statistic}`,
-            }),
-        ),
+        this.statistics(DECISION_LATENCY_METRIC, [Stats.p(50), Stats.p(90), Stats.MAXIMUM]),
         6,
       ),
       this.graph('Issuance', [lifecycle('ISSUED'), lifecycle('TOKEN_UPLOADED'), lifecycle('ISSUANCE_FAILED')], 6),
@@ -144,17 +134,7 @@ export class WardenDashboard extends Construct {
       this.graph('Atlassian retries by route', this.perRoute(ATLASSIAN_RETRIES_METRIC)),
       this.graph(
         'Shared Atlassian limiter: wait per call (ms)',
-        [Stats.p(50), Stats.p(99), Stats.MAXIMUM].map(
-          (statistic) =>
-            new Metric({
-              namespace: this.namespace,
-              metricName: LIMITER_WAIT_METRIC,
-              dimensionsMap: { service: this.serviceName },
-              statistic,
-              period: PERIOD,
-              label: `${LIMITER_WAIT_METRIC} ${statistic}`,
-            }),
-        ),
+        this.statistics(LIMITER_WAIT_METRIC, [Stats.p(50), Stats.p(99), Stats.MAXIMUM]),
       ),
     );
     this.dashboard.addWidgets(
@@ -178,6 +158,21 @@ export class WardenDashboard extends Construct {
     );
     this.dashboard.addWidgets(
       new AlarmStatusWidget({ title: 'Alarms', alarms: props.notifications.alarms, width: 24, height: 6 }),
+    );
+  }
+
+  /** One line per statistic of a metric with values (a wait, a latency). */
+  private statistics(metricName: string, statistics: string[]): Metric[] {
+    return statistics.map(
+      (statistic) =>
+        new Metric({
+          namespace: this.namespace,
+          metricName,
+          dimensionsMap: { service: this.serviceName },
+          statistic,
+          period: PERIOD,
+          label: `${metricName} ${statistic}`,
+        }),
     );
   }
 
