@@ -132,3 +132,14 @@ export interface AuditRecord {
   /** Non-secret facts about the event (never a token value). */
   details?: Record<string, string | number | boolean | string[]>;
 }
+
+/** An audit record Token Warden itself writes about a token (no person acted): its ids, the event and the facts. */
+export function tokenAuditRecord(
+  token: { correlationId: string; requestId: string; tokenId: string },
+  event: AuditEvent,
+  at: string,
+  details: NonNullable<AuditRecord['details']>,
+): AuditRecord {
+  const { correlationId, requestId, tokenId } = token;
+  return { correlationId, event, at, actor: 'token-warden', requestId, tokenId, details };
+}

@@ -4,7 +4,7 @@ import { type Caller, toTokenRepresentation } from '../domain/model';
 import { mintLabelPrefix, revocationExecutionName, rotationExecutionName } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
-import type { StoredToken } from '../domain/records';
+import { type StoredToken, tokenAuditRecord } from '../domain/records';
 import { hasUnsafeCharacters, inlineForEmail } from '../domain/text';
 import type {
   Atlassian,
@@ -175,15 +175,10 @@ export async function finishRevocation(
   const progress = await revokeAtAtlassian(deps, token, deadline);
   if (progress.done && input.final) {
     await deps.audit.append(
-      {
-        correlationId: token.correlationId,
-        event: 'REVOCATION_COMPLETED',
-        at: isoSeconds(deps.clock.now()),
-        actor: 'token-warden',
-        requestId: token.requestId,
-        tokenId: token.tokenId,
-        details: { round: token.revokeRounds ?? 1, revokedByFinalSweep: progress.revoked },
-      },
+      tokenAuditRecord(token, 'REVOCATION_COMPLETED', isoSeconds(deps.clock.now()), {
+        round: token.revokeRounds ?? 1,
+        revokedByFinalSweep: progress.revoked,
+      }),
       `r${token.revokeRounds ?? 1}`,
     );
   }

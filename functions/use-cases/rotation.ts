@@ -4,7 +4,7 @@ import { TOKEN_ID } from '../domain/ids';
 import { type Caller, canSeeToken, toTokenRepresentation } from '../domain/model';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
-import type { StoredToken } from '../domain/records';
+import { type StoredToken, tokenAuditRecord } from '../domain/records';
 import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
 import type { Atlassian, AuditTrail, Mailer, NotificationMarkers, TokenRepository, WorkflowEngine } from './ports';
 
@@ -164,15 +164,7 @@ export async function recordRotationFailure(
   }
   if (!token) return { recorded: false };
   await deps.audit.append(
-    {
-      correlationId: token.correlationId,
-      event: 'ROTATION_FAILED',
-      at,
-      actor: 'token-warden',
-      requestId: token.requestId,
-      tokenId: token.tokenId,
-      details: { generation: input.generation, attempt: input.attempt, code },
-    },
+    tokenAuditRecord(token, 'ROTATION_FAILED', at, { generation: input.generation, attempt: input.attempt, code }),
     `g${input.generation}a${input.attempt}`,
   );
   const subject = `Token rotation failed: ${token.serviceAccount} "${token.name}"`;
@@ -220,15 +212,7 @@ export async function revokePreviousGenerations(
     await markGenerationRevoked(deps.store, token.tokenId, g.generation, at);
   }
   await deps.audit.append(
-    {
-      correlationId: token.correlationId,
-      event: 'ROTATED',
-      at,
-      actor: 'token-warden',
-      requestId: token.requestId,
-      tokenId: token.tokenId,
-      details: { generation: input.generation, expiresAt: token.expiresAt },
-    },
+    tokenAuditRecord(token, 'ROTATED', at, { generation: input.generation, expiresAt: token.expiresAt }),
     `g${input.generation}`,
   );
   await notifyMarked(deps, `${token.tokenId}:rotated:g${input.generation}`, [token.owner], {

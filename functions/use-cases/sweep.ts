@@ -1,6 +1,6 @@
 import { findServiceAccount } from '../domain/policy';
 import { isoSeconds } from '../domain/ports';
-import type { StoredToken } from '../domain/records';
+import { type StoredToken, tokenAuditRecord } from '../domain/records';
 import { isDue, staleRotationAfterMs } from '../domain/rotation';
 import type { Atlassian, NameLockRepository, NotificationMarkers, SecretVault, TokenRepository } from './ports';
 import { closeSecret } from './revoke';
@@ -82,15 +82,10 @@ async function expireToken(deps: SweepDeps, token: StoredToken): Promise<boolean
   await closeSecret(deps.vault, saved);
   await deps.store.releaseName(token.serviceAccount, token.name, token.requestId);
   await deps.audit.append(
-    {
-      correlationId: token.correlationId,
-      event: 'TOKEN_EXPIRED',
-      at: isoSeconds(deps.clock.now()),
-      actor: 'token-warden',
-      requestId: token.requestId,
-      tokenId: token.tokenId,
-      details: { expiresAt: token.expiresAt, generation: token.generation },
-    },
+    tokenAuditRecord(token, 'TOKEN_EXPIRED', isoSeconds(deps.clock.now()), {
+      expiresAt: token.expiresAt,
+      generation: token.generation,
+    }),
     `g${token.generation}`,
   );
   await notifyMarked(
