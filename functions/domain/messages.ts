@@ -130,7 +130,7 @@ export function approvalPage(m: ApprovalPageModel): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${shown(m.title)} · Token Warden</title>
-<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}th{padding-right:1rem;vertical-align:top}button{font-size:1rem;margin-right:1rem;padding:.5rem 1.5rem}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}table{table-layout:fixed;width:100%}th{width:34%;padding-right:1rem;vertical-align:top;text-align:left}td{overflow-wrap:break-word}button{font-size:1rem;margin-right:1rem;padding:.5rem 1.5rem}</style>
 </head><body>
 <h1>${shown(m.title)}</h1>
 <p id="message">${shown(m.message)}</p>
@@ -235,7 +235,7 @@ export function uploadPage(m: UploadPageModel): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${shown(m.title)} · Token Warden</title>
-<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}th{padding-right:1rem;vertical-align:top}input,button{font-size:1rem;margin:.5rem 0;padding:.5rem}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}table{table-layout:fixed;width:100%}th{width:34%;padding-right:1rem;vertical-align:top;text-align:left}td{overflow-wrap:break-word}input,button{font-size:1rem;margin:.5rem 0;padding:.5rem}</style>
 </head><body>
 <h1>${shown(m.title)}</h1>
 <p id="message">${shown(m.message)}</p>
