@@ -258,17 +258,75 @@ export interface AtlassianApiToken {
   expiry?: string;
 }
 
-/** A token of the org-wide inventory. */
+/** A member's token of the org-wide inventory (API Access `ApiToken`). */
 export interface AtlassianOrgToken {
   id: string;
   label: string;
-  /** Passed through as Atlassian sends it (its docs show `ALLOWED`); not interpreted here. */
-  status: string;
+  /** `ALLOWED` while the owner's authentication policy lets API tokens work, else `BLOCKED`. */
+  status: 'ALLOWED' | 'BLOCKED';
   createdAt: string;
   expiresAt?: string;
   lastActiveAt?: string;
-  user?: { id: string; orgId?: string; name?: string; email?: string };
+  /** The token's owner; `id` is their account id. */
+  user: { id: string; orgId?: string; name?: string; email?: string };
+  /** `[]` is an unscoped token; absent means Atlassian did not say. */
   scopes?: string[];
+}
+
+/** Filters of the org-wide token inventory, as its `api-tokens` and `api-tokens/count` routes take them. */
+export interface AtlassianOrgTokenFilters {
+  status?: 'allowed' | 'blocked';
+  /** Fuzzy, case-insensitive search over label, owner name and owner email. */
+  q?: string;
+}
+
+/** The inventory's documented sort orders (`-` descending). */
+export type AtlassianOrgTokenSort =
+  | 'label'
+  | '-label'
+  | 'user.name'
+  | '-user.name'
+  | 'createdAt'
+  | '-createdAt'
+  | 'expiresAt'
+  | '-expiresAt'
+  | 'lastActiveAt'
+  | '-lastActiveAt';
+
+/** One page request of the org-wide token inventory. */
+export interface AtlassianOrgTokenQuery extends AtlassianOrgTokenFilters {
+  /** `next` of the previous page; the page size, sort and filters must be the same as on that page. */
+  cursor?: string;
+  /** 1–1000. @default 1000 */
+  pageSize?: number;
+  /** @default 'createdAt' (a token's position never moves while the list is paged) */
+  sort?: AtlassianOrgTokenSort;
+}
+
+/** Progress of an authentication-policy move (Admin Control task). */
+export interface AuthPolicyTaskStatus {
+  inProgressCount: number;
+  successCount: number;
+  failureCount: number;
+  failureReasons: AuthPolicyFailure[];
+}
+
+/** Why some users of a policy move failed (Atlassian's own words in `title` and `detail`). */
+export interface AuthPolicyFailure {
+  emails: string[];
+  status?: number;
+  title?: string;
+  detail?: string;
+}
+
+/** The authentication policy a managed user is in. */
+export interface UserAuthPolicy {
+  accountId: string;
+  email?: string;
+  name?: string;
+  policyId?: string;
+  /** When the user was added to the policy, epoch milliseconds. */
+  dateAdded?: number;
 }
 
 /** A user found in the organization's directory. */
@@ -290,12 +348,23 @@ export interface Atlassian {
   ): Promise<{ id: string; token: string }>;
   /** One account's tokens. */
   listTokens(accountId: string): Promise<AtlassianApiToken[]>;
-  /** Revokes one token; `not-found` if it is gone already. */
+  /**
+   * Revokes one token; `not-found` if the token is gone already. An account Atlassian does not know throws
+   * `AtlassianNotFoundError` with `key` `accountNotFound` (the token cannot be shown gone).
+   */
   revokeToken(accountId: string, atlassianTokenId: string): Promise<'revoked' | 'not-found'>;
   /** Whether `token` authenticates as someone on the site (`/myself`), and as whom. */
   verifyMyself(args: { cloudId: string; email: string; token: string }): Promise<VerifyResult>;
-  /** One page of the organization's tokens. */
-  orgTokens(orgId: string, cursor?: string): Promise<{ data: AtlassianOrgToken[]; next?: string }>;
+  /** One page of the organization's members' tokens; `next` is the cursor of the following page. */
+  orgTokens(orgId: string, query?: AtlassianOrgTokenQuery): Promise<{ data: AtlassianOrgToken[]; next?: string }>;
+  /** How many of the organization's members' tokens match the filters. */
+  countOrgTokens(orgId: string, filters?: AtlassianOrgTokenFilters): Promise<number>;
+  /** Starts moving users (by email) into an authentication policy; the task to poll. */
+  addUsersToAuthPolicy(orgId: string, policyId: string, emails: string[]): Promise<{ taskId: string }>;
+  /** Progress of a policy move started by `addUsersToAuthPolicy`. */
+  authPolicyTask(orgId: string, taskId: string): Promise<AuthPolicyTaskStatus>;
+  /** The authentication policy of each of these managed users (those Atlassian answers for). */
+  bulkFetchAuthPolicies(orgId: string, accountIds: string[]): Promise<UserAuthPolicy[]>;
   /** The directory's users with these emails. */
   findUsersByEmail(orgId: string, directoryId: string, emails: string[]): Promise<AtlassianDirectoryUser[]>;
   /** The cloud id of a site. */

@@ -303,7 +303,7 @@ describe('AtlassianClient against the fake Atlassian', () => {
       });
     }
     const atlassian = client();
-    const first = await atlassian.orgTokens('demo-org');
+    const first = await atlassian.orgTokens('demo-org', { pageSize: 50 });
     expect(first.data).toHaveLength(50);
     expect(first.data[0]).toEqual({
       id: expect.any(String),
@@ -315,7 +315,7 @@ describe('AtlassianClient against the fake Atlassian', () => {
       scopes: ['read:jira-work'],
     });
     expect(first.next).toEqual(expect.any(String));
-    const second = await atlassian.orgTokens('demo-org', first.next);
+    const second = await atlassian.orgTokens('demo-org', { pageSize: 50, cursor: first.next });
     expect(second.data.map((t) => t.label)).toEqual(['inv-50', 'inv-51', 'inv-52', 'inv-53', 'inv-54']);
     expect(second.next).toBeUndefined();
   });
@@ -498,12 +498,14 @@ describe('AtlassianClient against misbehaving servers', () => {
     await withScript(
       [
         { status: 200, body: JSON.stringify({ data: [], links: { next } }) },
-        { status: 200, body: '{"data": []}' },
+        { status: 200, body: '{"data": [], "links": {}}' },
       ],
       async (atlassian, seen) => {
         expect(await atlassian.orgTokens('demo-org')).toEqual({ data: [], next: 'abc=' });
-        expect(await atlassian.orgTokens('demo-org', 'abc=')).toEqual({ data: [] });
-        expect(seen[1]?.path).toBe('/admin/api-access/v1/orgs/demo-org/api-tokens?cursor=abc%3D');
+        expect(await atlassian.orgTokens('demo-org', { cursor: 'abc=' })).toEqual({ data: [] });
+        expect(seen[1]?.path).toBe(
+          '/admin/api-access/v1/orgs/demo-org/api-tokens?pageSize=1000&sort=createdAt&cursor=abc%3D',
+        );
       },
     );
   });

@@ -4,7 +4,8 @@
  * workflows' `Retry`/`Catch` match.
  *
  * Retries: reads and the single-token DELETE are safe to repeat, so they back off on 429/5xx/timeout/network
- * failures. Minting is not idempotent and its response is the only copy of the token value, so a mint is
+ * failures. So is moving users into an authentication policy (`add-users`): a repeated move ends in the same
+ * membership, and a lost answer's task is simply never polled. Minting is not idempotent and its response is the only copy of the token value, so a mint is
  * repeated only after a 429 (Atlassian did not process it); any other failure throws at once and the workflow
  * reconciles by label (list the account's tokens, revoke those with the label, mint again).
  */
@@ -27,12 +28,24 @@ import type {
   AtlassianApiToken,
   AtlassianDirectoryUser,
   AtlassianOrgToken,
+  AtlassianOrgTokenFilters,
+  AtlassianOrgTokenQuery,
+  AtlassianOrgTokenSort,
+  AuthPolicyFailure,
+  AuthPolicyTaskStatus,
+  UserAuthPolicy,
   VerifyResult,
 } from '../../use-cases/ports';
 import { type MetricsRecorder, wardenMetrics } from '../aws/metrics';
 import {
+  AUTH_POLICY_ADD_USERS,
+  AUTH_POLICY_BULK_FETCH,
+  AUTH_POLICY_TASK,
   apiTokenSchema,
+  asyncTaskSchema,
+  authPolicyTaskSchema,
   type CallSpec,
+  countSchema,
   cursorOf,
   errorBodySchema,
   issuePaths,
@@ -42,6 +55,7 @@ import {
   mintResponseSchema,
   myselfSchema,
   ORG_TOKENS,
+  ORG_TOKENS_COUNT,
   orgTokensSchema,
   parseJson,
   type RawResponse,
@@ -52,6 +66,7 @@ import {
   USER_SEARCH,
   USER_TOKEN,
   USER_TOKENS,
+  userPoliciesSchema,
   userSearchSchema,
   withAttempts,
 } from './wire';
@@ -66,6 +81,11 @@ export interface AtlassianClientOptions {
   siteBaseUrl: string;
   /** Bearer key for admin routes, fetched lazily by the caller (Secrets Manager); called once per operation. */
   orgApiKey: () => Promise<string>;
+  /**
+   * Bearer key for API Access and Admin Control, which document per-operation scopes (`read:tokens:admin`,
+   * `write:policies:admin`, ...), for a deployment that keeps a scoped key apart. @default orgApiKey
+   */
+  scopedApiKey?: () => Promise<string>;
   /** Per-request timeout. @default 10_000 */
   timeoutMs?: number;
   /** Attempts of a retryable call. @default 4 */
@@ -87,7 +107,47 @@ export interface AtlassianClientOptions {
   metrics?: MetricsRecorder;
 }
 
-export type { AtlassianApiToken, AtlassianDirectoryUser, AtlassianOrgToken, VerifyResult } from '../../use-cases/ports';
+export type {
+  AtlassianApiToken,
+  AtlassianDirectoryUser,
+  AtlassianOrgToken,
+  AtlassianOrgTokenFilters,
+  AtlassianOrgTokenQuery,
+  AtlassianOrgTokenSort,
+  AuthPolicyFailure,
+  AuthPolicyTaskStatus,
+  UserAuthPolicy,
+  VerifyResult,
+} from '../../use-cases/ports';
+
+/** Most account ids one bulk-fetch request carries (the spec states no limit). */
+export const BULK_FETCH_CHUNK = 100;
+
+const ORG_TOKEN_SORTS: readonly AtlassianOrgTokenSort[] = [
+  'label',
+  '-label',
+  'user.name',
+  '-user.name',
+  'createdAt',
+  '-createdAt',
+  'expiresAt',
+  '-expiresAt',
+  'lastActiveAt',
+  '-lastActiveAt',
+];
+
+/** The filters as query parameters, checked here: API Access has been seen to answer 500, not 400, to a bad query. */
+function filterParams(filters: AtlassianOrgTokenFilters): URLSearchParams {
+  const params = new URLSearchParams();
+  if (filters.status !== undefined) {
+    if (filters.status !== 'allowed' && filters.status !== 'blocked') {
+      throw new RangeError('org token status filter must be allowed or blocked');
+    }
+    params.set('status', filters.status);
+  }
+  if (filters.q !== undefined && filters.q !== '') params.set('q', filters.q);
+  return params;
+}
 
 /** The Atlassian Cloud API client used by the Lambdas. Build once per container; pass to use cases. */
 export class AtlassianClient implements Atlassian {
@@ -154,7 +214,11 @@ export class AtlassianClient implements Atlassian {
     });
   }
 
-  /** Revokes one token (permanent). A token Atlassian does not know (`404 {"key":"notFound"}`) is `not-found`. */
+  /**
+   * Revokes one token (permanent). A token Atlassian does not know (`404 {"key":"notFound"}`) is `not-found`;
+   * an unknown account (`404 {"key":"accountNotFound"}`) throws `AtlassianNotFoundError` with that key,
+   * since nothing shows its token is gone (for a governed token it means the catalogue is wrong).
+   */
   async revokeToken(accountId: string, atlassianTokenId: string): Promise<'revoked' | 'not-found'> {
     const spec: CallSpec = {
       method: 'DELETE',
@@ -192,34 +256,140 @@ export class AtlassianClient implements Atlassian {
     return { valid: true, accountId: me.accountId };
   }
 
-  /** One page of the org-wide token inventory (documented, experimental). `next` is the cursor of the next page. */
-  async orgTokens(orgId: string, cursor?: string): Promise<{ data: AtlassianOrgToken[]; next?: string }> {
-    const query = cursor === undefined ? '' : `?cursor=${encodeURIComponent(cursor)}`;
+  /**
+   * One page of the org-wide inventory of members' tokens (`GET …/api-tokens`, documented). The cursor encodes
+   * only a position, so page size, sort and filters go with every request, the cursor's included; the default
+   * sort `createdAt` keeps a token from moving between pages while the list is paged (`-lastActiveAt`, the
+   * server's default, moves a token used mid-scan). A token in an undocumented status makes the page malformed.
+   */
+  async orgTokens(
+    orgId: string,
+    query: AtlassianOrgTokenQuery = {},
+  ): Promise<{ data: AtlassianOrgToken[]; next?: string }> {
+    const pageSize = query.pageSize ?? 1000;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) {
+      throw new RangeError('org token page size must be an integer from 1 to 1000');
+    }
+    const sort = query.sort ?? 'createdAt';
+    if (!ORG_TOKEN_SORTS.includes(sort)) throw new RangeError('org token sort is not one Atlassian documents');
+    const params = new URLSearchParams({ pageSize: String(pageSize), sort });
+    for (const [name, value] of filterParams(query)) params.set(name, value);
+    if (query.cursor !== undefined) params.set('cursor', query.cursor);
     const spec: CallSpec = {
       method: 'GET',
       route: ORG_TOKENS,
-      url: `${this.apiBaseUrl}/admin/api-access/v1/orgs/${seg(orgId)}/api-tokens${query}`,
-      auth: { kind: 'org' },
+      url: `${this.apiBaseUrl}/admin/api-access/v1/orgs/${seg(orgId)}/api-tokens?${params}`,
+      auth: { kind: 'scoped' },
       retry: 'all',
     };
     const res = await this.send(spec);
     const page = this.decode(spec, res, orgTokensSchema);
     const data = page.data.map((t) => {
-      const token: AtlassianOrgToken = { id: t.id, label: t.label, status: t.status, createdAt: t.createdAt };
+      const user: AtlassianOrgToken['user'] = { id: t.user.id };
+      if (t.user.orgId !== undefined) user.orgId = t.user.orgId;
+      if (t.user.name !== undefined) user.name = t.user.name;
+      if (t.user.email !== undefined) user.email = t.user.email;
+      const token: AtlassianOrgToken = { id: t.id, label: t.label, status: t.status, createdAt: t.createdAt, user };
       if (t.expiresAt !== undefined) token.expiresAt = t.expiresAt;
       if (t.lastActiveAt !== undefined) token.lastActiveAt = t.lastActiveAt;
-      if (t.user !== undefined) {
-        const user: NonNullable<AtlassianOrgToken['user']> = { id: t.user.id };
-        if (t.user.orgId !== undefined) user.orgId = t.user.orgId;
-        if (t.user.name !== undefined) user.name = t.user.name;
-        if (t.user.email !== undefined) user.email = t.user.email;
-        token.user = user;
-      }
       if (t.scopes !== undefined) token.scopes = t.scopes;
       return token;
     });
-    const next = cursorOf(page.links?.next);
+    const next = cursorOf(page.links.next);
     return next === undefined ? { data } : { data, next };
+  }
+
+  /** How many members' tokens match the filters (`GET …/api-tokens/count`, documented; a bare integer). */
+  async countOrgTokens(orgId: string, filters: AtlassianOrgTokenFilters = {}): Promise<number> {
+    const params = filterParams(filters);
+    const query = params.size === 0 ? '' : `?${params}`;
+    const spec: CallSpec = {
+      method: 'GET',
+      route: ORG_TOKENS_COUNT,
+      url: `${this.apiBaseUrl}/admin/api-access/v1/orgs/${seg(orgId)}/api-tokens/count${query}`,
+      auth: { kind: 'scoped' },
+      retry: 'all',
+    };
+    const res = await this.send(spec);
+    return this.decode(spec, res, countSchema);
+  }
+
+  /**
+   * Starts moving users, by email, into an authentication policy (`POST …/auth-policy/{policyId}/add-users`,
+   * documented; `202 {taskId}`). Retried like a read: moving a user into the policy they are in already leaves
+   * the same membership, and the task of an answer that was lost is simply never polled.
+   */
+  async addUsersToAuthPolicy(orgId: string, policyId: string, emails: string[]): Promise<{ taskId: string }> {
+    const users = [...new Set(emails)];
+    if (users.length === 0) throw new RangeError('addUsersToAuthPolicy needs at least one email');
+    const spec: CallSpec = {
+      method: 'POST',
+      route: AUTH_POLICY_ADD_USERS,
+      url: `${this.apiBaseUrl}/admin/control/v1/orgs/${seg(orgId)}/auth-policy/${seg(policyId)}/add-users`,
+      auth: { kind: 'scoped' },
+      body: { users },
+      retry: 'all',
+    };
+    const res = await this.send(spec);
+    const task = this.decode(spec, res, asyncTaskSchema);
+    return { taskId: task.taskId };
+  }
+
+  /** Progress of a policy move (`GET …/auth-policy/task/{taskId}`, documented); absent counts read as 0. */
+  async authPolicyTask(orgId: string, taskId: string): Promise<AuthPolicyTaskStatus> {
+    const spec: CallSpec = {
+      method: 'GET',
+      route: AUTH_POLICY_TASK,
+      url: `${this.apiBaseUrl}/admin/control/v1/orgs/${seg(orgId)}/auth-policy/task/${seg(taskId)}`,
+      auth: { kind: 'scoped' },
+      retry: 'all',
+    };
+    const res = await this.send(spec);
+    const task = this.decode(spec, res, authPolicyTaskSchema);
+    const failureReasons = (task.failureReasons ?? []).map((r) => {
+      const reason: AuthPolicyFailure = { emails: r.emails ?? [] };
+      if (r.details?.status !== undefined) reason.status = r.details.status;
+      if (r.details?.title !== undefined) reason.title = r.details.title;
+      if (r.details?.detail !== undefined) reason.detail = r.details.detail;
+      return reason;
+    });
+    return {
+      inProgressCount: task.inProgressCount,
+      successCount: task.successCount,
+      failureCount: task.failureCount,
+      failureReasons,
+    };
+  }
+
+  /**
+   * The authentication policy of each managed user (`POST …/users/auth-policies/bulk-fetch`, documented), in
+   * requests of at most {@link BULK_FETCH_CHUNK} account ids. A read, so retried. Entries without an account id
+   * are left out: a user Atlassian did not answer for is absent, never guessed.
+   */
+  async bulkFetchAuthPolicies(orgId: string, accountIds: string[]): Promise<UserAuthPolicy[]> {
+    const unique = [...new Set(accountIds)];
+    const found: UserAuthPolicy[] = [];
+    for (let i = 0; i < unique.length; i += BULK_FETCH_CHUNK) {
+      const spec: CallSpec = {
+        method: 'POST',
+        route: AUTH_POLICY_BULK_FETCH,
+        url: `${this.apiBaseUrl}/admin/control/v1/orgs/${seg(orgId)}/users/auth-policies/bulk-fetch`,
+        auth: { kind: 'scoped' },
+        body: { accountIds: unique.slice(i, i + BULK_FETCH_CHUNK) },
+        retry: 'all',
+      };
+      const res = await this.send(spec);
+      for (const u of this.decode(spec, res, userPoliciesSchema)) {
+        if (u.accountId === undefined || u.accountId === '') continue;
+        const info: UserAuthPolicy = { accountId: u.accountId };
+        if (u.email !== undefined) info.email = u.email;
+        if (u.name !== undefined) info.name = u.name;
+        if (u.authPolicyInfo?.policyId !== undefined) info.policyId = u.authPolicyInfo.policyId;
+        if (u.authPolicyInfo?.dateAdded !== undefined) info.dateAdded = u.authPolicyInfo.dateAdded;
+        found.push(info);
+      }
+    }
+    return found;
   }
 
   /**
@@ -283,6 +453,10 @@ export class AtlassianClient implements Atlassian {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (spec.body !== undefined) headers['content-type'] = 'application/json';
     if (spec.auth.kind === 'org') headers.authorization = `Bearer ${await this.options.orgApiKey()}`;
+    if (spec.auth.kind === 'scoped') {
+      const key = this.options.scopedApiKey ?? this.options.orgApiKey;
+      headers.authorization = `Bearer ${await key()}`;
+    }
     if (spec.auth.kind === 'basic') {
       headers.authorization = `Basic ${Buffer.from(`${spec.auth.email}:${spec.auth.token}`).toString('base64')}`;
     }

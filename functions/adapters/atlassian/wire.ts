@@ -21,7 +21,11 @@ export interface CallSpec {
   /** Route template for messages, e.g. `/users/{accountId}/manage/api-tokens`. */
   route: string;
   url: string;
-  auth: { kind: 'org' } | { kind: 'basic'; email: string; token: string } | { kind: 'none' };
+  /**
+   * `org`: the unscoped org key (user-management, organization routes); `scoped`: the key of the scoped planes
+   * (API Access, Admin Control), the org key unless configured apart.
+   */
+  auth: { kind: 'org' } | { kind: 'scoped' } | { kind: 'basic'; email: string; token: string } | { kind: 'none' };
   body?: unknown;
   /** `all`: repeat on 429/5xx/timeout/network; `rate-limit`: repeat only on 429 (not processed). */
   retry: 'all' | 'rate-limit';
@@ -38,6 +42,10 @@ export interface RawResponse {
 export const USER_TOKENS = '/users/{accountId}/manage/api-tokens';
 export const USER_TOKEN = '/users/{accountId}/manage/api-tokens/{tokenId}';
 export const ORG_TOKENS = '/admin/api-access/v1/orgs/{orgId}/api-tokens';
+export const ORG_TOKENS_COUNT = '/admin/api-access/v1/orgs/{orgId}/api-tokens/count';
+export const AUTH_POLICY_ADD_USERS = '/admin/control/v1/orgs/{orgId}/auth-policy/{policyId}/add-users';
+export const AUTH_POLICY_TASK = '/admin/control/v1/orgs/{orgId}/auth-policy/task/{taskId}';
+export const AUTH_POLICY_BULK_FETCH = '/admin/control/v1/orgs/{orgId}/users/auth-policies/bulk-fetch';
 export const USER_SEARCH = '/admin/v2/orgs/{orgId}/directories/{directoryId}/users/search';
 export const MYSELF = '/ex/jira/{cloudId}/rest/api/3/myself';
 export const TENANT_INFO = '/_edge/tenant_info';
@@ -65,23 +73,71 @@ export const apiTokenSchema = z.object({
 
 export const myselfSchema = z.object({ accountId: nonEmpty() });
 
+/** The documented statuses; a token in any other is a malformed page, not a token silently dropped or guessed at. */
+export const ORG_TOKEN_STATUSES = ['ALLOWED', 'BLOCKED'] as const;
+
+/**
+ * API Access `ApiTokenSearchResponse`. `links` is required there: a page without it is malformed rather than
+ * read as the last page, so a truncated answer cannot end a scan early. `scopes` absent stays absent (`[]` is
+ * an unscoped token).
+ */
 export const orgTokensSchema = z.object({
   data: z.array(
     z.object({
       id: nonEmpty(),
       label: z.string(),
-      status: z.string(),
+      status: z.enum(ORG_TOKEN_STATUSES),
       createdAt: z.string(),
       expiresAt: optionalString,
       lastActiveAt: optionalString,
-      user: absentAsUndefined(
-        z.object({ id: z.string(), orgId: optionalString, name: optionalString, email: optionalString }),
-      ),
+      user: z.object({ id: nonEmpty(), orgId: optionalString, name: optionalString, email: optionalString }),
       scopes: absentAsUndefined(z.array(z.string())),
     }),
   ),
-  links: z.nullish(z.object({ next: optionalString })),
+  links: z.object({ next: optionalString }),
 });
+
+/** `…/api-tokens/count` answers a bare integer. */
+export const countSchema = z.int().check(z.minimum(0));
+
+/** Admin Control `Models.AsyncResponseModel` (`taskLink` is not used). */
+export const asyncTaskSchema = z.object({ taskId: nonEmpty() });
+
+const optionalCount = z.pipe(
+  z.nullish(z.int().check(z.minimum(0))),
+  z.transform((v: number | null | undefined) => v ?? 0),
+);
+
+/** Admin Control `Models.AddUsersToPolicyTaskStatus`: every field optional; absent counts read as 0. */
+export const authPolicyTaskSchema = z.object({
+  inProgressCount: optionalCount,
+  successCount: optionalCount,
+  failureCount: optionalCount,
+  failureReasons: absentAsUndefined(
+    z.array(
+      z.object({
+        emails: absentAsUndefined(z.array(z.string())),
+        details: absentAsUndefined(
+          z.object({
+            status: absentAsUndefined(z.number()),
+            title: optionalString,
+            detail: optionalString,
+          }),
+        ),
+      }),
+    ),
+  ),
+});
+
+/** Admin Control bulk-fetch answer: an array of `Models.UserPolicyInfo` (every field optional there). */
+export const userPoliciesSchema = z.array(
+  z.object({
+    accountId: optionalString,
+    email: optionalString,
+    name: optionalString,
+    authPolicyInfo: absentAsUndefined(z.object({ policyId: optionalString, dateAdded: absentAsUndefined(z.number()) })),
+  }),
+);
 
 export const userSearchSchema = z.object({
   data: z.array(
@@ -97,9 +153,14 @@ export const userSearchSchema = z.object({
 
 export const tenantInfoSchema = z.object({ cloudId: nonEmpty() });
 
-/** Atlassian error bodies: `{key, context?}` (identity APIs) or `{errors: [{code}]}` (organization APIs). */
+/**
+ * Atlassian error bodies: `{key, context?}` (identity APIs), `{errors: [{code}]}` (organization, API Access,
+ * Admin Control 400/500), or `{code, message}` (Admin Control 403/404, where a 404's `code` is the number 404).
+ */
 export const errorBodySchema = z.object({
-  key: z.optional(z.string()),
+  key: z.catch(z.optional(z.string()), undefined),
+  /** A string is an error key; a number only repeats the HTTP status, so it adds nothing. */
+  code: z.catch(z.optional(z.union([z.string(), z.number()])), undefined),
   context: z.catch(
     z.optional(
       z.object({
@@ -153,7 +214,8 @@ export function malformed(spec: CallSpec, status: number, fields: string): Atlas
 export function toError(spec: CallSpec, res: RawResponse, now: Date = new Date()): AtlassianError {
   const parsed = errorBodySchema.safeParse(parseJson(res.text));
   const body = parsed.success ? parsed.data : undefined;
-  const key = safe(body?.key) ?? safe(body?.errors?.[0]?.code);
+  const code = typeof body?.code === 'string' ? body.code : undefined;
+  const key = safe(body?.key) ?? safe(body?.errors?.[0]?.code) ?? safe(code);
   const violations: AtlassianFieldViolation[] = (body?.context?.fieldViolations ?? []).flatMap((v) => {
     const field = safe(v.field);
     const keys = v.violations.map((x) => safe(x.key)).filter((k): k is string => k !== undefined);
@@ -171,7 +233,7 @@ export function toError(spec: CallSpec, res: RawResponse, now: Date = new Date()
     const retryAfterMs = waitFromHeaders(res.headers, now);
     return new AtlassianTransientError(message, retryAfterMs === undefined ? details : { ...details, retryAfterMs });
   }
-  if ((res.status === 401 || res.status === 403) && spec.auth.kind === 'org')
+  if ((res.status === 401 || res.status === 403) && (spec.auth.kind === 'org' || spec.auth.kind === 'scoped'))
     return new AtlassianAuthError(message, details);
   if (res.status === 404) return new AtlassianNotFoundError(message, details);
   return new AtlassianRequestError(message, details);
@@ -222,7 +284,10 @@ export function waitFromHeaders(headers: Headers, now: Date): number | undefined
   return undefined;
 }
 
-/** `links.next` is a cursor in Atlassian's admin APIs; some answer a URL carrying `cursor=` instead. */
+/**
+ * `links.next` is a cursor in Atlassian's admin APIs (API Access `Links`: "a cursor representing the next page");
+ * some answer a URL carrying `cursor=` instead.
+ */
 export function cursorOf(next: string | undefined): string | undefined {
   if (next === undefined || next === '') return undefined;
   if (/^(https?:)?\//.test(next)) {
