@@ -1,10 +1,23 @@
 /**
- * Test controls of the fake Atlassian (local only): injected faults and a global rate limit.
+ * Test controls of the fake Atlassian (local only): injected faults, a global rate limit, members' personal
+ * tokens and policy moves made as a member or an admin would in Atlassian's own pages.
  */
 import { z } from 'zod';
 
 /** Names of the fake's Atlassian routes, as used by `POST /__control/faults`. */
-export const FAKE_ROUTE_NAMES = ['mint', 'list', 'revoke', 'myself', 'inventory', 'search', 'tenant_info'] as const;
+export const FAKE_ROUTE_NAMES = [
+  'mint',
+  'list',
+  'revoke',
+  'myself',
+  'inventory',
+  'inventory_count',
+  'search',
+  'tenant_info',
+  'add_users',
+  'task',
+  'bulk_fetch',
+] as const;
 export type FakeRouteName = (typeof FAKE_ROUTE_NAMES)[number];
 
 /** Body of `POST /__control/faults`. */
@@ -27,6 +40,29 @@ export type FaultRequest = z.infer<typeof faultRequestSchema>;
 
 /** Body of `POST /__control/rate-limit`. */
 export const rateLimitRequestSchema = z.object({ perSecond: z.number().min(0).max(100_000) }).strict();
+
+const SCOPE_PATTERN = /^[a-z]+:[a-z0-9._:-]+$/;
+
+/** Body of `POST /__control/personal-tokens`: a token as the member would create it in id.atlassian.com. */
+export const personalTokenRequestSchema = z
+  .object({
+    email: z.string().min(3).max(320),
+    label: z.string().trim().min(1).max(255),
+    /** Absent or `[]`: an unscoped (classic) token. */
+    scopes: z
+      .array(z.string().regex(SCOPE_PATTERN))
+      .max(50)
+      .refine((s) => new Set(s).size === s.length, 'scopes must be distinct')
+      .optional(),
+    /** Days from now; default 365 days from creation. */
+    expiresInDays: z.number().int().min(1).max(365).optional(),
+    /** Created this many days ago: a token that predates a block, so the block does not refuse it. */
+    createdDaysAgo: z.number().int().min(0).max(3650).optional(),
+  })
+  .strict();
+
+/** Body of `POST /__control/policies/{policyId}/members`. */
+export const policyMemberRequestSchema = z.object({ email: z.string().min(3).max(320) }).strict();
 
 /** A queued fault: the next `remaining` requests to `route` are answered `status` and/or delayed. */
 export interface Fault {

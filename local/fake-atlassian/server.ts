@@ -1,29 +1,62 @@
 /**
  * The fake Atlassian Cloud used by tests and the local runtime: every route of `shared/atlassian/README.md` on
  * one port, with real behaviour (tokens are minted, listed, revoked, expire on the injected clock, and verify on
- * `/myself` only with the right email, state and scopes). Paths are those of api.atlassian.com; the site routes
- * (`/rest/api/3/myself`, `/_edge/tenant_info`) are served at the root.
+ * `/myself` only with the right email, state, scopes and authentication policy). Paths are those of
+ * api.atlassian.com; the site routes (`/rest/api/3/myself`, `/_edge/tenant_info`) are served at the root.
+ * Documented routes answer as Atlassian's specs say (`docs/atlassian/*.openapi.json`), error bodies included.
  *
  * Decisions where Atlassian's documents are silent:
  * - The per-account list keeps expired tokens (with their `expiry`), as Atlassian does; revoked ones disappear.
- * - The org inventory lists live tokens as `ALLOWED` (the status in Atlassian's example) and expired ones as
- *   `EXPIRED`; revoked tokens are not listed. Paging: `pageSize` (1-100, default 50) and `cursor`, next page in
- *   `links.next`.
- * - The directory search finds the org's human accounts; service accounts are not directory users.
+ *   An unknown account is `404 {"key":"accountNotFound"}`, an unknown token of a known one `404 {"key":"notFound"}`
+ *   (the undocumented mint route keeps `notFound` for an unknown account).
+ * - Org inventory (`GET /admin/api-access/v1/orgs/{orgId}/api-tokens` and `…/count`): lists every unrevoked,
+ *   unexpired token — members' personal tokens and service accounts' tokens alike (`user` = the service account,
+ *   always `ALLOWED`), since nothing in the spec tells them apart. A member's token is `ALLOWED` while the member's
+ *   authentication policy allows user API tokens and `BLOCKED` while it blocks them. `pageSize` 1–1000, default 20
+ *   (else `400 INVALID_PAGE_SIZE`). `sort` is exactly one value of the spec's enum (default `-lastActiveAt`; a
+ *   comma list or `+field` is `400 INVALID_SORT`); ties go by token id; a missing value (never used) is the
+ *   smallest, so never-used tokens come last in descending order and first in ascending. `q` is a case-insensitive
+ *   substring of label, user name or email. The `createdAt*` / `lastActiveAt*` filters: `gt` / `lt` compare the
+ *   timestamp with now minus `Value` `Uom`s (`gt` = later than that, i.e. within the window); `range` takes
+ *   `From` / `To` (ISO 8601, inclusive, at least one); `range_time` takes `RangeFrom` / `RangeTo` such as
+ *   `-3w 2d` (relative to now, inclusive). A never-used token matches no `lastActiveAt` filter. Missing companions
+ *   are `400 INVALID_API_TOKEN_SEARCH_QUERY`, malformed values `400 INVALID_FIELD_FORMAT`. An undocumented query
+ *   parameter is `500 GENERIC_ERROR` (observed on Atlassian). Cursors encode a position only (sort value + token
+ *   id, base64url JSON), so a cursor stays valid when tokens are added; resent with another sort or filter it
+ *   means the same position in the new order. `links.self` is always there, `next` / `prev` when such a page
+ *   exists. Another org is `403` (the only documented refusal); a wrong key `401` in the same `{errors}` shape.
+ *   Every answer under `/admin/api-access/` carries `X-RateLimit-Limit`, `-Remaining` and `-Reset` (ISO 8601,
+ *   next second of the fake's clock); with no rate limit set the limit reported is 1000.
+ * - Admin Control: a wrong key is `401` with no body, another org, policy or task `404 {"code":404,"message"}`, a
+ *   bad body `400 {"errors":[…]}`. An `add-users` task is in progress for 300 ms of wall time, then moves every
+ *   email of a member of the org (case-insensitive) and reports any other email as a failure reason
+ *   (`details.status` 404). `bulk-fetch` answers the members among the account ids, in request order (unknown ids
+ *   and service accounts are left out).
+ * - `/myself` answers a service account with `accountType: "app", appType: "service"` and a member with
+ *   `accountType: "atlassian"`. A personal token works only while its owner's policy allows API tokens. An
+ *   unscoped token (`scopes: []`, the classic personal token) works on both the site and the gateway form; a
+ *   scoped one, whoever owns it, needs `read:jira-user` or the granular set. A use sets `lastAccess` /
+ *   `lastActiveAt` on the fake's clock.
+ * - The directory search finds the org's members; service accounts are not directory users.
  * - Injected faults: a 4xx (including 429) refuses the request before it is processed; a 5xx lets the request be
  *   processed and then replaces the answer — the lost response that makes mint reconciliation necessary.
- *   `delayMs` holds the request before it is served, whether or not the caller is still waiting.
+ *   `delayMs` holds the request before it is served, whether or not the caller is still waiting. Their bodies
+ *   take the route's documented error shape.
  *
  * Test controls (local only): `POST /__control/faults`, `DELETE /__control/faults`, `POST /__control/rate-limit`,
- * `GET /__control/tokens`, `POST /__control/reset`. Control POSTs take `application/json` only (415
- * `unsupportedMediaType` otherwise, even without a body) and are refused (403) from another origin, so that a web
- * page cannot queue faults or reset the fake with a cross-site `text/plain` POST.
+ * `GET /__control/tokens` (every token, service-account and personal, never a value), `POST /__control/reset`,
+ * `POST /__control/personal-tokens` (a member creates a token in id.atlassian.com: `201 {id, token}`, `403` while
+ * their policy blocks API tokens unless `createdDaysAgo` says it predates the block, `404` for no such member),
+ * `POST /__control/policies/{policyId}/members` (an admin moves a member, at once) and `GET /__control/policies`.
+ * Control POSTs take `application/json` only (415 `unsupportedMediaType` otherwise, even without a body) and are
+ * refused (403) from another origin, so that a web page cannot queue faults or reset the fake with a cross-site
+ * `text/plain` POST.
  *
  * Every route answers only a loopback `Host` (`127.0.0.1:<port>`, `localhost:<port>`, `[::1]:<port>`, or
  * `<site>.localhost:<port>`, which picks the site for `/_edge/tenant_info`); any other name gets 403 `forbidden`
  * (DNS rebinding, `../http-guard.ts`).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { localPostRefusal, loopbackHostProblem } from '../http-guard';
 import {
@@ -31,15 +64,19 @@ import {
   type Fault,
   FaultQueue,
   faultRequestSchema,
+  personalTokenRequestSchema,
+  policyMemberRequestSchema,
   rateLimitRequestSchema,
   TokenBucket,
 } from './controls';
 import {
+  compareTuples,
   type FakeAccount,
   FakeAtlassianState,
   type FakeSeed,
   type FakeTokenRecord,
   type FakeTokenStatus,
+  type InventorySortField,
 } from './state';
 
 /** Construction options of {@link createFakeAtlassian}. */
@@ -49,7 +86,7 @@ export interface FakeAtlassianOptions {
   /** The org API key admin routes accept as `Authorization: Bearer <key>`. */
   orgApiKey: string;
   seed: FakeSeed;
-  /** JSON persistence of the tokens; absent = memory only. */
+  /** JSON persistence of tokens, members' policies and policy moves; absent = memory only. */
   stateFile?: string;
   /** Called after every request (for the local runtime's call log). Never carries a token or key. */
   onCall?: (call: FakeCall) => void;
@@ -69,6 +106,8 @@ export interface FakeTokenView {
   id: string;
   label: string;
   accountId: string;
+  /** `service`: minted by an admin for a service account; `personal`: a member's own token. */
+  kind: 'service' | 'personal';
   status: FakeTokenStatus;
   scopes: string[];
   createdAt: string;
@@ -83,10 +122,12 @@ export interface FakeAtlassian {
   /** Starts an HTTP server (host defaults to 127.0.0.1); rejects with a clear error when the port is taken. */
   listen(port: number, host?: string): Promise<Server>;
   state: FakeAtlassianState;
-  /** Back to the seed: no tokens, no faults, no rate limit. */
+  /** Back to the seed: its members, policies and personal tokens only; no faults, no rate limit. */
   reset(): void;
-  /** The token views served by `GET /__control/tokens`. */
+  /** The service-account tokens of `GET /__control/tokens` (the ones admins mint). */
   tokens(): FakeTokenView[];
+  /** The members' personal tokens of `GET /__control/tokens`. */
+  personalTokens(): FakeTokenView[];
 }
 
 interface Reply {
@@ -104,7 +145,8 @@ interface Matched {
 const CLASSIC_USER_SCOPE = 'read:jira-user';
 const GRANULAR_USER_SCOPES = ['read:application-role:jira', 'read:group:jira', 'read:user:jira', 'read:avatar:jira'];
 const SCOPE_PATTERN = /^[a-z]+:[a-z0-9._:-]+$/;
-const MAX_LIFETIME_MS = 365 * 24 * 3600 * 1000;
+const DAY_MS = 24 * 3600 * 1000;
+const MAX_LIFETIME_MS = 365 * DAY_MS;
 const MAX_BODY_BYTES = 1024 * 1024;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
@@ -113,11 +155,48 @@ const ROUTES: ReadonlyArray<{ path: string[]; methods: Partial<Record<string, Fa
   { path: ['users', ':', 'manage', 'api-tokens'], methods: { GET: 'list', POST: 'mint' } },
   { path: ['users', ':', 'manage', 'api-tokens', ':'], methods: { DELETE: 'revoke' } },
   { path: ['admin', 'api-access', 'v1', 'orgs', ':', 'api-tokens'], methods: { GET: 'inventory' } },
+  { path: ['admin', 'api-access', 'v1', 'orgs', ':', 'api-tokens', 'count'], methods: { GET: 'inventory_count' } },
+  { path: ['admin', 'control', 'v1', 'orgs', ':', 'auth-policy', 'task', ':'], methods: { GET: 'task' } },
+  { path: ['admin', 'control', 'v1', 'orgs', ':', 'auth-policy', ':', 'add-users'], methods: { POST: 'add_users' } },
+  {
+    path: ['admin', 'control', 'v1', 'orgs', ':', 'users', 'auth-policies', 'bulk-fetch'],
+    methods: { POST: 'bulk_fetch' },
+  },
   { path: ['admin', 'v2', 'orgs', ':', 'directories', ':', 'users', 'search'], methods: { POST: 'search' } },
   { path: ['ex', 'jira', ':', 'rest', 'api', '3', 'myself'], methods: { GET: 'myself' } },
   { path: ['rest', 'api', '3', 'myself'], methods: { GET: 'myself' } },
   { path: ['_edge', 'tenant_info'], methods: { GET: 'tenant_info' } },
 ];
+
+/** Which API (and so which error shape) a route belongs to. */
+type Plane = 'identity' | 'organization' | 'api-access' | 'admin-control';
+const PLANE: Record<FakeRouteName, Plane> = {
+  mint: 'identity',
+  list: 'identity',
+  revoke: 'identity',
+  myself: 'identity',
+  tenant_info: 'identity',
+  search: 'organization',
+  inventory: 'api-access',
+  inventory_count: 'api-access',
+  add_users: 'admin-control',
+  task: 'admin-control',
+  bulk_fetch: 'admin-control',
+};
+
+/** The documented query parameters of the inventory (`…/count` takes the filters only). */
+const INVENTORY_FILTERS = ['q', 'status', ...['createdAt', 'lastActiveAt'].flatMap(dateFilterParams)];
+const INVENTORY_PARAMS = [...INVENTORY_FILTERS, 'sort', 'pageSize', 'cursor'];
+const INVENTORY_SORTS: ReadonlySet<string> = new Set(
+  ['label', 'user.name', 'createdAt', 'expiresAt', 'lastActiveAt'].flatMap((f) => [f, `-${f}`]),
+);
+/** `X-RateLimit-Limit` reported on API Access when no rate limit is set. */
+const NOMINAL_RATE_LIMIT = 1000;
+const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: DAY_MS, week: 7 * DAY_MS };
+
+function dateFilterParams(prefix: string): string[] {
+  return ['SearchType', 'Uom', 'Value', 'From', 'To', 'RangeFrom', 'RangeTo'].map((s) => `${prefix}${s}`);
+}
 
 const ERROR_KEYS: Record<number, string> = {
   400: 'badRequest',
@@ -155,6 +234,30 @@ const orgError = (status: number, code: string, title: string, message: string):
     errors: [{ status: String(status), code, title, detail: message }],
   });
 
+const ERROR_TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+};
+
+/** API Access and Admin Control 400/500 bodies: `{"errors": [{id, status, code, title, detail}]}`. */
+const errorsBody = (status: number, code: string, detail: string) => ({
+  errors: [{ id: randomUUID(), status: String(status), code, title: ERROR_TITLES[status] ?? 'Error', detail }],
+});
+
+const apiAccessError = (status: number, code: string, detail: string): Reply =>
+  json(status, errorsBody(status, code, detail));
+
+/** Admin Control: `401` without a body, `404 {code, message}`, others `{errors: [...]}`. */
+function adminControlError(status: number, detail: string, code = 'INVALID_REQUEST'): Reply {
+  if (status === 401) return { status };
+  if (status === 404) return json(404, { code: 404, message: detail });
+  return json(status, errorsBody(status, code, detail));
+}
+
 /** An Atlassian-like token value: `ATATT3x` + high-entropy body + `=` + an 8-hex check. */
 export function newTokenValue(): string {
   const body = `ATATT3x${randomBytes(138).toString('base64url')}`;
@@ -169,9 +272,43 @@ function decodeCursor(cursor: string | null | undefined): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
+/** A position in the inventory order: from (inclusive), after or before `(v, i)`; no position = the start. */
+interface InventoryCursor {
+  k: 'f' | 'a' | 'b';
+  v?: string;
+  i?: string;
+}
+
+const encodeInventoryCursor = (cursor: InventoryCursor) => Buffer.from(JSON.stringify(cursor)).toString('base64url');
+
+function decodeInventoryCursor(text: string): InventoryCursor | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (value === null || typeof value !== 'object') return undefined;
+    const { k, v, i } = value as Record<string, unknown>;
+    if (k !== 'f' && k !== 'a' && k !== 'b') return undefined;
+    if (v === undefined && i === undefined) return k === 'f' ? { k } : undefined;
+    return typeof v === 'string' && typeof i === 'string' ? { k, v, i } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `-3w 2d 4h 5m` (each part optional, in that order) as signed milliseconds. */
+function parseRelativeTime(text: string): number | undefined {
+  const m = /^\s*(-)?\s*(?:(\d{1,6})w)?\s*(?:(\d{1,6})d)?\s*(?:(\d{1,6})h)?\s*(?:(\d{1,6})m)?\s*$/.exec(text);
+  if (!m || (m[2] ?? m[3] ?? m[4] ?? m[5]) === undefined) return undefined;
+  const [w, d, h, min] = [m[2], m[3], m[4], m[5]].map((x) => Number(x ?? 0)) as [number, number, number, number];
+  const ms = w * UNIT_MS.week! + d * DAY_MS + h * UNIT_MS.hour! + min * UNIT_MS.minute!;
+  return m[1] ? -ms : ms;
+}
+
 /** Builds the fake Atlassian. State is loaded from `stateFile` when it exists. */
 export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
-  const state = new FakeAtlassianState(opts.seed, opts.stateFile);
+  const state = new FakeAtlassianState(
+    opts.seed,
+    opts.stateFile === undefined ? { now: opts.now } : { stateFile: opts.stateFile, now: opts.now },
+  );
   const faults = new FaultQueue();
   const bucket = new TokenBucket();
   const expectedKey = Buffer.from(`Bearer ${opts.orgApiKey}`);
@@ -181,6 +318,7 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
       id: r.id,
       label: r.label,
       accountId: r.accountId,
+      kind: state.account(r.accountId)?.kind === 'human' ? 'personal' : 'service',
       status: state.statusOf(r, opts.now()),
       scopes: [...r.scopes],
       createdAt: r.createdAt,
@@ -197,11 +335,18 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
     bucket.configure(0);
   };
 
-  function requireOrgKey(req: IncomingMessage): void {
+  function hasOrgKey(req: IncomingMessage): boolean {
     const given = Buffer.from(req.headers.authorization ?? '');
-    if (given.length !== expectedKey.length || !timingSafeEqual(given, expectedKey)) {
-      throw new HttpFailure(atlassianError(401, 'unauthorized'));
+    return given.length === expectedKey.length && timingSafeEqual(given, expectedKey);
+  }
+
+  function requireOrgKey(req: IncomingMessage, plane: Plane = 'identity'): void {
+    if (hasOrgKey(req)) return;
+    if (plane === 'api-access') {
+      throw new HttpFailure(apiAccessError(401, 'GENERIC_ERROR', 'a valid org API key is required'));
     }
+    if (plane === 'admin-control') throw new HttpFailure(adminControlError(401, 'a valid org API key is required'));
+    throw new HttpFailure(atlassianError(401, 'unauthorized'));
   }
 
   function parseObject(text: string): Record<string, unknown> | undefined {
@@ -215,15 +360,15 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
     }
   }
 
-  function serviceOrUser(accountId: string): FakeAccount {
+  function serviceOrUser(accountId: string, unknownKey: 'notFound' | 'accountNotFound'): FakeAccount {
     const account = state.account(accountId);
-    if (!account) throw new HttpFailure(atlassianError(404, 'notFound'));
+    if (!account) throw new HttpFailure(atlassianError(404, unknownKey));
     return account;
   }
 
   function mint(req: IncomingMessage, accountId: string, text: string): Reply {
     requireOrgKey(req);
-    const account = serviceOrUser(accountId);
+    const account = serviceOrUser(accountId, 'notFound');
     if (account.kind !== 'service') {
       return atlassianError(403, 'forbidden', 'API tokens can only be created for service accounts');
     }
@@ -271,7 +416,7 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
 
   function list(req: IncomingMessage, accountId: string): Reply {
     requireOrgKey(req);
-    serviceOrUser(accountId);
+    serviceOrUser(accountId, 'accountNotFound');
     const tokens = state.tokens
       .filter((r) => r.accountId === accountId && !r.revokedAt)
       .map((r) => {
@@ -284,7 +429,7 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
 
   function revoke(req: IncomingMessage, accountId: string, tokenId: string): Reply {
     requireOrgKey(req);
-    serviceOrUser(accountId);
+    serviceOrUser(accountId, 'accountNotFound');
     if (!state.revoke(accountId, tokenId, opts.now())) return atlassianError(404, 'notFound');
     return { status: 204 };
   }
@@ -305,47 +450,273 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
     const now = opts.now();
     if (!account || account.email.toLowerCase() !== email) return refused;
     if (state.statusOf(record, now) !== 'ACTIVE') return refused;
+    // The "User API tokens: Block" setting blocks using a member's tokens, not only creating them.
+    if (!state.apiTokensAllowed(record.accountId)) return refused;
     const scopes = new Set(record.scopes);
-    if (!scopes.has(CLASSIC_USER_SCOPE) && !GRANULAR_USER_SCOPES.every((s) => scopes.has(s))) return refused;
+    const unscoped = scopes.size === 0;
+    if (!unscoped && !scopes.has(CLASSIC_USER_SCOPE) && !GRANULAR_USER_SCOPES.every((s) => scopes.has(s))) {
+      return refused;
+    }
     state.touch(record, now);
+    const kind = account.kind === 'service' ? { accountType: 'app', appType: 'service' } : { accountType: 'atlassian' };
     return json(200, {
       accountId: account.accountId,
-      accountType: 'app',
+      ...kind,
       active: true,
       displayName: account.displayName,
       emailAddress: account.email,
     });
   }
 
-  function inventory(req: IncomingMessage, orgId: string, query: URLSearchParams): Reply {
-    requireOrgKey(req);
-    if (orgId !== opts.seed.orgId) return atlassianError(404, 'notFound', 'organization not found');
-    const pageSizeText = query.get('pageSize');
-    const pageSize = pageSizeText === null ? 50 : Number(pageSizeText);
-    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) {
-      return atlassianError(400, 'badRequest', 'pageSize must be an integer from 1 to 100');
-    }
-    const offset = decodeCursor(query.get('cursor'));
-    if (offset === undefined) return atlassianError(400, 'invalidPageCursor', 'cursor is not valid');
+  /** What an inventory request selects; a Reply when the query is refused. */
+  function inventoryFilter(
+    query: URLSearchParams,
+    documented: readonly string[],
+  ): Reply | ((r: FakeTokenRecord) => boolean) {
+    const unknown = [...new Set(query.keys())].find((k) => !documented.includes(k));
+    // Atlassian answers an undocumented parameter with a 500, not a 400 (README, observed).
+    if (unknown !== undefined) return apiAccessError(500, 'GENERIC_ERROR', 'An unexpected error occurred');
     const now = opts.now();
-    const live = state.tokens.filter((r) => !r.revokedAt);
-    const data = live.slice(offset, offset + pageSize).map((r) => {
-      const account = state.account(r.accountId);
-      const item: Record<string, unknown> = {
-        id: r.id,
-        label: r.label,
-        status: state.statusOf(r, now) === 'EXPIRED' ? 'EXPIRED' : 'ALLOWED',
-        createdAt: r.createdAt,
-        expiresAt: r.expiry,
-        user: { id: r.accountId, orgId, name: account?.displayName ?? '', email: account?.email ?? '' },
-        scopes: [...r.scopes],
+    const status = query.get('status');
+    if (status !== null && status !== 'allowed' && status !== 'blocked') {
+      return apiAccessError(400, 'INVALID_FIELD_FORMAT', 'status must be allowed or blocked');
+    }
+    const q = (query.get('q') ?? '').toLowerCase();
+    const dates: Array<(r: FakeTokenRecord) => boolean> = [];
+    for (const field of ['createdAt', 'lastActiveAt'] as const) {
+      const test = dateFilter(query, field, now.getTime());
+      if (typeof test !== 'function') return test;
+      dates.push(test);
+    }
+    return (r) => {
+      if (state.statusOf(r, now) !== 'ACTIVE') return false;
+      if (status !== null && state.apiTokensAllowed(r.accountId) !== (status === 'allowed')) return false;
+      if (q !== '') {
+        const account = state.account(r.accountId);
+        const haystacks = [r.label, account?.displayName ?? '', account?.email ?? ''];
+        if (!haystacks.some((h) => h.toLowerCase().includes(q))) return false;
+      }
+      return dates.every((test) => test(r));
+    };
+  }
+
+  /** The `createdAt*` or `lastActiveAt*` filter of a query: always true when it has none. */
+  function dateFilter(
+    query: URLSearchParams,
+    field: 'createdAt' | 'lastActiveAt',
+    nowMs: number,
+  ): Reply | ((r: FakeTokenRecord) => boolean) {
+    const get = (suffix: string) => query.get(`${field}${suffix}`);
+    const type = get('SearchType');
+    const missing = (what: string) =>
+      apiAccessError(400, 'INVALID_API_TOKEN_SEARCH_QUERY', `${field}SearchType=${type} needs ${what}`);
+    const malformed = (name: string) => apiAccessError(400, 'INVALID_FIELD_FORMAT', `${field}${name} is malformed`);
+    const timeOf = (r: FakeTokenRecord) => {
+      const text = field === 'createdAt' ? r.createdAt : r.lastAccess;
+      return text === undefined ? undefined : Date.parse(text);
+    };
+    const between = (from: number | undefined, to: number | undefined) => (r: FakeTokenRecord) => {
+      const t = timeOf(r);
+      return t !== undefined && (from === undefined || t >= from) && (to === undefined || t <= to);
+    };
+    if (type === null) {
+      const stray = dateFilterParams(field).find((name) => query.has(name));
+      return stray === undefined
+        ? () => true
+        : apiAccessError(400, 'INVALID_API_TOKEN_SEARCH_QUERY', `${stray} needs ${field}SearchType`);
+    }
+    if (type === 'gt' || type === 'lt') {
+      const uom = get('Uom');
+      const valueText = get('Value');
+      if (uom === null || valueText === null) return missing(`${field}Uom and ${field}Value`);
+      const unit = UNIT_MS[uom];
+      if (unit === undefined) return malformed('Uom');
+      if (!/^\d{1,9}$/.test(valueText)) return malformed('Value');
+      const threshold = nowMs - Number(valueText) * unit;
+      return (r) => {
+        const t = timeOf(r);
+        return t !== undefined && (type === 'gt' ? t > threshold : t < threshold);
       };
-      if (r.lastAccess) item.lastActiveAt = r.lastAccess;
-      return item;
+    }
+    if (type === 'range') {
+      const [from, to] = [get('From'), get('To')];
+      if (from === null && to === null) return missing(`${field}From or ${field}To`);
+      const parse = (text: string | null) => (text === null ? undefined : Date.parse(text));
+      const [fromMs, toMs] = [parse(from), parse(to)];
+      if (from !== null && (!ISO_DATE_TIME.test(from) || Number.isNaN(fromMs))) return malformed('From');
+      if (to !== null && (!ISO_DATE_TIME.test(to) || Number.isNaN(toMs))) return malformed('To');
+      return between(fromMs, toMs);
+    }
+    if (type === 'range_time') {
+      const [from, to] = [get('RangeFrom'), get('RangeTo')];
+      if (from === null && to === null) return missing(`${field}RangeFrom or ${field}RangeTo`);
+      const [fromOffset, toOffset] = [from, to].map((t) => (t === null ? undefined : parseRelativeTime(t)));
+      if (from !== null && fromOffset === undefined) return malformed('RangeFrom');
+      if (to !== null && toOffset === undefined) return malformed('RangeTo');
+      return between(
+        fromOffset === undefined ? undefined : nowMs + fromOffset,
+        toOffset === undefined ? undefined : nowMs + toOffset,
+      );
+    }
+    return malformed('SearchType');
+  }
+
+  function requireOrg(req: IncomingMessage, orgId: string): void {
+    requireOrgKey(req, 'api-access');
+    if (orgId !== opts.seed.orgId) {
+      throw new HttpFailure(apiAccessError(403, 'GENERIC_ERROR', 'the API key has no access to this organization'));
+    }
+  }
+
+  function inventoryItem(r: FakeTokenRecord, orgId: string): Record<string, unknown> {
+    const account = state.account(r.accountId);
+    const item: Record<string, unknown> = {
+      id: r.id,
+      label: r.label,
+      status: state.apiTokensAllowed(r.accountId) ? 'ALLOWED' : 'BLOCKED',
+      createdAt: r.createdAt,
+      expiresAt: r.expiry,
+      user: { id: r.accountId, orgId, name: account?.displayName ?? '', email: account?.email ?? '' },
+      scopes: [...r.scopes],
+    };
+    if (r.lastAccess) item.lastActiveAt = r.lastAccess;
+    return item;
+  }
+
+  function inventory(req: IncomingMessage, orgId: string, query: URLSearchParams): Reply {
+    requireOrg(req, orgId);
+    const selected = inventoryFilter(query, INVENTORY_PARAMS);
+    if (typeof selected !== 'function') return selected;
+    const pageSizeText = query.get('pageSize');
+    const pageSize = pageSizeText === null ? 20 : /^\d{1,7}$/.test(pageSizeText) ? Number(pageSizeText) : Number.NaN;
+    if (!(pageSize >= 1 && pageSize <= 1000)) {
+      return apiAccessError(400, 'INVALID_PAGE_SIZE', 'pageSize must be an integer from 1 to 1000');
+    }
+    const sort = query.get('sort') ?? '-lastActiveAt';
+    if (!INVENTORY_SORTS.has(sort)) return apiAccessError(400, 'INVALID_SORT', `sort ${sort} is not supported`);
+    const descending = sort.startsWith('-');
+    const field = (descending ? sort.slice(1) : sort) as InventorySortField;
+    const cursorText = query.get('cursor');
+    const cursor = cursorText === null || cursorText === '' ? { k: 'f' as const } : decodeInventoryCursor(cursorText);
+    if (!cursor) return apiAccessError(400, 'INVALID_FIELD_FORMAT', 'cursor is not valid');
+
+    const sorted = state.sortedTokens(field, descending);
+    const sign = descending ? -1 : 1;
+    /** First index whose position is at or after (`strict`: after) the cursor's, in the requested order. */
+    const bound = (v: string, i: string, strict: boolean) => {
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const r = sorted[mid] as FakeTokenRecord;
+        const c = sign * compareTuples(state.sortValue(r, field), r.id, v, i);
+        if (c < 0 || (strict && c === 0)) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    const hasMatch = (from: number, step: 1 | -1) => {
+      for (let j = from; j >= 0 && j < sorted.length; j += step)
+        if (selected(sorted[j] as FakeTokenRecord)) return true;
+      return false;
+    };
+    const page: FakeTokenRecord[] = [];
+    let before: number;
+    let after: number;
+    if (cursor.k === 'b' && cursor.v !== undefined && cursor.i !== undefined) {
+      let j = bound(cursor.v, cursor.i, false) - 1;
+      after = j + 1;
+      for (; j >= 0 && page.length < pageSize; j--) {
+        const r = sorted[j] as FakeTokenRecord;
+        if (selected(r)) page.unshift(r);
+      }
+      before = j;
+    } else {
+      let j = cursor.v === undefined || cursor.i === undefined ? 0 : bound(cursor.v, cursor.i, cursor.k === 'a');
+      before = j - 1;
+      for (; j < sorted.length && page.length < pageSize; j++) {
+        const r = sorted[j] as FakeTokenRecord;
+        if (selected(r)) page.push(r);
+      }
+      after = j;
+    }
+    const first = page[0];
+    const last = page[page.length - 1];
+    const position = (r: FakeTokenRecord) => ({ v: state.sortValue(r, field), i: r.id });
+    const links: Record<string, string> = {
+      self: encodeInventoryCursor(first ? { k: 'f', ...position(first) } : cursor),
+    };
+    if (last && hasMatch(after, 1)) links.next = encodeInventoryCursor({ k: 'a', ...position(last) });
+    if (first && hasMatch(before, -1)) links.prev = encodeInventoryCursor({ k: 'b', ...position(first) });
+    return json(200, { data: page.map((r) => inventoryItem(r, orgId)), links });
+  }
+
+  function inventoryCount(req: IncomingMessage, orgId: string, query: URLSearchParams): Reply {
+    requireOrg(req, orgId);
+    const selected = inventoryFilter(query, INVENTORY_FILTERS);
+    if (typeof selected !== 'function') return selected;
+    let count = 0;
+    for (const r of state.tokens) if (!r.revokedAt && selected(r)) count++;
+    return json(200, count);
+  }
+
+  function requireControlOrg(req: IncomingMessage, orgId: string): void {
+    requireOrgKey(req, 'admin-control');
+    if (orgId !== opts.seed.orgId) throw new HttpFailure(adminControlError(404, 'organization not found'));
+  }
+
+  function addUsers(req: IncomingMessage, orgId: string, policyId: string, text: string): Reply {
+    requireControlOrg(req, orgId);
+    if (!state.policy(policyId)) return adminControlError(404, `authentication policy ${policyId} not found`);
+    const users = parseObject(text)?.users;
+    if (!Array.isArray(users) || users.length === 0 || !users.every((u) => typeof u === 'string')) {
+      return adminControlError(400, 'users must be a non-empty array of email addresses');
+    }
+    const task = state.startPolicyMove(policyId, users as string[]);
+    const taskPath = `/admin/control/v1/orgs/${encodeURIComponent(orgId)}/auth-policy/task/${task.taskId}`;
+    return json(202, { taskId: task.taskId, taskLink: `http://${req.headers.host ?? '127.0.0.1'}${taskPath}` });
+  }
+
+  function taskStatus(req: IncomingMessage, orgId: string, taskId: string): Reply {
+    requireControlOrg(req, orgId);
+    const task = state.task(taskId);
+    if (!task) return adminControlError(404, `task ${taskId} not found`);
+    if (!task.outcome) {
+      return json(200, { inProgressCount: task.emails.length, successCount: 0, failureCount: 0, failureReasons: [] });
+    }
+    const { succeeded, unknown } = task.outcome;
+    const failureReasons =
+      unknown.length === 0
+        ? []
+        : [
+            {
+              emails: unknown,
+              details: { status: 404, title: 'User not found', detail: 'no managed user of the org has this email' },
+            },
+          ];
+    return json(200, {
+      inProgressCount: 0,
+      successCount: succeeded.length,
+      failureCount: unknown.length,
+      failureReasons,
     });
-    const links: Record<string, string> = { self: encodeCursor(offset) };
-    if (offset + pageSize < live.length) links.next = encodeCursor(offset + pageSize);
-    return json(200, { data, links });
+  }
+
+  function bulkFetch(req: IncomingMessage, orgId: string, text: string): Reply {
+    requireControlOrg(req, orgId);
+    const accountIds = parseObject(text)?.accountIds;
+    if (!Array.isArray(accountIds) || !accountIds.every((a) => typeof a === 'string')) {
+      return adminControlError(400, 'accountIds must be an array of account ids');
+    }
+    const found = (accountIds as string[]).flatMap((accountId) => {
+      const account = state.account(accountId);
+      if (account?.kind !== 'human') return [];
+      const membership = state.membership(accountId);
+      const info: Record<string, unknown> = { email: account.email, name: account.displayName, accountId };
+      if (membership) info.authPolicyInfo = { policyId: membership.policyId, dateAdded: membership.dateAdded };
+      return [info];
+    });
+    return json(200, found);
   }
 
   function search(req: IncomingMessage, orgId: string, directoryId: string, text: string): Reply {
@@ -385,7 +756,7 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
 
     const wanted = Array.isArray(emails) ? new Set(emails.map((e) => String(e).toLowerCase())) : undefined;
     const term = typeof searchTerm === 'string' ? searchTerm.toLowerCase() : undefined;
-    const found = opts.seed.accounts.filter(
+    const found = state.accounts.filter(
       (a) =>
         a.kind === 'human' &&
         (wanted === undefined || wanted.has(a.email.toLowerCase())) &&
@@ -430,6 +801,14 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
         return myself(req, route.params.length > 0 ? a : undefined);
       case 'inventory':
         return inventory(req, a, query);
+      case 'inventory_count':
+        return inventoryCount(req, a, query);
+      case 'add_users':
+        return addUsers(req, a, b, text);
+      case 'task':
+        return taskStatus(req, a, b);
+      case 'bulk_fetch':
+        return bulkFetch(req, a, text);
       case 'search':
         return search(req, a, b, text);
       case 'tenant_info':
@@ -437,21 +816,30 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
     }
   }
 
-  function faultReply(fault: Fault): Reply {
+  /** An error body in the shape the route's API documents. */
+  function planeErrorBody(plane: Plane, status: number, message: string): unknown {
+    if (plane === 'api-access') return errorsBody(status, 'GENERIC_ERROR', message);
+    if (plane === 'admin-control') {
+      return status === 404 ? { code: 404, message } : errorsBody(status, 'INVALID_REQUEST', message);
+    }
+    return { key: ERROR_KEYS[status] ?? 'error', message };
+  }
+
+  function faultReply(fault: Fault, plane: Plane): Reply {
     const status = fault.status;
     if (status === 429) {
       const seconds = fault.retryAfterSeconds ?? 1;
-      return json(429, { key: 'tooManyRequests', message: 'rate limit exceeded' }, rateLimitHeaders(100, seconds));
+      return json(429, planeErrorBody(plane, 429, 'rate limit exceeded'), rateLimitHeaders(100, seconds));
     }
     const headers: Record<string, string> | undefined =
       fault.retryAfterSeconds === undefined ? undefined : { 'retry-after': String(fault.retryAfterSeconds) };
-    return json(status, { key: ERROR_KEYS[status] ?? 'error', message: 'injected fault' }, headers);
+    return json(status, planeErrorBody(plane, status, 'injected fault'), headers);
   }
 
   function rateLimitHeaders(limit: number, retryAfterSeconds: number): Record<string, string> {
     return {
       'retry-after': String(retryAfterSeconds),
-      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-limit': String(Math.ceil(limit)),
       'x-ratelimit-remaining': '0',
       'x-ratelimit-reset': new Date(opts.now().getTime() + retryAfterSeconds * 1000).toISOString(),
     };
@@ -485,11 +873,82 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
       return json(200, { perSecond: parsed.data.perSecond });
     }
     if (what === 'tokens' && method === 'GET') return json(200, state.tokens.map(tokenView));
+    if (what === 'personal-tokens' && method === 'POST') {
+      const parsed = personalTokenRequestSchema.safeParse(parseBody());
+      if (!parsed.success) return bad(`invalid personal token: ${describeIssues(parsed.error.issues)}`);
+      return createPersonalToken(parsed.data);
+    }
+    if (what === 'policies' && method === 'GET') {
+      return json(
+        200,
+        state.policies.map((p) => ({
+          ...p,
+          members: state.membersOf(p.policyId).map(({ account, dateAdded }) => ({
+            accountId: account.accountId,
+            email: account.email,
+            name: account.displayName,
+            dateAdded,
+          })),
+        })),
+      );
+    }
+    if (path.length === 3 && path[0] === 'policies' && path[2] === 'members' && method === 'POST') {
+      const parsed = policyMemberRequestSchema.safeParse(parseBody());
+      if (!parsed.success) return bad(`invalid member: ${describeIssues(parsed.error.issues)}`);
+      const policyId = path[1] ?? '';
+      if (!state.policy(policyId)) return atlassianError(404, 'notFound', `no authentication policy ${policyId}`);
+      const account = state.accountByEmail(parsed.data.email);
+      if (account?.kind !== 'human') return atlassianError(404, 'notFound', 'no member with that email');
+      const membership = state.moveMember(account.accountId, policyId);
+      return json(200, { accountId: account.accountId, email: account.email, ...membership });
+    }
     if (what === 'reset' && method === 'POST') {
       reset();
       return { status: 204 };
     }
     return atlassianError(404, 'notFound', `no control route ${method} /__control/${what}`);
+  }
+
+  /** A member creates a personal token in id.atlassian.com: refused while their policy blocks API tokens. */
+  function createPersonalToken(input: {
+    email: string;
+    label: string;
+    scopes?: string[] | undefined;
+    expiresInDays?: number | undefined;
+    createdDaysAgo?: number | undefined;
+  }): Reply {
+    const account = state.accountByEmail(input.email);
+    if (account?.kind !== 'human') return atlassianError(404, 'notFound', 'no member with that email');
+    if (input.createdDaysAgo === undefined && !state.apiTokensAllowed(account.accountId)) {
+      return atlassianError(403, 'forbidden', "the member's authentication policy blocks user API tokens");
+    }
+    const now = opts.now();
+    const createdAt = new Date(now.getTime() - (input.createdDaysAgo ?? 0) * DAY_MS);
+    const expiry =
+      input.expiresInDays === undefined
+        ? new Date(createdAt.getTime() + MAX_LIFETIME_MS)
+        : new Date(now.getTime() + input.expiresInDays * DAY_MS);
+    const value = newTokenValue();
+    const record = state.addToken({
+      accountId: account.accountId,
+      label: input.label,
+      scopes: input.scopes ?? [],
+      expiry,
+      value,
+      now,
+      createdAt,
+    });
+    return json(201, { id: record.id, token: value });
+  }
+
+  /** API Access sends its rate-limit headers on every answer, errors included. */
+  function withApiAccessHeaders(reply: Reply): Reply {
+    const headers = { ...reply.headers };
+    const limit = bucket.limit > 0 ? Math.ceil(bucket.limit) : NOMINAL_RATE_LIMIT;
+    headers['x-ratelimit-limit'] ??= String(limit);
+    headers['x-ratelimit-remaining'] ??= String(limit);
+    headers['x-ratelimit-reset'] ??= new Date(opts.now().getTime() + 1000).toISOString();
+    return { ...reply, headers };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -535,6 +994,7 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
         reply = atlassianError(500, 'internalServerError');
       }
     }
+    if (path.startsWith('/admin/api-access/')) reply = withApiAccessHeaders(reply);
     write(res, reply);
     opts.onCall?.({ route: routeName, method, path, status: reply.status, durationMs: performance.now() - started });
   }
@@ -545,17 +1005,18 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
     query: URLSearchParams,
     text: string,
   ): Promise<Reply> {
+    const plane = PLANE[matched.name];
     const limited = bucket.take();
     if (!limited.allowed) {
       return json(
         429,
-        { key: 'tooManyRequests', message: 'rate limit exceeded' },
+        planeErrorBody(plane, 429, 'rate limit exceeded'),
         rateLimitHeaders(limited.limit, limited.retryAfterSeconds),
       );
     }
     const fault = faults.take(matched.name);
     if (fault?.delayMs) await delay(fault.delayMs);
-    if (fault && fault.status >= 400 && fault.status < 500) return faultReply(fault);
+    if (fault && fault.status >= 400 && fault.status < 500) return faultReply(fault, plane);
     let reply: Reply;
     try {
       reply = serve(matched, req, query, text);
@@ -563,11 +1024,11 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
       if (!(error instanceof HttpFailure)) throw error;
       reply = error.reply;
     }
-    if (fault && fault.status >= 500) return faultReply(fault);
+    if (fault && fault.status >= 500) return faultReply(fault, plane);
     if (limited.limit !== undefined) {
       reply.headers = {
         ...reply.headers,
-        'x-ratelimit-limit': String(limited.limit),
+        'x-ratelimit-limit': String(Math.ceil(limited.limit)),
         'x-ratelimit-remaining': String(limited.remaining ?? 0),
       };
     }
@@ -582,7 +1043,8 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
     handler,
     state,
     reset,
-    tokens: () => state.tokens.map(tokenView),
+    tokens: () => state.tokens.map(tokenView).filter((t) => t.kind === 'service'),
+    personalTokens: () => state.tokens.map(tokenView).filter((t) => t.kind === 'personal'),
     listen(port: number, host = '127.0.0.1') {
       return new Promise<Server>((resolve, reject) => {
         const server = createServer(handler);

@@ -10,12 +10,7 @@ import {
   type FakeCall,
   type FakeSeed,
 } from '../../local/fake-atlassian';
-import {
-  componentErrors,
-  orgTokensPageErrors,
-  responseErrors,
-  sharedResponseErrors,
-} from './support/atlassian-openapi';
+import { componentErrors, responseErrors, sharedResponseErrors } from './support/atlassian-openapi';
 import { crossSiteTextPost, loopbackHosts, rawRequest, rebindingHost } from './support/browser-requests';
 
 const ORG_KEY = 'test-org-key-0123456789';
@@ -108,7 +103,6 @@ describe('fake Atlassian: admin authentication', () => {
     ['GET', TOKENS_PATH, undefined],
     ['POST', TOKENS_PATH, { label: 'x', scopes: ['read:jira-user'], expiry: iso(START + DAY) }],
     ['DELETE', `${TOKENS_PATH}/some-id`, undefined],
-    ['GET', '/admin/api-access/v1/orgs/demo-org/api-tokens', undefined],
     ['POST', '/admin/v2/orgs/demo-org/directories/-/users/search', { emails: ['alice@example.com'] }],
   ];
 
@@ -119,6 +113,14 @@ describe('fake Atlassian: admin authentication', () => {
       expect(res.json).toMatchObject({ key: 'unauthorized' });
     }
     expect(fake.tokens()).toHaveLength(0);
+  });
+
+  it('refuses the API Access inventory without the org key, in its error shape', async () => {
+    for (const auth of [null, 'Bearer wrong-key']) {
+      const res = await call('GET', '/admin/api-access/v1/orgs/demo-org/api-tokens', { auth });
+      expect(res.status).toBe(401);
+      expect(res.json).toEqual({ errors: [expect.objectContaining({ status: '401', code: 'GENERIC_ERROR' })] });
+    }
   });
 
   it('answers the documented Unauthorized body on the token routes', async () => {
@@ -227,9 +229,10 @@ describe('fake Atlassian: listing and revoking', () => {
     expect(res.json).toEqual([expect.objectContaining({ id: expiring.id, expiry: expiring.expiry })]);
   });
 
-  it('answers 404 for an unknown account', async () => {
+  it('answers 404 accountNotFound for an unknown account', async () => {
     const res = await call('GET', '/users/712020:nobody/manage/api-tokens');
     expect(res.status).toBe(404);
+    expect(res.json).toEqual({ key: 'accountNotFound' });
     expect(responseErrors('user-management', '/users/{account_id}/manage/api-tokens', 'get', 404, res.json)).toEqual(
       [],
     );
@@ -276,6 +279,7 @@ describe('fake Atlassian: /myself', () => {
       expect(res.json).toEqual({
         accountId: SA.accountId,
         accountType: 'app',
+        appType: 'service',
         active: true,
         displayName: SA.displayName,
         emailAddress: SA.email,
@@ -331,47 +335,6 @@ describe('fake Atlassian: /myself', () => {
   });
 });
 
-describe('fake Atlassian: org inventory', () => {
-  it('pages through live tokens with a cursor, in the documented shape', async () => {
-    const minted = [];
-    for (let i = 0; i < 5; i++) minted.push(await mint({ label: `t${i}`, expiry: iso(START + (i + 1) * DAY) }));
-    await call('DELETE', `${TOKENS_PATH}/${minted[4]?.id}`);
-    await myself(minted[1]!.token);
-    nowMs = START + DAY + 1;
-
-    const first = await call('GET', '/admin/api-access/v1/orgs/demo-org/api-tokens?pageSize=3');
-    expect(first.status).toBe(200);
-    expect(orgTokensPageErrors(first.json)).toEqual([]);
-    const page1 = first.json as { data: Array<Record<string, unknown>>; links: { next?: string } };
-    expect(page1.data.map((t) => t.label)).toEqual(['t0', 't1', 't2']);
-    expect(page1.data[0]).toMatchObject({
-      status: 'EXPIRED',
-      scopes: ['read:jira-user'],
-      user: { id: SA.accountId, orgId: 'demo-org', email: SA.email },
-    });
-    expect(page1.data[1]).toMatchObject({ status: 'ALLOWED', lastActiveAt: iso(START) });
-    expect(first.text).not.toContain(minted[0]!.token);
-    expect(page1.links.next).toEqual(expect.any(String));
-
-    const second = await call(
-      'GET',
-      `/admin/api-access/v1/orgs/demo-org/api-tokens?pageSize=3&cursor=${page1.links.next}`,
-    );
-    const page2 = second.json as { data: Array<Record<string, unknown>>; links: { next?: string } };
-    expect(orgTokensPageErrors(second.json)).toEqual([]);
-    expect(page2.data.map((t) => t.label)).toEqual(['t3']);
-    expect(page2.links.next).toBeUndefined();
-  });
-
-  it('refuses a bad cursor or page size, and an unknown org', async () => {
-    expect((await call('GET', '/admin/api-access/v1/orgs/demo-org/api-tokens?cursor=garbage')).status).toBe(400);
-    expect((await call('GET', '/admin/api-access/v1/orgs/demo-org/api-tokens?pageSize=0')).status).toBe(400);
-    const unknown = await call('GET', '/admin/api-access/v1/orgs/other-org/api-tokens');
-    expect(unknown.status).toBe(404);
-    expect(unknown.json).toMatchObject({ key: 'notFound' });
-  });
-});
-
 describe('fake Atlassian: directory user search', () => {
   const SEARCH = '/v2/orgs/{orgId}/directories/{directoryId}/users/search';
 
@@ -403,7 +366,8 @@ describe('fake Atlassian: directory user search', () => {
       body: { limit: 3, cursor: page1.links.next },
     });
     const page2 = second.json as { data: Array<{ email: string }>; links: { next?: string } };
-    expect(page2.data).toHaveLength(1);
+    // The seed's six members: three on each page.
+    expect(page2.data).toHaveLength(3);
     expect(page2.links.next).toBeUndefined();
     expect(responseErrors('organization', SEARCH, 'post', 200, second.json)).toEqual([]);
 
@@ -548,10 +512,13 @@ describe('fake Atlassian: test controls', () => {
     const res = await call('GET', '/__control/tokens', { auth: null });
     expect(res.status).toBe(200);
     expect(res.json).toEqual([
-      expect.objectContaining({ id: active.id, label: 'active', accountId: SA.accountId, status: 'ACTIVE' }),
+      // The seed's personal token of alice comes first: it was there before any mint.
+      expect.objectContaining({ accountId: ALICE.accountId, kind: 'personal', status: 'ACTIVE' }),
+      expect.objectContaining({ id: active.id, label: 'active', accountId: SA.accountId, kind: 'service' }),
       expect.objectContaining({ id: revoked.id, status: 'REVOKED', revokedAt: iso(START) }),
       expect.objectContaining({ id: expired.id, status: 'EXPIRED', expiry: iso(START + DAY) }),
     ]);
+    expect((res.json as Array<{ status: string }>)[1]?.status).toBe('ACTIVE');
     for (const t of [active, revoked, expired]) expect(res.text).not.toContain(t.token);
   });
 
@@ -732,6 +699,11 @@ describe('OpenAPI validation used above', () => {
         data: [{ accountId: 'a', accountType: 'app' }],
       }),
     ).not.toEqual([]);
-    expect(orgTokensPageErrors({ data: [{ id: 'x', label: 'y', createdAt: 'yesterday' }] })).not.toEqual([]);
+    expect(
+      responseErrors('api-access', '/orgs/{orgId}/api-tokens', 'get', 200, {
+        data: [{ id: 'x', label: 'y', status: 'EXPIRED', createdAt: 'yesterday' }],
+        links: {},
+      }),
+    ).not.toEqual([]);
   });
 });

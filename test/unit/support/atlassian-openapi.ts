@@ -11,11 +11,24 @@ import { join, resolve } from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 
-export type SpecName = 'user-management' | 'organization';
+export type SpecName = 'user-management' | 'organization' | 'api-access' | 'admin-control';
 
 const SPEC_FILES: Record<SpecName, string> = {
   'user-management': 'user-management.openapi.json',
   organization: 'organization.openapi.json',
+  'api-access': 'api-access.openapi.json',
+  'admin-control': 'admin-control.openapi.json',
+};
+
+/**
+ * Where each spec's paths are mounted on api.atlassian.com (its `servers[0].url` path): API Access paths are
+ * relative to `/admin/api-access/v1`, the others are absolute.
+ */
+export const SPEC_PREFIX: Record<SpecName, string> = {
+  'user-management': '',
+  organization: '/admin',
+  'api-access': '/admin/api-access/v1',
+  'admin-control': '',
 };
 
 /** Where the specs live: `ATLASSIAN_SPEC_DIR`, the repo's `docs/atlassian/`, or the shared folder beside the repo. */
@@ -168,52 +181,40 @@ export function sharedResponseErrors(spec: SpecName, response: string, body: unk
 }
 
 /**
- * `GET /admin/api-access/v1/orgs/{orgId}/api-tokens` 200 body. Atlassian's API Access spec is not among the
- * shared specs, so this schema is transcribed from its reference page (ApiTokenSearchResponse) and the README.
+ * Validates a request's query string against `paths[path][method].parameters` (`in: query`, `$ref`s followed):
+ * an unknown parameter, a missing required one, or a value its schema refuses is one line each. Integer and
+ * boolean parameters are coerced from their text first, as a server would.
  */
-const ORG_TOKENS_PAGE_SCHEMA = {
-  type: 'object',
-  required: ['data'],
-  properties: {
-    data: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['id', 'label', 'status', 'createdAt'],
-        properties: {
-          id: { type: 'string' },
-          label: { type: 'string' },
-          status: { type: 'string' },
-          createdAt: { type: 'string', format: 'date-time' },
-          expiresAt: { type: 'string', format: 'date-time' },
-          lastActiveAt: { type: 'string', format: 'date-time' },
-          user: {
-            type: 'object',
-            required: ['id'],
-            properties: {
-              id: { type: 'string' },
-              orgId: { type: 'string' },
-              name: { type: 'string' },
-              email: { type: 'string' },
-            },
-          },
-          scopes: { type: 'array', items: { type: 'string' } },
-        },
-      },
-    },
-    links: {
-      type: 'object',
-      properties: { self: { type: 'string' }, next: { type: 'string' }, prev: { type: 'string' } },
-    },
-  },
-} as const;
-
-export function orgTokensPageErrors(body: unknown): string[] {
-  const instance = load();
-  let validate = compiled.get('org-tokens-page');
-  if (!validate) {
-    validate = instance.compile(ORG_TOKENS_PAGE_SCHEMA);
-    compiled.set('org-tokens-page', validate);
-  }
-  return run(validate, body);
+export function queryErrors(spec: SpecName, path: string, method: string, query: URLSearchParams): string[] {
+  const doc = documentOf(spec);
+  const declared = at(doc, ['paths', path, method.toLowerCase(), 'parameters']);
+  if (!Array.isArray(declared)) throw new Error(`${spec}: no parameters at ${path} ${method}`);
+  const params = declared.map((p) => {
+    const segments = isObject(p) && typeof p.$ref === 'string' ? deref(doc, p.$ref.slice(2).split('/')) : undefined;
+    const node = segments ? at(doc, segments) : p;
+    return { node: isObject(node) ? node : {}, segments };
+  });
+  const errors: string[] = [];
+  const known = new Set<string>();
+  params.forEach(({ node, segments }, i) => {
+    if (node.in !== 'query' || typeof node.name !== 'string') return;
+    known.add(node.name);
+    const values = query.getAll(node.name);
+    if (values.length === 0) {
+      if (node.required === true) errors.push(`?${node.name} is required`);
+      return;
+    }
+    const schemaPath = segments
+      ? [...segments, 'schema']
+      : ['paths', path, method.toLowerCase(), 'parameters', String(i), 'schema'];
+    const schema = at(doc, schemaPath);
+    const type = isObject(schema) ? schema.type : undefined;
+    for (const text of values) {
+      const value =
+        type === 'integer' || type === 'number' ? Number(text) : type === 'boolean' ? text === 'true' : text;
+      for (const line of run(validatorAt(spec, schemaPath), value)) errors.push(`?${node.name}=${text}: ${line}`);
+    }
+  });
+  for (const name of new Set(query.keys())) if (!known.has(name)) errors.push(`?${name} is not a documented parameter`);
+  return errors;
 }
