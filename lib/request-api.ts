@@ -32,6 +32,8 @@ export interface RequestApiHandlers {
   readonly uploads: IFunction;
   /** `GET /health` (no authorizer). */
   readonly health: IFunction;
+  /** `/inventory/personal-tokens…`, `/inventory/scan`, `/inventory/scans/{scanId}` (admins), `/me/personal-tokens`. */
+  readonly personalTokens: IFunction;
 }
 
 /** Properties of {@link RequestApi}. */
@@ -120,7 +122,7 @@ export class RequestApi extends Construct {
       identitySource: ['$request.header.Authorization'],
     });
 
-    const { tokenRequests, tokens, admin, approvals, uploads, health } = props.handlers;
+    const { tokenRequests, tokens, admin, approvals, uploads, health, personalTokens } = props.handlers;
     const integrations = {
       tokenRequests: new HttpLambdaIntegration('TokenRequests', tokenRequests),
       tokens: new HttpLambdaIntegration('Tokens', tokens),
@@ -128,6 +130,7 @@ export class RequestApi extends Construct {
       approvals: new HttpLambdaIntegration('Approvals', approvals),
       uploads: new HttpLambdaIntegration('Uploads', uploads),
       health: new HttpLambdaIntegration('Health', health),
+      personalTokens: new HttpLambdaIntegration('PersonalTokens', personalTokens),
     };
     const member = (path: string, methods: HttpMethod[], integration: HttpLambdaIntegration) =>
       this.memberRoutes.push(...this.api.addRoutes({ path, methods, integration, authorizer: this.authorizer }));
@@ -143,6 +146,12 @@ export class RequestApi extends Construct {
     member('/tokens/{tokenId}/revoke', [HttpMethod.POST], integrations.tokens);
     member('/audit', [HttpMethod.GET], integrations.admin);
     member('/inventory/drift', [HttpMethod.GET], integrations.admin);
+    member('/inventory/personal-tokens', [HttpMethod.GET], integrations.personalTokens);
+    member('/inventory/personal-tokens/{atlassianTokenId}', [HttpMethod.GET], integrations.personalTokens);
+    member('/inventory/personal-tokens/{atlassianTokenId}/revoke', [HttpMethod.POST], integrations.personalTokens);
+    member('/inventory/scan', [HttpMethod.POST], integrations.personalTokens);
+    member('/inventory/scans/{scanId}', [HttpMethod.GET], integrations.personalTokens);
+    member('/me/personal-tokens', [HttpMethod.GET], integrations.personalTokens);
     open('/approvals/{approvalId}', [HttpMethod.GET, HttpMethod.POST], integrations.approvals);
     if (props.approverSignIn) open('/approvals/sign-in/callback', [HttpMethod.GET], integrations.approvals);
     open('/uploads/{uploadId}', [HttpMethod.GET, HttpMethod.POST], integrations.uploads);

@@ -6,6 +6,7 @@ import type { TokenWardenConfig } from './config';
 import { WardenDashboard } from './dashboard';
 import { IssuanceWorkflow } from './issuance-workflow';
 import { Notifications } from './notifications';
+import { PersonalTokenScan } from './personal-token-scan';
 import { writePolicyArtifact } from './policy-artifact';
 import { RequestApi } from './request-api';
 import { RevocationWorkflow } from './revocation-workflow';
@@ -41,6 +42,8 @@ export interface TokenWardenFunctions {
   readonly finishRevocation: WardenFunction;
   readonly sweep: WardenFunction;
   readonly inventory: WardenFunction;
+  readonly personalTokens: WardenFunction;
+  readonly personalTokenScan: WardenFunction;
 }
 
 /**
@@ -59,6 +62,8 @@ export class TokenWardenStack extends Stack {
   readonly rotation: RotationWorkflow;
   readonly revocation: RevocationWorkflow;
   readonly schedules: RotationSchedules;
+  /** The scan of members' personal tokens (daily, and `POST /inventory/scan`). */
+  readonly personalTokenScan: PersonalTokenScan;
   /** Lifecycle events (`<stack>-events`): every audit record is also published here, for integrations. */
   readonly events: EventBus;
   readonly notifications: Notifications;
@@ -160,6 +165,15 @@ export class TokenWardenStack extends Stack {
         timeout: Duration.minutes(5),
         memorySize: 512,
       }),
+      personalTokens: fn('PersonalTokens', 'functions/api/personal-tokens.ts', 'personal-token routes', {
+        // An admin's revoke calls Atlassian (each call up to 10 s, with backoff).
+        timeout: Duration.seconds(25),
+      }),
+      // One attempt lists the whole org (1,000 tokens a page) and compares each page with the records.
+      personalTokenScan: fn('PersonalTokenScan', 'functions/workflow/personal-token-scan.ts', 'personal-token scan', {
+        timeout: Duration.minutes(15),
+        memorySize: 512,
+      }),
     };
 
     // Events carry ids and non-secret facts only (never a token value), so the AWS owned key suffices.
@@ -176,6 +190,7 @@ export class TokenWardenStack extends Stack {
         approvals: this.functions.approvals.function,
         uploads: this.functions.uploads.function,
         health: this.functions.health.function,
+        personalTokens: this.functions.personalTokens.function,
       },
       jwtIssuer: config.jwtIssuer,
       jwtAudience: [config.jwtAudience],
@@ -224,6 +239,12 @@ export class TokenWardenStack extends Stack {
       inventory: this.functions.inventory.function,
     });
 
+    this.personalTokenScan = new PersonalTokenScan(this, 'PersonalTokenScan', {
+      scanFunction: this.functions.personalTokenScan.function,
+      scheduleGroup: this.schedules.group,
+      encryptionKey: this.store.key,
+    });
+
     this.grant(config);
 
     this.notifications = new Notifications(this, 'Notifications', {
@@ -233,6 +254,7 @@ export class TokenWardenStack extends Stack {
     this.notifications.watchStateMachine('Issuance', this.issuance.stateMachine);
     this.notifications.watchStateMachine('Rotation', this.rotation.stateMachine);
     this.notifications.watchStateMachine('Revocation', this.revocation.stateMachine);
+    this.notifications.watchStateMachine('PersonalTokenScan', this.personalTokenScan.stateMachine);
     for (const [name, warden] of Object.entries(this.functions) as [string, WardenFunction][]) {
       this.notifications.watchFunction(name.charAt(0).toUpperCase() + name.slice(1), warden.function);
     }
@@ -242,6 +264,7 @@ export class TokenWardenStack extends Stack {
         Issuance: this.issuance.stateMachine,
         Rotation: this.rotation.stateMachine,
         Revocation: this.revocation.stateMachine,
+        PersonalTokenScan: this.personalTokenScan.stateMachine,
       },
       functions: Object.fromEntries(Object.entries(this.functions).map(([name, w]) => [name, w.function])),
     });
@@ -252,6 +275,9 @@ export class TokenWardenStack extends Stack {
     new CfnOutput(this, 'IssuanceStateMachineArn', { value: this.issuance.stateMachine.stateMachineArn });
     new CfnOutput(this, 'RotationStateMachineArn', { value: this.rotation.stateMachine.stateMachineArn });
     new CfnOutput(this, 'RevocationStateMachineArn', { value: this.revocation.stateMachine.stateMachineArn });
+    new CfnOutput(this, 'PersonalTokenScanStateMachineArn', {
+      value: this.personalTokenScan.stateMachine.stateMachineArn,
+    });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBusName, description: 'Lifecycle events' });
     new CfnOutput(this, 'ScheduleGroupName', {
       value: this.schedules.group.ref,
@@ -394,6 +420,25 @@ export class TokenWardenStack extends Stack {
     f.sweep.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [orgApiKey.secretArn] }),
     );
+    // Members' notices name the console; until it is deployed apart, the API's base URL.
+    const consoleUrl = `${approvalBaseUrl}/console/`;
+    // The personal-token routes read and revoke records, start scans (the scan lock is a record), revoke a token at
+    // Atlassian, tell its owner, and look a governed token up in its service account's listing (409).
+    f.personalTokens
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail)
+      .bindAtlassian(orgApiKey, atlassian)
+      .bindStateMachine(this.personalTokenScan.stateMachine, ['start'], 'SCAN_STATE_MACHINE_ARN')
+      .addEnvironment('CONSOLE_URL', consoleUrl);
+    // The scan pages the org's tokens at Atlassian, reads them in batches, writes what changed, revokes what is due
+    // and mails owners and admins.
+    f.personalTokenScan
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail)
+      .bindAtlassian(orgApiKey, atlassian)
+      .addEnvironment('CONSOLE_URL', consoleUrl);
     // The inventory reads every token record (byKind index) and writes the latest drift report.
     f.inventory
       .bindTable(records, 'write', indexes)

@@ -11,8 +11,10 @@ import { RotationSchedules } from '../adapters/aws/rotation-schedules';
 import { TokenVault } from '../adapters/aws/token-vault';
 import { Workflows } from '../adapters/aws/workflow';
 import { systemClock } from '../domain/ports';
+import { logger } from '../edge/logger';
 import { envVar, readConfig } from './config';
 import { loadPolicy } from './policy-loader';
+import { cryptoRandom } from './random';
 
 const once = <T>(make: () => T) => {
   let value: T | undefined;
@@ -100,4 +102,28 @@ export const atlassianStepDeps = () => ({
   mailer: mailer(),
   clock: systemClock,
   policy: loadPolicy(),
+});
+
+/** Starts the personal-token scan workflow (`POST /inventory/scan`). */
+export const scanStarter = /* @__PURE__ */ once(() => {
+  const arn = readConfig({ SCAN_STATE_MACHINE_ARN: envVar.arn }).SCAN_STATE_MACHINE_ARN;
+  return async (scanId: string) => {
+    await workflows().start(arn, scanId, { action: 'begin', scanId });
+  };
+});
+
+/** Where owners' notices send members: the console (`CONSOLE_URL`), else the API. */
+export const consoleUrl = () => readConfig({ CONSOLE_URL: envVar.url }).CONSOLE_URL;
+
+/** What the personal-token scan and routes need. */
+export const personalTokenDeps = () => ({
+  store: recordStore(),
+  audit: auditLog(),
+  atlassian: atlassian(),
+  mailer: mailer(),
+  clock: systemClock,
+  random: cryptoRandom,
+  policy: loadPolicy(),
+  consoleUrl: consoleUrl(),
+  log: logger,
 });

@@ -38,6 +38,43 @@ export const serviceAccountSchema = z.strictObject({
   issuance: z._default(z.enum(['api', 'manual']), 'api'),
 });
 
+/** The Atlassian organization whose members' personal tokens are governed (`organization`). */
+export const organizationSchema = z.strictObject({
+  orgId: text(1, 128),
+  /** Authentication policies from admin.atlassian.com; needed for access exceptions. */
+  authPolicies: z.optional(
+    z.strictObject({
+      /** The policy with "User API tokens: Block" (the org's default). */
+      blockPolicyId: text(1, 128),
+      /** The policy with "User API tokens: Allow" (no standing members). */
+      allowPolicyId: text(1, 128),
+    }),
+  ),
+});
+
+/** Governance of members' own (personal) API tokens (`personalTokens`). */
+export const personalTokensSchema = z.strictObject({
+  mode: z.enum(['report', 'notify', 'revoke']),
+  /** Revoke mode: days from the owner's notice to revocation. */
+  revokeAfterDays: z._default(int(0, 90), 14),
+  /** No use for this long (or never used and older) flags a token `STALE`. */
+  staleAfterDays: z._default(int(1, 3650), 90),
+  /** A longer lifetime (creation to expiry, or no expiry) flags a token `OVER_LIFETIME`. */
+  maxLifetimeDays: z.optional(int(1, 3650)),
+  /** Emails never acted on (break-glass admins); their tokens are still listed, as `EXEMPT`. */
+  exemptUsers: z._default(uniqueList(email, 0, 500), []),
+  /** More revocations due in one scan than this: none of them, and an alert to the admins. */
+  maxRevocationsPerScan: z._default(int(1, 10_000), 50),
+  /** Access exceptions (time-boxed moves into the allow policy); needs `organization.authPolicies`. */
+  exceptions: z.optional(
+    z.strictObject({
+      approvers: uniqueList(email, 1, 50),
+      approvalsRequired: z._default(int(1), 1),
+      maxDays: z._default(int(1, 365), 30),
+    }),
+  ),
+});
+
 export const policySchema = z
   .strictObject({
     serviceAccounts: z.array(serviceAccountSchema).check(z.minLength(1), z.maxLength(100)),
@@ -51,9 +88,41 @@ export const policySchema = z
     /** How many of a member's requests may wait for approval at once; one more is refused (429). */
     maxPendingRequestsPerMember: z._default(int(1, 1000), 5),
     notifications: z.strictObject({ adminEmails: uniqueList(email, 1, 50) }),
+    organization: z.optional(organizationSchema),
+    personalTokens: z.optional(personalTokensSchema),
   })
   .check(
     z.superRefine((policy, ctx) => {
+      const personal = policy.personalTokens;
+      if (personal && !policy.organization) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['organization'],
+          message: 'is required with personalTokens (the org whose members are scanned)',
+        });
+      }
+      if (personal?.exceptions && !policy.organization?.authPolicies) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['organization', 'authPolicies'],
+          message: 'is required with personalTokens.exceptions (the block and allow authentication policies)',
+        });
+      }
+      if (personal?.exceptions && personal.exceptions.approvalsRequired > personal.exceptions.approvers.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['personalTokens', 'exceptions', 'approvalsRequired'],
+          message: `must not exceed the number of approvers (${personal.exceptions.approvers.length})`,
+        });
+      }
+      const authPolicies = policy.organization?.authPolicies;
+      if (authPolicies && authPolicies.blockPolicyId === authPolicies.allowPolicyId) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['organization', 'authPolicies', 'allowPolicyId'],
+          message: 'must differ from blockPolicyId',
+        });
+      }
       if (policy.gracePeriodHours >= policy.rotationLeadDays * 24) {
         ctx.addIssue({
           code: 'custom',
@@ -96,6 +165,7 @@ export const policySchema = z
 
 export type Policy = z.output<typeof policySchema>;
 export type ServiceAccount = Policy['serviceAccounts'][number];
+export type PersonalTokenPolicy = NonNullable<Policy['personalTokens']>;
 
 /** A policy file that does not hold a valid policy; `lines` are `<file>: <field path>: <message>`. */
 export class PolicyError extends Error {

@@ -6,6 +6,7 @@
  * (`../domain/ports`).
  */
 
+import type { PersonalTokenFlag, PersonalTokenState, ScanRecord, StoredPersonalToken } from '../domain/personal-tokens';
 import type {
   ApprovalRecord,
   AuditRecord,
@@ -146,8 +147,50 @@ export interface DriftReports {
   putDriftReport(report: Record<string, unknown>): Promise<void>;
 }
 
+/** Members' personal tokens as the scans recorded them (`PT#<atlassianTokenId>`). */
+export interface PersonalTokenRepository {
+  /** The record, or undefined if there is none. */
+  getPersonalToken(atlassianTokenId: string): Promise<StoredPersonalToken | undefined>;
+  /** The records of these ids that exist (read consistently, in batches). */
+  getPersonalTokens(atlassianTokenIds: readonly string[]): Promise<Map<string, StoredPersonalToken>>;
+  /** Creates the record; false if one with this id exists already. */
+  createPersonalToken(record: StoredPersonalToken): Promise<boolean>;
+  /** Saves `record` if nobody changed it since `record.version`; the saved record, or undefined on conflict. */
+  savePersonalToken(record: StoredPersonalToken): Promise<StoredPersonalToken | undefined>;
+  /** One page of records, newest first: one owner's, or everyone's; optionally only one state or flag. */
+  listPersonalTokens(opts: PersonalTokenQuery): Promise<Page<StoredPersonalToken>>;
+  /** Walks every record, one page at a time (the scan's check for tokens no longer listed). */
+  eachPersonalTokenPage(visit: (records: StoredPersonalToken[]) => Promise<void>): Promise<void>;
+}
+
+/** Filters of {@link PersonalTokenRepository.listPersonalTokens}. */
+export interface PersonalTokenQuery {
+  owner?: string;
+  state?: PersonalTokenState;
+  flag?: PersonalTokenFlag;
+  limit: number;
+  nextToken?: string;
+}
+
+/** Scans of members' personal tokens, and the lock that lets one run at a time. */
+export interface ScanRepository {
+  /**
+   * Takes the scan lock for `scan` (and creates its record) unless another scan holds it and started after
+   * `staleBefore`; undefined when taken, else the scan that holds it.
+   */
+  claimScan(scan: ScanRecord, staleBefore: string): Promise<ScanRecord | undefined>;
+  /** The scan, or undefined if there is none. */
+  getScan(scanId: string): Promise<ScanRecord | undefined>;
+  /** Writes the scan as given; when it is no longer `RUNNING`-and-retrying, `release` drops the lock it holds. */
+  saveScan(scan: ScanRecord, opts?: { release?: boolean; complete?: boolean }): Promise<void>;
+  /** The latest complete scan, or undefined before the first. */
+  latestCompleteScan(): Promise<ScanRecord | undefined>;
+}
+
 /** Every repository, as one store (the composition roots build one; each use case names the parts it uses). */
-export type RecordStore = RequestRepository &
+export type RecordStore = PersonalTokenRepository &
+  ScanRepository &
+  RequestRepository &
   ApprovalRepository &
   TokenRepository &
   MintRepository &

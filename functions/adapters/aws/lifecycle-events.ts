@@ -17,6 +17,14 @@ export const LIFECYCLE_DETAIL_TYPES = {
   REVOCATION_COMPLETED: 'Token Revocation Completed',
   TOKEN_EXPIRED: 'Token Expired',
   DRIFT_DETECTED: 'Token Inventory Drift Detected',
+  PERSONAL_TOKEN_FOUND: 'Personal Token Found',
+  PERSONAL_TOKEN_EXEMPTED: 'Personal Token Exempted',
+  PERSONAL_TOKEN_REOPENED: 'Personal Token Reopened',
+  PERSONAL_TOKEN_NOTICE_SENT: 'Personal Token Notice Sent',
+  PERSONAL_TOKEN_REVOKED: 'Personal Token Revoked',
+  PERSONAL_TOKEN_GONE: 'Personal Token Gone',
+  PERSONAL_TOKEN_SCAN_INCOMPLETE: 'Personal Token Scan Incomplete',
+  PERSONAL_TOKEN_REVOCATIONS_CAPPED: 'Personal Token Revocations Capped',
 } as const;
 
 export type LifecycleEventName = keyof typeof LIFECYCLE_DETAIL_TYPES;

@@ -24,6 +24,14 @@ export const LIFECYCLE_METRICS = {
   REVOCATION_COMPLETED: 'RevocationCompleted',
   TOKEN_EXPIRED: 'TokenExpired',
   DRIFT_DETECTED: 'DriftDetected',
+  PERSONAL_TOKEN_FOUND: 'PersonalTokenFound',
+  PERSONAL_TOKEN_EXEMPTED: 'PersonalTokenExempted',
+  PERSONAL_TOKEN_REOPENED: 'PersonalTokenReopened',
+  PERSONAL_TOKEN_NOTICE_SENT: 'PersonalTokenNoticeSent',
+  PERSONAL_TOKEN_REVOKED: 'PersonalTokenRevoked',
+  PERSONAL_TOKEN_GONE: 'PersonalTokenGone',
+  PERSONAL_TOKEN_SCAN_INCOMPLETE: 'PersonalTokenScanIncomplete',
+  PERSONAL_TOKEN_REVOCATIONS_CAPPED: 'PersonalTokenRevocationsCapped',
 } as const satisfies Record<AuditEvent, string>;
 
 /**

@@ -6,6 +6,7 @@ import { mintRepository } from './records/mints';
 import { nameLockRepository } from './records/name-locks';
 import { driftReports, notificationMarkers } from './records/notes';
 import { pendingSlotRepository } from './records/pending-slots';
+import { personalTokenRepository, scanRepository } from './records/personal-tokens';
 import { requestRepository, tokenRepository } from './records/requests';
 import { recordTable } from './records/table';
 
@@ -13,8 +14,8 @@ import { recordTable } from './records/table';
 export type RecordStore = RecordStorePort;
 
 /**
- * Data access for requests, approvals, tokens, mints, uploads, name locks, pending slots, notification markers and
- * drift reports: one table, single-item conditional writes (no transactions), optimistic concurrency through
+ * Data access for requests, approvals, tokens, mints, uploads, name locks, pending slots, notification markers,
+ * drift reports, members' personal tokens and their scans: one table, single-item conditional writes (no transactions), optimistic concurrency through
  * `version`. Each repository is its own object over the shared table helper (`./records/*`); this spreads them
  * into the one store the composition roots hand out.
  */
@@ -35,5 +36,7 @@ export function createRecordStore(
     ...pendingSlotRepository(table),
     ...notificationMarkers(table),
     ...driftReports(table),
+    ...personalTokenRepository(table),
+    ...scanRepository(table),
   };
 }

@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -151,6 +152,27 @@ export function recordTable(doc: DynamoDBDocumentClient, tableName: string) {
       return out.Item;
     },
 
+    /**
+     * The items with these keys that exist (read consistently), 100 keys per request, keys DynamoDB left
+     * unprocessed asked for again (with a short backoff) until none is left.
+     */
+    async batchGet(keys: readonly Key[]): Promise<Item[]> {
+      const items: Item[] = [];
+      for (let i = 0; i < keys.length; i += 100) {
+        let pending: Key[] = keys.slice(i, i + 100);
+        for (let round = 0; pending.length > 0; round++) {
+          if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(50 * 2 ** round, 1_000)));
+          const out = await aws('DynamoDB.BatchGetItem', () =>
+            doc.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: true } } })),
+          );
+          items.push(...(out.Responses?.[tableName] ?? []));
+          pending = (out.UnprocessedKeys?.[tableName]?.Keys ?? []) as Key[];
+          if (round > 20 && pending.length > 0) throw new Error('DynamoDB left keys unprocessed after 20 rounds');
+        }
+      }
+      return items;
+    },
+
     /** Writes the item unconditionally. */
     async put(item: Item): Promise<void> {
       await aws('DynamoDB.PutItem', () => doc.send(new PutCommand({ TableName: tableName, Item: item })));
@@ -218,6 +240,59 @@ export function recordTable(doc: DynamoDBDocumentClient, tableName: string) {
         Limit: limit,
       };
       return page<T>(input, index, partition, nextToken);
+    },
+
+    /**
+     * One page of an index partition, newest first, holding only items that pass `filter` (a FilterExpression):
+     * DynamoDB's pages are read until `limit` items passed or 20 pages were read, and the token points right after
+     * the last item returned.
+     */
+    async queryFiltered<T>(
+      index: IndexName,
+      partitionAttr: string,
+      partition: string,
+      limit: number,
+      filter: { expression: string; names: Record<string, string>; values: Item } | undefined,
+      nextToken?: string,
+    ): Promise<Page<T>> {
+      if (!filter) return table.query<T>(index, partitionAttr, partition, limit, nextToken);
+      const [, sortAttr] = INDEX_KEYS[index];
+      const input: QueryCommandInput = {
+        TableName: tableName,
+        IndexName: index,
+        KeyConditionExpression: '#p = :p',
+        FilterExpression: filter.expression,
+        ExpressionAttributeNames: { '#p': partitionAttr, ...filter.names },
+        ExpressionAttributeValues: { ':p': partition, ...filter.values },
+        ScanIndexForward: false,
+        Limit: Math.max(limit, 100),
+      };
+      if (nextToken !== undefined) input.ExclusiveStartKey = decodeNextToken(nextToken, index, partition);
+      const found: Item[] = [];
+      let last: Record<string, unknown> | undefined;
+      for (let round = 0; round < 20; round++) {
+        const out = await pagedQuery(input);
+        found.push(...(out.Items ?? []));
+        last = out.LastEvaluatedKey;
+        if (!last || found.length >= limit) break;
+        input.ExclusiveStartKey = last;
+      }
+      const items = found.slice(0, limit);
+      const result: Page<T> = { items: items.map((i) => strip<T>(i) as T) };
+      const lastItem = items[items.length - 1];
+      // More passed than asked for: continue right after the last one returned (its own key), else where DynamoDB
+      // stopped.
+      const resume =
+        found.length > limit && lastItem
+          ? {
+              pk: lastItem.pk,
+              sk: lastItem.sk,
+              [partitionAttr]: lastItem[partitionAttr],
+              [sortAttr]: lastItem[sortAttr],
+            }
+          : last;
+      if (resume) result.nextToken = Buffer.from(JSON.stringify(resume)).toString('base64url');
+      return result;
     },
 
     /** One page of the sparse due-date index up to `nowIso`, oldest first. */

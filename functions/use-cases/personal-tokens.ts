@@ -1,0 +1,666 @@
+/**
+ * Members' own (personal) API tokens: the scan of the org-wide listing, what each mode does with what it found, and
+ * the admin and member routes over the records. The rules are the domain's (`../domain/personal-tokens`); this file
+ * pages, reads, writes, mails and audits.
+ *
+ * Safety, in the order the scan does things:
+ * - Paging first. Each page's tokens are compared with their stored records (one batched read per 100) and only
+ *   what changed is written. A page that fails after its retries ends the listing: the scan is `INCOMPLETE`, nothing
+ *   it did not see is marked `GONE`, nothing is revoked and no notice goes out; the workflow retries it.
+ * - Only after a complete listing: records no longer listed become `GONE`, revoked tokens still listed are revoked
+ *   again (a revoke holds), due revocations are made (none when more are due than `maxRevocationsPerScan`), notices
+ *   go out, and the admins get one digest if anything is new.
+ * - Every revocation re-reads its record and re-checks the owner's exemption just before acting, and turns the record
+ *   `REVOKED` (a conditional write) before the DELETE at Atlassian, so a racing exemption or admin action wins or
+ *   loses cleanly, and a DELETE that fails is repeated by the next scan that still sees the token.
+ */
+import { conflict, forbidden, notFound, RequestError, validationError } from '../domain/errors';
+import type { Caller } from '../domain/model';
+import {
+  capRevocations,
+  isExempt,
+  isServiceAccountToken,
+  type ListedToken,
+  noticeDue,
+  observe,
+  PERSONAL_TOKEN_FLAGS,
+  PERSONAL_TOKEN_STATES,
+  type PersonalTokenFlag,
+  type PersonalTokenRecord,
+  type PersonalTokenState,
+  personalTokenView,
+  revocationDue,
+  type ScanContext,
+  type ScanRecord,
+  type StoredPersonalToken,
+  scanView,
+  withGone,
+  withNotice,
+  withRevocation,
+} from '../domain/personal-tokens';
+import type { Policy } from '../domain/policy';
+import { type Clock, isoSeconds, type Random } from '../domain/ports';
+import { hasUnsafeCharacters } from '../domain/text';
+import { AtlassianError } from './port-errors';
+import type {
+  Atlassian,
+  AuditTrail,
+  Mailer,
+  NotificationMarkers,
+  OperatorLog,
+  PersonalTokenRepository,
+  ScanRepository,
+} from './ports';
+import { parseLimit } from './requests';
+import { notifyMarked } from './rotation';
+
+/** The repositories these use cases read and write. */
+export type PersonalTokenStore = PersonalTokenRepository & ScanRepository & NotificationMarkers;
+
+/** Who holds an active access exception (lower-cased emails). */
+export interface ExceptionHolders {
+  activeHolders(): Promise<ReadonlySet<string>>;
+}
+
+export interface PersonalTokenDeps {
+  store: PersonalTokenStore;
+  audit: AuditTrail;
+  atlassian: Pick<Atlassian, 'orgTokens' | 'revokeToken'>;
+  mailer: Mailer;
+  clock: Clock;
+  random: Random;
+  policy: Policy;
+  /** Members holding an active access exception are exempt. @default nobody */
+  exceptions?: ExceptionHolders;
+  /** Where members request a governed token or an exception (named in owners' notices). */
+  consoleUrl: string;
+  log?: OperatorLog;
+}
+
+/** A listing that failed this many times gives up (`INCOMPLETE`); the next scheduled scan starts afresh. */
+export const MAX_SCAN_ATTEMPTS = 3;
+/** A scan lock older than this is taken over: the workflow's retries and waits fit well inside it. */
+const SCAN_LOCK_HOURS = 3;
+/** The listing's page size: Atlassian's maximum, so the calls are as few as the org allows. */
+export const SCAN_PAGE_SIZE = 1000;
+/** Lines of new tokens an admin digest lists before "and N more". */
+const DIGEST_LINES = 50;
+
+const PERSONAL_TOKEN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const SCAN_ID = /^scan_[a-z2-7]{26}$/;
+
+function governance(policy: Policy) {
+  const settings = policy.personalTokens;
+  const organization = policy.organization;
+  if (!settings || !organization) {
+    throw conflict('personal-token governance is off: the policy has no personalTokens and organization sections');
+  }
+  return { settings, organization };
+}
+
+const auditRecord = (
+  event: Parameters<AuditTrail['append']>[0]['event'],
+  record: Pick<PersonalTokenRecord, 'atlassianTokenId' | 'owner'>,
+  at: string,
+  context: { actor: string; requestId: string },
+  details: Record<string, string | number | boolean | string[]> = {},
+) => ({
+  correlationId: `personal-token:${record.atlassianTokenId}`,
+  event,
+  at,
+  actor: context.actor,
+  requestId: context.requestId,
+  details: { atlassianTokenId: record.atlassianTokenId, owner: record.owner.email, ...details },
+});
+
+// ---- starting a scan
+
+/**
+ * Takes the scan lock and records a new scan (`POST /inventory/scan`, or the daily schedule with `caller`
+ * absent). Refused with 409 while another scan runs.
+ */
+export async function beginScan(
+  deps: Pick<PersonalTokenDeps, 'store' | 'clock' | 'random' | 'policy'>,
+  trigger: { caller?: Caller },
+): Promise<ScanRecord> {
+  governance(deps.policy);
+  if (trigger.caller && !trigger.caller.isAdmin) throw forbidden('only admins can start a scan');
+  const now = deps.clock.now();
+  const scan: ScanRecord = {
+    scanId: `scan_${deps.random.id()}`,
+    status: 'RUNNING',
+    trigger: trigger.caller ? 'api' : 'schedule',
+    ...(trigger.caller ? { requestedBy: trigger.caller.email } : {}),
+    startedAt: isoSeconds(now),
+    attempts: 0,
+    listed: 0,
+    new: 0,
+    revoked: 0,
+    gone: 0,
+  };
+  const staleBefore = isoSeconds(new Date(now.getTime() - SCAN_LOCK_HOURS * 3600 * 1000));
+  const holder = await deps.store.claimScan(scan, staleBefore);
+  if (holder) {
+    throw new RequestError('CONFLICT', `scan ${holder.scanId} is running (started ${holder.startedAt})`);
+  }
+  return scan;
+}
+
+// ---- the scan
+
+/** What one listing attempt found, kept in memory: ids only, never records (memory stays flat in the org size). */
+interface Listing {
+  seen: Set<string>;
+  listed: number;
+  skipped: number;
+  found: PersonalTokenRecord[];
+  noticeIds: string[];
+  dueIds: string[];
+  stillListedRevoked: Array<{ id: string; accountId: string }>;
+}
+
+/**
+ * One attempt of scan `scanId`: lists the org, records what changed, and — when the listing was complete — acts per
+ * the mode. Safe to repeat: a complete scan is returned as it is; an incomplete one lists again from the start.
+ */
+export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<{ scan: ScanRecord; retry: boolean }> {
+  const { settings, organization } = governance(deps.policy);
+  const stored = await deps.store.getScan(scanId);
+  if (!stored) throw new Error(`scan ${scanId} has no record`);
+  if (stored.status !== 'RUNNING') return { scan: stored, retry: false };
+  const now = deps.clock.now();
+  const at = isoSeconds(now);
+  const scan: ScanRecord = { ...stored, attempts: stored.attempts + 1 };
+  const context = { actor: 'token-warden', requestId: scanId };
+
+  const holders = (await deps.exceptions?.activeHolders()) ?? new Set<string>();
+  const ctx: ScanContext = { now, policy: settings, hasException: (email) => holders.has(email) };
+  const catalogued = new Set(deps.policy.serviceAccounts.map((a) => a.atlassianId));
+  const listing: Listing = {
+    seen: new Set(),
+    listed: 0,
+    skipped: 0,
+    found: [],
+    noticeIds: [],
+    dueIds: [],
+    stillListedRevoked: [],
+  };
+
+  try {
+    let cursor: string | undefined;
+    do {
+      const page = await deps.atlassian.orgTokens(organization.orgId, {
+        pageSize: SCAN_PAGE_SIZE,
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      await recordPage(deps, ctx, listing, page.data as ListedToken[], catalogued, context, at);
+      cursor = page.next;
+    } while (cursor !== undefined);
+  } catch (error) {
+    if (!(error instanceof AtlassianError)) throw error;
+    // Error names and keys only: never a response body.
+    scan.error = `${error.name}${error.status === undefined ? '' : ` ${error.status}`}: ${error.message}`;
+    scan.listed = listing.listed;
+    scan.new = listing.found.length;
+    const retry = scan.attempts < MAX_SCAN_ATTEMPTS;
+    if (!retry) {
+      scan.status = 'INCOMPLETE';
+      scan.finishedAt = at;
+    }
+    await deps.store.saveScan(scan, { release: !retry });
+    await deps.audit.append(
+      {
+        correlationId: `personal-token-scan:${scanId}`,
+        event: 'PERSONAL_TOKEN_SCAN_INCOMPLETE',
+        at,
+        actor: 'token-warden',
+        requestId: scanId,
+        details: { attempt: scan.attempts, listed: listing.listed, willRetry: retry, error: scan.error },
+      },
+      `incomplete:${scan.attempts}`,
+    );
+    // The representation shows `INCOMPLETE` while a retry waits, too.
+    return { scan: { ...scan, status: 'INCOMPLETE' }, retry };
+  }
+
+  scan.listed = listing.listed;
+  scan.skipped = listing.skipped;
+  scan.new = listing.found.length;
+  scan.gone = await markGone(deps, listing.seen, context, at);
+  await reRevoke(deps, listing.stillListedRevoked);
+  const revocation = await revokeDue(deps, settings, ctx, listing.dueIds, context);
+  scan.revoked = revocation.revoked;
+  if (revocation.capped) scan.revocationsCapped = listing.dueIds.length;
+  await sendNotices(deps, settings, listing.noticeIds, context);
+  await sendDigest(deps, scan, listing, revocation);
+  delete scan.error;
+  scan.status = 'COMPLETE';
+  scan.finishedAt = isoSeconds(deps.clock.now());
+  await deps.store.saveScan(scan, { release: true, complete: true });
+  return { scan, retry: false };
+}
+
+/** Records one page of the listing: one batched read, a write only for what changed. */
+async function recordPage(
+  deps: PersonalTokenDeps,
+  ctx: ScanContext,
+  listing: Listing,
+  tokens: ListedToken[],
+  catalogued: ReadonlySet<string>,
+  context: { actor: string; requestId: string },
+  at: string,
+) {
+  const personal = tokens.filter((t) => {
+    if (!isServiceAccountToken(t, catalogued)) return true;
+    listing.skipped++;
+    return false;
+  });
+  const existing = await deps.store.getPersonalTokens(personal.map((t) => t.id));
+  for (const token of personal) {
+    if (listing.seen.has(token.id)) continue;
+    listing.seen.add(token.id);
+    listing.listed++;
+    let prior = existing.get(token.id);
+    let outcome = observe(prior, token, ctx);
+    let saved: StoredPersonalToken | undefined = prior;
+    for (let attempt = 0; outcome.changed; attempt++) {
+      saved = prior
+        ? await deps.store.savePersonalToken({ ...outcome.record, version: prior.version })
+        : (await deps.store.createPersonalToken({ ...outcome.record, version: 1 }))
+          ? { ...outcome.record, version: 1 }
+          : undefined;
+      if (saved || attempt >= 2) break;
+      // Someone (an admin's revoke, another scan) wrote it meanwhile: compare with what is there now.
+      prior = await deps.store.getPersonalToken(token.id);
+      outcome = observe(prior, token, ctx);
+    }
+    if (!saved) continue;
+    const record = saved;
+    if (outcome.change === 'FOUND') {
+      listing.found.push(record);
+      await deps.audit.append(
+        auditRecord('PERSONAL_TOKEN_FOUND', record, at, context, {
+          state: record.state,
+          flags: record.flags,
+          label: record.label,
+        }),
+        'found',
+      );
+    } else if (outcome.change === 'EXEMPTED' || outcome.change === 'REOPENED') {
+      await deps.audit.append(
+        auditRecord(
+          outcome.change === 'EXEMPTED' ? 'PERSONAL_TOKEN_EXEMPTED' : 'PERSONAL_TOKEN_REOPENED',
+          record,
+          at,
+          context,
+        ),
+        `${outcome.change.toLowerCase()}:${context.requestId}`,
+      );
+    }
+    if (record.state === 'REVOKED')
+      listing.stillListedRevoked.push({ id: record.atlassianTokenId, accountId: record.owner.accountId });
+    if (noticeDue(record, ctx.policy.mode)) listing.noticeIds.push(record.atlassianTokenId);
+    if (revocationDue(record, ctx.policy, ctx.now)) listing.dueIds.push(record.atlassianTokenId);
+  }
+}
+
+/** After a complete listing: every record it did not have is `GONE` (revoked ones stay `REVOKED`). */
+async function markGone(
+  deps: PersonalTokenDeps,
+  seen: ReadonlySet<string>,
+  context: { actor: string; requestId: string },
+  at: string,
+): Promise<number> {
+  let gone = 0;
+  await deps.store.eachPersonalTokenPage(async (records) => {
+    for (const record of records) {
+      if (seen.has(record.atlassianTokenId)) continue;
+      const next = withGone(record);
+      if (!next) continue;
+      const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
+      if (!saved) continue;
+      gone++;
+      await deps.audit.append(auditRecord('PERSONAL_TOKEN_GONE', record, at, context), `gone:${context.requestId}`);
+    }
+  });
+  return gone;
+}
+
+/** A token Token Warden revoked is listed again: the DELETE did not hold, so it is repeated. */
+async function reRevoke(deps: PersonalTokenDeps, tokens: Array<{ id: string; accountId: string }>) {
+  for (const { id, accountId } of tokens) {
+    try {
+      await deps.atlassian.revokeToken(accountId, id);
+    } catch (error) {
+      if (!(error instanceof AtlassianError)) throw error;
+      deps.log?.warn('a revoked personal token is still listed and revoking it again failed', {
+        atlassianTokenId: id,
+        error: error.name,
+      });
+    }
+  }
+}
+
+/** The revocations due, within the safety cap. */
+async function revokeDue(
+  deps: PersonalTokenDeps,
+  settings: NonNullable<Policy['personalTokens']>,
+  ctx: ScanContext,
+  dueIds: string[],
+  context: { actor: string; requestId: string },
+): Promise<{ revoked: number; capped: boolean }> {
+  const { revoke, capped } = capRevocations(dueIds, settings.maxRevocationsPerScan);
+  if (capped) {
+    const at = isoSeconds(deps.clock.now());
+    await deps.audit.append(
+      {
+        correlationId: `personal-token-scan:${context.requestId}`,
+        event: 'PERSONAL_TOKEN_REVOCATIONS_CAPPED',
+        at,
+        actor: 'token-warden',
+        requestId: context.requestId,
+        details: { due: dueIds.length, maxRevocationsPerScan: settings.maxRevocationsPerScan },
+      },
+      'capped',
+    );
+    await notifyMarked(deps, `pt-capped:${context.requestId}`, deps.policy.notifications.adminEmails, {
+      subject: `Personal tokens: ${dueIds.length} revocations due, none made (over the cap of ${settings.maxRevocationsPerScan})`,
+      text: [
+        `The scan ${context.requestId} found ${dueIds.length} personal tokens whose notice period is over, more than`,
+        `personalTokens.maxRevocationsPerScan (${settings.maxRevocationsPerScan}). Token Warden revoked none of them.`,
+        '',
+        'Check the policy (mode, revokeAfterDays, exemptUsers) and GET /inventory/personal-tokens?state=OPEN, then',
+        'raise the cap or let the scans work through them.',
+      ].join('\n'),
+    });
+    return { revoked: 0, capped: true };
+  }
+  let revoked = 0;
+  for (const id of revoke) {
+    const record = await deps.store.getPersonalToken(id);
+    // Re-checked just before acting: an exemption or exception granted meanwhile keeps the token.
+    if (!record || !revocationDue(record, settings, ctx.now) || isExempt(record.owner.email, ctx)) continue;
+    const next = withRevocation(record, { at: deps.clock.now(), by: 'token-warden', reason: 'NOTICE_PERIOD_ENDED' });
+    const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
+    if (!saved) continue;
+    if (await revokeAtAtlassian(deps, saved)) revoked++;
+    await afterRevocation(deps, saved, context);
+  }
+  return { revoked, capped: false };
+}
+
+/** The DELETE; a failure leaves the record `REVOKED` and the next scan that still lists the token repeats it. */
+async function revokeAtAtlassian(
+  deps: Pick<PersonalTokenDeps, 'atlassian' | 'log'>,
+  record: PersonalTokenRecord,
+): Promise<boolean> {
+  try {
+    await deps.atlassian.revokeToken(record.owner.accountId, record.atlassianTokenId);
+    return true;
+  } catch (error) {
+    if (!(error instanceof AtlassianError)) throw error;
+    deps.log?.warn('revoking a personal token failed; the next scan repeats it', {
+      atlassianTokenId: record.atlassianTokenId,
+      error: error.name,
+    });
+    return false;
+  }
+}
+
+async function afterRevocation(
+  deps: PersonalTokenDeps,
+  record: StoredPersonalToken,
+  context: { actor: string; requestId: string },
+) {
+  const at = record.revokedAt ?? isoSeconds(deps.clock.now());
+  await deps.audit.append(
+    auditRecord('PERSONAL_TOKEN_REVOKED', record, at, context, {
+      reason: record.revokeReason ?? 'unspecified',
+      label: record.label,
+    }),
+    'revoked',
+  );
+  await notifyMarked(deps, `pt-revoked:${record.atlassianTokenId}`, [record.owner.email], {
+    subject: `Your Atlassian API token "${oneLine(record.label)}" was revoked`,
+    text: [
+      `Token Warden revoked your personal Atlassian API token "${oneLine(record.label)}" (id ${record.atlassianTokenId}).`,
+      record.revokeReason === 'NOTICE_PERIOD_ENDED'
+        ? 'Its notice period ended without the token being replaced or an access exception being granted.'
+        : `Reason: ${oneLine(record.revokeReason ?? 'unspecified')}`,
+      '',
+      ...wayOut(deps.consoleUrl),
+    ].join('\n'),
+  });
+}
+
+/** Owners' notices of tokens first seen `OPEN` (or, in revoke mode, not yet given a revocation date). */
+async function sendNotices(
+  deps: PersonalTokenDeps,
+  settings: NonNullable<Policy['personalTokens']>,
+  ids: string[],
+  context: { actor: string; requestId: string },
+) {
+  for (const id of ids) {
+    const record = await deps.store.getPersonalToken(id);
+    if (!record || !noticeDue(record, settings.mode)) continue;
+    const now = deps.clock.now();
+    const next = withNotice(record, settings, now);
+    const round = record.noticeRound ?? 0;
+    await notifyMarked(
+      deps,
+      `pt-notice:${id}:${round}:${settings.mode}`,
+      [record.owner.email],
+      noticeEmail(deps, next),
+    );
+    const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
+    if (!saved) continue;
+    await deps.audit.append(
+      auditRecord('PERSONAL_TOKEN_NOTICE_SENT', saved, isoSeconds(now), context, {
+        mode: settings.mode,
+        ...(saved.revokeAt ? { revokeAt: saved.revokeAt } : {}),
+      }),
+      `notice:${round}:${settings.mode}`,
+    );
+  }
+}
+
+const oneLine = (text: string) => text.replace(/[\r\n\t]+/g, ' ').slice(0, 200);
+
+function wayOut(consoleUrl: string): string[] {
+  return [
+    'The way out:',
+    `- For CI and scripts, request a governed service-account token: ${consoleUrl} (or POST /token-requests).`,
+    `- If you truly need a personal token, ask for a time-boxed access exception: ${consoleUrl} (POST /access-exceptions).`,
+  ];
+}
+
+function noticeEmail(deps: PersonalTokenDeps, record: PersonalTokenRecord) {
+  const label = oneLine(record.label);
+  const lines = [
+    `Token Warden found your personal Atlassian API token "${label}" (id ${record.atlassianTokenId}, created ${record.createdAt}).`,
+    `Findings: ${record.flags.length === 0 ? 'none beyond being a personal token' : record.flags.join(', ')}.`,
+    '',
+    'Why it matters: personal tokens act with all of your access, are not approved or rotated, and stop working',
+    "when the organization's authentication policy blocks API tokens.",
+  ];
+  if (record.revokeAt) lines.push('', `It will be revoked on or after ${record.revokeAt}.`);
+  lines.push('', ...wayOut(deps.consoleUrl));
+  return {
+    subject: record.revokeAt
+      ? `Action needed: your Atlassian API token "${label}" will be revoked on ${record.revokeAt.slice(0, 10)}`
+      : `Your Atlassian API token "${label}" was found by Token Warden`,
+    text: lines.join('\n'),
+  };
+}
+
+/** One email to the admins per scan that found something new (or gone, revoked, or capped). */
+async function sendDigest(
+  deps: PersonalTokenDeps,
+  scan: ScanRecord,
+  listing: Listing,
+  revocation: { revoked: number; capped: boolean },
+) {
+  if (listing.found.length === 0 && scan.gone === 0 && revocation.revoked === 0 && !revocation.capped) return;
+  const lines = listing.found
+    .slice(0, DIGEST_LINES)
+    .map((r) =>
+      `- ${r.owner.email} "${oneLine(r.label)}" (${r.atlassianTokenId}) ${r.state} ${r.flags.join(' ')}`.trimEnd(),
+    );
+  if (listing.found.length > DIGEST_LINES) lines.push(`- … and ${listing.found.length - DIGEST_LINES} more`);
+  await notifyMarked(deps, `pt-digest:${scan.scanId}`, deps.policy.notifications.adminEmails, {
+    subject: `Personal tokens: ${listing.found.length} new, ${scan.gone} gone, ${revocation.revoked} revoked`,
+    text: [
+      `The scan ${scan.scanId} listed ${listing.listed} personal tokens (mode ${deps.policy.personalTokens?.mode}).`,
+      `New: ${listing.found.length}. Gone: ${scan.gone}. Revoked: ${revocation.revoked}.`,
+      ...(revocation.capped ? [`Revocations due but not made (over the cap): ${listing.dueIds.length}.`] : []),
+      ...(lines.length > 0 ? ['', 'New tokens:', ...lines] : []),
+      '',
+      'GET /inventory/personal-tokens lists them all.',
+    ].join('\n'),
+  });
+}
+
+/** The scan gave up (the workflow's step failed after its retries): recorded `INCOMPLETE`, the lock released. */
+export async function abandonScan(deps: Pick<PersonalTokenDeps, 'store' | 'clock'>, scanId: string, error: string) {
+  const scan = await deps.store.getScan(scanId);
+  if (scan?.status !== 'RUNNING') return;
+  await deps.store.saveScan(
+    { ...scan, status: 'INCOMPLETE', finishedAt: isoSeconds(deps.clock.now()), error: error.slice(0, 300) },
+    { release: true },
+  );
+}
+
+// ---- routes
+
+/** `GET /inventory/scans/{scanId}` (admins). */
+export async function getScan(deps: Pick<PersonalTokenDeps, 'store'>, caller: Caller, scanId: string) {
+  if (!caller.isAdmin) throw forbidden('only admins can read scans');
+  const scan = SCAN_ID.test(scanId) ? await deps.store.getScan(scanId) : undefined;
+  if (!scan) throw notFound('scan not found');
+  // Between attempts the scan waits to retry an incomplete listing: that is what it shows.
+  return scanView(scan.status === 'RUNNING' && scan.error !== undefined ? { ...scan, status: 'INCOMPLETE' } : scan);
+}
+
+const ALLOWED_QUERY = new Set(['state', 'flag', 'owner', 'limit', 'nextToken']);
+
+/** `GET /inventory/personal-tokens` (admins) and `GET /me/personal-tokens` (the caller's own). */
+export async function listPersonalTokens(
+  deps: Pick<PersonalTokenDeps, 'store'>,
+  caller: Caller,
+  query: Record<string, string | undefined>,
+  scope: 'all' | 'mine',
+) {
+  if (scope === 'all' && !caller.isAdmin) throw forbidden('only admins can list everyone’s personal tokens');
+  const unknown = Object.keys(query).find((k) => !ALLOWED_QUERY.has(k) || (scope === 'mine' && k === 'owner'));
+  if (unknown !== undefined) throw validationError(unknown, `unknown query parameter '${unknown}'`);
+  const state = query.state;
+  if (state !== undefined && !(PERSONAL_TOKEN_STATES as readonly string[]).includes(state)) {
+    throw validationError('state', `state must be one of ${PERSONAL_TOKEN_STATES.join(', ')}`);
+  }
+  const flag = query.flag;
+  if (flag !== undefined && !(PERSONAL_TOKEN_FLAGS as readonly string[]).includes(flag)) {
+    throw validationError('flag', `flag must be one of ${PERSONAL_TOKEN_FLAGS.join(', ')}`);
+  }
+  const owner = scope === 'mine' ? caller.email : query.owner?.trim().toLowerCase();
+  if (owner !== undefined && (owner.length === 0 || owner.length > 254 || !/^[^\s@]+@[^\s@]+$/.test(owner))) {
+    throw validationError('owner', 'owner must be an email address');
+  }
+  const page = await deps.store.listPersonalTokens({
+    ...(owner !== undefined ? { owner } : {}),
+    ...(state !== undefined ? { state: state as PersonalTokenState } : {}),
+    ...(flag !== undefined ? { flag: flag as PersonalTokenFlag } : {}),
+    limit: parseLimit(query.limit),
+    ...(query.nextToken !== undefined ? { nextToken: query.nextToken } : {}),
+  });
+  const latest = await deps.store.latestCompleteScan();
+  const scannedAt = latest?.finishedAt;
+  return {
+    items: page.items.map((r) => personalTokenView(r, latest?.startedAt)),
+    ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+    ...(scannedAt ? { scannedAt } : {}),
+  };
+}
+
+/** `GET /inventory/personal-tokens/{atlassianTokenId}` (admins). */
+export async function getPersonalToken(deps: Pick<PersonalTokenDeps, 'store'>, caller: Caller, id: string) {
+  if (!caller.isAdmin) throw forbidden('only admins can read personal-token records');
+  const record = PERSONAL_TOKEN_ID.test(id) ? await deps.store.getPersonalToken(id) : undefined;
+  if (!record) throw notFound('personal token not found');
+  const latest = await deps.store.latestCompleteScan();
+  return personalTokenView(record, latest?.startedAt);
+}
+
+/** Body of `POST /inventory/personal-tokens/{id}/revoke`: `{"reason"?}` (≤ 500 characters, one line). */
+export function parsePersonalRevokeBody(body: unknown): string {
+  if (body === undefined) return 'unspecified';
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw validationError(undefined, 'body must be a JSON object');
+  }
+  const unknown = Object.keys(body).find((k) => k !== 'reason');
+  if (unknown !== undefined) throw validationError(unknown, `unknown property '${unknown}'`);
+  const reason = (body as { reason?: unknown }).reason;
+  if (reason === undefined) return 'unspecified';
+  if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 500) {
+    throw validationError('reason', 'reason must be a non-empty string of at most 500 characters');
+  }
+  if (hasUnsafeCharacters(reason)) {
+    throw validationError('reason', 'reason must be one line without control, format or direction characters');
+  }
+  return reason.trim();
+}
+
+/**
+ * `POST /inventory/personal-tokens/{id}/revoke` (admins): the record turns `REVOKED` (a conditional write), then the
+ * single-token DELETE; a repeat answers the record unchanged (and repeats the DELETE, which is idempotent). A
+ * governed service account's token is refused with 409: Token Warden revokes those with `POST /tokens/{id}/revoke`.
+ */
+export async function revokePersonalToken(
+  deps: PersonalTokenDeps & { atlassian: Pick<Atlassian, 'orgTokens' | 'revokeToken' | 'listTokens'> },
+  caller: Caller,
+  id: string,
+  reason: string,
+) {
+  if (!caller.isAdmin) throw forbidden('only admins can revoke personal tokens');
+  governance(deps.policy);
+  const valid = PERSONAL_TOKEN_ID.test(id);
+  let record = valid ? await deps.store.getPersonalToken(id) : undefined;
+  if (!record) {
+    if (valid && (await isGovernedToken(deps, id))) {
+      throw conflict("this is a governed service account's token: revoke it with POST /tokens/{tokenId}/revoke");
+    }
+    throw notFound('personal token not found');
+  }
+  const context = { actor: caller.email, requestId: 'admin' };
+  for (let attempt = 0; record.state !== 'REVOKED'; attempt++) {
+    const next = withRevocation(record, { at: deps.clock.now(), by: caller.email, reason });
+    const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
+    if (saved) {
+      await revokeOrThrow(deps, saved);
+      await afterRevocation(deps, saved, context);
+      return personalTokenView(saved);
+    }
+    const current = await deps.store.getPersonalToken(id);
+    if (!current || attempt >= 3) throw conflict('the record changed while revoking; try again');
+    record = current;
+  }
+  // Already revoked: the DELETE again (it may have failed before), the record unchanged.
+  await revokeOrThrow(deps, record);
+  return personalTokenView(record);
+}
+
+async function revokeOrThrow(deps: Pick<PersonalTokenDeps, 'atlassian'>, record: PersonalTokenRecord) {
+  // `not-found` / `account-not-found`: nothing is left to revoke, which is what was asked.
+  await deps.atlassian.revokeToken(record.owner.accountId, record.atlassianTokenId);
+}
+
+/** Whether `id` is the token of a catalogued service account (listed at Atlassian under that account). */
+async function isGovernedToken(deps: { policy: Policy; atlassian: Pick<Atlassian, 'listTokens'> }, id: string) {
+  for (const account of deps.policy.serviceAccounts) {
+    try {
+      if ((await deps.atlassian.listTokens(account.atlassianId)).some((t) => t.id === id)) return true;
+    } catch (error) {
+      if (!(error instanceof AtlassianError)) throw error;
+    }
+  }
+  return false;
+}
