@@ -12,8 +12,14 @@ export {
 export {
   type FakeAccount,
   FakeAtlassianState,
+  type FakeAuthPolicy,
+  type FakeMembership,
+  type FakePolicyTask,
   type FakeSeed,
+  type FakeSeedPersonalToken,
   type FakeSite,
   type FakeTokenRecord,
   type FakeTokenStatus,
+  type InventorySortField,
+  POLICY_MOVE_MS,
 } from './state';

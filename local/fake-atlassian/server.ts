@@ -820,7 +820,9 @@ export function createFakeAtlassian(opts: FakeAtlassianOptions): FakeAtlassian {
   function planeErrorBody(plane: Plane, status: number, message: string): unknown {
     if (plane === 'api-access') return errorsBody(status, 'GENERIC_ERROR', message);
     if (plane === 'admin-control') {
-      return status === 404 ? { code: 404, message } : errorsBody(status, 'INVALID_REQUEST', message);
+      if (status === 404) return { code: 404, message };
+      const code = status === 429 ? 'TOO_MANY_REQUESTS' : status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'INVALID_REQUEST';
+      return errorsBody(status, code, message);
     }
     return { key: ERROR_KEYS[status] ?? 'error', message };
   }

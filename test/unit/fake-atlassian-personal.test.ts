@@ -656,6 +656,10 @@ describe('Fake Atlassian: Admin Control policy moves', () => {
       ],
     ];
     const noKey = await addUsers('demo-org', 'policy-allow', { users: ['bob@example.com'] }, null);
+    await call('POST', '/__control/faults', { body: { route: 'bulk_fetch', status: 500, count: 1 }, auth: null });
+    const injected = await call('POST', '/admin/control/v1/orgs/demo-org/users/auth-policies/bulk-fetch', {
+      body: { accountIds: [BOB.accountId] },
+    });
 
     // Assess
     for (const [path, method, res, status] of cases) {
@@ -669,6 +673,9 @@ describe('Fake Atlassian: Admin Control policy moves', () => {
     }
     expect(noKey.status).toBe(401);
     expect(noKey.text).toBe('');
+    expect(injected.status).toBe(500);
+    expect(responseErrors('admin-control', BULK_FETCH, 'post', 500, injected.json)).toEqual([]);
+    expect(injected.json).toEqual({ errors: [expect.objectContaining({ status: '500' })] });
     expect((await call('GET', '/__control/policies', { auth: null })).json).toEqual(
       expect.arrayContaining([expect.objectContaining({ policyId: 'policy-allow', members: [] })]),
     );
