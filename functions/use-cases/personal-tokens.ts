@@ -65,7 +65,8 @@ export interface ExceptionHolders {
 export interface PersonalTokenDeps {
   store: PersonalTokenStore;
   audit: AuditTrail;
-  atlassian: Pick<Atlassian, 'orgTokens' | 'revokeToken'>;
+  /** `listTokens`: only to tell a governed token apart (`POST …/revoke` → 409). */
+  atlassian: Pick<Atlassian, 'orgTokens' | 'revokeToken' | 'listTokens'>;
   mailer: Mailer;
   clock: Clock;
   random: Random;
@@ -376,10 +377,13 @@ async function revokeDue(
     return { revoked: 0, capped: true };
   }
   let revoked = 0;
+  // Exceptions granted while the listing ran count: the holders are read again just before acting.
+  const holders = (await deps.exceptions?.activeHolders()) ?? new Set<string>();
+  const current: ScanContext = { ...ctx, hasException: (email) => holders.has(email) };
   for (const id of revoke) {
     const record = await deps.store.getPersonalToken(id);
     // Re-checked just before acting: an exemption or exception granted meanwhile keeps the token.
-    if (!record || !revocationDue(record, settings, ctx.now) || isExempt(record.owner.email, ctx)) continue;
+    if (!record || !revocationDue(record, settings, ctx.now) || isExempt(record.owner.email, current)) continue;
     const next = withRevocation(record, { at: deps.clock.now(), by: 'token-warden', reason: 'NOTICE_PERIOD_ENDED' });
     const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
     if (!saved) continue;
@@ -614,12 +618,7 @@ export function parsePersonalRevokeBody(body: unknown): string {
  * single-token DELETE; a repeat answers the record unchanged (and repeats the DELETE, which is idempotent). A
  * governed service account's token is refused with 409: Token Warden revokes those with `POST /tokens/{id}/revoke`.
  */
-export async function revokePersonalToken(
-  deps: PersonalTokenDeps & { atlassian: Pick<Atlassian, 'orgTokens' | 'revokeToken' | 'listTokens'> },
-  caller: Caller,
-  id: string,
-  reason: string,
-) {
+export async function revokePersonalToken(deps: PersonalTokenDeps, caller: Caller, id: string, reason: string) {
   if (!caller.isAdmin) throw forbidden('only admins can revoke personal tokens');
   governance(deps.policy);
   const valid = PERSONAL_TOKEN_ID.test(id);
