@@ -120,3 +120,79 @@ describe('parsePolicy', () => {
     expect(formatPath([])).toBe('(root)');
   });
 });
+
+describe('parsePolicy: organization and personalTokens', () => {
+  it('accepts the shipped sections and fills the defaults', () => {
+    // Prepare
+    const p = base();
+    p.personalTokens = { mode: 'notify' };
+    // Act
+    const policy = parsePolicy(JSON.stringify(p), 'p.json');
+    // Assess
+    expect(policy.organization).toEqual({
+      orgId: 'demo-org',
+      authPolicies: { blockPolicyId: 'policy-block', allowPolicyId: 'policy-allow' },
+    });
+    expect(policy.personalTokens).toEqual({
+      mode: 'notify',
+      revokeAfterDays: 14,
+      staleAfterDays: 90,
+      exemptUsers: [],
+      maxRevocationsPerScan: 50,
+    });
+  });
+
+  it('leaves the feature off without the sections', () => {
+    const p = base();
+    delete p.organization;
+    delete p.personalTokens;
+    const policy = parsePolicy(JSON.stringify(p), 'p.json');
+    expect(policy.organization).toBeUndefined();
+    expect(policy.personalTokens).toBeUndefined();
+  });
+
+  it('names each bad field in one line', () => {
+    // Prepare
+    const p = base();
+    p.personalTokens = {
+      mode: 'delete',
+      revokeAfterDays: 91,
+      exemptUsers: ['Break.Glass@Example.com', 'not-an-email'],
+      maxRevocationsPerScan: 0,
+      extra: true,
+    };
+    // Act / Assess
+    expect(errorsOf(JSON.stringify(p))).toEqual([
+      'p.yaml: personalTokens.mode: Invalid option: expected one of "report"|"notify"|"revoke"',
+      'p.yaml: personalTokens.revokeAfterDays: Too big: expected number to be <=90',
+      'p.yaml: personalTokens.exemptUsers[1]: must be an email address',
+      'p.yaml: personalTokens.maxRevocationsPerScan: Too small: expected number to be >=1',
+      'p.yaml: personalTokens: Unrecognized key: "extra"',
+    ]);
+  });
+
+  it('refuses exceptions without the authentication policies, naming organization.authPolicies', () => {
+    const p = base();
+    delete p.organization.authPolicies;
+    p.personalTokens = { mode: 'report', exceptions: { approvers: ['security@example.com'] } };
+    expect(errorsOf(JSON.stringify(p))).toEqual([
+      'p.yaml: organization.authPolicies: is required with personalTokens.exceptions (the block and allow authentication policies)',
+    ]);
+  });
+
+  it('refuses personalTokens without organization, the same id for both policies, and too few approvers', () => {
+    const p = base();
+    delete p.organization;
+    p.personalTokens = { mode: 'report' };
+    expect(errorsOf(JSON.stringify(p))).toEqual([
+      'p.yaml: organization: is required with personalTokens (the org whose members are scanned)',
+    ]);
+    const q = base();
+    q.organization.authPolicies.allowPolicyId = 'policy-block';
+    q.personalTokens.exceptions = { approvers: ['security@example.com'], approvalsRequired: 2 };
+    expect(errorsOf(JSON.stringify(q))).toEqual([
+      'p.yaml: personalTokens.exceptions.approvalsRequired: must not exceed the number of approvers (1)',
+      'p.yaml: organization.authPolicies.allowPolicyId: must differ from blockPolicyId',
+    ]);
+  });
+});
