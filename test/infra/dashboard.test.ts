@@ -74,10 +74,10 @@ describe('WardenDashboard', () => {
   it("graphs the metrics the existing alarms watch: executions of each workflow and every function's errors", () => {
     // Assess
     const executions = metricNames(byTitle('Workflow executions failed, timed out, aborted or throttled'));
-    expect(executions.filter((n) => n === 'AWS/States/ExecutionsFailed')).toHaveLength(3);
-    expect(executions.filter((n) => n === 'AWS/States/ExecutionsTimedOut')).toHaveLength(3);
-    expect(executions.filter((n) => n === 'AWS/States/ExecutionsAborted')).toHaveLength(3);
-    expect(executions.filter((n) => n === 'AWS/States/ExecutionThrottled')).toHaveLength(3);
+    expect(executions.filter((n) => n === 'AWS/States/ExecutionsFailed')).toHaveLength(4);
+    expect(executions.filter((n) => n === 'AWS/States/ExecutionsTimedOut')).toHaveLength(4);
+    expect(executions.filter((n) => n === 'AWS/States/ExecutionsAborted')).toHaveLength(4);
+    expect(executions.filter((n) => n === 'AWS/States/ExecutionThrottled')).toHaveLength(4);
     expect(metricNames(byTitle('Function errors'))).toEqual(wardenFunctions(s).map(() => 'AWS/Lambda/Errors'));
   });
 

@@ -33,6 +33,15 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.tokenRequests]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'ISSUANCE_STATE_MACHINE_ARN'],
   [ENTRIES.tokens]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES, ...ATLASSIAN, 'REVOCATION_STATE_MACHINE_ARN'],
   [ENTRIES.admin]: ['TABLE_NAME', 'AUDIT_TABLE_NAME'],
+  [ENTRIES.personalTokens]: [
+    'TABLE_NAME',
+    ...AUDIT,
+    'FROM_EMAIL',
+    ...ATLASSIAN,
+    'SCAN_STATE_MACHINE_ARN',
+    'CONSOLE_URL',
+  ],
+  [ENTRIES.personalTokenScan]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN, 'CONSOLE_URL'],
   [ENTRIES.approvals]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'APPROVAL_BASE_URL'],
   [ENTRIES.uploads]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', ...ATLASSIAN],
   [ENTRIES.health]: [],
@@ -125,8 +134,8 @@ describe('Token Warden functions', () => {
     s.template.resourcePropertiesCountIs(
       'AWS::Logs::LogGroup',
       { KmsKeyId: Match.anyValue(), RetentionInDays: 90 },
-      // One per function, plus the three workflows' and the API's access logs.
-      Object.keys(functions).length + 4,
+      // One per function, plus the four workflows' and the API's access logs.
+      Object.keys(functions).length + 5,
     );
   });
 

@@ -17,6 +17,7 @@ const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const ROTATION = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation';
 const ISSUANCE = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-issuance';
 const REVOCATION = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-revocation';
+const SCAN = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-personal-token-scan';
 const ROTATE_SCHEDULES = 'arn:aws:scheduler:us-east-1:000000000000:schedule/TokenWarden-rotations/rotate-*';
 const EVENT_BUS = 'arn:aws:events:us-east-1:000000000000:event-bus/TokenWarden-events';
 /** Functions that append to the audit trail (and so publish lifecycle events). */
@@ -33,6 +34,8 @@ const APPENDERS = [
   ENTRIES.finishRevocation,
   ENTRIES.sweep,
   ENTRIES.inventory,
+  ENTRIES.personalTokens,
+  ENTRIES.personalTokenScan,
 ];
 
 /** Entries whose role allows `action` (on any resource). */
@@ -283,7 +286,7 @@ describe('least-privilege grants', () => {
     expect(actionsOf(s, ENTRIES.uploads)).not.toContain('ses:SendEmail');
   });
 
-  it('starts issuance from the request routes, rotation from the token routes and the sweep, revocation from revoke', () => {
+  it('starts issuance from the request routes, rotation from the token routes and the sweep, revocation from revoke, scans from the personal-token routes', () => {
     const starts = ALL.flatMap((entry) =>
       grantsOf(s, entry, 'states:StartExecution').map((st) => ({ entry, resource: st.Resource })),
     );
@@ -293,6 +296,7 @@ describe('least-privilege grants', () => {
         { entry: ENTRIES.tokens, resource: ROTATION },
         { entry: ENTRIES.tokens, resource: REVOCATION },
         { entry: ENTRIES.sweep, resource: ROTATION },
+        { entry: ENTRIES.personalTokens, resource: SCAN },
       ].sort((a, b) => a.entry.localeCompare(b.entry)),
     );
   });
@@ -378,6 +382,8 @@ describe('least-privilege grants', () => {
         ENTRIES.finishRevocation,
         ENTRIES.sweep,
         ENTRIES.inventory,
+        ENTRIES.personalTokens,
+        ENTRIES.personalTokenScan,
       ].sort(),
     );
   });
@@ -394,6 +400,8 @@ describe('least-privilege grants', () => {
         ENTRIES.recordRotationFailure,
         ENTRIES.sweep,
         ENTRIES.inventory,
+        ENTRIES.personalTokens,
+        ENTRIES.personalTokenScan,
       ].sort(),
     );
     for (const entry of holders(s, 'ses:SendEmail')) {

@@ -23,6 +23,12 @@ const MEMBER_ROUTES: Record<string, string> = {
   'POST /tokens/{tokenId}/revoke': ENTRIES.tokens,
   'GET /audit': ENTRIES.admin,
   'GET /inventory/drift': ENTRIES.admin,
+  'GET /inventory/personal-tokens': ENTRIES.personalTokens,
+  'GET /inventory/personal-tokens/{atlassianTokenId}': ENTRIES.personalTokens,
+  'POST /inventory/personal-tokens/{atlassianTokenId}/revoke': ENTRIES.personalTokens,
+  'POST /inventory/scan': ENTRIES.personalTokens,
+  'GET /inventory/scans/{scanId}': ENTRIES.personalTokens,
+  'GET /me/personal-tokens': ENTRIES.personalTokens,
 };
 const PUBLIC_ROUTES: Record<string, string> = {
   'GET /approvals/{approvalId}': ENTRIES.approvals,

@@ -36,7 +36,10 @@ describe('RotationSchedules', () => {
   });
 
   it('runs the daily sweep and the daily inventory once a day, on time, as the scheduler role, with an empty event', () => {
-    const schedules = Object.values(s.template.findResources('AWS::Scheduler::Schedule'));
+    // The personal-token scan's schedule starts its own workflow (test/infra/personal-token-scan.test.ts).
+    const schedules = Object.values(s.template.findResources('AWS::Scheduler::Schedule')).filter(
+      (r) => r.Properties.Name !== 'TokenWarden-daily-personal-token-scan',
+    );
     expect(schedules.map((r) => r.Properties)).toEqual([
       {
         Name: 'TokenWarden-daily-sweep',

@@ -154,4 +154,6 @@ export const ENTRIES = {
   finishRevocation: 'functions/workflow/finish-revocation.ts',
   sweep: 'functions/workflow/sweep.ts',
   inventory: 'functions/workflow/inventory.ts',
+  personalTokens: 'functions/api/personal-tokens.ts',
+  personalTokenScan: 'functions/workflow/personal-token-scan.ts',
 } as const;
