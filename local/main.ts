@@ -102,6 +102,11 @@ Walkthrough (copy and paste):
   curl -s -X POST ${urls.api}/tokens/<tokenId>/revoke -H "authorization: Bearer $ADMIN" \\
     -H 'content-type: application/json' -d '{"reason":"demo"}'
 
+  # 8. The admin scans the org's members' personal tokens: alice's forgotten "my laptop scripts" is found
+  curl -s -X POST ${urls.api}/inventory/scan -H "authorization: Bearer $ADMIN"
+  curl -s "${urls.api}/inventory/personal-tokens" -H "authorization: Bearer $ADMIN"
+  # (BLOCKED, flags UNSCOPED STALE NEVER_USED OVER_LIFETIME; the policy's mode is report: nothing is acted on)
+
 Ctrl-C stops everything; data stays in the data folder (--reset starts afresh).
 `;
 }
