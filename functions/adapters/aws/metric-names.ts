@@ -57,6 +57,10 @@ export const ATLASSIAN_ROUTES = [
   'DELETE /users/{accountId}/manage/api-tokens/{tokenId}',
   'GET /ex/jira/{cloudId}/rest/api/3/myself',
   'GET /admin/api-access/v1/orgs/{orgId}/api-tokens',
+  'GET /admin/api-access/v1/orgs/{orgId}/api-tokens/count',
+  'POST /admin/control/v1/orgs/{orgId}/auth-policy/{policyId}/add-users',
+  'GET /admin/control/v1/orgs/{orgId}/auth-policy/task/{taskId}',
+  'POST /admin/control/v1/orgs/{orgId}/users/auth-policies/bulk-fetch',
   'POST /admin/v2/orgs/{orgId}/directories/{directoryId}/users/search',
   'GET /_edge/tenant_info',
 ] as const;

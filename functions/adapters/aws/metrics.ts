@@ -50,6 +50,9 @@ export class PowertoolsMetricsRecorder implements MetricsRecorder {
 
   atlassianRateLimited(route: string): void {
     this.routeCount(ATLASSIAN_RATE_LIMITED_METRIC, route);
+    // Also the total (service dimension only): the alarm watches it, however many routes there are (an alarm's
+    // math may sum at most ten metrics).
+    this.metrics.addMetric(ATLASSIAN_RATE_LIMITED_METRIC, MetricUnit.Count, 1);
   }
 
   atlassianRetry(route: string): void {

@@ -102,6 +102,24 @@ describe('Class: PowertoolsMetricsRecorder', () => {
       expect(lines[0]).toMatchObject({ service: 'token-warden', route: ROUTE, AtlassianRateLimited: 1 });
       expect(lines[1]).toMatchObject({ service: 'token-warden', route: ROUTE, AtlassianRetries: 1 });
     });
+
+    it('also counts each 429 in a total with the service dimension only, stored for the invocation', async () => {
+      // Prepare
+      const metrics = newMetrics();
+      const recorder = new PowertoolsMetricsRecorder(metrics);
+
+      // Act
+      const lines = await emfLines(() => {
+        recorder.atlassianRateLimited(ROUTE);
+        recorder.atlassianRateLimited(ROUTE);
+        metrics.publishStoredMetrics();
+      });
+
+      // Assess
+      const total = lines.find((l) => l._aws.CloudWatchMetrics[0]?.Dimensions[0]?.length === 1);
+      expect(total?._aws.CloudWatchMetrics[0]?.Dimensions).toEqual([['service']]);
+      expect(total).toMatchObject({ service: 'token-warden', AtlassianRateLimited: [1, 1] });
+    });
   });
 
   describe('Method: limiterWait', () => {
