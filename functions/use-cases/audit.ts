@@ -4,10 +4,33 @@ import type { Caller } from '../domain/model';
 import { requestIdForToken } from '../domain/naming';
 import type { AuditTrail } from './ports';
 
-/** `GET /audit?requestId=&tokenId=` (admins): the records of one request/token, oldest first. */
-export async function readAudit(audit: AuditTrail, caller: Caller, query: { requestId?: string; tokenId?: string }) {
+const PERSONAL_TOKEN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const EXCEPTION_ID = /^exc_[a-z2-7]{26}$/;
+
+/**
+ * `GET /audit?requestId=&tokenId=` (admins): the records of one request/token, oldest first; or those of one
+ * member's personal token (`?atlassianTokenId=`) or one access exception (`?exceptionId=`).
+ */
+export async function readAudit(
+  audit: AuditTrail,
+  caller: Caller,
+  query: { requestId?: string; tokenId?: string; atlassianTokenId?: string; exceptionId?: string },
+) {
   if (!caller.isAdmin) throw forbidden('only admins can read the audit trail');
-  const { requestId, tokenId } = query;
+  const { requestId, tokenId, atlassianTokenId, exceptionId } = query;
+  const others = [requestId, tokenId].some((v) => v !== undefined);
+  if (atlassianTokenId !== undefined) {
+    if (others || exceptionId !== undefined) throw validationError('atlassianTokenId', 'give atlassianTokenId alone');
+    if (!PERSONAL_TOKEN_ID.test(atlassianTokenId)) {
+      throw validationError('atlassianTokenId', 'atlassianTokenId is not valid');
+    }
+    return { items: await audit.list(`personal-token:${atlassianTokenId}`) };
+  }
+  if (exceptionId !== undefined) {
+    if (others) throw validationError('exceptionId', 'give exceptionId alone');
+    if (!EXCEPTION_ID.test(exceptionId)) throw validationError('exceptionId', 'exceptionId is not valid');
+    return { items: await audit.list(exceptionId) };
+  }
   if (requestId === undefined && tokenId === undefined) throw validationError('requestId', 'give requestId or tokenId');
   if (requestId !== undefined && !REQUEST_ID.test(requestId))
     throw validationError('requestId', 'requestId is not valid');

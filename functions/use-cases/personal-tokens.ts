@@ -416,6 +416,15 @@ async function afterRevocation(
   record: StoredPersonalToken,
   context: { actor: string; requestId: string },
 ) {
+  await auditRevocation(deps, record, context);
+  await tellOwnerRevoked(deps, record);
+}
+
+async function auditRevocation(
+  deps: PersonalTokenDeps,
+  record: StoredPersonalToken,
+  context: { actor: string; requestId: string },
+) {
   const at = record.revokedAt ?? isoSeconds(deps.clock.now());
   await deps.audit.append(
     auditRecord('PERSONAL_TOKEN_REVOKED', record, at, context, {
@@ -424,6 +433,9 @@ async function afterRevocation(
     }),
     'revoked',
   );
+}
+
+async function tellOwnerRevoked(deps: PersonalTokenDeps, record: StoredPersonalToken) {
   await notifyMarked(deps, `pt-revoked:${record.atlassianTokenId}`, [record.owner.email], {
     subject: `Your Atlassian API token "${oneLine(record.label)}" was revoked`,
     text: [
@@ -634,8 +646,10 @@ export async function revokePersonalToken(deps: PersonalTokenDeps, caller: Calle
     const next = withRevocation(record, { at: deps.clock.now(), by: caller.email, reason });
     const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
     if (saved) {
+      // Audited as soon as the record says so; the owner is told once the DELETE went through.
+      await auditRevocation(deps, saved, context);
       await revokeOrThrow(deps, saved);
-      await afterRevocation(deps, saved, context);
+      await tellOwnerRevoked(deps, saved);
       return personalTokenView(saved);
     }
     const current = await deps.store.getPersonalToken(id);
@@ -643,7 +657,9 @@ export async function revokePersonalToken(deps: PersonalTokenDeps, caller: Calle
     record = current;
   }
   // Already revoked: the DELETE again (it may have failed before), the record unchanged.
+  await auditRevocation(deps, record, { actor: record.revokedBy ?? caller.email, requestId: 'admin' });
   await revokeOrThrow(deps, record);
+  await tellOwnerRevoked(deps, record);
   return personalTokenView(record);
 }
 

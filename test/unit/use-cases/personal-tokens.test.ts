@@ -397,3 +397,33 @@ describe('Use case: personal-token routes', () => {
     expect(everything).not.toContain(ORG_KEY);
   });
 });
+
+describe('Use case: the audit of a personal token', () => {
+  it('is read by atlassianTokenId, and a revoke whose DELETE failed is already audited', async () => {
+    // Prepare
+    const { readAudit } = await import('../../../functions/use-cases/audit');
+    await scan(deps());
+    const id = (await listPersonalTokens(deps(), ALICE, {}, 'mine')).items[0]?.atlassianTokenId ?? '';
+    await h.control('/__control/faults', { route: 'revoke', status: 429, count: 10 });
+    await expect(revokePersonalToken(deps(), ADMIN, id, 'leaked')).rejects.toMatchObject({
+      name: 'AtlassianTransientError',
+    });
+    // Act
+    const audit = await readAudit(h.deps.audit, ADMIN, { atlassianTokenId: id });
+    // Assess
+    expect(audit.items.map((r) => [r.event, r.actor])).toEqual([
+      ['PERSONAL_TOKEN_FOUND', 'token-warden'],
+      ['PERSONAL_TOKEN_REVOKED', 'admin@example.com'],
+    ]);
+    expect(sent.filter((e) => e.to === 'alice@example.com')).toEqual([]);
+    await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
+    await revokePersonalToken(deps(), ADMIN, id, 'again');
+    expect(sent.filter((e) => e.to === 'alice@example.com').map((e) => e.subject)).toEqual([
+      expect.stringMatching(/was revoked$/),
+    ]);
+    await expect(readAudit(h.deps.audit, ADMIN, { atlassianTokenId: 'bad id!' })).rejects.toMatchObject({
+      field: 'atlassianTokenId',
+    });
+    await expect(readAudit(h.deps.audit, ALICE, { atlassianTokenId: id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+});
