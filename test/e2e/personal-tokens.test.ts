@@ -638,12 +638,23 @@ describe('Personal tokens in revoke mode', () => {
   });
 
   it('revokes the open tokens at Atlassian after the notice period and tells their owners; the exempt token stays', async () => {
-    // Prepare: nothing is revoked before its time.
+    // Prepare: a day before the end of the notice period (the daily scans run on the way), nothing is revoked.
     const bobBefore = await record(rt, members.bob.id);
+    expect((await rt.advance({ days: REVOKE_AFTER_DAYS - 1 })).settled).toBe(true);
+    const early = await startScan(rt);
+    expect(await scanEnded(rt, early.scanId)).toMatchObject({ listed: 3, new: 0, revoked: 0, gone: 0 });
+    for (const id of [members.bob.id, seededId]) {
+      expect({ id, state: (await record(rt, id)).state, atlassian: await fakeStatus(rt, id) }).toEqual({
+        id,
+        state: 'OPEN',
+        atlassian: 'ACTIVE',
+      });
+    }
+    expect(await memberMyself(rt, members.bob)).toBe(200);
+    expect((await rt.emails()).filter((m) => / was revoked$/.test(m.subject))).toHaveLength(1);
 
-    // Act: three days on (the daily scans run on the way), then one more scan.
-    const moved = await rt.advance({ days: REVOKE_AFTER_DAYS });
-    expect(moved.settled).toBe(true);
+    // Act: past the end of the notice period, one more scan.
+    expect((await rt.advance({ days: 1 })).settled).toBe(true);
     const { scanId } = await startScan(rt);
     await scanEnded(rt, scanId);
 
