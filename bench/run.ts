@@ -1,15 +1,15 @@
 /**
  * `npm run bench` — Token Warden's benchmark. Measures, on this machine and beside a baseline in the same run:
  * Lambda bundle size and cold import, the workflow's machine time, cost per token-year on AWS, a burst of rotations
- * under Atlassian's rate limit, the daily sweep's scaling, and API latency. Prints one table and writes
- * bench/results.json (or `--out`). Targets and the latest figures: BENCHMARKS.md; how each section measures:
- * bench/README.md.
+ * under Atlassian's rate limit, the daily sweep's scaling, the personal-token scan's scaling, and API latency. Prints
+ * one table and writes bench/results.json (or `--out`). Targets and the latest figures: BENCHMARKS.md; how each
+ * section measures: bench/README.md.
  *
  * Flags: `--quick` (smaller sizes, one runtime: a smoke run of about two minutes); `--only=a,b` / `--skip=a,b`
- * (sections: bundles, workflow, cost, burst, sweep, api); `--burst-count=N`, `--burst-rate=N` (Atlassian requests
- * per second); `--import-samples=N`; `--import-in-process` (also time `require()` inside the process); `--out=FILE`
- * or `--out FILE` (write the results there instead of bench/results.json). A value may follow its flag after `=` or
- * as the next argument.
+ * (sections: bundles, workflow, cost, burst, sweep, scan, api); `--burst-count=N`, `--burst-rate=N` (Atlassian
+ * requests per second); `--import-samples=N`; `--import-in-process` (also time `require()` inside the process);
+ * `--out=FILE` or `--out FILE` (write the results there instead of bench/results.json). A value may follow its flag
+ * after `=` or as the next argument.
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -25,10 +25,11 @@ import { runApi } from './sections/api';
 import { runBundles } from './sections/bundles';
 import { runBurst } from './sections/burst';
 import { runCost } from './sections/cost';
+import { runScanScale } from './sections/scan';
 import { runSweep } from './sections/sweep';
 import { runWorkflow } from './sections/workflow';
 
-const SECTIONS = ['bundles', 'workflow', 'cost', 'burst', 'sweep', 'api'] as const;
+const SECTIONS = ['bundles', 'workflow', 'cost', 'burst', 'sweep', 'scan', 'api'] as const;
 type SectionId = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -71,6 +72,11 @@ const settings = {
   sweepLarge: quick ? 10_000 : 100_000,
   sweepDueShare: 0.01,
   sweepRepeats: 5,
+  scanSmall: quick ? 1_000 : 10_000,
+  scanLarge: quick ? 10_000 : 100_000,
+  scanChangedShare: 0.01,
+  scanRescans: quick ? 2 : 3,
+  scanTimeoutMs: quick ? 120_000 : 900_000,
   apiRequests: quick ? 200 : 2000,
   apiConcurrency: 20,
 };
@@ -154,6 +160,26 @@ async function main(): Promise<number> {
       ),
     );
   };
+  const scanSection = async () => {
+    if (!wanted('scan')) return;
+    results.push(
+      await section('scan', 'personal-token scan scale', () =>
+        runScanScale({
+          small: settings.scanSmall,
+          large: settings.scanLarge,
+          changedShare: settings.scanChangedShare,
+          rescans: settings.scanRescans,
+          timeoutMs: settings.scanTimeoutMs,
+          log,
+        }),
+      ),
+    );
+  };
+  /** The sections that need no local runtime: the sweep in-process, the scan in child processes of its own. */
+  const inProcessSections = async () => {
+    await sweepSection();
+    await scanSection();
+  };
   const burstSection = async (rt: LocalRuntime, aws: AwsClients, assemblyDir: string) => {
     results.push(
       await section('burst', 'burst of rotations under the rate limit', () =>
@@ -211,13 +237,14 @@ async function main(): Promise<number> {
   const needsRuntime = (['bundles', 'workflow', 'cost', 'burst', 'api'] as const).some(wanted);
 
   if (quick) {
-    // One runtime for everything; the in-process sweep runs while it starts (a smoke run, under two minutes).
-    if (needsRuntime) await guarded('all sections', () => withRuntime('bench', runtimeSections(true), sweepSection));
-    else await sweepSection();
+    // One runtime for everything; the in-process sections run while it starts (a smoke run, under two minutes).
+    if (needsRuntime)
+      await guarded('all sections', () => withRuntime('bench', runtimeSections(true), inProcessSections));
+    else await inProcessSections();
   } else {
-    // The sweep first, on a quiet machine; then runtime A; then the burst on a fresh runtime B, so neither it nor the
-    // API load runs on the other's leftovers (the local emulators slow down as their stores grow).
-    await sweepSection();
+    // The sweep and the scan first, on a quiet machine; then runtime A; then the burst on a fresh runtime B, so neither
+    // it nor the API load runs on the other's leftovers (the local emulators slow down as their stores grow).
+    await inProcessSections();
     if ((['bundles', 'workflow', 'cost', 'api'] as const).some(wanted)) {
       await guarded('bundles/workflow/cost/api', () => withRuntime('bench', runtimeSections(false)));
     }
