@@ -10,7 +10,7 @@ import { apiEvent, type EventSpec, lambdaContext } from './events';
 import { bundledPolicyFile } from './policy-json';
 
 /**
- * Sets what the deployed stack gives the API functions (tables, bus, state machines, link key, sender, base URL,
+ * Sets what the deployed stack gives the API functions (tables, bus, state machines, link key, sender, base URLs,
  * the shipped policy), with DynamoDB on `dynamo` and throwaway credentials; `extra` adds or overrides variables.
  * Set it before importing a handler: handlers read their configuration at import.
  */
@@ -27,9 +27,11 @@ export async function setHandlerEnvironment(dynamo: LocalDynamo, extra: Record<s
     ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Issuance',
     ROTATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Rotation',
     REVOCATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Revocation',
+    SCAN_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:PersonalTokenScan',
     LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
     FROM_EMAIL: 'token-warden@example.com',
     APPROVAL_BASE_URL: 'https://api.example.com',
+    CONSOLE_URL: 'https://console.example.com/',
     POLICY_FILE: bundledPolicyFile(),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     ...extra,
@@ -72,4 +74,31 @@ export function stubApprovalAws(mocks: {
   sfn.on(SendTaskSuccessCommand).resolves({});
   ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
   secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(64), Name: 'token-warden/link-signing-key' });
+}
+
+/**
+ * Creates a member's personal token at the fake Atlassian as the member would in id.atlassian.com (`createdDaysAgo`:
+ * one that predates the blocking policy); answers its Atlassian id and value.
+ */
+export async function createPersonalTokenAt(
+  fakeUrl: string,
+  token: { email: string; label: string; scopes?: string[]; expiresInDays?: number; createdDaysAgo?: number },
+): Promise<{ id: string; token: string }> {
+  const res = await fetch(`${fakeUrl}/__control/personal-tokens`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(token),
+  });
+  if (res.status !== 201) throw new Error(`creating a personal token answered ${res.status}: ${await res.text()}`);
+  return (await res.json()) as { id: string; token: string };
+}
+
+/** Moves a member into an authentication policy at the fake Atlassian, as an admin would in admin.atlassian.com. */
+export async function movePolicyMemberAt(fakeUrl: string, policyId: string, email: string): Promise<void> {
+  const res = await fetch(`${fakeUrl}/__control/policies/${policyId}/members`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email }),
+  });
+  if (res.status !== 200) throw new Error(`moving ${email} into ${policyId} answered ${res.status}`);
 }
