@@ -34,6 +34,8 @@ export interface RequestApiHandlers {
   readonly health: IFunction;
   /** `/inventory/personal-tokens…`, `/inventory/scan`, `/inventory/scans/{scanId}` (admins), `/me/personal-tokens`. */
   readonly personalTokens: IFunction;
+  /** `/access-exceptions…` (members their own, admins all). */
+  readonly accessExceptions: IFunction;
 }
 
 /** Properties of {@link RequestApi}. */
@@ -122,7 +124,8 @@ export class RequestApi extends Construct {
       identitySource: ['$request.header.Authorization'],
     });
 
-    const { tokenRequests, tokens, admin, approvals, uploads, health, personalTokens } = props.handlers;
+    const { tokenRequests, tokens, admin, approvals, uploads, health, personalTokens, accessExceptions } =
+      props.handlers;
     const integrations = {
       tokenRequests: new HttpLambdaIntegration('TokenRequests', tokenRequests),
       tokens: new HttpLambdaIntegration('Tokens', tokens),
@@ -131,6 +134,7 @@ export class RequestApi extends Construct {
       uploads: new HttpLambdaIntegration('Uploads', uploads),
       health: new HttpLambdaIntegration('Health', health),
       personalTokens: new HttpLambdaIntegration('PersonalTokens', personalTokens),
+      accessExceptions: new HttpLambdaIntegration('AccessExceptions', accessExceptions),
     };
     const member = (path: string, methods: HttpMethod[], integration: HttpLambdaIntegration) =>
       this.memberRoutes.push(...this.api.addRoutes({ path, methods, integration, authorizer: this.authorizer }));
@@ -152,6 +156,10 @@ export class RequestApi extends Construct {
     member('/inventory/scan', [HttpMethod.POST], integrations.personalTokens);
     member('/inventory/scans/{scanId}', [HttpMethod.GET], integrations.personalTokens);
     member('/me/personal-tokens', [HttpMethod.GET], integrations.personalTokens);
+    member('/access-exceptions', [HttpMethod.GET, HttpMethod.POST], integrations.accessExceptions);
+    member('/access-exceptions/{exceptionId}', [HttpMethod.GET], integrations.accessExceptions);
+    member('/access-exceptions/{exceptionId}/cancel', [HttpMethod.POST], integrations.accessExceptions);
+    member('/access-exceptions/{exceptionId}/end', [HttpMethod.POST], integrations.accessExceptions);
     open('/approvals/{approvalId}', [HttpMethod.GET, HttpMethod.POST], integrations.approvals);
     if (props.approverSignIn) open('/approvals/sign-in/callback', [HttpMethod.GET], integrations.approvals);
     open('/uploads/{uploadId}', [HttpMethod.GET, HttpMethod.POST], integrations.uploads);

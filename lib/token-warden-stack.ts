@@ -1,7 +1,9 @@
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { AccessExceptionWorkflow } from './access-exception-workflow';
 import type { TokenWardenConfig } from './config';
 import { WardenDashboard } from './dashboard';
 import { IssuanceWorkflow } from './issuance-workflow';
@@ -44,6 +46,8 @@ export interface TokenWardenFunctions {
   readonly inventory: WardenFunction;
   readonly personalTokens: WardenFunction;
   readonly personalTokenScan: WardenFunction;
+  readonly accessExceptions: WardenFunction;
+  readonly accessExceptionStep: WardenFunction;
 }
 
 /**
@@ -64,6 +68,8 @@ export class TokenWardenStack extends Stack {
   readonly schedules: RotationSchedules;
   /** The scan of members' personal tokens (daily, and `POST /inventory/scan`). */
   readonly personalTokenScan: PersonalTokenScan;
+  /** Approval-gated, time-boxed moves of a member into the authentication policy that allows API tokens. */
+  readonly accessExceptions: AccessExceptionWorkflow;
   /** Lifecycle events (`<stack>-events`): every audit record is also published here, for integrations. */
   readonly events: EventBus;
   readonly notifications: Notifications;
@@ -174,6 +180,16 @@ export class TokenWardenStack extends Stack {
         timeout: Duration.minutes(15),
         memorySize: 512,
       }),
+      accessExceptions: fn('AccessExceptions', 'functions/api/access-exceptions.ts', 'access exception routes'),
+      // A policy move polls Atlassian's task for up to 20 s; revoking a member's tokens after it is one call each.
+      accessExceptionStep: fn(
+        'AccessExceptionStep',
+        'functions/workflow/access-exception.ts',
+        'access exception steps',
+        {
+          timeout: Duration.minutes(2),
+        },
+      ),
     };
 
     // Events carry ids and non-secret facts only (never a token value), so the AWS owned key suffices.
@@ -191,6 +207,7 @@ export class TokenWardenStack extends Stack {
         uploads: this.functions.uploads.function,
         health: this.functions.health.function,
         personalTokens: this.functions.personalTokens.function,
+        accessExceptions: this.functions.accessExceptions.function,
       },
       jwtIssuer: config.jwtIssuer,
       jwtAudience: [config.jwtAudience],
@@ -245,6 +262,13 @@ export class TokenWardenStack extends Stack {
       encryptionKey: this.store.key,
     });
 
+    this.accessExceptions = new AccessExceptionWorkflow(this, 'AccessExceptions', {
+      requestApproval: this.functions.requestApproval.function,
+      exceptionStep: this.functions.accessExceptionStep.function,
+      approvalExpiryHours: policy.approvalExpiryHours,
+      encryptionKey: this.store.key,
+    });
+
     this.grant(config);
 
     this.notifications = new Notifications(this, 'Notifications', {
@@ -255,6 +279,7 @@ export class TokenWardenStack extends Stack {
     this.notifications.watchStateMachine('Rotation', this.rotation.stateMachine);
     this.notifications.watchStateMachine('Revocation', this.revocation.stateMachine);
     this.notifications.watchStateMachine('PersonalTokenScan', this.personalTokenScan.stateMachine);
+    this.notifications.watchStateMachine('AccessException', this.accessExceptions.stateMachine);
     for (const [name, warden] of Object.entries(this.functions) as [string, WardenFunction][]) {
       this.notifications.watchFunction(name.charAt(0).toUpperCase() + name.slice(1), warden.function);
     }
@@ -265,6 +290,7 @@ export class TokenWardenStack extends Stack {
         Rotation: this.rotation.stateMachine,
         Revocation: this.revocation.stateMachine,
         PersonalTokenScan: this.personalTokenScan.stateMachine,
+        AccessException: this.accessExceptions.stateMachine,
       },
       functions: Object.fromEntries(Object.entries(this.functions).map(([name, w]) => [name, w.function])),
     });
@@ -277,6 +303,9 @@ export class TokenWardenStack extends Stack {
     new CfnOutput(this, 'RevocationStateMachineArn', { value: this.revocation.stateMachine.stateMachineArn });
     new CfnOutput(this, 'PersonalTokenScanStateMachineArn', {
       value: this.personalTokenScan.stateMachine.stateMachineArn,
+    });
+    new CfnOutput(this, 'AccessExceptionStateMachineArn', {
+      value: this.accessExceptions.stateMachine.stateMachineArn,
     });
     new CfnOutput(this, 'EventBusName', { value: this.events.eventBusName, description: 'Lifecycle events' });
     new CfnOutput(this, 'ScheduleGroupName', {
@@ -439,6 +468,28 @@ export class TokenWardenStack extends Stack {
       .bindMail(config.fromEmail)
       .bindAtlassian(orgApiKey, atlassian)
       .addEnvironment('CONSOLE_URL', consoleUrl);
+    // Exceptions: the routes create and read exceptions, start the workflow, and unseal the approval task token to
+    // resume it on cancel. The steps move members between authentication policies (Admin Control), revoke the
+    // member's personal tokens, and mail the member, approvers and admins.
+    f.accessExceptions
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
+      .bindStateMachine(this.accessExceptions.stateMachine, ['start', 'respond'], 'EXCEPTION_STATE_MACHINE_ARN');
+    f.accessExceptionStep
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindMail(config.fromEmail)
+      .bindAtlassian(orgApiKey, atlassian);
+    // The shared approval step and page also serve the exception workflow: they resume its task (by name, since the
+    // workflow invokes the step).
+    const exceptionByName = StateMachine.fromStateMachineName(
+      this,
+      'AccessExceptionByName',
+      this.accessExceptions.stateMachineName,
+    );
+    f.requestApproval.bindStateMachine(exceptionByName, ['respond']);
+    f.approvals.bindStateMachine(exceptionByName, ['respond']);
     // The inventory reads every token record (byKind index) and writes the latest drift report.
     f.inventory
       .bindTable(records, 'write', indexes)

@@ -27,6 +27,7 @@ export const TRANSIENT_ERRORS = [
   'AtlassianTransientError',
   'AtlassianMalformedResponseError',
   'AwsTransientError',
+  'PolicyMovePendingError',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',

@@ -126,4 +126,6 @@ export const personalTokenDeps = () => ({
   policy: loadPolicy(),
   consoleUrl: consoleUrl(),
   log: logger,
+  // Holders of an active access exception are exempt.
+  exceptions: { activeHolders: () => recordStore().activeExceptionHolders() },
 });

@@ -3,6 +3,7 @@
  * bidirectional or zero-width character survives) and escaped for HTML; in emails, URLs in values are also written so
  * that no mail client links them, so the one link an email carries is its own.
  */
+import type { AccessExceptionRepresentation } from './access-exceptions';
 import type { TokenRequestRecord } from './model';
 import { inline, inlineForEmail } from './text';
 
@@ -38,6 +39,20 @@ function summaryLines(r: TokenRequestRecord): [string, string][] {
   ];
 }
 
+/** What approvers see of an access exception, and what approving it allows. */
+function exceptionLines(e: AccessExceptionRepresentation): [string, string][] {
+  return [
+    ['Exception', e.exceptionId],
+    ['Member', e.member],
+    ['Days', `${e.days} days`],
+    ['Justification', e.justification],
+    [
+      'What it allows',
+      `${e.member} is moved into the authentication policy that allows personal API tokens for ${e.days} days: they can create and use their own API tokens in that time. Afterwards they are moved back and their tokens are handled per the policy.`,
+    ],
+  ];
+}
+
 function htmlTable(rows: [string, string][], shown: Shown): string {
   return `<table>${rows.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(shown(v))}</td></tr>`).join('')}</table>`;
 }
@@ -65,6 +80,47 @@ export function approvalRequestEmail(r: TokenRequestRecord, link: string, expire
       'Opening the link decides nothing; only the Approve or Reject button on the page does.',
     ].join('\n'),
     html: `<p>${escapeHtml(requester)} asks for an Atlassian API token.</p>${htmlTable(rows, inlineForEmail)}<p><a href="${escapeHtml(link)}">Review the request</a> (valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link decides nothing; only the Approve or Reject button on the page does.</p>`,
+  };
+}
+
+/** The approval request of an access exception: like a token request's, worded for the exception. */
+export function exceptionApprovalEmail(
+  e: AccessExceptionRepresentation,
+  link: string,
+  expiresAt: string,
+): RenderedEmail {
+  const rows = exceptionLines(e);
+  const member = inlineForEmail(e.member);
+  return {
+    subject: `Approval needed: access exception for ${member} (${e.days} days of personal API tokens)`,
+    text: [
+      `${member} asks for an access exception: ${e.days} days in which they may create and use personal API tokens.`,
+      '',
+      ...textRows(rows),
+      '',
+      `Open this link to review and approve or reject (valid until ${expiresAt}):`,
+      link,
+      '',
+      'Opening the link decides nothing; only the Approve or Reject button on the page does.',
+    ].join('\n'),
+    html: `<p>${escapeHtml(member)} asks for an access exception.</p>${htmlTable(rows, inlineForEmail)}<p><a href="${escapeHtml(link)}">Review the exception</a> (valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link decides nothing; only the Approve or Reject button on the page does.</p>`,
+  };
+}
+
+/** Tells the member or an approver what became of an exception. */
+export function exceptionOutcomeEmail(e: AccessExceptionRepresentation, what: string): RenderedEmail {
+  const rows = exceptionLines(e)
+    .slice(0, 4)
+    .concat([['Status', e.status]]);
+  const subject = `Access exception for ${inlineForEmail(e.member)} ${what}`;
+  return {
+    subject,
+    text: [
+      `The access exception ${e.exceptionId} for ${inlineForEmail(e.member)} ${what}.`,
+      '',
+      ...textRows(rows),
+    ].join('\n'),
+    html: `<p>The access exception ${escapeHtml(e.exceptionId)} for ${escapeHtml(inlineForEmail(e.member))} ${escapeHtml(what)}.</p>${htmlTable(rows, inlineForEmail)}`,
   };
 }
 
@@ -100,6 +156,8 @@ export interface ApprovalPageModel {
   title: string;
   message: string;
   request?: TokenRequestRecord;
+  /** An access exception's page shows the exception instead of a request. */
+  exception?: AccessExceptionRepresentation;
   /** Present only when the page may decide: the form's hidden fields. */
   form?: { action: string; sig: string; csrf: string };
   /** A link to follow instead of a form (e.g. to the identity provider's sign-in). */
@@ -112,10 +170,12 @@ const shown = (value: string) => escapeHtml(inline(value));
 /** The confirmation page. Its form posts `decision`, `sig` and `csrf`; no script, no external resources. */
 export function approvalPage(m: ApprovalPageModel): string {
   const r = m.request;
-  const approvals = r
-    ? r.approvals.length === 0
+  const e = m.exception;
+  const decided = r?.approvals ?? e?.approvals;
+  const approvals = decided
+    ? decided.length === 0
       ? '<p>No decisions yet.</p>'
-      : `<ul>${r.approvals.map((a) => `<li>${shown(a.approver)}: ${shown(a.decision)} at ${shown(a.decidedAt)}</li>`).join('')}</ul>`
+      : `<ul>${decided.map((a) => `<li>${shown(a.approver)}: ${shown(a.decision)} at ${shown(a.decidedAt)}</li>`).join('')}</ul>`
     : '';
   const form = m.form
     ? `<form method="post" action="${escapeHtml(m.form.action)}">
@@ -143,7 +203,15 @@ ${
         ]),
         inline,
       )}<h2>Current approvals</h2>${approvals}`
-    : ''
+    : e
+      ? `${htmlTable(
+          exceptionLines(e).concat([
+            ['Status', e.status],
+            ['Approvals required', String(e.approvalsRequired)],
+          ]),
+          inline,
+        )}<h2>Current approvals</h2>${approvals}`
+      : ''
 }
 ${form}
 </body></html>`;

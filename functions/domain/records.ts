@@ -16,7 +16,10 @@ export interface StoredRequest extends TokenRequestRecord {
 /** One approver's single-use approval link for one request. */
 export interface ApprovalRecord {
   approvalId: string;
+  /** The token request decided on; for an access exception (`subject: 'exception'`), the exception's id. */
   requestId: string;
+  /** What is decided on: absent for a token request. */
+  subject?: 'exception';
   approver: string;
   expiresAt: string;
   status: 'OPEN' | 'DECIDED' | 'CLOSED';
@@ -127,7 +130,16 @@ export type AuditEvent =
   | 'PERSONAL_TOKEN_REVOKED'
   | 'PERSONAL_TOKEN_GONE'
   | 'PERSONAL_TOKEN_SCAN_INCOMPLETE'
-  | 'PERSONAL_TOKEN_REVOCATIONS_CAPPED';
+  | 'PERSONAL_TOKEN_REVOCATIONS_CAPPED'
+  | 'EXCEPTION_REQUESTED'
+  | 'EXCEPTION_APPROVED'
+  | 'EXCEPTION_REJECTED'
+  | 'EXCEPTION_CANCELLED'
+  | 'EXCEPTION_EXPIRED'
+  | 'EXCEPTION_ACTIVATED'
+  | 'EXCEPTION_END_REQUESTED'
+  | 'EXCEPTION_ENDED'
+  | 'EXCEPTION_FAILED';
 
 /** One entry of the append-only audit trail. */
 export interface AuditRecord {

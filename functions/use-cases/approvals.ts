@@ -1,4 +1,10 @@
 import { createHash } from 'node:crypto';
+import {
+  applyExceptionDecision,
+  eligibleExceptionApprovers,
+  type StoredException,
+  toExceptionRepresentation,
+} from '../domain/access-exceptions';
 import { RequestError } from '../domain/errors';
 import { APPROVAL_ID } from '../domain/ids';
 import {
@@ -12,7 +18,7 @@ import {
   unsealTaskToken,
   verifyApprovalLink,
 } from '../domain/links';
-import { type ApprovalPageModel, approvalRequestEmail } from '../domain/messages';
+import { type ApprovalPageModel, approvalRequestEmail, exceptionApprovalEmail } from '../domain/messages';
 import type { Decision } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
@@ -21,6 +27,7 @@ import type { ApprovalRecord, StoredRequest } from '../domain/records';
 import { applyDecision, eligibleApprovers } from '../domain/requests';
 import { SignInRefused, SignInUnavailable } from './port-errors';
 import type {
+  AccessExceptionRepository,
   ApprovalRepository,
   ApproverSignIn,
   AuditTrail,
@@ -33,7 +40,7 @@ import type {
 } from './ports';
 
 /** The repositories these use cases read and write. */
-export type ApprovalStore = RequestRepository & ApprovalRepository & PendingSlotRepository;
+export type ApprovalStore = RequestRepository & ApprovalRepository & PendingSlotRepository & AccessExceptionRepository;
 
 /** What the approval page, the decision and the sign-in callback use (they send no mail). */
 export interface ApprovalPageDeps {
@@ -66,7 +73,11 @@ export const SIGN_IN_MAX_AGE_MS = 15 * 60_000;
  * approver and emails each its link. Safe to run again: approvals are keyed by (request, approver) and an approval
  * already emailed is not emailed again.
  */
-export async function requestApproval(deps: ApprovalDeps, input: { requestId: string; taskToken: string }) {
+export async function requestApproval(
+  deps: ApprovalDeps,
+  input: { requestId: string; taskToken: string } | { exceptionId: string; taskToken: string },
+) {
+  if ('exceptionId' in input) return requestExceptionApproval(deps, input);
   const key = await deps.linkAndSealKey();
   for (let attempt = 0; attempt < 5; attempt++) {
     const request = await deps.store.getRequest(input.requestId);
@@ -88,6 +99,52 @@ export async function requestApproval(deps: ApprovalDeps, input: { requestId: st
     return { status: saved.status, approvers: saved.approvers.length };
   }
   throw new Error(`request ${input.requestId} kept changing while storing the task token`);
+}
+
+/**
+ * The same step for an access exception: the task token sealed on the exception, one approval per eligible approver
+ * (`subject: 'exception'`), each emailed once.
+ */
+async function requestExceptionApproval(deps: ApprovalDeps, input: { exceptionId: string; taskToken: string }) {
+  const key = await deps.linkAndSealKey();
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const exception = await deps.store.getException(input.exceptionId);
+    if (!exception) throw new Error(`exception ${input.exceptionId} does not exist`);
+    if (exception.status !== 'PENDING_APPROVAL') {
+      const outcome =
+        exception.status === 'APPROVED' ? 'APPROVED' : exception.reason === 'CANCELLED' ? 'CANCELLED' : 'REJECTED';
+      await deps.workflows.succeed(input.taskToken, { outcome });
+      return { status: exception.status };
+    }
+    const saved = await deps.store.saveException({
+      ...exception,
+      taskTokenSealed: sealTaskToken(key, input.taskToken, exception.exceptionId),
+    });
+    if (!saved) continue;
+    const expiresAt = new Date(Date.parse(saved.createdAt) + deps.policy.approvalExpiryHours * 3_600_000);
+    for (const approver of saved.approvers) {
+      const approvalId = approvalIdFor(saved.exceptionId, approver);
+      await deps.store.createApproval({
+        approvalId,
+        requestId: saved.exceptionId,
+        subject: 'exception',
+        approver,
+        expiresAt: isoSeconds(expiresAt),
+        status: 'OPEN',
+        csrfHashes: [],
+        createdAt: isoSeconds(deps.clock.now()),
+      });
+      const approval = await deps.store.getApproval(approvalId);
+      if (!approval || approval.emailedAt) continue;
+      const sig = signApprovalLink(key, approvalId, approver, expiresAt);
+      const link = `${deps.approvalBaseUrl.replace(/\/+$/, '')}/approvals/${approvalId}?sig=${encodeURIComponent(sig)}`;
+      const email = exceptionApprovalEmail(toExceptionRepresentation(saved), link, isoSeconds(expiresAt));
+      await deps.mailer.send({ to: approver, ...email });
+      await deps.store.markApprovalEmailed(approvalId, isoSeconds(deps.clock.now()));
+    }
+    return { status: saved.status, approvers: saved.approvers.length };
+  }
+  throw new Error(`exception ${input.exceptionId} kept changing while storing the task token`);
 }
 
 async function createAndSendApprovals(deps: ApprovalDeps, key: Buffer, request: StoredRequest) {
@@ -148,18 +205,26 @@ interface CheckedLink {
   request: StoredRequest;
 }
 
+interface CheckedExceptionLink {
+  approval: ApprovalRecord;
+  exception: StoredException;
+}
+
+type Checked = CheckedLink | CheckedExceptionLink;
+
 /** The checks GET and POST share. Returns a page when the link cannot decide. */
 async function checkLink(
   deps: ApprovalPageDeps,
   approvalId: string,
   sig: string | undefined,
-): Promise<CheckedLink | PageAnswer> {
+): Promise<Checked | PageAnswer> {
   const invalid = page(403, 'Link not valid', 'This approval link is not valid.');
   if (!APPROVAL_ID.test(approvalId) || !sig) return invalid;
   const approval = await deps.store.getApproval(approvalId);
   if (!approval) return invalid;
   const check = verifyApprovalLink(await deps.linkAndSealKey(), approvalId, approval.approver, sig);
   if (!check.valid || isoSeconds(check.expiresAt) !== approval.expiresAt) return invalid;
+  if (approval.subject === 'exception') return checkExceptionLink(deps, approval, check.expiresAt);
   const request = await deps.store.getRequest(approval.requestId);
   if (!request) return invalid;
   if (request.requester === approval.approver) {
@@ -186,10 +251,47 @@ async function checkLink(
   return { approval, request };
 }
 
-const isPage = (x: CheckedLink | PageAnswer): x is PageAnswer => 'status' in x;
+/** {@link checkLink} for an access exception's approval: the same refusals, worded for the exception. */
+async function checkExceptionLink(
+  deps: ApprovalPageDeps,
+  approval: ApprovalRecord,
+  expiresAt: Date,
+): Promise<CheckedExceptionLink | PageAnswer> {
+  const stored = await deps.store.getException(approval.requestId);
+  if (!stored) return page(403, 'Link not valid', 'This approval link is not valid.');
+  const exception = toExceptionRepresentation(stored);
+  if (stored.member === approval.approver.toLowerCase()) {
+    return page(403, 'Not allowed', 'You cannot decide on your own access exception.', { exception });
+  }
+  if (!eligibleExceptionApprovers(deps.policy, stored.member).includes(approval.approver.toLowerCase())) {
+    return page(403, 'Not allowed', 'You are no longer an approver of access exceptions. Nothing was recorded.');
+  }
+  if (approval.status === 'DECIDED') {
+    return page(409, 'Already decided', `You already decided: ${approval.decision ?? 'unknown'}.`, { exception });
+  }
+  if (stored.status !== 'PENDING_APPROVAL' || approval.status === 'CLOSED') {
+    return page(409, 'Exception already decided', `This access exception is ${stored.status}.`, { exception });
+  }
+  if (deps.clock.now().getTime() >= expiresAt.getTime()) {
+    return page(410, 'Link expired', 'This approval link has expired.', { exception });
+  }
+  return { approval, exception: stored };
+}
+
+const isPage = (x: Checked | PageAnswer): x is PageAnswer => 'status' in x;
+
+/** The page's subject: the request, or the exception's representation. */
+const subjectOf = (checked: Checked): Partial<ApprovalPageModel> =>
+  'exception' in checked ? { exception: toExceptionRepresentation(checked.exception) } : { request: checked.request };
+
+const pageTitle = (checked: Checked) =>
+  'exception' in checked ? 'Approve access exception?' : 'Approve token request?';
 
 /** Before a verified sign-in, a page says what happened but shows nothing of the request. */
-const withoutRequest = ({ status, model: { request: _request, ...model } }: PageAnswer): PageAnswer => ({
+const withoutRequest = ({
+  status,
+  model: { request: _request, exception: _exception, ...model },
+}: PageAnswer): PageAnswer => ({
   status,
   model,
 });
@@ -208,10 +310,10 @@ export async function showApproval(
   if (deps.policy.approverSignIn) return beginSignIn(deps, checked.approval);
   const csrf = deps.random.secret(32);
   if (!(await deps.store.addApprovalCsrf(approvalId, csrfHash(csrf), checked.approval.csrfHashes))) {
-    return page(409, 'Request already decided', 'This approval is no longer open.', { request: checked.request });
+    return page(409, 'Request already decided', 'This approval is no longer open.', subjectOf(checked));
   }
-  return page(200, 'Approve token request?', `You are asked to approve as ${checked.approval.approver}.`, {
-    request: checked.request,
+  return page(200, pageTitle(checked), `You are asked to approve as ${checked.approval.approver}.`, {
+    ...subjectOf(checked),
     form: { action: `/approvals/${approvalId}`, sig: sig ?? '', csrf },
   });
 }
@@ -324,10 +426,10 @@ export async function completeSignIn(
   }
   const csrf = deps.random.secret(32);
   if (!(await deps.store.addApprovalCsrf(approval.approvalId, signedInCsrfHash(csrf, email), approval.csrfHashes))) {
-    return page(409, 'Request already decided', 'This approval is no longer open.', { request: checked.request });
+    return page(409, 'Request already decided', 'This approval is no longer open.', subjectOf(checked));
   }
-  return page(200, 'Approve token request?', `You are signed in as ${approval.approver}.`, {
-    request: checked.request,
+  return page(200, pageTitle(checked), `You are signed in as ${approval.approver}.`, {
+    ...subjectOf(checked),
     form: { action: `/approvals/${approval.approvalId}`, sig, csrf },
   });
 }
@@ -350,14 +452,18 @@ export async function decideApproval(
   const expected = (value: string) =>
     deps.policy.approverSignIn ? signedInCsrfHash(value, checked.approval.approver) : csrfHash(value);
   if (!csrf || !checked.approval.csrfHashes.includes(expected(csrf))) {
-    return page(403, 'Form expired', 'This form is not valid any more. Open the link from the email again.', {
-      request: checked.request,
-    });
+    return page(
+      403,
+      'Form expired',
+      'This form is not valid any more. Open the link from the email again.',
+      subjectOf(checked),
+    );
   }
   const at = isoSeconds(deps.clock.now());
   if (!(await deps.store.decideApproval(approvalId, decision, at))) {
-    return page(409, 'Already decided', 'This approval link was already used.', { request: checked.request });
+    return page(409, 'Already decided', 'This approval link was already used.', subjectOf(checked));
   }
+  if ('exception' in checked) return decideException(deps, checked, decision, at);
   const approver = checked.approval.approver;
   for (let attempt = 0; attempt < 10; attempt++) {
     const request = await deps.store.getRequest(checked.approval.requestId);
@@ -401,6 +507,58 @@ export async function decideApproval(
     return page(200, 'Decision recorded', message, { request: saved });
   }
   throw new RequestError('CONFLICT', 'request changed concurrently; retry');
+}
+
+/** The decision on an access exception: recorded once; quorum or a reject resumes the exception workflow. */
+async function decideException(
+  deps: ApprovalPageDeps,
+  checked: CheckedExceptionLink,
+  decision: Decision,
+  at: string,
+): Promise<PageAnswer> {
+  const { approval } = checked;
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const exception = await deps.store.getException(approval.requestId);
+    if (exception?.status !== 'PENDING_APPROVAL') {
+      await deps.store.supersedeApproval(approval.approvalId);
+      return page(409, 'Exception already decided', `This access exception is ${exception?.status ?? 'gone'}.`, {
+        ...(exception ? { exception: toExceptionRepresentation(exception) } : {}),
+      });
+    }
+    const applied = applyExceptionDecision(exception, approval.approver, decision, deps.clock.now());
+    const saved = await deps.store.saveException(applied.exception);
+    if (!saved) continue;
+    await deps.audit.append(
+      {
+        correlationId: saved.correlationId,
+        event: decision === 'APPROVED' ? 'EXCEPTION_APPROVED' : 'EXCEPTION_REJECTED',
+        at,
+        actor: approval.approver,
+        requestId: saved.exceptionId,
+        details: {
+          exceptionId: saved.exceptionId,
+          member: saved.member,
+          outcome: applied.outcome,
+          ...(deps.policy.approverSignIn ? { signedIn: true } : {}),
+        },
+      },
+      createHash('sha256').update(approval.approver).digest('hex').slice(0, 16),
+    );
+    if (applied.outcome !== 'PENDING' && saved.taskTokenSealed) {
+      const taskToken = unsealTaskToken(await deps.linkAndSealKey(), saved.taskTokenSealed, saved.exceptionId);
+      await deps.workflows.succeed(taskToken, { outcome: applied.outcome });
+    } else if (applied.outcome !== 'PENDING') {
+      deps.log.warn('decided exception has no stored task token', { exceptionId: saved.exceptionId });
+    }
+    const message =
+      applied.outcome === 'PENDING'
+        ? 'Your approval was recorded. More approvals are needed.'
+        : applied.outcome === 'APPROVED'
+          ? 'Your approval was recorded. The exception is approved and the member is being moved into the allow policy.'
+          : 'Your rejection was recorded. The exception is rejected.';
+    return page(200, 'Decision recorded', message, { exception: toExceptionRepresentation(saved) });
+  }
+  throw new RequestError('CONFLICT', 'exception changed concurrently; retry');
 }
 
 async function resumeWorkflow(deps: ApprovalPageDeps, request: StoredRequest, outcome: 'APPROVED' | 'REJECTED') {

@@ -6,6 +6,7 @@
  * (`../domain/ports`).
  */
 
+import type { StoredException } from '../domain/access-exceptions';
 import type { PersonalTokenFlag, PersonalTokenState, ScanRecord, StoredPersonalToken } from '../domain/personal-tokens';
 import type {
   ApprovalRecord,
@@ -187,8 +188,30 @@ export interface ScanRepository {
   latestCompleteScan(): Promise<ScanRecord | undefined>;
 }
 
+/** Access exceptions (`EXC#<exceptionId>`) and each member's one live exception. */
+export interface AccessExceptionRepository {
+  /** The exception, or undefined if there is none. */
+  getException(exceptionId: string): Promise<StoredException | undefined>;
+  /** Creates the exception; false if one with this id exists already. */
+  createException(exception: StoredException): Promise<boolean>;
+  /** Saves `exception` if nobody changed it since `exception.version`; the saved record, or undefined on conflict. */
+  saveException(exception: StoredException): Promise<StoredException | undefined>;
+  /** One page of exceptions, newest first: one member's, or everyone's. */
+  listExceptions(opts: { member?: string; limit: number; nextToken?: string }): Promise<Page<StoredException>>;
+  /**
+   * Makes `exceptionId` the member's live exception (taking over `replacing`, a holder that is no longer live);
+   * undefined when it is, else the id of the exception that holds the place.
+   */
+  claimLiveException(member: string, exceptionId: string, replacing?: string): Promise<string | undefined>;
+  /** Frees the member's place if `exceptionId` holds it (idempotent). */
+  releaseLiveException(member: string, exceptionId: string): Promise<void>;
+  /** Members whose exception is `ACTIVE` (lower-cased emails). */
+  activeExceptionHolders(): Promise<Set<string>>;
+}
+
 /** Every repository, as one store (the composition roots build one; each use case names the parts it uses). */
-export type RecordStore = PersonalTokenRepository &
+export type RecordStore = AccessExceptionRepository &
+  PersonalTokenRepository &
   ScanRepository &
   RequestRepository &
   ApprovalRepository &

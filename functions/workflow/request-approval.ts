@@ -2,6 +2,7 @@ import { envVar, readConfig } from '../composition/config';
 import { auditLog, linkAndSealKey, mailer, recordStore, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { cryptoRandom } from '../composition/random';
+import { EXCEPTION_ID } from '../domain/access-exceptions';
 import { requestId, taskToken } from '../domain/ids';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
@@ -23,10 +24,10 @@ const deps: ApprovalDeps = {
   log: logger,
 };
 
-const input = z.object({
-  requestId,
-  taskToken,
-});
+const input = z.union([
+  z.object({ requestId, taskToken }),
+  z.object({ exceptionId: z.string().check(z.regex(EXCEPTION_ID)), taskToken }),
+]);
 
-/** Task `Request approval` (`.waitForTaskToken`). */
+/** Task `Request approval` (`.waitForTaskToken`) of the issuance and the access-exception workflows. */
 export const handler = taskHandler(input, (parsed) => requestApproval(deps, parsed));

@@ -25,6 +25,15 @@ export const LIFECYCLE_DETAIL_TYPES = {
   PERSONAL_TOKEN_GONE: 'Personal Token Gone',
   PERSONAL_TOKEN_SCAN_INCOMPLETE: 'Personal Token Scan Incomplete',
   PERSONAL_TOKEN_REVOCATIONS_CAPPED: 'Personal Token Revocations Capped',
+  EXCEPTION_REQUESTED: 'Access Exception Requested',
+  EXCEPTION_APPROVED: 'Access Exception Approved',
+  EXCEPTION_REJECTED: 'Access Exception Rejected',
+  EXCEPTION_CANCELLED: 'Access Exception Cancelled',
+  EXCEPTION_EXPIRED: 'Access Exception Expired',
+  EXCEPTION_ACTIVATED: 'Access Exception Activated',
+  EXCEPTION_END_REQUESTED: 'Access Exception End Requested',
+  EXCEPTION_ENDED: 'Access Exception Ended',
+  EXCEPTION_FAILED: 'Access Exception Failed',
 } as const;
 
 export type LifecycleEventName = keyof typeof LIFECYCLE_DETAIL_TYPES;

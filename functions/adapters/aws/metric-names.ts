@@ -32,6 +32,15 @@ export const LIFECYCLE_METRICS = {
   PERSONAL_TOKEN_GONE: 'PersonalTokenGone',
   PERSONAL_TOKEN_SCAN_INCOMPLETE: 'PersonalTokenScanIncomplete',
   PERSONAL_TOKEN_REVOCATIONS_CAPPED: 'PersonalTokenRevocationsCapped',
+  EXCEPTION_REQUESTED: 'ExceptionRequested',
+  EXCEPTION_APPROVED: 'ExceptionApproved',
+  EXCEPTION_REJECTED: 'ExceptionRejected',
+  EXCEPTION_CANCELLED: 'ExceptionCancelled',
+  EXCEPTION_EXPIRED: 'ExceptionExpired',
+  EXCEPTION_ACTIVATED: 'ExceptionActivated',
+  EXCEPTION_END_REQUESTED: 'ExceptionEndRequested',
+  EXCEPTION_ENDED: 'ExceptionEnded',
+  EXCEPTION_FAILED: 'ExceptionFailed',
 } as const satisfies Record<AuditEvent, string>;
 
 /**

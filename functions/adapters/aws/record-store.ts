@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type Clock, systemClock } from '../../domain/ports';
 import type { RecordStore as RecordStorePort } from '../../use-cases/ports';
+import { accessExceptionRepository } from './records/access-exceptions';
 import { approvalRepository, uploadRepository } from './records/links';
 import { mintRepository } from './records/mints';
 import { nameLockRepository } from './records/name-locks';
@@ -38,5 +39,6 @@ export function createRecordStore(
     ...driftReports(table),
     ...personalTokenRepository(table),
     ...scanRepository(table),
+    ...accessExceptionRepository(table),
   };
 }
