@@ -41,7 +41,7 @@ import {
 import type { Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
 import { hasUnsafeCharacters } from '../domain/text';
-import { AtlassianError } from './port-errors';
+import { AtlassianError, AtlassianNotFoundError } from './port-errors';
 import type {
   Atlassian,
   AuditTrail,
@@ -50,12 +50,16 @@ import type {
   OperatorLog,
   PersonalTokenRepository,
   ScanRepository,
+  TokenRepository,
 } from './ports';
 import { parseLimit } from './requests';
 import { notifyMarked } from './rotation';
 
 /** The repositories these use cases read and write. */
-export type PersonalTokenStore = PersonalTokenRepository & ScanRepository & NotificationMarkers;
+export type PersonalTokenStore = PersonalTokenRepository &
+  ScanRepository &
+  NotificationMarkers &
+  Pick<TokenRepository, 'allTokens'>;
 
 /** Who holds an active access exception (lower-cased emails). */
 export interface ExceptionHolders {
@@ -65,8 +69,7 @@ export interface ExceptionHolders {
 export interface PersonalTokenDeps {
   store: PersonalTokenStore;
   audit: AuditTrail;
-  /** `listTokens`: only to tell a governed token apart (`POST …/revoke` → 409). */
-  atlassian: Pick<Atlassian, 'orgTokens' | 'revokeToken' | 'listTokens'>;
+  atlassian: Pick<Atlassian, 'orgTokens' | 'revokeToken'>;
   mailer: Mailer;
   clock: Clock;
   random: Random;
@@ -124,8 +127,8 @@ export async function beginScan(
   deps: Pick<PersonalTokenDeps, 'store' | 'clock' | 'random' | 'policy'>,
   trigger: { caller?: Caller },
 ): Promise<ScanRecord> {
-  governance(deps.policy);
   if (trigger.caller && !trigger.caller.isAdmin) throw forbidden('only admins can start a scan');
+  governance(deps.policy);
   const now = deps.clock.now();
   const scan: ScanRecord = {
     scanId: `scan_${deps.random.id()}`,
@@ -664,18 +667,16 @@ export async function revokePersonalToken(deps: PersonalTokenDeps, caller: Calle
 }
 
 async function revokeOrThrow(deps: Pick<PersonalTokenDeps, 'atlassian'>, record: PersonalTokenRecord) {
-  // `not-found` / `account-not-found`: nothing is left to revoke, which is what was asked.
-  await deps.atlassian.revokeToken(record.owner.accountId, record.atlassianTokenId);
+  try {
+    await deps.atlassian.revokeToken(record.owner.accountId, record.atlassianTokenId);
+  } catch (error) {
+    // The owner's account is gone (a member who left): nothing of theirs is left to revoke, which is what was asked.
+    if (error instanceof AtlassianNotFoundError && error.key === 'accountNotFound') return;
+    throw error;
+  }
 }
 
-/** Whether `id` is the token of a catalogued service account (listed at Atlassian under that account). */
-async function isGovernedToken(deps: { policy: Policy; atlassian: Pick<Atlassian, 'listTokens'> }, id: string) {
-  for (const account of deps.policy.serviceAccounts) {
-    try {
-      if ((await deps.atlassian.listTokens(account.atlassianId)).some((t) => t.id === id)) return true;
-    } catch (error) {
-      if (!(error instanceof AtlassianError)) throw error;
-    }
-  }
-  return false;
+/** Whether `id` is one of Token Warden's own generations of a governed token (its records; Atlassian is not asked). */
+async function isGovernedToken(deps: { store: Pick<TokenRepository, 'allTokens'> }, id: string) {
+  return (await deps.store.allTokens()).some((token) => token.generations.some((g) => g.atlassianTokenId === id));
 }

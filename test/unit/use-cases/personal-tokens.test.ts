@@ -146,7 +146,6 @@ describe('Use case: personal-token scan', () => {
     const flaky = deps({
       policy: withSettings(settings),
       atlassian: {
-        listTokens: (a) => real.listTokens(a),
         revokeToken: (a, b) => real.revokeToken(a, b),
         orgTokens: async (orgId, query) => {
           pages++;
