@@ -12,6 +12,7 @@ import { TokenVault } from '../adapters/aws/token-vault';
 import { Workflows } from '../adapters/aws/workflow';
 import { systemClock } from '../domain/ports';
 import { logger } from '../edge/logger';
+import { exceptionHolders } from '../use-cases/access-exceptions';
 import { envVar, readConfig } from './config';
 import { loadPolicy } from './policy-loader';
 import { cryptoRandom } from './random';
@@ -127,5 +128,5 @@ export const personalTokenDeps = () => ({
   consoleUrl: consoleUrl(),
   log: logger,
   // Holders of an active access exception are exempt.
-  exceptions: { activeHolders: () => recordStore().activeExceptionHolders() },
+  exceptions: exceptionHolders(recordStore(), systemClock),
 });

@@ -549,7 +549,7 @@ async function tell(deps: ExceptionStepDeps, exception: StoredException, what: s
   await notifyMarked(deps, `exception:${exception.exceptionId}:${exception.status}`, recipients, email);
 }
 
-/** Every member holding an active exception (the scan treats them as exempt). */
-export const exceptionHolders = (store: AccessExceptionRepository) => ({
-  activeHolders: () => store.activeExceptionHolders(),
+/** Every member holding an active exception now (the scan treats them as exempt). */
+export const exceptionHolders = (store: AccessExceptionRepository, clock: Clock) => ({
+  activeHolders: () => store.activeExceptionHolders(isoSeconds(clock.now())),
 });

@@ -205,8 +205,8 @@ export interface AccessExceptionRepository {
   claimLiveException(member: string, exceptionId: string, replacing?: string): Promise<string | undefined>;
   /** Frees the member's place if `exceptionId` holds it (idempotent). */
   releaseLiveException(member: string, exceptionId: string): Promise<void>;
-  /** Members whose exception is `ACTIVE` (lower-cased emails). */
-  activeExceptionHolders(): Promise<Set<string>>;
+  /** Members whose exception is `ACTIVE` and not over at `nowIso` (lower-cased emails). */
+  activeExceptionHolders(nowIso: string): Promise<Set<string>>;
 }
 
 /** Every repository, as one store (the composition roots build one; each use case names the parts it uses). */

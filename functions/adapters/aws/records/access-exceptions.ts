@@ -47,7 +47,7 @@ export function accessExceptionRepository(table: RecordTable): AccessExceptionRe
     async releaseLiveException(member, exceptionId) {
       await table.delete(liveKey(member), 'exceptionId = :id', { ':id': exceptionId });
     },
-    async activeExceptionHolders() {
+    async activeExceptionHolders(nowIso) {
       const holders = new Set<string>();
       let nextToken: string | undefined;
       do {
@@ -56,7 +56,12 @@ export function accessExceptionRepository(table: RecordTable): AccessExceptionRe
           'kind',
           'ACCESS_EXCEPTION',
           100,
-          { expression: '#status = :active', names: { '#status': 'status' }, values: { ':active': 'ACTIVE' } },
+          {
+            // An exception whose days are over while its move back is still being retried exempts nobody.
+            expression: '#status = :active AND #endsAt > :now',
+            names: { '#status': 'status', '#endsAt': 'endsAt' },
+            values: { ':active': 'ACTIVE', ':now': nowIso },
+          },
           nextToken,
         );
         for (const exception of page.items) holders.add(exception.member);
