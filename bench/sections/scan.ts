@@ -343,7 +343,8 @@ export async function runScanScale(opts: ScanOptions): Promise<SectionResult> {
       first: summary(f),
       rescans: rs.map(summary),
       changed: { ...summary(c), added: ch.added.length, used: ch.used.length, revoked: ch.revoked.length },
-      writesByKind: Object.fromEntries(Object.entries(kinds).map(([k, ids]) => [k, writesOf(ids)])),
+      /** Per kind of change: how many tokens took how many writes (`{"2": 333}`). */
+      writesByKind: Object.fromEntries(Object.entries(kinds).map(([k, ids]) => [k, histogram(writesOf(ids))])),
     };
   }
   const [small, large] = orgs.map((o) => fmt(o.size));
@@ -418,6 +419,12 @@ export async function runScanScale(opts: ScanOptions): Promise<SectionResult> {
     notes,
     details,
   };
+}
+
+function histogram(values: number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[String(v)] = (out[String(v)] ?? 0) + 1;
+  return out;
 }
 
 function summary(m: Measured) {
