@@ -28,6 +28,7 @@ export async function setHandlerEnvironment(dynamo: LocalDynamo, extra: Record<s
     ROTATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Rotation',
     REVOCATION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:Revocation',
     SCAN_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:PersonalTokenScan',
+    EXCEPTION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:AccessException',
     LINK_SIGNING_SECRET_ID: 'token-warden/link-signing-key',
     FROM_EMAIL: 'token-warden@example.com',
     APPROVAL_BASE_URL: 'https://api.example.com',
