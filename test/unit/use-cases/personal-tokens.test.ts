@@ -22,6 +22,8 @@ import { ORG_KEY, policy, useHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);
 const h = useHarness(ses);
+// Each test runs several whole scans over HTTP and dynalite: on a loaded two-core machine that can pass 5 s.
+jest.setTimeout(30_000);
 const DAY = 24 * 3600 * 1000;
 const ADMIN = { email: 'admin@example.com', isAdmin: true };
 const ALICE = { email: 'alice@example.com', isAdmin: false };
