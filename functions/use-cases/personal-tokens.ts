@@ -40,7 +40,6 @@ import {
 } from '../domain/personal-tokens';
 import type { Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
-import { hasUnsafeCharacters } from '../domain/text';
 import { AtlassianError, AtlassianNotFoundError } from './port-errors';
 import type {
   Atlassian,
@@ -53,6 +52,7 @@ import type {
   TokenRepository,
 } from './ports';
 import { parseLimit } from './requests';
+import { parseRevokeBody } from './revoke';
 import { notifyMarked } from './rotation';
 
 /** The repositories these use cases read and write. */
@@ -609,24 +609,8 @@ export async function getPersonalToken(deps: Pick<PersonalTokenDeps, 'store'>, c
   return personalTokenView(record, latest?.startedAt);
 }
 
-/** Body of `POST /inventory/personal-tokens/{id}/revoke`: `{"reason"?}` (≤ 500 characters, one line). */
-export function parsePersonalRevokeBody(body: unknown): string {
-  if (body === undefined) return 'unspecified';
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw validationError(undefined, 'body must be a JSON object');
-  }
-  const unknown = Object.keys(body).find((k) => k !== 'reason');
-  if (unknown !== undefined) throw validationError(unknown, `unknown property '${unknown}'`);
-  const reason = (body as { reason?: unknown }).reason;
-  if (reason === undefined) return 'unspecified';
-  if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 500) {
-    throw validationError('reason', 'reason must be a non-empty string of at most 500 characters');
-  }
-  if (hasUnsafeCharacters(reason)) {
-    throw validationError('reason', 'reason must be one line without control, format or direction characters');
-  }
-  return reason.trim();
-}
+/** Body of `POST /inventory/personal-tokens/{id}/revoke`: `{"reason"?}`, the same rules as a governed token's revoke. */
+export const parsePersonalRevokeBody = parseRevokeBody;
 
 /**
  * `POST /inventory/personal-tokens/{id}/revoke` (admins): the record turns `REVOKED` (a conditional write), then the
