@@ -107,6 +107,20 @@ Walkthrough (copy and paste):
   curl -s "${urls.api}/inventory/personal-tokens" -H "authorization: Bearer $ADMIN"
   # (BLOCKED, flags UNSCOPED STALE NEVER_USED OVER_LIFETIME; the policy's mode is report: nothing is acted on)
 
+  # 9. alice asks for an access exception: three days in which she may use personal API tokens
+  curl -s -X POST ${urls.api}/access-exceptions -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+    -d '{"days":3,"justification":"Debugging the Jira webhook with a local script"}'
+
+  # 10. The approver security@example.com opens the emailed link (${urls.mail}) and presses Approve
+
+  # 11. alice is in the allow policy; her exception is ACTIVE (use the exceptionId printed in step 9)
+  curl -s ${urls.atlassian}/__control/policies
+  curl -s ${urls.api}/access-exceptions/<exceptionId> -H "authorization: Bearer $TOKEN"
+
+  # 12. Three days later she is back in the block policy and the exception is ENDED
+  curl -s -X POST ${urls.api}/local/clock/advance -H 'content-type: application/json' -d '{"days":3}'
+  curl -s ${urls.atlassian}/__control/policies
+
 Ctrl-C stops everything; data stays in the data folder (--reset starts afresh).
 `;
 }
