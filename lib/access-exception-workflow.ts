@@ -52,7 +52,8 @@ export interface AccessExceptionWorkflowProps {
  *   `States.Timeout` → `Expire the exception`; `Approved?` otherwise → `Close the exception`.
  * - `Move into the allow policy` (moved, polled, confirmed; `ACTIVE`), then `Wait until the exception ends`
  *   (`$.endsAt`), then `Move back into the block policy` (`ENDED`, the member's tokens handled per the mode).
- * - A move in that fails after its retries moves the member back and fails (`FAILED`). A move back that fails after
+ * - A move in that fails after its retries moves the member back and fails (`FAILED`); if that move back fails too,
+ *   `Record the failed exception` marks it `FAILED` and tells the admins to check the member's policy by hand. A move back that fails after
  *   its retries tells the admins, waits `moveBackRetryWait` and tries again, for ever: a member must never stay in
  *   the allow policy silently; the failed-step alarm is on the admins' topic too.
  */
@@ -96,13 +97,23 @@ export class AccessExceptionWorkflow extends Construct {
       error: 'AccessExceptionFailed',
       cause: 'The member could not be moved into the allow policy; they were moved back.',
     });
+    const recordFailure = invoke(
+      this,
+      'Record the failed exception',
+      step,
+      TaskInput.fromObject({ action: 'fail', exceptionId, error: JsonPath.stringAt('$.error.Error') }),
+      'discard',
+    ).next(failed);
     const revertFailedGrant = invoke(
       this,
       'Move back after a failed move',
       step,
       TaskInput.fromObject({ action: 'revert', exceptionId, failed: true }),
       'discard',
-    ).next(failed);
+    );
+    // Moving back failed too (e.g. Admin Control refuses the key): FAILED, the admins told, the execution failed.
+    revertFailedGrant.addCatch(recordFailure, { errors: [Errors.ALL], resultPath: '$.error' });
+    revertFailedGrant.next(failed);
 
     const grant = invoke(
       this,

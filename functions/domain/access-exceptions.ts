@@ -57,6 +57,8 @@ export interface StoredException extends AccessExceptionRepresentation {
   /** An early end was asked for (`POST …/end`), by whom. */
   endRequestedAt?: string;
   endRequestedBy?: string;
+  /** How often moving the member back failed (each one audited and told to the admins). */
+  moveBackFailures?: number;
   updatedAt: string;
 }
 

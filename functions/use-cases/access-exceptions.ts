@@ -86,13 +86,17 @@ export interface ExceptionStepDeps {
   log?: OperatorLog;
 }
 
-/** A failed move back: told to the admins each time, and retried by the workflow until it succeeds. */
-export async function recordMoveBackFailure(
-  deps: ExceptionStepDeps,
-  input: { exceptionId: string; failures?: number; error?: string },
-) {
-  const exception = await load(deps, input.exceptionId);
-  const failures = (input.failures ?? 0) + 1;
+/**
+ * A failed move back: counted on the exception, audited and told to the admins each time, and retried by the
+ * workflow until it succeeds.
+ */
+export async function recordMoveBackFailure(deps: ExceptionStepDeps, input: { exceptionId: string; error?: string }) {
+  const saved = await saveOrRetry(deps, input.exceptionId, (current) => ({
+    ...current,
+    moveBackFailures: (current.moveBackFailures ?? 0) + 1,
+  }));
+  const exception = saved ?? (await load(deps, input.exceptionId));
+  const failures = exception.moveBackFailures ?? 1;
   const at = isoSeconds(deps.clock.now());
   await audit(
     deps,
@@ -374,6 +378,37 @@ export async function grantException(deps: ExceptionStepDeps, input: { exception
   });
   await tell(deps, active, `is active until ${active.endsAt}`, [active.member]);
   return { exceptionId: active.exceptionId, endsAt: active.endsAt };
+}
+
+/**
+ * Step `Record the failed exception`: the move in failed and so did the move back after it. The exception is
+ * `FAILED` (the member's place freed) and the admins are told to check the member's policy by hand; the scan flags
+ * the member's tokens `UNAPPROVED_ACCESS` while their policy still allows them.
+ */
+export async function failException(deps: ExceptionStepDeps, input: { exceptionId: string; error?: string }) {
+  const now = deps.clock.now();
+  const saved = await saveOrRetry(deps, input.exceptionId, (current) =>
+    current.status === 'APPROVED' || current.status === 'ACTIVE'
+      ? close(current, 'FAILED', 'MOVE_FAILED', now)
+      : undefined,
+  );
+  const failed = saved ?? (await load(deps, input.exceptionId));
+  await deps.store.releaseLiveException(failed.member, failed.exceptionId);
+  await closeApprovals(deps, failed);
+  await audit(deps, failed, 'EXCEPTION_FAILED', failed.updatedAt, 'token-warden', {
+    reason: failed.reason ?? 'MOVE_FAILED',
+    error: (input.error ?? 'unknown').slice(0, 200),
+  });
+  await notifyMarked(deps, `exception:${failed.exceptionId}:failed-admins`, deps.policy.notifications.adminEmails, {
+    subject: `Action needed: the access exception of ${failed.member} failed; check their authentication policy`,
+    text: [
+      `Token Warden could not move ${failed.member} into the allow policy, nor back into the block policy`,
+      `afterwards (${input.error ?? 'unknown error'}). Check in admin.atlassian.com which authentication policy they`,
+      `are in (exception ${failed.exceptionId}).`,
+    ].join('\n'),
+  });
+  await tell(deps, failed, 'failed: the member could not be moved into the allow policy', [failed.member]);
+  return { exceptionId: failed.exceptionId, status: failed.status };
 }
 
 /**

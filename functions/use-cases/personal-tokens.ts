@@ -152,11 +152,17 @@ export async function beginScan(
 
 // ---- the scan
 
-/** What one listing attempt found, kept in memory: ids only, never records (memory stays flat in the org size). */
+/**
+ * What one listing attempt found, kept in memory: ids and counts, and the first few new records for the digest, never
+ * every record (memory stays near flat in the org size).
+ */
 interface Listing {
   seen: Set<string>;
   listed: number;
   skipped: number;
+  /** How many tokens the listing saw for the first time. */
+  newCount: number;
+  /** The first {@link DIGEST_LINES} of them, for the admins' digest. */
   found: PersonalTokenRecord[];
   noticeIds: string[];
   dueIds: string[];
@@ -184,6 +190,7 @@ export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<
     seen: new Set(),
     listed: 0,
     skipped: 0,
+    newCount: 0,
     found: [],
     noticeIds: [],
     dueIds: [],
@@ -205,7 +212,7 @@ export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<
     // Error names and keys only: never a response body.
     scan.error = `${error.name}${error.status === undefined ? '' : ` ${error.status}`}: ${error.message}`;
     scan.listed = listing.listed;
-    scan.new = listing.found.length;
+    scan.new = listing.newCount;
     const retry = scan.attempts < MAX_SCAN_ATTEMPTS;
     if (!retry) {
       scan.status = 'INCOMPLETE';
@@ -229,7 +236,7 @@ export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<
 
   scan.listed = listing.listed;
   scan.skipped = listing.skipped;
-  scan.new = listing.found.length;
+  scan.new = listing.newCount;
   scan.gone = await markGone(deps, listing.seen, context, at);
   await reRevoke(deps, listing.stillListedRevoked);
   const revocation = await revokeDue(deps, settings, ctx, listing.dueIds, context);
@@ -281,7 +288,8 @@ async function recordPage(
     if (!saved) continue;
     const record = saved;
     if (outcome.change === 'FOUND') {
-      listing.found.push(record);
+      listing.newCount++;
+      if (listing.found.length < DIGEST_LINES) listing.found.push(record);
       await deps.audit.append(
         auditRecord('PERSONAL_TOKEN_FOUND', record, at, context, {
           state: record.state,
@@ -519,18 +527,18 @@ async function sendDigest(
   listing: Listing,
   revocation: { revoked: number; capped: boolean },
 ) {
-  if (listing.found.length === 0 && scan.gone === 0 && revocation.revoked === 0 && !revocation.capped) return;
+  if (listing.newCount === 0 && scan.gone === 0 && revocation.revoked === 0 && !revocation.capped) return;
   const lines = listing.found
     .slice(0, DIGEST_LINES)
     .map((r) =>
       `- ${r.owner.email} "${oneLine(r.label)}" (${r.atlassianTokenId}) ${r.state} ${r.flags.join(' ')}`.trimEnd(),
     );
-  if (listing.found.length > DIGEST_LINES) lines.push(`- … and ${listing.found.length - DIGEST_LINES} more`);
+  if (listing.newCount > lines.length) lines.push(`- … and ${listing.newCount - lines.length} more`);
   await notifyMarked(deps, `pt-digest:${scan.scanId}`, deps.policy.notifications.adminEmails, {
-    subject: `Personal tokens: ${listing.found.length} new, ${scan.gone} gone, ${revocation.revoked} revoked`,
+    subject: `Personal tokens: ${listing.newCount} new, ${scan.gone} gone, ${revocation.revoked} revoked`,
     text: [
       `The scan ${scan.scanId} listed ${listing.listed} personal tokens (mode ${deps.policy.personalTokens?.mode}).`,
-      `New: ${listing.found.length}. Gone: ${scan.gone}. Revoked: ${revocation.revoked}.`,
+      `New: ${listing.newCount}. Gone: ${scan.gone}. Revoked: ${revocation.revoked}.`,
       ...(revocation.capped ? [`Revocations due but not made (over the cap): ${listing.dueIds.length}.`] : []),
       ...(lines.length > 0 ? ['', 'New tokens:', ...lines] : []),
       '',

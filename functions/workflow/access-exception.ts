@@ -8,6 +8,7 @@ import { taskHandler } from '../edge/task';
 import {
   closeException,
   type ExceptionStepDeps,
+  failException,
   grantException,
   recordMoveBackFailure,
   revertException,
@@ -29,17 +30,14 @@ const input = z.discriminatedUnion('action', [
   z.object({ action: z.literal('grant'), exceptionId }),
   z.object({ action: z.literal('revert'), exceptionId, failed: z.optional(z.boolean()) }),
   z.object({ action: z.literal('close'), exceptionId, outcome: z.enum(['REJECTED', 'CANCELLED', 'EXPIRED']) }),
-  z.object({
-    action: z.literal('move-back-failed'),
-    exceptionId,
-    failures: z.optional(z.int()),
-    error: z.optional(z.string()),
-  }),
+  z.object({ action: z.literal('move-back-failed'), exceptionId, error: z.optional(z.string()) }),
+  z.object({ action: z.literal('fail'), exceptionId, error: z.optional(z.string()) }),
 ]);
 
 /**
  * Tasks of the access-exception workflow: `Move into the allow policy` (grant), `Move back into the block policy`
- * (revert), `Close the exception` (close) and `Tell the admins the move back failed` (move-back-failed).
+ * (revert), `Close the exception` (close), `Tell the admins the move back failed` (move-back-failed) and
+ * `Record the failed exception` (fail).
  */
 export const handler = taskHandler(input, async (parsed) => {
   switch (parsed.action) {
@@ -51,5 +49,7 @@ export const handler = taskHandler(input, async (parsed) => {
       return closeException(deps, parsed);
     case 'move-back-failed':
       return recordMoveBackFailure(deps, parsed);
+    case 'fail':
+      return failException(deps, parsed);
   }
 });
