@@ -84,8 +84,12 @@ export function parseCreateExceptionBody(raw: unknown, policy: Policy): CreateEx
   if (typeof justification !== 'string' || justification.trim().length < 10 || justification.length > 1000) {
     throw validationError('justification', 'justification must be 10 to 1000 characters');
   }
-  if (hasUnsafeCharacters(justification.replace(/\r?\n/g, ' '))) {
-    throw validationError('justification', 'justification must not hold control, format or direction characters');
+  // One line, as every text a request carries (emails and pages show it inline).
+  if (hasUnsafeCharacters(justification.trim())) {
+    throw validationError(
+      'justification',
+      'justification must be one line without control, format or direction characters',
+    );
   }
   return { days, justification: justification.trim() };
 }
