@@ -74,10 +74,14 @@ describe('WardenDashboard', () => {
   it("graphs the metrics the existing alarms watch: executions of each workflow and every function's errors", () => {
     // Assess
     const executions = metricNames(byTitle('Workflow executions failed, timed out, aborted or throttled'));
-    expect(executions.filter((n) => n === 'AWS/States/ExecutionsFailed')).toHaveLength(4);
-    expect(executions.filter((n) => n === 'AWS/States/ExecutionsTimedOut')).toHaveLength(4);
-    expect(executions.filter((n) => n === 'AWS/States/ExecutionsAborted')).toHaveLength(4);
-    expect(executions.filter((n) => n === 'AWS/States/ExecutionThrottled')).toHaveLength(4);
+    expect(executions.filter((n) => n === 'AWS/States/ExecutionsFailed')).toHaveLength(5);
+    expect(executions.filter((n) => n === 'AWS/States/ExecutionsTimedOut')).toHaveLength(5);
+    expect(executions.filter((n) => n === 'AWS/States/ExecutionsAborted')).toHaveLength(5);
+    expect(executions.filter((n) => n === 'AWS/States/ExecutionThrottled')).toHaveLength(5);
+    const labels = (byTitle('Workflow executions failed, timed out, aborted or throttled')?.properties.metrics ?? [])
+      .map((m) => (m.at(-1) as { label?: string } | undefined)?.label)
+      .filter((label) => label?.startsWith('AccessException '));
+    expect(labels).toEqual(['failed', 'timed out', 'aborted', 'throttled'].map((what) => `AccessException ${what}`));
     expect(metricNames(byTitle('Function errors'))).toEqual(wardenFunctions(s).map(() => 'AWS/Lambda/Errors'));
   });
 

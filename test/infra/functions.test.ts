@@ -58,6 +58,8 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.finishRevocation]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES, ...ATLASSIAN],
   [ENTRIES.sweep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', 'ROTATION_STATE_MACHINE_ARN', ...ATLASSIAN],
   [ENTRIES.inventory]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
+  [ENTRIES.accessExceptions]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'EXCEPTION_STATE_MACHINE_ARN'],
+  [ENTRIES.accessExceptionStep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */
@@ -134,8 +136,8 @@ describe('Token Warden functions', () => {
     s.template.resourcePropertiesCountIs(
       'AWS::Logs::LogGroup',
       { KmsKeyId: Match.anyValue(), RetentionInDays: 90 },
-      // One per function, plus the four workflows' and the API's access logs.
-      Object.keys(functions).length + 5,
+      // One per function, plus the five workflows' and the API's access logs.
+      Object.keys(functions).length + 6,
     );
   });
 
@@ -163,6 +165,10 @@ describe('Token Warden functions', () => {
       AUDIT_TABLE_NAME: logicalId(s, s.stack.store.audit.node.defaultChild as CfnResource),
       EVENT_BUS_NAME: 'TokenWarden-events',
       ISSUANCE_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-issuance',
+      LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
+    });
+    expect(environmentOf(s, ENTRIES.accessExceptions)).toMatchObject({
+      EXCEPTION_STATE_MACHINE_ARN: 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-access-exception',
       LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
     });
     const apiId = logicalId(s, s.stack.api.api.node.defaultChild as CfnResource);
@@ -230,6 +236,14 @@ describe('Token Warden functions', () => {
         timeout: 60,
       });
     }
+  });
+
+  it('gives the access-exception steps two minutes: a policy move polls Atlassian, then tokens are revoked one by one', () => {
+    expect(s.json.Resources[functionId(s, ENTRIES.accessExceptionStep)]?.Properties).toMatchObject({
+      Timeout: 120,
+      MemorySize: 512,
+      Description: 'Token Warden: access exception steps',
+    });
   });
 
   it('takes addresses and names from context', () => {

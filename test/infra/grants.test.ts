@@ -18,6 +18,17 @@ const ROTATION = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden
 const ISSUANCE = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-issuance';
 const REVOCATION = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-revocation';
 const SCAN = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-personal-token-scan';
+const EXCEPTION = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-access-exception';
+const LINK_KEY = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key';
+const ORG_KEY = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:token-warden/atlassian-org-api-key-??????';
+const RESPOND = ['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess'];
+const TABLE_WRITE = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
 const ROTATE_SCHEDULES = 'arn:aws:scheduler:us-east-1:000000000000:schedule/TokenWarden-rotations/rotate-*';
 const EVENT_BUS = 'arn:aws:events:us-east-1:000000000000:event-bus/TokenWarden-events';
 /** Functions that append to the audit trail (and so publish lifecycle events). */
@@ -36,6 +47,8 @@ const APPENDERS = [
   ENTRIES.inventory,
   ENTRIES.personalTokens,
   ENTRIES.personalTokenScan,
+  ENTRIES.accessExceptions,
+  ENTRIES.accessExceptionStep,
 ];
 
 /** Entries whose role allows `action` (on any resource). */
@@ -210,15 +223,73 @@ describe('least-privilege grants', () => {
         ENTRIES.requestApproval,
         ENTRIES.requestUpload,
         ENTRIES.uploads,
+        ENTRIES.accessExceptions,
       ].sort(),
     );
-    // Approvals only exist in issuance; an upload is awaited by either workflow (first issuance or rotation).
+    // Approvals are awaited by issuance and by the exception workflow; an upload by either token workflow (first
+    // issuance or rotation); a cancelled exception resumes its own workflow only.
+    const expected: Record<string, string[]> = {
+      [ENTRIES.tokenRequests]: [ISSUANCE],
+      [ENTRIES.approvals]: [ISSUANCE, EXCEPTION],
+      [ENTRIES.requestApproval]: [ISSUANCE, EXCEPTION],
+      [ENTRIES.requestUpload]: [ISSUANCE, ROTATION],
+      [ENTRIES.uploads]: [ISSUANCE, ROTATION],
+      [ENTRIES.accessExceptions]: [EXCEPTION],
+    };
     for (const entry of holders(s, 'states:SendTaskSuccess')) {
       const resources = grantsOf(s, entry, 'states:SendTaskSuccess').flatMap((st) => list(st.Resource));
-      const expected = [ENTRIES.requestUpload, ENTRIES.uploads].includes(entry as never)
-        ? [ISSUANCE, ROTATION]
-        : [ISSUANCE];
-      expect({ entry, resources: resources.sort() }).toEqual({ entry, resources: expected.sort() });
+      expect({ entry, resources: resources.sort() }).toEqual({ entry, resources: expected[entry]?.sort() });
+    }
+  });
+
+  it('gives the access-exception routes exactly the table, audit, the link key, starting and resuming their workflow', () => {
+    const actions = [...actionsOf(s, ENTRIES.accessExceptions)].filter((a) => !a.startsWith('kms:'));
+    expect(actions.sort()).toEqual(
+      [
+        ...LOGS,
+        ...XRAY,
+        ...TABLE_WRITE,
+        'events:PutEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'states:StartExecution',
+        ...RESPOND,
+      ].sort(),
+    );
+    // The link key only (cancel unseals the approval task token): never the org key, never a token value.
+    expect(
+      grantsOf(s, ENTRIES.accessExceptions, 'secretsmanager:GetSecretValue').flatMap((st) => list(st.Resource)),
+    ).toEqual([LINK_KEY]);
+    expect(grantsOf(s, ENTRIES.accessExceptions, 'states:StartExecution')).toEqual([
+      { Effect: 'Allow', Action: 'states:StartExecution', Resource: EXCEPTION },
+    ]);
+  });
+
+  it('gives the access-exception steps exactly the table, audit, the org key and mail, and no workflow access', () => {
+    const actions = [...actionsOf(s, ENTRIES.accessExceptionStep)].filter((a) => !a.startsWith('kms:'));
+    expect(actions.sort()).toEqual(
+      [
+        ...LOGS,
+        ...XRAY,
+        ...TABLE_WRITE,
+        'events:PutEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'ses:SendEmail',
+      ].sort(),
+    );
+    // The org key moves members between policies and revokes their tokens; the link key is not needed here.
+    expect(
+      grantsOf(s, ENTRIES.accessExceptionStep, 'secretsmanager:GetSecretValue').flatMap((st) => list(st.Resource)),
+    ).toEqual([ORG_KEY]);
+    // Its table key use is DynamoDB's only; nothing of token secrets.
+    for (const st of statementsOf(s, ENTRIES.accessExceptionStep).filter((st) =>
+      list(st.Action).some((a) => a.startsWith('kms:')),
+    )) {
+      expect(st).toMatchObject({
+        Resource: keyArn,
+        Condition: { StringEquals: { 'kms:ViaService': 'dynamodb.us-east-1.amazonaws.com' } },
+      });
     }
   });
 
@@ -286,7 +357,7 @@ describe('least-privilege grants', () => {
     expect(actionsOf(s, ENTRIES.uploads)).not.toContain('ses:SendEmail');
   });
 
-  it('starts issuance from the request routes, rotation from the token routes and the sweep, revocation from revoke, scans from the personal-token routes', () => {
+  it('starts issuance from the request routes, rotation from the token routes and the sweep, revocation from revoke, scans from the personal-token routes, exceptions from their routes', () => {
     const starts = ALL.flatMap((entry) =>
       grantsOf(s, entry, 'states:StartExecution').map((st) => ({ entry, resource: st.Resource })),
     );
@@ -297,6 +368,7 @@ describe('least-privilege grants', () => {
         { entry: ENTRIES.tokens, resource: REVOCATION },
         { entry: ENTRIES.sweep, resource: ROTATION },
         { entry: ENTRIES.personalTokens, resource: SCAN },
+        { entry: ENTRIES.accessExceptions, resource: EXCEPTION },
       ].sort((a, b) => a.entry.localeCompare(b.entry)),
     );
   });
@@ -362,6 +434,7 @@ describe('least-privilege grants', () => {
         ENTRIES.requestApproval,
         ENTRIES.requestUpload,
         ENTRIES.uploads,
+        ENTRIES.accessExceptions,
       ].sort(),
     );
   });
@@ -384,6 +457,7 @@ describe('least-privilege grants', () => {
         ENTRIES.inventory,
         ENTRIES.personalTokens,
         ENTRIES.personalTokenScan,
+        ENTRIES.accessExceptionStep,
       ].sort(),
     );
   });
@@ -402,6 +476,7 @@ describe('least-privilege grants', () => {
         ENTRIES.inventory,
         ENTRIES.personalTokens,
         ENTRIES.personalTokenScan,
+        ENTRIES.accessExceptionStep,
       ].sort(),
     );
     for (const entry of holders(s, 'ses:SendEmail')) {

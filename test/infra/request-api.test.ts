@@ -29,6 +29,11 @@ const MEMBER_ROUTES: Record<string, string> = {
   'POST /inventory/scan': ENTRIES.personalTokens,
   'GET /inventory/scans/{scanId}': ENTRIES.personalTokens,
   'GET /me/personal-tokens': ENTRIES.personalTokens,
+  'POST /access-exceptions': ENTRIES.accessExceptions,
+  'GET /access-exceptions': ENTRIES.accessExceptions,
+  'GET /access-exceptions/{exceptionId}': ENTRIES.accessExceptions,
+  'POST /access-exceptions/{exceptionId}/cancel': ENTRIES.accessExceptions,
+  'POST /access-exceptions/{exceptionId}/end': ENTRIES.accessExceptions,
 };
 const PUBLIC_ROUTES: Record<string, string> = {
   'GET /approvals/{approvalId}': ENTRIES.approvals,

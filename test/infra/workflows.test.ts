@@ -6,6 +6,7 @@ const TRANSIENT = [
   'AtlassianTransientError',
   'AtlassianMalformedResponseError',
   'AwsTransientError',
+  'PolicyMovePendingError',
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',

@@ -78,7 +78,11 @@ export function environmentOf(s: Synthesized, entry: string): Record<string, str
 export function statementsOf(s: Synthesized, entry: string): Statement[] {
   const warden = wardenFunctions(s).find((w) => w.entry === entry);
   if (!warden) throw new Error(`no function with entry ${entry}`);
-  const roleId = logicalId(s, warden.role.node.defaultChild as CfnResource);
+  return statementsOfRole(s, logicalId(s, warden.role.node.defaultChild as CfnResource));
+}
+
+/** Every statement of the identity policies attached to the role with logical id `roleId`. */
+export function statementsOfRole(s: Synthesized, roleId: string): Statement[] {
   return Object.values(s.json.Resources)
     .filter((r) => r.Type === 'AWS::IAM::Policy')
     .filter((r) =>
@@ -116,6 +120,11 @@ export function stateMachineDefinition(s: Synthesized, name: string): TemplateJs
 /** The resolved ASL of the issuance workflow. */
 export function issuanceDefinition(s: Synthesized): TemplateJson {
   return stateMachineDefinition(s, `${s.stack.stackName}-issuance`);
+}
+
+/** The resolved ASL of the access-exception workflow. */
+export function accessExceptionDefinition(s: Synthesized): TemplateJson {
+  return stateMachineDefinition(s, `${s.stack.stackName}-access-exception`);
 }
 
 /** The resolved ASL of the rotation workflow. */
@@ -156,4 +165,6 @@ export const ENTRIES = {
   inventory: 'functions/workflow/inventory.ts',
   personalTokens: 'functions/api/personal-tokens.ts',
   personalTokenScan: 'functions/workflow/personal-token-scan.ts',
+  accessExceptions: 'functions/api/access-exceptions.ts',
+  accessExceptionStep: 'functions/workflow/access-exception.ts',
 } as const;
