@@ -114,7 +114,19 @@ export function flagsOf(token: ListedToken, ctx: ScanContext): PersonalTokenFlag
 function comparable(record: PersonalTokenRecord): string {
   const { lastSeenAt: _seen, ...rest } = record as PersonalTokenRecord & { version?: number };
   delete (rest as { version?: number }).version;
-  return JSON.stringify(rest, Object.keys(rest).sort());
+  return canonical(rest);
+}
+
+/** JSON with every object's keys sorted, at every depth (a key list passed to `JSON.stringify` would drop nested keys). */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /**

@@ -267,53 +267,78 @@ async function recordPage(
     return false;
   });
   const existing = await deps.store.getPersonalTokens(personal.map((t) => t.id));
-  for (const token of personal) {
-    if (listing.seen.has(token.id)) continue;
+  const fresh = personal.filter((token) => {
+    if (listing.seen.has(token.id)) return false;
     listing.seen.add(token.id);
     listing.listed++;
-    let prior = existing.get(token.id);
-    let outcome = observe(prior, token, ctx);
-    let saved: StoredPersonalToken | undefined = prior;
-    for (let attempt = 0; outcome.changed; attempt++) {
-      saved = prior
-        ? await deps.store.savePersonalToken({ ...outcome.record, version: prior.version })
-        : (await deps.store.createPersonalToken({ ...outcome.record, version: 1 }))
-          ? { ...outcome.record, version: 1 }
-          : undefined;
-      if (saved || attempt >= 2) break;
-      // Someone (an admin's revoke, another scan) wrote it meanwhile: compare with what is there now.
-      prior = await deps.store.getPersonalToken(token.id);
-      outcome = observe(prior, token, ctx);
-    }
-    if (!saved) continue;
-    const record = saved;
-    if (outcome.change === 'FOUND') {
-      listing.newCount++;
-      if (listing.found.length < DIGEST_LINES) listing.found.push(record);
-      await deps.audit.append(
-        auditRecord('PERSONAL_TOKEN_FOUND', record, at, context, {
-          state: record.state,
-          flags: record.flags,
-          label: record.label,
-        }),
-        'found',
-      );
-    } else if (outcome.change === 'EXEMPTED' || outcome.change === 'REOPENED') {
-      await deps.audit.append(
-        auditRecord(
-          outcome.change === 'EXEMPTED' ? 'PERSONAL_TOKEN_EXEMPTED' : 'PERSONAL_TOKEN_REOPENED',
-          record,
-          at,
-          context,
-        ),
-        `${outcome.change.toLowerCase()}:${context.requestId}`,
-      );
-    }
-    if (record.state === 'REVOKED')
-      listing.stillListedRevoked.push({ id: record.atlassianTokenId, accountId: record.owner.accountId });
-    if (noticeDue(record, ctx.policy.mode)) listing.noticeIds.push(record.atlassianTokenId);
-    if (revocationDue(record, ctx.policy, ctx.now)) listing.dueIds.push(record.atlassianTokenId);
+    return true;
+  });
+  // A few records at a time: a first scan of a large org writes two items per token, which one after another
+  // would take longer than the function may run.
+  for (let i = 0; i < fresh.length; i += PAGE_WRITE_CONCURRENCY) {
+    await Promise.all(
+      fresh
+        .slice(i, i + PAGE_WRITE_CONCURRENCY)
+        .map((token) => recordToken(deps, ctx, listing, token, existing, context, at)),
+    );
   }
+}
+
+/** How many tokens of a page are written at once. */
+const PAGE_WRITE_CONCURRENCY = 16;
+
+/** One listed token: its record written if anything changed, audited, and queued for a notice or a revocation. */
+async function recordToken(
+  deps: PersonalTokenDeps,
+  ctx: ScanContext,
+  listing: Listing,
+  token: ListedToken,
+  existing: ReadonlyMap<string, StoredPersonalToken>,
+  context: { actor: string; requestId: string },
+  at: string,
+) {
+  let prior = existing.get(token.id);
+  let outcome = observe(prior, token, ctx);
+  let saved: StoredPersonalToken | undefined = prior;
+  for (let attempt = 0; outcome.changed; attempt++) {
+    saved = prior
+      ? await deps.store.savePersonalToken({ ...outcome.record, version: prior.version })
+      : (await deps.store.createPersonalToken({ ...outcome.record, version: 1 }))
+        ? { ...outcome.record, version: 1 }
+        : undefined;
+    if (saved || attempt >= 2) break;
+    // Someone (an admin's revoke, another scan) wrote it meanwhile: compare with what is there now.
+    prior = await deps.store.getPersonalToken(token.id);
+    outcome = observe(prior, token, ctx);
+  }
+  if (!saved) return;
+  const record = saved;
+  if (outcome.change === 'FOUND') {
+    listing.newCount++;
+    if (listing.found.length < DIGEST_LINES) listing.found.push(record);
+    await deps.audit.append(
+      auditRecord('PERSONAL_TOKEN_FOUND', record, at, context, {
+        state: record.state,
+        flags: record.flags,
+        label: record.label,
+      }),
+      'found',
+    );
+  } else if (outcome.change === 'EXEMPTED' || outcome.change === 'REOPENED') {
+    await deps.audit.append(
+      auditRecord(
+        outcome.change === 'EXEMPTED' ? 'PERSONAL_TOKEN_EXEMPTED' : 'PERSONAL_TOKEN_REOPENED',
+        record,
+        at,
+        context,
+      ),
+      `${outcome.change.toLowerCase()}:${context.requestId}`,
+    );
+  }
+  if (record.state === 'REVOKED')
+    listing.stillListedRevoked.push({ id: record.atlassianTokenId, accountId: record.owner.accountId });
+  if (noticeDue(record, ctx.policy.mode)) listing.noticeIds.push(record.atlassianTokenId);
+  if (revocationDue(record, ctx.policy, ctx.now)) listing.dueIds.push(record.atlassianTokenId);
 }
 
 /** After a complete listing: every record it did not have is `GONE` (revoked ones stay `REVOKED`). */

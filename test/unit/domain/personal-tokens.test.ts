@@ -122,6 +122,24 @@ describe('personal tokens: observe', () => {
     expect(again.record).toBe(first);
   });
 
+  it("writes when the owner's email or name changed at Atlassian (nested fields count)", () => {
+    const first = observe(undefined, listed(), ctx()).record;
+    const renamed = observe(
+      first,
+      listed({ user: { id: 'acc-alice', email: 'alice@example.com', name: 'Alice B' } }),
+      ctx(),
+    );
+    expect(renamed.changed).toBe(true);
+    expect(renamed.record.owner.name).toBe('Alice B');
+    const moved = observe(
+      first,
+      listed({ user: { id: 'acc-alice', email: 'alice.b@example.com', name: 'Alice' } }),
+      ctx(),
+    );
+    expect(moved.changed).toBe(true);
+    expect(moved.record.owner.email).toBe('alice.b@example.com');
+  });
+
   it('writes when Atlassian shows a new last use or a flag crosses its threshold', () => {
     const first = observe(undefined, listed(), ctx()).record;
     expect(observe(first, listed({ lastActiveAt: daysAgo(0) }), ctx()).changed).toBe(true);
