@@ -4,7 +4,19 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import {
+  activate,
+  applyExceptionDecision,
+  close,
+  end,
+  LIVE_EXCEPTION_STATUSES,
+  newException,
+  type StoredException,
+} from '../../functions/domain/access-exceptions';
+import { sealTaskToken } from '../../functions/domain/links';
+import type { Policy } from '../../functions/domain/policy';
 import type { ApiEvent, ApiResult } from '../../functions/edge/http';
+import type { AccessExceptionRepository } from '../../functions/use-cases/ports';
 import type { LocalDynamo } from './dynamo';
 import { apiEvent, type EventSpec, lambdaContext } from './events';
 import { bundledPolicyFile } from './policy-json';
@@ -102,4 +114,73 @@ export async function movePolicyMemberAt(fakeUrl: string, policyId: string, emai
     body: JSON.stringify({ email }),
   });
   if (res.status !== 200) throw new Error(`moving ${email} into ${policyId} answered ${res.status}`);
+}
+
+/**
+ * Writes an access exception of `member` straight into the store, moved to `status` as the workflow's steps would
+ * leave it (decided by the policy's exception approver, active from two hours after `createdAt`); a live one takes
+ * the member's one place from a closed one that held it. `taskToken` is stored sealed with `linkKey`, as the approval
+ * step stores it. Answers the exception's id.
+ */
+export async function seedAccessException(
+  store: AccessExceptionRepository,
+  seed: {
+    policy: Policy;
+    member: string;
+    status: StoredException['status'];
+    exceptionId: string;
+    createdAt: Date;
+    days?: number;
+    taskToken?: string;
+    linkKey?: Buffer;
+  },
+): Promise<string> {
+  const { exceptionId, member, status, createdAt } = seed;
+  const at = (hours: number) => new Date(createdAt.getTime() + hours * 3_600_000);
+  const approver = seed.policy.personalTokens?.exceptions?.approvers[0] ?? '';
+  let record = newException({
+    exceptionId,
+    body: { days: seed.days ?? 7, justification: `${member} needs a personal token for a migration script` },
+    bodyHash: 'seeded',
+    member,
+    policy: seed.policy,
+    now: createdAt,
+  });
+  if (!(await store.createException(record))) throw new Error(`seed ${exceptionId} exists`);
+  if (LIVE_EXCEPTION_STATUSES.includes(status)) {
+    let holder = await store.claimLiveException(record.member, exceptionId);
+    const held = holder === undefined ? undefined : await store.getException(holder);
+    if (held && LIVE_EXCEPTION_STATUSES.includes(held.status)) throw new Error(`${member} holds ${held.exceptionId}`);
+    if (holder !== undefined) holder = await store.claimLiveException(record.member, exceptionId, holder);
+    if (holder !== undefined) throw new Error(`${member}'s place is taken by ${holder}`);
+  }
+  const save = async (next: StoredException) => {
+    const saved = await store.saveException(next);
+    if (!saved) throw new Error(`seed ${exceptionId}: the save conflicted`);
+    record = saved;
+  };
+  if (seed.taskToken) {
+    if (!seed.linkKey) throw new Error('a task token is sealed with the link key');
+    await save({ ...record, taskTokenSealed: sealTaskToken(seed.linkKey, seed.taskToken, exceptionId) });
+  }
+  if (status === 'PENDING_APPROVAL') return exceptionId;
+  if (status === 'REJECTED') {
+    await save(applyExceptionDecision(record, approver, 'REJECTED', at(1)).exception);
+    return exceptionId;
+  }
+  if (status === 'EXPIRED') {
+    await save(close(record, 'EXPIRED', 'APPROVAL_EXPIRED', at(seed.policy.approvalExpiryHours)));
+    return exceptionId;
+  }
+  await save(applyExceptionDecision(record, approver, 'APPROVED', at(1)).exception);
+  if (status === 'APPROVED') return exceptionId;
+  if (status === 'FAILED') {
+    await save(close(record, 'FAILED', 'MOVE_FAILED', at(2)));
+    return exceptionId;
+  }
+  await save({ ...activate(record, at(2)), accountId: '712020:00000000-0000-4000-8000-0000000000a1' });
+  if (status === 'ACTIVE') return exceptionId;
+  await save(end(record, 'DAYS_OVER', at(2 + record.days * 24)));
+  await store.releaseLiveException(record.member, exceptionId);
+  return exceptionId;
 }

@@ -14,6 +14,9 @@
  * - the personal-token routes refuse every unknown query parameter by name, answer only records matching their
  *   filters (a member's `/me/personal-tokens` only their own), never revoke a governed token, and start exactly one
  *   scan at a time;
+ * - the access-exception routes answer members only their own exceptions (others' are 404), in the representation
+ *   only; an accepted create starts exactly its own workflow and only for a member holding no live exception, a
+ *   cancel resumes exactly the sealed task token of that exception, an end starts exactly its `<id>-end` execution;
  * - `Object.prototype` stays unpolluted.
  */
 import type { Server } from 'node:http';
@@ -34,7 +37,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
 import { createRecordStore, type RecordStore } from '../../../functions/adapters/aws/record-store';
+import { loadPolicy } from '../../../functions/composition/policy-loader';
 import { cryptoRandom } from '../../../functions/composition/random';
+import type { StoredException } from '../../../functions/domain/access-exceptions';
 import { mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../../functions/domain/naming';
 import type { StoredToken } from '../../../functions/domain/records';
 import type { ApiEvent, ApiResult } from '../../../functions/edge/http';
@@ -45,6 +50,7 @@ import {
   approvalAwsMocks,
   createPersonalTokenAt,
   movePolicyMemberAt,
+  seedAccessException,
   setHandlerEnvironment,
 } from '../../support/handler-env';
 import { policyFileWith } from '../../support/policy-json';
@@ -95,7 +101,8 @@ let dynamo: LocalDynamo;
 let fake: FakeAtlassian;
 let fakeServer: Server;
 let store: RecordStore;
-const api: Record<'requests' | 'tokens' | 'approvals' | 'admin' | 'health' | 'personal', Api> = {} as never;
+const api: Record<'requests' | 'tokens' | 'approvals' | 'admin' | 'health' | 'personal' | 'exceptions', Api> =
+  {} as never;
 const tally = new Tally();
 /** Secret values no answer may ever contain. */
 const secretsNeverShown: string[] = [LINK_KEY, ORG_KEY];
@@ -117,6 +124,23 @@ const personal = {
 };
 /** Finishes a scan as its workflow would (set in `beforeAll`, once the handlers' environment is there). */
 let finishScan: (scanId: string) => Promise<void>;
+
+const EXCEPTION_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:AccessException';
+const EXCEPTION_APPROVER = 'security@example.com';
+/** What the access-exception seed created, and what the routes have done to it since. */
+const exc = {
+  /** Every genuine exception id, with its member. */
+  owners: new Map<string, string>(),
+  /** The clear task token behind each sealed one. */
+  taskTokens: new Map<string, string>(),
+  /** Members holding a live (pending, approved or active) exception. */
+  live: new Set<string>(),
+  /** Genuine page tokens of each listing partition. */
+  pages: [] as { partition: string; token: string }[],
+  /** The latest seeded exception of each `<member> <status>`. */
+  latest: new Map<string, string>(),
+};
+const allExceptionIds = () => [...exc.owners.keys()];
 
 function installMocks() {
   for (const m of [sfn, eventBridge, ses, secrets, scheduler]) m.reset();
@@ -330,6 +354,57 @@ async function seedPersonalTokens(): Promise<void> {
   await page(`PTOWNER#${EMAILS.alice}`, 'GET /me/personal-tokens', {}, { email: EMAILS.alice, groups: [] });
 }
 
+let exceptionsSeeded = 0;
+/** An exception of `member` in `status`; a pending one with a sealed approval task token, as the workflow stores it. */
+async function seedException(member: string, status: StoredException['status'], days = 7): Promise<string> {
+  const exceptionId = `exc_${cryptoRandom.id()}`;
+  const taskToken = status === 'PENDING_APPROVAL' ? `exception-task-token-${exceptionId}` : undefined;
+  await seedAccessException(store, {
+    policy: loadPolicy(),
+    member,
+    status,
+    exceptionId,
+    // A few days ago, a minute apart, so an active one still runs.
+    createdAt: new Date(Date.now() - 2 * 86_400_000 + exceptionsSeeded++ * 60_000),
+    days,
+    ...(taskToken ? { taskToken, linkKey: Buffer.from(LINK_KEY, 'utf8') } : {}),
+  });
+  exc.owners.set(exceptionId, member);
+  exc.latest.set(`${member} ${status}`, exceptionId);
+  if (taskToken) {
+    exc.taskTokens.set(exceptionId, taskToken);
+    secretsNeverShown.push(taskToken);
+  }
+  if (['PENDING_APPROVAL', 'APPROVED', 'ACTIVE'].includes(status)) exc.live.add(member);
+  return exceptionId;
+}
+
+/** Exceptions of alice, bob, others and the admin in every status, and genuine page tokens of both listings. */
+async function seedExceptions(): Promise<void> {
+  await seedException(EMAILS.alice, 'ENDED', 1);
+  await seedException(EMAILS.alice, 'PENDING_APPROVAL');
+  await seedException(EMAILS.bob, 'REJECTED');
+  await seedException(EMAILS.bob, 'ACTIVE');
+  await seedException('carol@example.com', 'PENDING_APPROVAL');
+  await seedException('dave@example.com', 'APPROVED');
+  await seedException('erin@example.com', 'EXPIRED');
+  await seedException('erin@example.com', 'FAILED');
+  await seedException('frank@example.com', 'ACTIVE', 30);
+  await seedException(EMAILS.admin, 'ENDED', 1);
+  const page = async (partition: string, who: Record<string, unknown>) => {
+    const res = await api.exceptions(
+      apiEvent({ routeKey: 'GET /access-exceptions', claims: who, query: { limit: '1' } }),
+      lambdaContext,
+    );
+    const body = JSON.parse(res.body) as { nextToken?: unknown };
+    if (res.statusCode !== 200 || typeof body.nextToken !== 'string') throw new Error(`no second page: ${res.body}`);
+    exc.pages.push({ partition, token: body.nextToken });
+  };
+  await page('ACCESS_EXCEPTION', { email: EMAILS.admin, groups: [ADMIN_GROUP] });
+  await page(`EXCMEMBER#${EMAILS.alice}`, { email: EMAILS.alice, groups: [] });
+  await page(`EXCMEMBER#${EMAILS.bob}`, { email: EMAILS.bob, groups: [] });
+}
+
 let requestApproval: Task;
 const fakeUrl = () => `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
 
@@ -350,6 +425,7 @@ beforeAll(async () => {
         maxLifetimeDays: 90,
         exemptUsers: [EMAILS.approver1],
         maxRevocationsPerScan: 50,
+        exceptions: { approvers: [EXCEPTION_APPROVER], approvalsRequired: 1, maxDays: 30 },
       },
     }),
     LINK_SIGNING_SECRET_ID: LINK_KEY_ID,
@@ -366,6 +442,7 @@ beforeAll(async () => {
   api.admin = (await import('../../../functions/api/admin')).handler;
   api.health = (await import('../../../functions/api/health')).handler;
   api.personal = (await import('../../../functions/api/personal-tokens')).handler;
+  api.exceptions = (await import('../../../functions/api/access-exceptions')).handler;
   const { runScan } = await import('../../../functions/use-cases/personal-tokens');
   const { personalTokenDeps } = await import('../../../functions/composition/deps');
   finishScan = async (scanId) => {
@@ -384,6 +461,7 @@ beforeAll(async () => {
   seeded.tokens.bob.push(await seedToken(EMAILS.bob, 'tok-bob-2', 'ACTIVE'));
   await store.putDriftReport({ generatedAt: new Date().toISOString(), findings: [] });
   await seedPersonalTokens();
+  await seedExceptions();
   if (seeded.links.length < 4) throw new Error(`expected 4 approval links, got ${seeded.links.length}`);
 }, 60_000);
 
@@ -411,7 +489,10 @@ const allRequestIds = () => [...seeded.requests.alice, ...seeded.requests.bob];
 const allTokenIds = () => [...seeded.tokens.alice, ...seeded.tokens.bob];
 
 /** Path/query ids: genuine ones of several owners, well-formed unknown ones, traversal, NUL, huge, junk. */
-function idParam(prefix: 'req' | 'tok' | 'apv' | 'scan', genuine: () => string[]): fc.Arbitrary<string | undefined> {
+function idParam(
+  prefix: 'req' | 'tok' | 'apv' | 'scan' | 'exc',
+  genuine: () => string[],
+): fc.Arbitrary<string | undefined> {
   const shape = new RegExp(`^${prefix}_[a-z2-7]{26}$`);
   return fc.oneof(
     {
@@ -491,7 +572,7 @@ interface RouteCase {
 const COMMON_FIELDS = ['authorization', 'content-type', 'Content-Type', 'Idempotency-Key', 'limit', 'nextToken'];
 
 /** A 2xx record must be the caller's own unless the caller may be an admin. */
-function ownedBy(key: 'requester' | 'owner') {
+function ownedBy(key: 'requester' | 'owner' | 'member') {
   return (event: FuzzEvent, body: unknown): string | undefined => {
     if (isAdminCaller(event)) return undefined;
     const email = typeof event.claims?.email === 'string' ? event.claims.email.toLowerCase() : undefined;
@@ -1369,6 +1450,374 @@ cases.push(
       const counts = ['listed', 'new', 'revoked', 'gone'].filter((k) => !Number.isInteger(scan[k]));
       if (counts.length > 0 || typeof scan.startedAt !== 'string') return `no startedAt or ${counts.join(', ')}`;
       return undefined;
+    },
+  },
+);
+
+// ---------------------------------------------------------------- access exceptions
+
+/** The exception representation of personal-tokens.md, written out rather than taken from the product. */
+const EXC_KEYS = [
+  'exceptionId',
+  'status',
+  'member',
+  'days',
+  'justification',
+  'createdAt',
+  'approvalsRequired',
+  'approvals',
+  'startsAt',
+  'endsAt',
+  'endedAt',
+  'reason',
+];
+const EXC_STATUSES = ['PENDING_APPROVAL', 'APPROVED', 'ACTIVE', 'ENDED', 'REJECTED', 'EXPIRED', 'FAILED'];
+/** What the store keeps beside the representation, named so a leak of any of them reads plainly. */
+const EXC_NEVER_SHOWN = ['approvers', 'taskTokenSealed', 'accountId', 'bodyHash', 'version', 'correlationId'];
+const EXC_QUERY = ['limit', 'nextToken'];
+const EXC_PARTITIONS = [
+  { attr: 'kind', value: 'ACCESS_EXCEPTION' },
+  { attr: 'gsi1pk', value: `EXCMEMBER#${EMAILS.alice}` },
+  { attr: 'gsi1pk', value: `EXCMEMBER#${EMAILS.bob}` },
+  { attr: 'gsi1pk', value: `REQUESTER#${EMAILS.alice}` },
+  { attr: 'kind', value: 'PERSONAL_TOKEN' },
+];
+const EXC_CANCEL = 'POST /access-exceptions/{exceptionId}/cancel';
+const EXC_END = 'POST /access-exceptions/{exceptionId}/end';
+const ISO_SECONDS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+/** What is wrong with an exception representation, if anything. */
+function excProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'an exception is not an object';
+  const e = value as Record<string, unknown>;
+  const hidden = EXC_NEVER_SHOWN.filter((k) => k in e);
+  if (hidden.length > 0) return `exception ${String(e.exceptionId)} shows ${hidden.join(', ')}`;
+  const extra = Object.keys(e).filter((k) => !EXC_KEYS.includes(k));
+  if (extra.length > 0) return `exception ${String(e.exceptionId)} shows ${extra.join(', ')}`;
+  if (typeof e.exceptionId !== 'string' || !/^exc_[a-z2-7]{26}$/.test(e.exceptionId)) return 'no exceptionId';
+  if (!EXC_STATUSES.includes(String(e.status))) return `status ${String(e.status)} not in the contract`;
+  if (typeof e.member !== 'string') return 'no member';
+  if (!Number.isInteger(e.days) || (e.days as number) < 1 || (e.days as number) > 30) return `days ${String(e.days)}`;
+  const why = e.justification;
+  if (typeof why !== 'string' || why.trim() !== why || why.length < 10 || why.length > 1000) return 'justification';
+  if (typeof e.createdAt !== 'string' || !ISO_SECONDS.test(e.createdAt)) return 'no createdAt';
+  if (!Number.isInteger(e.approvalsRequired) || !Array.isArray(e.approvals)) return 'no approvalsRequired, approvals';
+  if (e.status === 'ACTIVE' && (typeof e.startsAt !== 'string' || typeof e.endsAt !== 'string')) {
+    return 'an ACTIVE exception without startsAt and endsAt';
+  }
+  return undefined;
+}
+
+/** The caller's relation to a genuine exception id: undefined when the id is not one, or the caller not plain. */
+function excRelation(spec: FuzzEvent, id: string): 'sees' | 'stranger' | undefined {
+  const owner = exc.owners.get(id);
+  const caller = plainCaller(spec);
+  if (owner === undefined || caller === undefined) return undefined;
+  return isAdminCaller(spec) || owner === caller ? 'sees' : 'stranger';
+}
+
+/** Which exception routes a genuine id may answer, whoever asks. */
+function excAccess(spec: FuzzEvent, status: number, ok: number): string | undefined {
+  const id = spec.pathParameters?.exceptionId ?? '';
+  const relation = excRelation(spec, id);
+  if (relation === 'stranger' && status !== 404) return `another member's exception answered ${status}, not 404`;
+  if (relation === 'sees' && status === 404) return 'its member or an admin was answered 404';
+  if (status === ok && !exc.owners.has(id)) return `${ok} for an id that is no exception`;
+  return undefined;
+}
+
+const excError = (body: unknown) => (body as { error?: { code?: string; field?: string } }).error;
+const excUnknownParams = (spec: FuzzEvent) =>
+  Object.entries(spec.query ?? {})
+    .filter(([k, v]) => v !== undefined && !EXC_QUERY.includes(k))
+    .map(([k]) => k);
+
+const excNextParam = fc.oneof(
+  { weight: 5, arbitrary: fc.constant(undefined) },
+  { weight: 2, arbitrary: nextTokenParam },
+  { weight: 2, arbitrary: later(() => exc.pages.map((p) => p.token)) },
+  { weight: 1, arbitrary: forgedNextToken(EXC_PARTITIONS) },
+);
+
+const VALID_EXCEPTION = { days: 7, justification: 'The legacy deploy script needs my own token' };
+/** Valid and nearly valid values per field of `POST /access-exceptions`. */
+const PLAUSIBLE_EXCEPTION: Record<string, fc.Arbitrary<string>> = {
+  days: fc.oneof(
+    j(fc.oneof(fc.integer({ min: -2, max: 40 }), fc.constantFrom(0, 1, 30, 31, 1.5, 2 ** 53, '7', null))),
+    fc.constantFrom('1e400', '1.0', '30.0', '-0', '7e0', '3e1', '0.3e2'),
+  ),
+  justification: j(
+    fc.oneof(
+      hostileString,
+      fc.string({ maxLength: 1_100 }),
+      fc.constantFrom(
+        'x'.repeat(9),
+        'x'.repeat(10),
+        'x'.repeat(1000),
+        'x'.repeat(1001),
+        ` ${'x'.repeat(1000)} `,
+        `   ${'x'.repeat(9)}   `,
+        'first line\nsecond line',
+        'first line\r\nsecond',
+        'needs it \u202efor deploys',
+        '😀'.repeat(600),
+      ),
+    ),
+  ),
+};
+
+/** `POST …/cancel` or `…/end` with any body, as the routes read none. */
+function exceptionActionEvents(routeKey: string) {
+  return authed({ id: idParam('exc', allExceptionIds), junk: junkBody }).map(
+    ({ claims: c, withAuthorizer, id, junk }) => ({
+      routeKey,
+      claims: c,
+      withAuthorizer,
+      pathParameters: { exceptionId: id },
+      body: junk.body,
+      encoding: junk.encoding,
+      headers: { 'content-type': junk.contentType },
+    }),
+  );
+}
+
+/** A plain caller's call, as API Gateway hands it over. */
+const excExample = (routeKey: string, email: string, extra: Partial<FuzzEvent> = {}): FuzzEvent => ({
+  routeKey,
+  claims: email === EMAILS.admin ? { email, groups: [ADMIN_GROUP] } : { email, groups: [] },
+  withAuthorizer: true,
+  ...extra,
+});
+const createExample = (email: string, body: object, key?: string) =>
+  excExample('POST /access-exceptions', email, {
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+  });
+/** A seeded exception's id (see {@link seedExceptions}). */
+const seededException = (member: string, status: string) => exc.latest.get(`${member} ${status}`) ?? '';
+
+const startedExecutions = () => sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+const resumedTasks = () => sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input);
+const adminCaller = () => ({ email: EMAILS.admin, groups: [ADMIN_GROUP] });
+
+cases.push(
+  {
+    route: 'POST /access-exceptions',
+    handler: () => api.exceptions,
+    kind: 'json',
+    readsBody: true,
+    authenticated: true,
+    fields: Object.keys(VALID_EXCEPTION),
+    events: authed({
+      body: jsonBodyText(VALID_EXCEPTION, 'justification', PLAUSIBLE_EXCEPTION),
+      encoding: bodyEncoding,
+      ct: contentType,
+      key: idempotencyKey,
+    }).map(({ claims: c, withAuthorizer, body, encoding, ct, key }) => ({
+      routeKey: 'POST /access-exceptions',
+      claims: c,
+      withAuthorizer,
+      body,
+      encoding,
+      headers: { 'content-type': ct, 'idempotency-key': key },
+    })),
+    // Valid bodies of members holding a live exception and of members holding none, and a key used three ways.
+    examples: () => [
+      createExample(EMAILS.alice, VALID_EXCEPTION),
+      createExample(EMAILS.bob, { ...VALID_EXCEPTION, days: 30 }),
+      createExample(EMAILS.approver1, { ...VALID_EXCEPTION, days: 1 }),
+      createExample(EMAILS.admin, VALID_EXCEPTION, 'fuzz-key'),
+      createExample(EMAILS.admin, VALID_EXCEPTION, 'fuzz-key'),
+      createExample(EMAILS.admin, { ...VALID_EXCEPTION, days: 8 }, 'fuzz-key'),
+      createExample(EMAILS.alice, VALID_EXCEPTION, 'fuzz-key'),
+    ],
+    // Whoever asks, admins included, the exception is the caller's own.
+    onSuccess: (event, body) => ownedBy('member')({ ...event, claims: { ...event.claims, groups: [] } }, body),
+    onAnswer: (spec, status, body) => {
+      const code = excError(body)?.code;
+      if (status === 409 && code !== 'CONFLICT' && code !== 'IDEMPOTENCY_KEY_REUSED') return `a 409 ${code}`;
+      if (status < 300 && status !== 202) return `accepted with ${status}, not 202`;
+      const caller = plainCaller(spec);
+      if (status === 409 && code === 'CONFLICT' && caller !== undefined && !exc.live.has(caller)) {
+        return `${caller} holds no live exception, yet was refused one`;
+      }
+      if (status !== 202) return undefined;
+      const problem = excProblem(body);
+      if (problem) return problem;
+      const created = body as { exceptionId: string; status: string };
+      if (!exc.owners.has(created.exceptionId) && caller !== undefined && exc.live.has(caller)) {
+        return `${caller} already holds a live exception, and was given another`;
+      }
+      if (!exc.owners.has(created.exceptionId) && created.status !== 'PENDING_APPROVAL') return 'a new one not pending';
+      return undefined;
+    },
+    after: async (_spec, body) => {
+      const { exceptionId: id, status, member: who } = body as { exceptionId: string; status: string; member: string };
+      // A new or replayed pending exception (re)starts exactly its own workflow; a replay of a closed one nothing.
+      const expected =
+        status === 'PENDING_APPROVAL'
+          ? [{ stateMachineArn: EXCEPTION_ARN, name: id, input: JSON.stringify({ exceptionId: id }) }]
+          : [];
+      if (!isDeepStrictEqual(startedExecutions(), expected)) return `started ${JSON.stringify(startedExecutions())}`;
+      if (resumedTasks().length > 0) return 'a create resumed a task';
+      exc.owners.set(id, who);
+      if (status !== 'PENDING_APPROVAL') return undefined;
+      // Cancelled at once, so the member may ask again in the next input.
+      const cancelled = await api.exceptions(
+        fuzzEvent({
+          routeKey: EXC_CANCEL,
+          claims: adminCaller(),
+          withAuthorizer: true,
+          pathParameters: { exceptionId: id },
+        }),
+        lambdaContext,
+      );
+      return cancelled.statusCode === 200 ? undefined : `cancelling it answered ${cancelled.statusCode}`;
+    },
+  },
+  {
+    route: 'GET /access-exceptions',
+    handler: () => api.exceptions,
+    kind: 'json',
+    authenticated: true,
+    fields: EXC_QUERY,
+    fieldsOf: excUnknownParams,
+    events: authed({ extra: ptExtraParams, limit: ptLimitParam, next: excNextParam, junk: junkBody }).map(
+      ({ claims: c, withAuthorizer, extra, limit, next, junk }) => ({
+        routeKey: 'GET /access-exceptions',
+        claims: c,
+        withAuthorizer,
+        query: { ...extra, limit, nextToken: next },
+        body: junk.body,
+        encoding: junk.encoding,
+        headers: { 'content-type': junk.contentType },
+      }),
+    ),
+    onSuccess: ownedBy('member'),
+    onAnswer: (spec, status, body) => {
+      const unknown = excUnknownParams(spec);
+      const error = excError(body);
+      if (unknown.length > 0 && status !== 401) {
+        if (status !== 400 || error?.code !== 'VALIDATION_ERROR' || !unknown.includes(error.field ?? '')) {
+          return `unknown parameters ${JSON.stringify(unknown)} were not refused by name`;
+        }
+      }
+      const q = spec.query ?? {};
+      const caller = plainCaller(spec);
+      const partition = isAdminCaller(spec) ? 'ACCESS_EXCEPTION' : `EXCMEMBER#${caller}`;
+      const valid =
+        unknown.length === 0 &&
+        (q.limit === undefined || /^(?:[1-9]\d?|100)$/.test(q.limit)) &&
+        (q.nextToken === undefined || exc.pages.some((p) => p.token === q.nextToken && p.partition === partition));
+      if (valid && caller !== undefined && status !== 200) return 'a valid listing was refused';
+      if (status !== 200) return undefined;
+      const page = body as { items?: unknown };
+      if (!Array.isArray(page.items)) return 'a listing without items';
+      const limit = q.limit === undefined ? 50 : Number(q.limit);
+      if (page.items.length > limit) return `${page.items.length} items for limit ${limit}`;
+      for (const item of page.items) {
+        const problem = excProblem(item);
+        if (problem) return problem;
+      }
+      return undefined;
+    },
+  },
+  {
+    route: 'GET /access-exceptions/{exceptionId}',
+    handler: () => api.exceptions,
+    kind: 'json',
+    authenticated: true,
+    fields: [],
+    events: authed({ id: idParam('exc', allExceptionIds) }).map(({ claims: c, withAuthorizer, id }) => ({
+      routeKey: 'GET /access-exceptions/{exceptionId}',
+      claims: c,
+      withAuthorizer,
+      pathParameters: { exceptionId: id },
+    })),
+    onSuccess: ownedBy('member'),
+    onAnswer: (spec, status, body) => {
+      const id = spec.pathParameters?.exceptionId ?? '';
+      if (excRelation(spec, id) === 'sees' && status !== 200) return `a visible exception answered ${status}`;
+      const access = excAccess(spec, status, 200);
+      if (access || status !== 200) return access;
+      if ((body as { exceptionId?: unknown }).exceptionId !== id) return 'another exception than the one asked';
+      return excProblem(body);
+    },
+  },
+  {
+    route: EXC_CANCEL,
+    handler: () => api.exceptions,
+    kind: 'json',
+    authenticated: true,
+    fields: [],
+    events: exceptionActionEvents(EXC_CANCEL),
+    examples: () =>
+      [
+        [EMAILS.bob, seededException(EMAILS.alice, 'PENDING_APPROVAL')],
+        [EMAILS.alice, seededException(EMAILS.alice, 'PENDING_APPROVAL')],
+        [EMAILS.admin, seededException('carol@example.com', 'PENDING_APPROVAL')],
+        [EMAILS.bob, seededException(EMAILS.bob, 'ACTIVE')],
+        [EMAILS.admin, seededException('dave@example.com', 'APPROVED')],
+      ].map(([who, id]) => excExample(EXC_CANCEL, who as string, { pathParameters: { exceptionId: id } })),
+    onSuccess: ownedBy('member'),
+    onAnswer: (spec, status, body) => {
+      if (status === 409 && excError(body)?.code !== 'CONFLICT') return 'a 409 not CONFLICT';
+      if (status < 400 && status !== 200) return `accepted with ${status}, not 200`;
+      const access = excAccess(spec, status, 200);
+      if (access || status !== 200) return access;
+      const cancelled = body as { exceptionId?: unknown; status?: unknown; reason?: unknown };
+      if (cancelled.exceptionId !== spec.pathParameters?.exceptionId) return 'another exception than the one asked';
+      if (cancelled.status !== 'REJECTED' || cancelled.reason !== 'CANCELLED') return 'not REJECTED, CANCELLED';
+      return excProblem(body);
+    },
+    after: async (spec, body) => {
+      const id = spec.pathParameters?.exceptionId ?? '';
+      // The waiting workflow resumed exactly once, with this exception's own task token; nothing started.
+      const token = exc.taskTokens.get(id);
+      const expected = token ? [{ taskToken: token, output: JSON.stringify({ outcome: 'CANCELLED' }) }] : [];
+      if (!isDeepStrictEqual(resumedTasks(), expected)) return `resumed ${JSON.stringify(resumedTasks())}`;
+      if (startedExecutions().length > 0) return 'a cancel started an execution';
+      // A new pending exception of that member, so the next input can cancel one again.
+      const who = (body as { member: string }).member;
+      exc.live.delete(who);
+      await seedException(who, 'PENDING_APPROVAL');
+      return undefined;
+    },
+  },
+  {
+    route: EXC_END,
+    handler: () => api.exceptions,
+    kind: 'json',
+    authenticated: true,
+    fields: [],
+    events: exceptionActionEvents(EXC_END),
+    examples: () =>
+      [
+        [EMAILS.alice, seededException(EMAILS.bob, 'ACTIVE')],
+        [EMAILS.bob, seededException(EMAILS.bob, 'ACTIVE')],
+        [EMAILS.bob, seededException(EMAILS.bob, 'ACTIVE')],
+        [EMAILS.admin, seededException('frank@example.com', 'ACTIVE')],
+        [EMAILS.alice, seededException(EMAILS.alice, 'ENDED')],
+        [EMAILS.admin, seededException('erin@example.com', 'FAILED')],
+      ].map(([who, id]) => excExample(EXC_END, who as string, { pathParameters: { exceptionId: id } })),
+    onSuccess: ownedBy('member'),
+    onAnswer: (spec, status, body) => {
+      if (status === 409 && excError(body)?.code !== 'CONFLICT') return 'a 409 not CONFLICT';
+      if (status < 400 && status !== 202) return `accepted with ${status}, not 202`;
+      const access = excAccess(spec, status, 202);
+      if (access || status !== 202) return access;
+      const ended = body as { exceptionId?: unknown; status?: unknown };
+      if (ended.exceptionId !== spec.pathParameters?.exceptionId) return 'another exception than the one asked';
+      if (ended.status !== 'ACTIVE') return `status ${String(ended.status)}: still ACTIVE until the move back`;
+      return excProblem(body);
+    },
+    after: async (spec) => {
+      const id = spec.pathParameters?.exceptionId ?? '';
+      const expected = [
+        { stateMachineArn: EXCEPTION_ARN, name: `${id}-end`, input: JSON.stringify({ exceptionId: id, end: true }) },
+      ];
+      if (!isDeepStrictEqual(startedExecutions(), expected)) return `started ${JSON.stringify(startedExecutions())}`;
+      return resumedTasks().length > 0 ? 'an end resumed a task' : undefined;
     },
   },
 );
