@@ -23,6 +23,7 @@ import {
   endException,
   endExecutionName,
   exceptionHolders,
+  failException,
   getException,
   grantException,
   listExceptions,
@@ -600,10 +601,11 @@ describe('Use case: grantException', () => {
     await expect(granted).rejects.toBeInstanceOf(PolicyMoveFailedError);
     await expect(granted).rejects.toThrow('(404 User not found)');
     expect((await stored(e.exceptionId)).status).toBe('APPROVED');
-    // Known bug, left out until fixed: moving this member back after the failed move in (revert with failed: true)
-    // fails the same way (add-users into the block policy: 404 User not found; with no account id, "not in the
-    // organization's directory"), so the exception stays APPROVED and holds the member's place for ever: every new
-    // exception of theirs is a 409. Expected: the workflow ends it FAILED and frees the place.
+    // Moving them back fails the same way (add-users into the block policy: 404 User not found).
+    await expect(revertException(steps(), { exceptionId: e.exceptionId, failed: true })).rejects.toBeInstanceOf(
+      PolicyMoveFailedError,
+    );
+    expect((await stored(e.exceptionId)).status).toBe('APPROVED');
   });
 
   it('fails with PolicyMoveFailedError for a member not in the org directory, and for one not APPROVED', async () => {
@@ -660,6 +662,32 @@ describe('Use case: grantException', () => {
     expect(sent.map((m) => m.to).sort()).toEqual(['alice@example.com', 'security@example.com']);
     expect(await auditOf(exceptionId)).toContain('EXCEPTION_FAILED');
     await expect(createException(routes(), ALICE, BODY, undefined)).resolves.toMatchObject({
+      status: 'PENDING_APPROVAL',
+    });
+  });
+
+  it('a move in and the move back after it both failing: failException ends it FAILED and tells the admins', async () => {
+    // Prepare: someone the fake's directory does not know; both moves fail with a failure reason.
+    const STRANGER: Caller = { email: 'stranger@example.com', isAdmin: false };
+    const created = await createException(routes(), STRANGER, BODY, undefined);
+    const approved = { ...(await stored(created.exceptionId)), status: 'APPROVED' as const, accountId: 'acc-x' };
+    expect(await h.deps.store.saveException(approved)).toBeDefined();
+    await expect(grantException(steps(), { exceptionId: created.exceptionId })).rejects.toThrow();
+    await expect(revertException(steps(), { exceptionId: created.exceptionId, failed: true })).rejects.toThrow();
+    sent = [];
+    // Act: delivered twice.
+    const failed = await failException(steps(), { exceptionId: created.exceptionId, error: 'PolicyMoveFailedError' });
+    await failException(steps(), { exceptionId: created.exceptionId, error: 'PolicyMoveFailedError' });
+    // Assess
+    expect(failed).toEqual({ exceptionId: created.exceptionId, status: 'FAILED' });
+    expect(await stored(created.exceptionId)).toMatchObject({ status: 'FAILED', reason: 'MOVE_FAILED' });
+    expect(sent.map((m) => m.to).sort()).toEqual(['admin@example.com', 'stranger@example.com']);
+    expect(sent.find((m) => m.to === 'admin@example.com')?.subject).toBe(
+      'Action needed: the access exception of stranger@example.com failed; check their authentication policy',
+    );
+    expect((await auditOf(created.exceptionId)).filter((e) => e === 'EXCEPTION_FAILED')).toHaveLength(1);
+    // The place is free again.
+    await expect(createException(routes(), STRANGER, BODY, undefined)).resolves.toMatchObject({
       status: 'PENDING_APPROVAL',
     });
   });
@@ -825,7 +853,7 @@ describe('Use case: revertException', () => {
     expect(await policyOf('alice@example.com')).toBe('policy-block');
   });
 
-  it('a move back that fails twice then succeeds: the admins are told, the member never left unwatched', async () => {
+  it('a move back that fails twice then succeeds: the admins are told each time, the member never left', async () => {
     // Prepare: add-users refused (429, before anything is processed) for the first two deliveries of the step.
     const exceptionId = await activeException();
     h.clock.advance(7 * DAY);
@@ -852,15 +880,19 @@ describe('Use case: revertException', () => {
     expect(await policyOf('alice@example.com')).toBe('policy-block');
     expect(await stored(exceptionId)).toMatchObject({ status: 'ENDED', reason: 'DAYS_OVER' });
     const toAdmins = sent.filter((m) => m.to === 'admin@example.com');
-    expect(toAdmins[0]?.subject).toBe('Action needed: alice@example.com could not be moved back into the block policy');
-    expect(toAdmins[0]?.text).toContain('1 time(s); AtlassianTransientError');
+    expect(toAdmins.map((m) => m.subject)).toEqual([
+      'Action needed: alice@example.com could not be moved back into the block policy',
+      'Action needed: alice@example.com could not be moved back into the block policy',
+    ]);
+    expect(toAdmins.map((m) => m.text.match(/\d+ time\(s\); \w+/)?.[0])).toEqual([
+      '1 time(s); AtlassianTransientError',
+      '2 time(s); AtlassianTransientError',
+    ]);
     const failed = (await h.deps.audit.list(exceptionId)).filter((r) => r.event === 'EXCEPTION_FAILED');
-    expect(failed[0]?.details).toMatchObject({ reason: 'MOVE_BACK_FAILED', failures: 1 });
-    // Known bug, left out until fixed: the workflow's `Tell the admins the move back failed` sends no failure count
-    // (and discards the step's answer), so every report counts as the first and the second failure is neither
-    // audited nor emailed. Expected:
-    //   expect(toAdmins.map((m) => m.text.match(/\d+ time\(s\)/)?.[0])).toEqual(['1 time(s)', '2 time(s)']);
-    //   expect(failed.map((r) => r.details?.failures)).toEqual([1, 2]);
+    expect(failed.map((r) => [r.details?.reason, r.details?.failures])).toEqual([
+      ['MOVE_BACK_FAILED', 1],
+      ['MOVE_BACK_FAILED', 2],
+    ]);
   });
 });
 
