@@ -54,8 +54,10 @@ export interface AccessExceptionWorkflowProps {
  *   (`$.endsAt`), then `Move back into the block policy` (`ENDED`, the member's tokens handled per the mode).
  * - A move in that fails after its retries moves the member back and fails (`FAILED`); if that move back fails too,
  *   `Record the failed exception` marks it `FAILED` and tells the admins to check the member's policy by hand. A move back that fails after
- *   its retries tells the admins, waits `moveBackRetryWait` and tries again, for ever: a member must never stay in
- *   the allow policy silently; the failed-step alarm is on the admins' topic too.
+ *   its retries tells the admins, waits `moveBackRetryWait` and tries again, until it succeeds or the execution
+ *   reaches Step Functions' history limit (weeks of failures), when it fails and the alarm fires: a member must never
+ *   stay in the allow policy silently. The `ExceptionFailed` count has its own alarm on the admins' topic.
+ * - Any other failure of `Request approval` after its retries closes the exception `FAILED` (`Fail the exception`).
  */
 export class AccessExceptionWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -95,7 +97,8 @@ export class AccessExceptionWorkflow extends Construct {
 
     const failed = new Fail(this, 'Exception failed', {
       error: 'AccessExceptionFailed',
-      cause: 'The member could not be moved into the allow policy; they were moved back.',
+      cause:
+        'The member could not be moved into the allow policy (see the exception: FAILED, and the admins were told).',
     });
     const recordFailure = invoke(
       this,
@@ -141,16 +144,32 @@ export class AccessExceptionWorkflow extends Construct {
         error: JsonPath.stringAt('$.error.Error'),
       }),
       'discard',
-    ).next(
-      new Wait(this, 'Wait before moving back again', {
-        time: WaitTime.duration(props.moveBackRetryWait ?? Duration.minutes(15)),
-      }).next(moveBack),
     );
+    const waitBeforeMovingBack = new Wait(this, 'Wait before moving back again', {
+      time: WaitTime.duration(props.moveBackRetryWait ?? Duration.minutes(15)),
+    }).next(moveBack);
+    moveBackFailed.next(waitBeforeMovingBack);
+    // Telling the admins must never stop the retries of the move back.
+    moveBackFailed.addCatch(waitBeforeMovingBack, { errors: [Errors.ALL], resultPath: '$.tellError' });
     moveBack.addCatch(moveBackFailed, { errors: [Errors.ALL], resultPath: '$.error' });
     const ended = new Succeed(this, 'Exception over');
     moveBack.next(ended);
 
     requestApproval.addCatch(expire, { errors: [Errors.TIMEOUT], resultPath: '$.error' });
+    // Any other failure of the approval step after its retries: FAILED (nobody was moved), the member's place freed.
+    const failApproval = invoke(
+      this,
+      'Fail the exception',
+      step,
+      TaskInput.fromObject({ action: 'close', exceptionId, outcome: 'FAILED' }),
+      'discard',
+    ).next(
+      new Fail(this, 'Approval failed', {
+        error: 'AccessExceptionApprovalFailed',
+        cause: 'The approval step failed after its retries; nobody was moved.',
+      }),
+    );
+    requestApproval.addCatch(failApproval, { errors: [Errors.ALL], resultPath: '$.error' });
     const approval = requestApproval.next(
       new Choice(this, 'Approved?')
         .when(

@@ -80,6 +80,11 @@ export class WardenDashboard extends Construct {
     props.notifications
       .watchMetric('RotationFailed', lifecycle('ROTATION_FAILED'), 'a token rotation failed (ROTATION_FAILED)')
       .watchMetric('IssuanceFailed', lifecycle('ISSUANCE_FAILED'), 'a token issuance failed (ISSUANCE_FAILED)')
+      .watchMetric(
+        'ExceptionFailed',
+        lifecycle('EXCEPTION_FAILED'),
+        'an access exception failed, or moving a member back into the block policy failed (EXCEPTION_FAILED)',
+      )
       .watchMetric('AtlassianRateLimited', rateLimitedTotal, 'Atlassian keeps answering 429 (Too Many Requests)', {
         threshold: props.atlassianRateLimitedThreshold ?? 10,
         evaluationPeriods: 3,

@@ -129,6 +129,8 @@ export async function recordMoveBackFailure(deps: ExceptionStepDeps, input: { ex
 }
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,128}$/;
+/** A place claimed for an exception not stored yet is a call in flight for this long, then abandoned. */
+export const CLAIM_GRACE_MS = 5 * 60_000;
 /** The execution that ends an exception early: the main one is left to find it ended. */
 export const endExecutionName = (exceptionId: string) => `${exceptionId}-end`;
 
@@ -190,13 +192,21 @@ export async function createException(
     now: deps.clock.now(),
   });
 
-  let holder = await deps.store.claimLiveException(record.member, exceptionId);
+  let holder = await deps.store.claimLiveException(record.member, exceptionId, undefined, record.createdAt);
   for (let attempt = 0; holder !== undefined && attempt < 3; attempt++) {
     const held = await deps.store.getException(holder);
     if (held && LIVE_EXCEPTION_STATUSES.includes(held.status)) {
       throw conflict(`you already have a live access exception (${held.exceptionId}, ${held.status})`);
     }
-    holder = await deps.store.claimLiveException(record.member, exceptionId, holder);
+    if (!held) {
+      // A place claimed for an exception not stored yet is another call of the member's in flight, for a while.
+      const claim = await deps.store.liveExceptionClaim(record.member);
+      const age = claim?.claimedAt === undefined ? Infinity : deps.clock.now().getTime() - Date.parse(claim.claimedAt);
+      if (claim?.exceptionId === holder && age < CLAIM_GRACE_MS) {
+        throw conflict('another access exception of yours is being created; retry in a moment');
+      }
+    }
+    holder = await deps.store.claimLiveException(record.member, exceptionId, holder, record.createdAt);
   }
   if (holder !== undefined) throw conflict('another access exception of yours is being created; retry');
   if (!(await deps.store.createException(record))) {
@@ -207,7 +217,14 @@ export async function createException(
   await audit(deps, record, 'EXCEPTION_REQUESTED', record.createdAt, caller.email, {
     justification: record.justification,
   });
-  await deps.workflows.start(deps.exceptionStateMachineArn, exceptionId, { exceptionId });
+  try {
+    await deps.workflows.start(deps.exceptionStateMachineArn, exceptionId, { exceptionId });
+  } catch (error) {
+    // Nothing would ever decide or expire it: close it and free the member's place, so a retry can ask again.
+    const closed = await deps.store.saveException(close(record, 'FAILED', 'WORKFLOW_NOT_STARTED', deps.clock.now()));
+    if (closed) await deps.store.releaseLiveException(record.member, exceptionId);
+    throw error;
+  }
   return toExceptionRepresentation(record);
 }
 
@@ -258,19 +275,28 @@ export async function listExceptions(
 export async function cancelException(deps: ExceptionRouteDeps, caller: Caller, exceptionId: string) {
   for (let attempt = 0; attempt < 5; attempt++) {
     const exception = await visible(deps, caller, exceptionId);
+    if (exception.status === 'REJECTED' && exception.reason === 'CANCELLED') {
+      // A repeat: resume the workflow again (the first call may have stopped before it did), answer it unchanged.
+      await resumeCancelled(deps, exception);
+      return toExceptionRepresentation(exception);
+    }
     if (exception.status !== 'PENDING_APPROVAL') {
       throw conflict(`the exception is ${exception.status}; only a pending exception can be cancelled`);
     }
     const saved = await deps.store.saveException(close(exception, 'REJECTED', 'CANCELLED', deps.clock.now()));
     if (!saved) continue;
     await audit(deps, saved, 'EXCEPTION_CANCELLED', saved.updatedAt, caller.email);
-    if (saved.taskTokenSealed) {
-      const token = unsealTaskToken(await deps.linkAndSealKey(), saved.taskTokenSealed, saved.exceptionId);
-      await deps.workflows.succeed(token, { outcome: 'CANCELLED' });
-    }
+    await resumeCancelled(deps, saved);
     return toExceptionRepresentation(saved);
   }
   throw conflict('the exception changed while cancelling; retry');
+}
+
+async function resumeCancelled(deps: ExceptionRouteDeps, exception: StoredException) {
+  if (!exception.taskTokenSealed) return;
+  const token = unsealTaskToken(await deps.linkAndSealKey(), exception.taskTokenSealed, exception.exceptionId);
+  // False when the task is gone already (the workflow moved on): nothing is waiting.
+  await deps.workflows.succeed(token, { outcome: 'CANCELLED' });
 }
 
 /**
@@ -455,7 +481,11 @@ export async function revertException(deps: ExceptionStepDeps, input: { exceptio
         reason: ended.reason ?? 'DAYS_OVER',
       },
     );
-    const handled = await handleTokens(deps, ended);
+    // Not the member's live exception: their tokens belong to the one that is, and are left alone.
+    const handled =
+      holder === undefined
+        ? await handleTokens(deps, ended)
+        : 'their personal tokens are governed by their live exception';
     await tell(deps, ended, `ended (${ended.reason ?? 'DAYS_OVER'}); ${handled}`, [ended.member, ...ended.approvers]);
   } else {
     await audit(deps, ended, 'EXCEPTION_FAILED', ended.updatedAt, 'token-warden', { reason: ended.reason ?? 'FAILED' });
@@ -540,22 +570,18 @@ async function allRecordsOf(deps: ExceptionStepDeps, member: string) {
  */
 export async function closeException(
   deps: ExceptionStepDeps,
-  input: { exceptionId: string; outcome: 'REJECTED' | 'CANCELLED' | 'EXPIRED' },
+  input: { exceptionId: string; outcome: 'REJECTED' | 'CANCELLED' | 'EXPIRED' | 'FAILED' },
 ) {
   const now = deps.clock.now();
+  const closing = {
+    REJECTED: ['REJECTED', 'REJECTED_BY_APPROVER'],
+    CANCELLED: ['REJECTED', 'CANCELLED'],
+    EXPIRED: ['EXPIRED', 'APPROVAL_EXPIRED'],
+    FAILED: ['FAILED', 'APPROVAL_FAILED'],
+  } as const;
+  const [status, reason] = closing[input.outcome];
   const saved = await saveOrRetry(deps, input.exceptionId, (current) =>
-    current.status === 'PENDING_APPROVAL'
-      ? close(
-          current,
-          input.outcome === 'EXPIRED' ? 'EXPIRED' : 'REJECTED',
-          input.outcome === 'CANCELLED'
-            ? 'CANCELLED'
-            : input.outcome === 'EXPIRED'
-              ? 'APPROVAL_EXPIRED'
-              : 'REJECTED_BY_APPROVER',
-          now,
-        )
-      : undefined,
+    current.status === 'PENDING_APPROVAL' ? close(current, status, reason, now) : undefined,
   );
   const closed = saved ?? (await load(deps, input.exceptionId));
   await deps.store.releaseLiveException(closed.member, closed.exceptionId);
@@ -563,12 +589,17 @@ export async function closeException(
   if (closed.status === 'EXPIRED') {
     await audit(deps, closed, 'EXCEPTION_EXPIRED', closed.updatedAt, 'token-warden');
   }
+  if (closed.status === 'FAILED') {
+    await audit(deps, closed, 'EXCEPTION_FAILED', closed.updatedAt, 'token-warden', { reason: closed.reason ?? '' });
+  }
   const what =
     closed.status === 'EXPIRED'
       ? 'expired before enough approvals arrived'
-      : closed.reason === 'CANCELLED'
-        ? 'was cancelled'
-        : 'was rejected';
+      : closed.status === 'FAILED'
+        ? 'failed before a decision could be recorded (nobody was moved)'
+        : closed.reason === 'CANCELLED'
+          ? 'was cancelled'
+          : 'was rejected';
   await tell(deps, closed, what, [closed.member, ...closed.approvers]);
   return { exceptionId: closed.exceptionId, status: closed.status };
 }

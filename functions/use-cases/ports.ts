@@ -202,7 +202,14 @@ export interface AccessExceptionRepository {
    * Makes `exceptionId` the member's live exception (taking over `replacing`, a holder that is no longer live);
    * undefined when it is, else the id of the exception that holds the place.
    */
-  claimLiveException(member: string, exceptionId: string, replacing?: string): Promise<string | undefined>;
+  claimLiveException(
+    member: string,
+    exceptionId: string,
+    replacing?: string,
+    claimedAt?: string,
+  ): Promise<string | undefined>;
+  /** Who holds the member's place, and since when (absent for a claim written without a time). */
+  liveExceptionClaim(member: string): Promise<{ exceptionId: string; claimedAt?: string } | undefined>;
   /** Frees the member's place if `exceptionId` holds it (idempotent). */
   releaseLiveException(member: string, exceptionId: string): Promise<void>;
   /** Members whose exception is `ACTIVE` and not over at `nowIso` (lower-cased emails). */

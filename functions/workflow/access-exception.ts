@@ -29,7 +29,11 @@ const exceptionId = z.string().check(z.regex(EXCEPTION_ID));
 const input = z.discriminatedUnion('action', [
   z.object({ action: z.literal('grant'), exceptionId }),
   z.object({ action: z.literal('revert'), exceptionId, failed: z.optional(z.boolean()) }),
-  z.object({ action: z.literal('close'), exceptionId, outcome: z.enum(['REJECTED', 'CANCELLED', 'EXPIRED']) }),
+  z.object({
+    action: z.literal('close'),
+    exceptionId,
+    outcome: z.enum(['REJECTED', 'CANCELLED', 'EXPIRED', 'FAILED']),
+  }),
   z.object({ action: z.literal('move-back-failed'), exceptionId, error: z.optional(z.string()) }),
   z.object({ action: z.literal('fail'), exceptionId, error: z.optional(z.string()) }),
 ]);

@@ -101,6 +101,8 @@ describe('AccessExceptionWorkflow', () => {
           'Exception failed',
           'Tell the admins the move back failed',
           'Wait before moving back again',
+          'Fail the exception',
+          'Approval failed',
         ].sort(),
       );
     });
@@ -108,7 +110,7 @@ describe('AccessExceptionWorkflow', () => {
     it('makes every Task a Lambda invoke of the approval step or the exception step, retrying transient errors only', () => {
       // Assess
       const tasks = Object.entries(asl.States).filter(([, st]) => st.Type === 'Task');
-      expect(tasks).toHaveLength(8);
+      expect(tasks).toHaveLength(9);
       expect(TRANSIENT_ERRORS).toContain('PolicyMovePendingError');
       for (const [stateName, st] of tasks) {
         expect({ stateName, resource: st.Resource, fn: st.Parameters.FunctionName }).toEqual({
@@ -185,9 +187,19 @@ describe('AccessExceptionWorkflow', () => {
         TimeoutSeconds: 72 * 3600,
         ResultPath: '$.approval',
         Parameters: { Payload: { 'exceptionId.$': '$.exceptionId', 'taskToken.$': '$$.Task.Token' } },
-        Catch: [{ ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Expire the exception' }],
+        Catch: [
+          { ErrorEquals: ['States.Timeout'], ResultPath: '$.error', Next: 'Expire the exception' },
+          // Any other failure after the retries: FAILED, nobody moved, the member's place freed.
+          { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'Fail the exception' },
+        ],
         Next: 'Approved?',
       });
+      expect(state('Fail the exception')).toMatchObject({
+        Parameters: { Payload: { action: 'close', 'exceptionId.$': '$.exceptionId', outcome: 'FAILED' } },
+        ResultPath: null,
+        Next: 'Approval failed',
+      });
+      expect(state('Approval failed')).toMatchObject({ Type: 'Fail', Error: 'AccessExceptionApprovalFailed' });
       expect(state('Request approval').HeartbeatSeconds).toBeUndefined();
       expect(state('Expire the exception')).toMatchObject({
         Parameters: { Payload: { action: 'close', 'exceptionId.$': '$.exceptionId', outcome: 'EXPIRED' } },
@@ -282,6 +294,8 @@ describe('AccessExceptionWorkflow', () => {
         },
         ResultPath: null,
         Next: 'Wait before moving back again',
+        // Telling the admins must never stop the retries of the move back.
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.tellError', Next: 'Wait before moving back again' }],
       });
       expect(state('Wait before moving back again')).toEqual({
         Type: 'Wait',

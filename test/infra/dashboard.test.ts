@@ -97,6 +97,7 @@ describe('WardenDashboard', () => {
   it.each([
     ['RotationFailed', 'a token rotation failed'],
     ['IssuanceFailed', 'a token issuance failed'],
+    ['ExceptionFailed', 'moving a member back into the block policy failed'],
   ])('alarms the admin topic on the first %s count', (metric, description) => {
     // Assess
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {

@@ -32,9 +32,9 @@ export function accessExceptionRepository(table: RecordTable): AccessExceptionRe
       opts.member
         ? table.query('byOwner', 'gsi1pk', `EXCMEMBER#${opts.member}`, opts.limit, opts.nextToken)
         : table.query('byKind', 'kind', 'ACCESS_EXCEPTION', opts.limit, opts.nextToken),
-    async claimLiveException(member, exceptionId, replacing) {
+    async claimLiveException(member, exceptionId, replacing, claimedAt) {
       const taken = await table.putIf(
-        { ...liveKey(member), exceptionId },
+        { ...liveKey(member), exceptionId, ...(claimedAt === undefined ? {} : { claimedAt }) },
         replacing === undefined
           ? 'attribute_not_exists(pk) OR exceptionId = :id'
           : 'attribute_not_exists(pk) OR exceptionId = :id OR exceptionId = :old',
@@ -43,6 +43,13 @@ export function accessExceptionRepository(table: RecordTable): AccessExceptionRe
       if (taken) return undefined;
       const holder = await table.get(liveKey(member));
       return typeof holder?.exceptionId === 'string' ? holder.exceptionId : undefined;
+    },
+    async liveExceptionClaim(member) {
+      const item = await table.get(liveKey(member));
+      if (typeof item?.exceptionId !== 'string') return undefined;
+      return typeof item.claimedAt === 'string'
+        ? { exceptionId: item.exceptionId, claimedAt: item.claimedAt }
+        : { exceptionId: item.exceptionId };
     },
     async releaseLiveException(member, exceptionId) {
       await table.delete(liveKey(member), 'exceptionId = :id', { ':id': exceptionId });
