@@ -1777,8 +1777,10 @@ cases.push(
       const expected = token ? [{ taskToken: token, output: JSON.stringify({ outcome: 'CANCELLED' }) }] : [];
       if (!isDeepStrictEqual(resumedTasks(), expected)) return `resumed ${JSON.stringify(resumedTasks())}`;
       if (startedExecutions().length > 0) return 'a cancel started an execution';
-      // A new pending exception of that member, so the next input can cancel one again.
+      // A new pending exception of that member, so the next input can cancel one again. A repeated cancel (200
+      // unchanged: it resumes the workflow again) of one cancelled before leaves the member's new one in place.
       const who = (body as { member: string }).member;
+      if (exc.latest.get(`${who} PENDING_APPROVAL`) !== id) return undefined;
       exc.live.delete(who);
       await seedException(who, 'PENDING_APPROVAL');
       return undefined;
