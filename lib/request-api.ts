@@ -36,6 +36,11 @@ export interface RequestApiHandlers {
   readonly personalTokens: IFunction;
   /** `/access-exceptions…` (members their own, admins all). */
   readonly accessExceptions: IFunction;
+  /**
+   * The web console's member routes: `GET /catalog`, `GET /approvals` (the caller's pending approvals),
+   * `GET /approvals/{approvalId}/request` and `POST /approvals/{approvalId}/decision` (the signed-in approver's own).
+   */
+  readonly console: IFunction;
 }
 
 /** Properties of {@link RequestApi}. */
@@ -124,7 +129,7 @@ export class RequestApi extends Construct {
       identitySource: ['$request.header.Authorization'],
     });
 
-    const { tokenRequests, tokens, admin, approvals, uploads, health, personalTokens, accessExceptions } =
+    const { tokenRequests, tokens, admin, approvals, uploads, health, personalTokens, accessExceptions, console } =
       props.handlers;
     const integrations = {
       tokenRequests: new HttpLambdaIntegration('TokenRequests', tokenRequests),
@@ -135,6 +140,7 @@ export class RequestApi extends Construct {
       health: new HttpLambdaIntegration('Health', health),
       personalTokens: new HttpLambdaIntegration('PersonalTokens', personalTokens),
       accessExceptions: new HttpLambdaIntegration('AccessExceptions', accessExceptions),
+      console: new HttpLambdaIntegration('Console', console),
     };
     const member = (path: string, methods: HttpMethod[], integration: HttpLambdaIntegration) =>
       this.memberRoutes.push(...this.api.addRoutes({ path, methods, integration, authorizer: this.authorizer }));
@@ -160,6 +166,10 @@ export class RequestApi extends Construct {
     member('/access-exceptions/{exceptionId}', [HttpMethod.GET], integrations.accessExceptions);
     member('/access-exceptions/{exceptionId}/cancel', [HttpMethod.POST], integrations.accessExceptions);
     member('/access-exceptions/{exceptionId}/end', [HttpMethod.POST], integrations.accessExceptions);
+    member('/catalog', [HttpMethod.GET], integrations.console);
+    member('/approvals', [HttpMethod.GET], integrations.console);
+    member('/approvals/{approvalId}/request', [HttpMethod.GET], integrations.console);
+    member('/approvals/{approvalId}/decision', [HttpMethod.POST], integrations.console);
     open('/approvals/{approvalId}', [HttpMethod.GET, HttpMethod.POST], integrations.approvals);
     if (props.approverSignIn) open('/approvals/sign-in/callback', [HttpMethod.GET], integrations.approvals);
     open('/uploads/{uploadId}', [HttpMethod.GET, HttpMethod.POST], integrations.uploads);

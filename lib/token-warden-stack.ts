@@ -48,6 +48,7 @@ export interface TokenWardenFunctions {
   readonly personalTokenScan: WardenFunction;
   readonly accessExceptions: WardenFunction;
   readonly accessExceptionStep: WardenFunction;
+  readonly console: WardenFunction;
 }
 
 /**
@@ -190,6 +191,7 @@ export class TokenWardenStack extends Stack {
           timeout: Duration.minutes(2),
         },
       ),
+      console: fn('Console', 'functions/api/console.ts', 'catalog and signed-in approver routes'),
     };
 
     // Events carry ids and non-secret facts only (never a token value), so the AWS owned key suffices.
@@ -208,6 +210,7 @@ export class TokenWardenStack extends Stack {
         health: this.functions.health.function,
         personalTokens: this.functions.personalTokens.function,
         accessExceptions: this.functions.accessExceptions.function,
+        console: this.functions.console.function,
       },
       jwtIssuer: config.jwtIssuer,
       jwtAudience: [config.jwtAudience],
@@ -490,6 +493,15 @@ export class TokenWardenStack extends Stack {
     );
     f.requestApproval.bindStateMachine(exceptionByName, ['respond']);
     f.approvals.bindStateMachine(exceptionByName, ['respond']);
+    // The console's decision is the approval page's, made by the signed-in approver: it reads and decides approvals,
+    // audits, and unseals the task token to resume either workflow (bound as the page is). The catalog is the
+    // bundled policy and needs no grant.
+    f.console
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
+      .bindStateMachine(stateMachine, ['respond'])
+      .bindStateMachine(exceptionByName, ['respond']);
     // The inventory reads every token record (byKind index) and writes the latest drift report.
     f.inventory
       .bindTable(records, 'write', indexes)

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import {
+  type AccessExceptionRepresentation,
   applyExceptionDecision,
   eligibleExceptionApprovers,
   type StoredException,
   toExceptionRepresentation,
 } from '../domain/access-exceptions';
-import { RequestError } from '../domain/errors';
+import { conflict, forbidden, notFound, RequestError, validationError } from '../domain/errors';
 import { APPROVAL_ID } from '../domain/ids';
 import {
   csrfHash,
@@ -19,7 +20,7 @@ import {
   verifyApprovalLink,
 } from '../domain/links';
 import { type ApprovalPageModel, approvalRequestEmail, exceptionApprovalEmail } from '../domain/messages';
-import type { Decision } from '../domain/model';
+import { type Caller, type Decision, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
@@ -38,9 +39,16 @@ import type {
   RequestRepository,
   WorkflowEngine,
 } from './ports';
+import { parseLimit } from './requests';
 
 /** The repositories these use cases read and write. */
 export type ApprovalStore = RequestRepository & ApprovalRepository & PendingSlotRepository & AccessExceptionRepository;
+
+/** What checking and recording a decision use (the link's page and the console alike). */
+export type DecisionDeps = Pick<
+  ApprovalPageDeps,
+  'store' | 'audit' | 'workflows' | 'clock' | 'policy' | 'linkAndSealKey' | 'log'
+>;
 
 /** What the approval page, the decision and the sign-in callback use (they send no mail). */
 export interface ApprovalPageDeps {
@@ -174,6 +182,8 @@ async function createAndSendApprovals(deps: ApprovalDeps, key: Buffer, request: 
 export interface PageAnswer {
   status: 200 | 400 | 403 | 409 | 410 | 503;
   model: ApprovalPageModel;
+  /** Where the subject stands after a recorded decision. */
+  outcome?: 'PENDING' | 'APPROVED' | 'REJECTED';
 }
 
 /**
@@ -189,6 +199,10 @@ export interface SignInRedirect {
 
 /** The cookie that carries a sign-in's browser binding. */
 export const signInCookieName = (approvalId: string) => `tw_sign_in_${approvalId}`;
+
+/** Titles of the refusals the console answers differently from the link's page. */
+const LINK_NOT_VALID = 'Link not valid';
+const LINK_EXPIRED = 'Link expired';
 
 const page = (
   status: PageAnswer['status'],
@@ -224,9 +238,22 @@ async function checkLink(
   if (!approval) return invalid;
   const check = verifyApprovalLink(await deps.linkAndSealKey(), approvalId, approval.approver, sig);
   if (!check.valid || isoSeconds(check.expiresAt) !== approval.expiresAt) return invalid;
-  if (approval.subject === 'exception') return checkExceptionLink(deps, approval, check.expiresAt);
+  return checkApproval(deps, approval, check.expiresAt);
+}
+
+/**
+ * Whether `approval` can still decide, whoever presents it (the emailed link once its signature checked out, the
+ * console once the signed-in approver is its approver): never the requester, only an approver of the policy of now,
+ * once, while its subject is pending and before `expiresAt`. Returns a page when it cannot.
+ */
+async function checkApproval(
+  deps: DecisionDeps,
+  approval: ApprovalRecord,
+  expiresAt: Date,
+): Promise<Checked | PageAnswer> {
+  if (approval.subject === 'exception') return checkExceptionLink(deps, approval, expiresAt);
   const request = await deps.store.getRequest(approval.requestId);
-  if (!request) return invalid;
+  if (!request) return page(403, LINK_NOT_VALID, 'This approval link is not valid.');
   if (request.requester === approval.approver) {
     return page(403, 'Not allowed', 'You cannot decide on your own request.', { request });
   }
@@ -245,20 +272,20 @@ async function checkLink(
   if (request.status !== 'PENDING_APPROVAL' || approval.status === 'CLOSED') {
     return page(409, 'Request already decided', `This request is ${request.status}.`, { request });
   }
-  if (deps.clock.now().getTime() >= check.expiresAt.getTime()) {
-    return page(410, 'Link expired', 'This approval link has expired.', { request });
+  if (deps.clock.now().getTime() >= expiresAt.getTime()) {
+    return page(410, LINK_EXPIRED, 'This approval link has expired.', { request });
   }
   return { approval, request };
 }
 
-/** {@link checkLink} for an access exception's approval: the same refusals, worded for the exception. */
+/** {@link checkApproval} for an access exception's approval: the same refusals, worded for the exception. */
 async function checkExceptionLink(
-  deps: ApprovalPageDeps,
+  deps: DecisionDeps,
   approval: ApprovalRecord,
   expiresAt: Date,
 ): Promise<CheckedExceptionLink | PageAnswer> {
   const stored = await deps.store.getException(approval.requestId);
-  if (!stored) return page(403, 'Link not valid', 'This approval link is not valid.');
+  if (!stored) return page(403, LINK_NOT_VALID, 'This approval link is not valid.');
   const exception = toExceptionRepresentation(stored);
   if (stored.member === approval.approver.toLowerCase()) {
     return page(403, 'Not allowed', 'You cannot decide on your own access exception.', { exception });
@@ -273,7 +300,7 @@ async function checkExceptionLink(
     return page(409, 'Exception already decided', `This access exception is ${stored.status}.`, { exception });
   }
   if (deps.clock.now().getTime() >= expiresAt.getTime()) {
-    return page(410, 'Link expired', 'This approval link has expired.', { exception });
+    return page(410, LINK_EXPIRED, 'This approval link has expired.', { exception });
   }
   return { approval, exception: stored };
 }
@@ -459,11 +486,30 @@ export async function decideApproval(
       subjectOf(checked),
     );
   }
+  return recordDecision(deps, checked, decision, 'link');
+}
+
+/**
+ * Records the decision of an approval {@link checkApproval} let through, once: the approval is used up, the decision
+ * applied to its request (or exception) and audited (`via: 'console'` for a decision made in the console); quorum
+ * resumes the workflow, one reject ends it. A page says what happened.
+ */
+async function recordDecision(
+  deps: DecisionDeps,
+  checked: Checked,
+  decision: Decision,
+  via: 'link' | 'console',
+): Promise<PageAnswer> {
+  const approvalId = checked.approval.approvalId;
   const at = isoSeconds(deps.clock.now());
   if (!(await deps.store.decideApproval(approvalId, decision, at))) {
     return page(409, 'Already decided', 'This approval link was already used.', subjectOf(checked));
   }
-  if ('exception' in checked) return decideException(deps, checked, decision, at);
+  const how = {
+    ...(deps.policy.approverSignIn ? { signedIn: true } : {}),
+    ...(via === 'console' ? { via } : {}),
+  };
+  if ('exception' in checked) return decideException(deps, checked, decision, at, how);
   const approver = checked.approval.approver;
   for (let attempt = 0; attempt < 10; attempt++) {
     const request = await deps.store.getRequest(checked.approval.requestId);
@@ -489,7 +535,7 @@ export async function decideApproval(
           outcome: applied.outcome,
           // How long the request waited for this decision (the decision-latency metric).
           pendingSeconds: Math.max(0, Math.round((Date.parse(at) - Date.parse(saved.createdAt)) / 1000)),
-          ...(deps.policy.approverSignIn ? { signedIn: true } : {}),
+          ...how,
         },
       },
       createHash('sha256').update(approver).digest('hex').slice(0, 16),
@@ -504,17 +550,18 @@ export async function decideApproval(
         : applied.outcome === 'APPROVED'
           ? 'Your approval was recorded. The request is approved and the token is being issued.'
           : 'Your rejection was recorded. The request is rejected.';
-    return page(200, 'Decision recorded', message, { request: saved });
+    return { ...page(200, 'Decision recorded', message, { request: saved }), outcome: applied.outcome };
   }
   throw new RequestError('CONFLICT', 'request changed concurrently; retry');
 }
 
 /** The decision on an access exception: recorded once; quorum or a reject resumes the exception workflow. */
 async function decideException(
-  deps: ApprovalPageDeps,
+  deps: DecisionDeps,
   checked: CheckedExceptionLink,
   decision: Decision,
   at: string,
+  how: Record<string, unknown>,
 ): Promise<PageAnswer> {
   const { approval } = checked;
   for (let attempt = 0; attempt < 10; attempt++) {
@@ -539,7 +586,7 @@ async function decideException(
           exceptionId: saved.exceptionId,
           member: saved.member,
           outcome: applied.outcome,
-          ...(deps.policy.approverSignIn ? { signedIn: true } : {}),
+          ...how,
         },
       },
       createHash('sha256').update(approval.approver).digest('hex').slice(0, 16),
@@ -556,12 +603,15 @@ async function decideException(
         : applied.outcome === 'APPROVED'
           ? 'Your approval was recorded. The exception is approved and the member is being moved into the allow policy.'
           : 'Your rejection was recorded. The exception is rejected.';
-    return page(200, 'Decision recorded', message, { exception: toExceptionRepresentation(saved) });
+    return {
+      ...page(200, 'Decision recorded', message, { exception: toExceptionRepresentation(saved) }),
+      outcome: applied.outcome,
+    };
   }
   throw new RequestError('CONFLICT', 'exception changed concurrently; retry');
 }
 
-async function resumeWorkflow(deps: ApprovalPageDeps, request: StoredRequest, outcome: 'APPROVED' | 'REJECTED') {
+async function resumeWorkflow(deps: DecisionDeps, request: StoredRequest, outcome: 'APPROVED' | 'REJECTED') {
   if (!request.taskTokenSealed) {
     deps.log.warn('decided request has no stored task token', { requestId: request.requestId });
     return;
@@ -579,4 +629,131 @@ async function resumeWorkflow(deps: ApprovalPageDeps, request: StoredRequest, ou
       );
     }
   }
+}
+
+// ---- the console: the signed-in approver decides over the API, with the link's rules
+
+/** The decision the console posts: `{"decision": "approve" | "reject"}`. */
+export function parseConsoleDecision(body: unknown): Decision {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw validationError(undefined, 'body must be a JSON object');
+  }
+  const unknown = Object.keys(body).find((k) => k !== 'decision');
+  if (unknown !== undefined) throw validationError(unknown, `unknown property '${unknown}'`);
+  const { decision } = body as { decision?: unknown };
+  if (decision !== 'approve' && decision !== 'reject') {
+    throw validationError('decision', "decision must be 'approve' or 'reject'");
+  }
+  return decision === 'approve' ? 'APPROVED' : 'REJECTED';
+}
+
+/** The subject of an approval as the console shows it: the request's or the exception's representation. */
+type ConsoleSubject = { request: RequestRepresentation } | { exception: AccessExceptionRepresentation };
+
+const consoleSubject = (checked: Checked): ConsoleSubject =>
+  'exception' in checked
+    ? { exception: toExceptionRepresentation(checked.exception) }
+    : { request: toRequestRepresentation(checked.request) };
+
+/** The caller's own approval; anyone else's, or an unknown id, is not found. */
+async function ownApproval(deps: DecisionDeps, caller: Caller, approvalId: string): Promise<ApprovalRecord> {
+  const approval = APPROVAL_ID.test(approvalId) ? await deps.store.getApproval(approvalId) : undefined;
+  if (!approval || approval.approver.toLowerCase() !== caller.email) throw notFound('approval not found');
+  return approval;
+}
+
+/** When the approval stops deciding; an unreadable expiry counts as past (it never decides forever). */
+function expiryOf(approval: ApprovalRecord): Date {
+  const at = new Date(approval.expiresAt);
+  return Number.isNaN(at.getTime()) ? new Date(0) : at;
+}
+
+/** A refusal of the link's checks as the API answers it. */
+function refusal(answer: PageAnswer): RequestError {
+  if (answer.model.title === LINK_NOT_VALID) return notFound('approval not found');
+  if (answer.status === 410 || answer.model.title === LINK_EXPIRED) {
+    return new RequestError('GONE', 'this approval has expired');
+  }
+  if (answer.status === 409) return conflict(answer.model.message);
+  return forbidden(answer.model.message);
+}
+
+/**
+ * `GET /approvals?status=pending`: one page of the caller's own approvals that can still decide (open, not expired,
+ * the subject still pending, the caller still an approver of it), newest first; `nextToken` continues it. Approvals
+ * that can no longer decide are skipped, reading on (a few store pages at most) until `limit` passed.
+ */
+export async function listPendingApprovals(
+  deps: DecisionDeps,
+  caller: Caller,
+  query: Record<string, string | undefined>,
+) {
+  const unknown = Object.keys(query).find((k) => k !== 'status' && k !== 'limit' && k !== 'nextToken');
+  if (unknown !== undefined) throw validationError(unknown, `unknown query parameter '${unknown}'`);
+  if (query.status !== 'pending') throw validationError('status', "status is required and must be 'pending'");
+  const limit = parseLimit(query.limit);
+  const nowIso = isoSeconds(deps.clock.now());
+  const items = [];
+  let nextToken = query.nextToken;
+  for (let round = 0; round < 5 && items.length < limit; round++) {
+    // Each store page asks for no more than are still missing, so its token resumes right after the last one read.
+    const page = await deps.store.listOpenApprovals({
+      approver: caller.email,
+      nowIso,
+      limit: limit - items.length,
+      ...(nextToken !== undefined ? { nextToken } : {}),
+    });
+    for (const approval of page.items) {
+      const checked = await checkApproval(deps, approval, expiryOf(approval));
+      if (isPage(checked)) continue;
+      items.push({ approvalId: approval.approvalId, expiresAt: approval.expiresAt, ...consoleSubject(checked) });
+    }
+    nextToken = page.nextToken;
+    if (nextToken === undefined) break;
+  }
+  return { items, ...(nextToken !== undefined ? { nextToken } : {}) };
+}
+
+/**
+ * `GET /approvals/{approvalId}/request`: the request (or access exception) behind one of the caller's own approvals,
+ * with the approval's status; another person's approval is not found.
+ */
+export async function getApprovalSubject(deps: DecisionDeps, caller: Caller, approvalId: string) {
+  const approval = await ownApproval(deps, caller, approvalId);
+  const view = {
+    approvalId: approval.approvalId,
+    status: approval.status,
+    expiresAt: approval.expiresAt,
+    ...(approval.decision ? { decision: approval.decision } : {}),
+    ...(approval.decidedAt ? { decidedAt: approval.decidedAt } : {}),
+  };
+  if (approval.subject === 'exception') {
+    const exception = await deps.store.getException(approval.requestId);
+    if (!exception) throw notFound('approval not found');
+    return { ...view, exception: toExceptionRepresentation(exception) };
+  }
+  const request = await deps.store.getRequest(approval.requestId);
+  if (!request) throw notFound('approval not found');
+  return { ...view, request: toRequestRepresentation(request) };
+}
+
+/**
+ * `POST /approvals/{approvalId}/decision`: the signed-in approver decides on their own approval with every rule of
+ * the emailed link (the JWT's identity takes the place of the link's signature and anti-forgery value): never the
+ * requester (403), only a current approver (403), once (409), while the subject is pending (409), before expiry (410).
+ * Quorum resumes the workflow; one reject ends it. Audited as a link decision, with `via: "console"`.
+ */
+export async function decideAsApprover(deps: DecisionDeps, caller: Caller, approvalId: string, body: unknown) {
+  const decision = parseConsoleDecision(body);
+  const approval = await ownApproval(deps, caller, approvalId);
+  const checked = await checkApproval(deps, approval, expiryOf(approval));
+  if (isPage(checked)) throw refusal(checked);
+  const answer = await recordDecision(deps, checked, decision, 'console');
+  if (answer.status !== 200 || answer.outcome === undefined) throw refusal(answer);
+  const subject: ConsoleSubject = answer.model.exception
+    ? { exception: answer.model.exception }
+    : answer.model.request
+      ? { request: toRequestRepresentation(answer.model.request) }
+      : consoleSubject(checked);
+  return { approvalId: approval.approvalId, decision, outcome: answer.outcome, ...subject };
 }

@@ -52,6 +52,13 @@ export interface ApprovalRepository {
   supersedeApproval(approvalId: string): Promise<boolean>;
   /** Closes a still-open approval (the request was decided or expired); false if it was not open. */
   closeApproval(approvalId: string): Promise<boolean>;
+  /** One page of `approver`'s approvals still open and not expired at `nowIso`, newest first. */
+  listOpenApprovals(opts: {
+    approver: string;
+    nowIso: string;
+    limit: number;
+    nextToken?: string;
+  }): Promise<Page<ApprovalRecord>>;
 }
 
 /** Issued tokens. */

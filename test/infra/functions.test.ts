@@ -60,6 +60,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.inventory]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
   [ENTRIES.accessExceptions]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'EXCEPTION_STATE_MACHINE_ARN'],
   [ENTRIES.accessExceptionStep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
+  [ENTRIES.console]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID'],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */

@@ -49,6 +49,7 @@ const APPENDERS = [
   ENTRIES.personalTokenScan,
   ENTRIES.accessExceptions,
   ENTRIES.accessExceptionStep,
+  ENTRIES.console,
 ];
 
 /** Entries whose role allows `action` (on any resource). */
@@ -224,10 +225,12 @@ describe('least-privilege grants', () => {
         ENTRIES.requestUpload,
         ENTRIES.uploads,
         ENTRIES.accessExceptions,
+        ENTRIES.console,
       ].sort(),
     );
-    // Approvals are awaited by issuance and by the exception workflow; an upload by either token workflow (first
-    // issuance or rotation); a cancelled exception resumes its own workflow only.
+    // Approvals are awaited by issuance and by the exception workflow (decided from the link or the console); an
+    // upload by either token workflow (first issuance or rotation); a cancelled exception resumes its own workflow
+    // only.
     const expected: Record<string, string[]> = {
       [ENTRIES.tokenRequests]: [ISSUANCE],
       [ENTRIES.approvals]: [ISSUANCE, EXCEPTION],
@@ -235,6 +238,7 @@ describe('least-privilege grants', () => {
       [ENTRIES.requestUpload]: [ISSUANCE, ROTATION],
       [ENTRIES.uploads]: [ISSUANCE, ROTATION],
       [ENTRIES.accessExceptions]: [EXCEPTION],
+      [ENTRIES.console]: [ISSUANCE, EXCEPTION],
     };
     for (const entry of holders(s, 'states:SendTaskSuccess')) {
       const resources = grantsOf(s, entry, 'states:SendTaskSuccess').flatMap((st) => list(st.Resource));
@@ -263,6 +267,26 @@ describe('least-privilege grants', () => {
     expect(grantsOf(s, ENTRIES.accessExceptions, 'states:StartExecution')).toEqual([
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: EXCEPTION },
     ]);
+  });
+
+  it('gives the console routes exactly the table, audit, the link key and resuming the workflows, nothing else', () => {
+    const actions = [...actionsOf(s, ENTRIES.console)].filter((a) => !a.startsWith('kms:'));
+    expect(actions.sort()).toEqual(
+      [
+        ...LOGS,
+        ...XRAY,
+        ...TABLE_WRITE,
+        'events:PutEvents',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        ...RESPOND,
+      ].sort(),
+    );
+    // The link key only (a decision unseals the waiting workflow's task token): never the org key or a token value.
+    expect(grantsOf(s, ENTRIES.console, 'secretsmanager:GetSecretValue').flatMap((st) => list(st.Resource))).toEqual([
+      LINK_KEY,
+    ]);
+    expect(grantsOf(s, ENTRIES.console, 'states:StartExecution')).toEqual([]);
   });
 
   it('gives the access-exception steps exactly the table, audit, the org key and mail, and no workflow access', () => {
@@ -435,6 +459,7 @@ describe('least-privilege grants', () => {
         ENTRIES.requestUpload,
         ENTRIES.uploads,
         ENTRIES.accessExceptions,
+        ENTRIES.console,
       ].sort(),
     );
   });

@@ -34,6 +34,10 @@ const MEMBER_ROUTES: Record<string, string> = {
   'GET /access-exceptions/{exceptionId}': ENTRIES.accessExceptions,
   'POST /access-exceptions/{exceptionId}/cancel': ENTRIES.accessExceptions,
   'POST /access-exceptions/{exceptionId}/end': ENTRIES.accessExceptions,
+  'GET /catalog': ENTRIES.console,
+  'GET /approvals': ENTRIES.console,
+  'GET /approvals/{approvalId}/request': ENTRIES.console,
+  'POST /approvals/{approvalId}/decision': ENTRIES.console,
 };
 const PUBLIC_ROUTES: Record<string, string> = {
   'GET /approvals/{approvalId}': ENTRIES.approvals,

@@ -167,4 +167,5 @@ export const ENTRIES = {
   personalTokenScan: 'functions/workflow/personal-token-scan.ts',
   accessExceptions: 'functions/api/access-exceptions.ts',
   accessExceptionStep: 'functions/workflow/access-exception.ts',
+  console: 'functions/api/console.ts',
 } as const;

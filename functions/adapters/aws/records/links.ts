@@ -15,7 +15,9 @@ function linkItems<T>(table: RecordTable, prefix: 'APV' | 'UPL') {
   return {
     key,
     get: async (id: string) => strip<T>(await table.get(key(id))),
-    create: (id: string, record: T) => table.putIfAbsent({ ...record, ...key(id) }),
+    /** Creates the link's item (with its index keys, if any); false if it exists. */
+    create: (id: string, record: T, index: Record<string, string> = {}) =>
+      table.putIfAbsent({ ...record, ...index, ...key(id) }),
     /** Notes that the link's email went out (the item must exist). */
     async markEmailed(id: string, at: string): Promise<void> {
       await table.update({
@@ -38,12 +40,19 @@ function linkItems<T>(table: RecordTable, prefix: 'APV' | 'UPL') {
   };
 }
 
-/** Approvers' single-use approval links. */
+/**
+ * Approvers' single-use approval links, listed by approver (`byOwner`, `APPROVER#<email>`, newest first). Approvals
+ * written before that index entry existed are not listed (they still decide through their link).
+ */
 export function approvalRepository(table: RecordTable): ApprovalRepository {
   const links = linkItems<ApprovalRecord>(table, 'APV');
   return {
     getApproval: links.get,
-    createApproval: (approval) => links.create(approval.approvalId, approval),
+    createApproval: (approval) =>
+      links.create(approval.approvalId, approval, {
+        gsi1pk: `APPROVER#${approval.approver.toLowerCase()}`,
+        gsi1sk: `${approval.createdAt}#${approval.approvalId}`,
+      }),
     markApprovalEmailed: links.markEmailed,
     addApprovalCsrf: links.addCsrf,
     decideApproval: (approvalId, decision, at) =>
@@ -52,6 +61,19 @@ export function approvalRepository(table: RecordTable): ApprovalRepository {
     supersedeApproval: (approvalId) =>
       links.move(approvalId, 'DECIDED', 'CLOSED', { remove: ['decision', 'decidedAt'] }),
     closeApproval: (approvalId) => links.move(approvalId, 'OPEN', 'CLOSED', { set: { csrfHashes: [] } }),
+    listOpenApprovals: (opts) =>
+      table.queryFiltered<ApprovalRecord>(
+        'byOwner',
+        'gsi1pk',
+        `APPROVER#${opts.approver.toLowerCase()}`,
+        opts.limit,
+        {
+          expression: '#status = :open AND #expiresAt > :now',
+          names: { '#status': 'status', '#expiresAt': 'expiresAt' },
+          values: { ':open': 'OPEN', ':now': opts.nowIso },
+        },
+        opts.nextToken,
+      ),
   };
 }
 
