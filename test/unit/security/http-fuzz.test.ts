@@ -17,6 +17,10 @@
  * - the access-exception routes answer members only their own exceptions (others' are 404), in the representation
  *   only; an accepted create starts exactly its own workflow and only for a member holding no live exception, a
  *   cancel resumes exactly the sealed task token of that exception, an end starts exactly its `<id>-end` execution;
+ * - the console routes answer the catalog of the policy exactly (no approver, no Atlassian id or email), list and show
+ *   only the caller's own approvals (anyone else's is 404), and a decision accepted in the console uses up exactly that
+ *   approval of the caller, resumes exactly its subject's sealed task token once the outcome is known, and is audited
+ *   once with `via: "console"`;
  * - `Object.prototype` stays unpolluted.
  */
 import type { Server } from 'node:http';
@@ -40,9 +44,10 @@ import { createRecordStore, type RecordStore } from '../../../functions/adapters
 import { loadPolicy } from '../../../functions/composition/policy-loader';
 import { cryptoRandom } from '../../../functions/composition/random';
 import type { StoredException } from '../../../functions/domain/access-exceptions';
-import { mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../../functions/domain/naming';
+import { approvalIdFor, mintLabel, secretNameFor, secretVersionId, tokenIdFor } from '../../../functions/domain/naming';
 import type { StoredToken } from '../../../functions/domain/records';
 import type { ApiEvent, ApiResult } from '../../../functions/edge/http';
+import { catalogOf } from '../../../functions/use-cases/catalog';
 import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../../local/fake-atlassian';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, lambdaContext } from '../../support/events';
@@ -101,8 +106,10 @@ let dynamo: LocalDynamo;
 let fake: FakeAtlassian;
 let fakeServer: Server;
 let store: RecordStore;
-const api: Record<'requests' | 'tokens' | 'approvals' | 'admin' | 'health' | 'personal' | 'exceptions', Api> =
-  {} as never;
+const api: Record<
+  'requests' | 'tokens' | 'approvals' | 'admin' | 'health' | 'personal' | 'exceptions' | 'console',
+  Api
+> = {} as never;
 const tally = new Tally();
 /** Secret values no answer may ever contain. */
 const secretsNeverShown: string[] = [LINK_KEY, ORG_KEY];
@@ -111,7 +118,7 @@ const secretsNeverShown: string[] = [LINK_KEY, ORG_KEY];
 const seeded = {
   requests: { alice: [] as string[], bob: [] as string[] },
   tokens: { alice: [] as string[], bob: [] as string[] },
-  links: [] as { approvalId: string; sig: string }[],
+  links: [] as { approvalId: string; sig: string; approver: string }[],
 };
 
 const SCAN_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:PersonalTokenScan';
@@ -249,7 +256,11 @@ async function seedRequest(email: string, name: string, withApproval: boolean): 
       const line = text.split('\n').find((l) => l.startsWith('https://'));
       if (!line) continue;
       const url = new URL(line);
-      seeded.links.push({ approvalId: url.pathname.split('/').pop() ?? '', sig: url.searchParams.get('sig') ?? '' });
+      seeded.links.push({
+        approvalId: url.pathname.split('/').pop() ?? '',
+        sig: url.searchParams.get('sig') ?? '',
+        approver: call.args[0].input.Destination?.ToAddresses?.[0] ?? '',
+      });
     }
   }
   return requestId;
@@ -405,6 +416,38 @@ async function seedExceptions(): Promise<void> {
   await page(`EXCMEMBER#${EMAILS.bob}`, { email: EMAILS.bob, groups: [] });
 }
 
+/** What the console routes' seed created: exception approvals (requests' ones are in `seeded.links`). */
+const consoleSeed = {
+  /** The approver of each exception approval. */
+  exceptionApprovals: new Map<string, string>(),
+  /** The clear task token of each exception behind one. */
+  taskTokens: new Map<string, string>(),
+  /** Requests and exceptions seeded since, to decide again. */
+  reseeded: 0,
+};
+
+/**
+ * A pending exception of a member no other case uses, with its approval created by the workflow's step (the
+ * exception approver's, decidable in the console).
+ */
+async function seedExceptionApproval(): Promise<void> {
+  const exceptionId = `exc_${cryptoRandom.id()}`;
+  const taskToken = `exception-task-token-${exceptionId}`;
+  await seedAccessException(store, {
+    policy: loadPolicy(),
+    member: `console-member${consoleSeed.reseeded++}@example.com`,
+    status: 'PENDING_APPROVAL',
+    exceptionId,
+    createdAt: new Date(),
+    taskToken,
+    linkKey: Buffer.from(LINK_KEY, 'utf8'),
+  });
+  await requestApproval({ exceptionId, taskToken }, lambdaContext);
+  consoleSeed.exceptionApprovals.set(approvalIdFor(exceptionId, EXCEPTION_APPROVER), EXCEPTION_APPROVER);
+  consoleSeed.taskTokens.set(exceptionId, taskToken);
+  secretsNeverShown.push(taskToken);
+}
+
 let requestApproval: Task;
 const fakeUrl = () => `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
 
@@ -443,6 +486,7 @@ beforeAll(async () => {
   api.health = (await import('../../../functions/api/health')).handler;
   api.personal = (await import('../../../functions/api/personal-tokens')).handler;
   api.exceptions = (await import('../../../functions/api/access-exceptions')).handler;
+  api.console = (await import('../../../functions/api/console')).handler;
   const { runScan } = await import('../../../functions/use-cases/personal-tokens');
   const { personalTokenDeps } = await import('../../../functions/composition/deps');
   finishScan = async (scanId) => {
@@ -462,6 +506,7 @@ beforeAll(async () => {
   await store.putDriftReport({ generatedAt: new Date().toISOString(), findings: [] });
   await seedPersonalTokens();
   await seedExceptions();
+  await seedExceptionApproval();
   if (seeded.links.length < 4) throw new Error(`expected 4 approval links, got ${seeded.links.length}`);
 }, 60_000);
 
@@ -1820,6 +1865,290 @@ cases.push(
       ];
       if (!isDeepStrictEqual(startedExecutions(), expected)) return `started ${JSON.stringify(startedExecutions())}`;
       return resumedTasks().length > 0 ? 'an end resumed a task' : undefined;
+    },
+  },
+);
+
+// ---------------------------------------------------------------- the console's routes
+
+/** Callers of the console routes: the approvers of the seeded approvals often, anyone else as for every route. */
+const consoleClaims = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom<Record<string, unknown>>(
+      { email: EMAILS.approver1, groups: [] },
+      { email: 'approver2@example.com', groups: [] },
+      { email: EXCEPTION_APPROVER, groups: [] },
+      { email: 'APPROVER1@Example.com', groups: [] },
+    ),
+  },
+  { weight: 6, arbitrary: claims },
+);
+function consoleAuthed<T extends object>(rest: { [K in keyof T]: fc.Arbitrary<T[K]> }) {
+  return fc
+    .tuple(fc.record(rest), consoleClaims, withAuthorizer)
+    .map(([r, c, w]) => ({ ...(r as T), claims: c, withAuthorizer: w }));
+}
+/** The approver of every genuine approval id. */
+const approverOf = (id: string) =>
+  seeded.links.find((l) => l.approvalId === id)?.approver ?? consoleSeed.exceptionApprovals.get(id);
+const consoleApprovalIds = () => [...seeded.links.map((l) => l.approvalId), ...consoleSeed.exceptionApprovals.keys()];
+/** The request representation's fields (product.md); anything else is bookkeeping that must not show. */
+const REQUEST_REPRESENTATION = [
+  'requestId',
+  'status',
+  'serviceAccount',
+  'name',
+  'scopes',
+  'lifetimeDays',
+  'justification',
+  'consumers',
+  'requester',
+  'createdAt',
+  'approvalsRequired',
+  'approvals',
+  'reason',
+  'tokenId',
+  'secretName',
+  'secretArn',
+  'expiresAt',
+];
+/** What is wrong with the subject of an approval (a request or an exception), if anything. */
+function subjectProblem(value: Record<string, unknown>): string | undefined {
+  if ('request' in value === 'exception' in value) return 'not exactly one of request and exception';
+  if ('exception' in value) return excProblem(value.exception);
+  const request = value.request as Record<string, unknown>;
+  const extra = Object.keys(request ?? {}).filter((k) => !REQUEST_REPRESENTATION.includes(k));
+  return extra.length > 0 ? `the request shows ${extra.join(', ')}` : undefined;
+}
+/** A genuine approval id asked for by someone else than its approver: nothing but 404 (or an earlier refusal). */
+function strangerProblem(spec: FuzzEvent, status: number): string | undefined {
+  const id = spec.pathParameters?.approvalId ?? '';
+  const owner = approverOf(id);
+  const caller = plainCaller(spec);
+  if (owner === undefined || caller === undefined || owner === caller) return undefined;
+  return [200, 403, 409, 410].includes(status) ? `${caller} got ${status} on ${owner}'s approval` : undefined;
+}
+/** Whom a 2xx answered: the email the handler took (lower-cased), whatever its case. */
+const consoleCaller = (spec: FuzzEvent) => validEmailOf(callerClaims(spec));
+const CONSOLE_QUERY = ['status', 'limit', 'nextToken'];
+const consoleUnknownParams = (spec: FuzzEvent) =>
+  Object.entries(spec.query ?? {})
+    .filter(([k, v]) => v !== undefined && !CONSOLE_QUERY.includes(k))
+    .map(([k]) => k);
+const CONSOLE_DECISIONS = ['APPROVED', 'REJECTED'];
+const CONSOLE_OUTCOMES = ['PENDING', 'APPROVED', 'REJECTED'];
+const consoleExample = (routeKey: string, email: string, extra: Partial<FuzzEvent> = {}): FuzzEvent => ({
+  routeKey,
+  claims: { email, groups: [] },
+  withAuthorizer: true,
+  ...extra,
+});
+const CONSOLE_DECISION = 'POST /approvals/{approvalId}/decision';
+
+cases.push(
+  {
+    route: 'GET /catalog',
+    handler: () => api.console,
+    kind: 'json',
+    authenticated: true,
+    fields: [],
+    fieldsOf: (spec) => Object.keys(spec.query ?? {}),
+    events: authed({ extra: ptExtraParams, junk: junkBody }).map(({ claims: c, withAuthorizer, extra, junk }) => ({
+      routeKey: 'GET /catalog',
+      claims: c,
+      withAuthorizer,
+      query: extra,
+      body: junk.body,
+      encoding: junk.encoding,
+      headers: { 'content-type': junk.contentType },
+    })),
+    onAnswer: (spec, status, body) => {
+      const asked = Object.entries(spec.query ?? {}).filter(([, v]) => v !== undefined);
+      if (asked.length > 0 && status !== 401 && status !== 400) return `a query parameter answered ${status}`;
+      if (asked.length === 0 && plainCaller(spec) !== undefined && status !== 200) return `refused with ${status}`;
+      if (status !== 200) return undefined;
+      if (!isDeepStrictEqual(body, catalogOf(loadPolicy()))) return 'not the catalog of the policy';
+      const text = JSON.stringify(body);
+      const hidden = loadPolicy().serviceAccounts.flatMap((a) => [a.atlassianId, a.email, a.cloudId, ...a.approvers]);
+      const shown = hidden.find((h) => text.includes(h));
+      return shown ? `the catalog shows ${shown}` : undefined;
+    },
+  },
+  {
+    route: 'GET /approvals',
+    handler: () => api.console,
+    kind: 'json',
+    authenticated: true,
+    fields: CONSOLE_QUERY,
+    fieldsOf: consoleUnknownParams,
+    events: consoleAuthed({
+      status: fc.oneof(
+        { weight: 6, arbitrary: fc.constant('pending') },
+        { weight: 2, arbitrary: fc.constantFrom(undefined, '', 'PENDING', 'pending ', 'open', 'decided', 'all') },
+        { weight: 1, arbitrary: weirdString(12) },
+      ),
+      extra: ptExtraParams,
+      limit: ptLimitParam,
+      next: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: nextTokenParam }),
+    }).map(({ claims: c, withAuthorizer, status, extra, limit, next }) => ({
+      routeKey: 'GET /approvals',
+      claims: c,
+      withAuthorizer,
+      query: { ...extra, status, limit, nextToken: next },
+    })),
+    onAnswer: (spec, status, body) => {
+      const q = spec.query ?? {};
+      const unknown = consoleUnknownParams(spec);
+      const error = excError(body);
+      if (status === 200 && (q.status !== 'pending' || unknown.length > 0)) return 'a listing without status=pending';
+      if (status === 400 && ![...unknown, ...CONSOLE_QUERY].includes(error?.field ?? '')) {
+        return `400 naming ${String(error?.field)}`;
+      }
+      const valid =
+        unknown.length === 0 &&
+        q.status === 'pending' &&
+        (q.limit === undefined || /^(?:[1-9]\d?|100)$/.test(q.limit)) &&
+        q.nextToken === undefined;
+      if (valid && plainCaller(spec) !== undefined && status !== 200) return 'a valid listing was refused';
+      if (status !== 200) return undefined;
+      const page = body as { items?: Record<string, unknown>[] };
+      if (!Array.isArray(page.items)) return 'a listing without items';
+      const limit = q.limit === undefined ? 50 : Number(q.limit);
+      if (page.items.length > limit) return `${page.items.length} items for limit ${limit}`;
+      for (const item of page.items) {
+        const extra = Object.keys(item).filter((k) => !['approvalId', 'expiresAt', 'request', 'exception'].includes(k));
+        if (extra.length > 0) return `an item shows ${extra.join(', ')}`;
+        const owner = approverOf(String(item.approvalId));
+        if (owner !== consoleCaller(spec)) return `${String(consoleCaller(spec))} saw ${String(owner)}'s approval`;
+        const problem = subjectProblem(item);
+        if (problem) return problem;
+      }
+      return undefined;
+    },
+  },
+  {
+    route: 'GET /approvals/{approvalId}/request',
+    handler: () => api.console,
+    kind: 'json',
+    authenticated: true,
+    fields: [],
+    events: consoleAuthed({ id: idParam('apv', consoleApprovalIds) }).map(({ claims: c, withAuthorizer, id }) => ({
+      routeKey: 'GET /approvals/{approvalId}/request',
+      claims: c,
+      withAuthorizer,
+      pathParameters: { approvalId: id },
+    })),
+    examples: () =>
+      [
+        [EMAILS.approver1, seeded.links.find((l) => l.approver === EMAILS.approver1)?.approvalId ?? ''],
+        [EMAILS.alice, seeded.links.find((l) => l.approver === EMAILS.approver1)?.approvalId ?? ''],
+        [EMAILS.admin, [...consoleSeed.exceptionApprovals.keys()][0] ?? ''],
+      ].map(([who, id]) =>
+        consoleExample('GET /approvals/{approvalId}/request', who as string, { pathParameters: { approvalId: id } }),
+      ),
+    onAnswer: (spec, status, body) => {
+      const stranger = strangerProblem(spec, status);
+      if (stranger) return stranger;
+      const id = spec.pathParameters?.approvalId ?? '';
+      if (approverOf(id) !== undefined && approverOf(id) === plainCaller(spec) && status !== 200) {
+        return `the approver's own approval answered ${status}`;
+      }
+      if (status !== 200) return status === 404 || status === 401 ? undefined : `answered ${status}`;
+      const view = body as Record<string, unknown>;
+      if (view.approvalId !== id) return 'another approval than the one asked';
+      if (!['OPEN', 'DECIDED', 'CLOSED'].includes(String(view.status))) return `status ${String(view.status)}`;
+      const { approvalId: _a, status: _s, expiresAt: _e, decision: _d, decidedAt: _t, ...subject } = view;
+      return subjectProblem(subject);
+    },
+  },
+  {
+    route: CONSOLE_DECISION,
+    handler: () => api.console,
+    kind: 'json',
+    readsBody: true,
+    authenticated: true,
+    fields: ['decision'],
+    events: consoleAuthed({
+      id: idParam('apv', consoleApprovalIds),
+      body: jsonBodyText({ decision: 'approve' }, 'decision', {
+        decision: j(fc.constantFrom('approve', 'reject', 'APPROVE', 'approve ', '', null, true, ['approve'])),
+      }),
+      encoding: bodyEncoding,
+      ct: contentType,
+    }).map(({ claims: c, withAuthorizer, id, body, encoding, ct }) => ({
+      routeKey: CONSOLE_DECISION,
+      claims: c,
+      withAuthorizer,
+      pathParameters: { approvalId: id },
+      body,
+      encoding,
+      headers: { 'content-type': ct },
+    })),
+    examples: () => {
+      const link = seeded.links.find((l) => l.approver === EMAILS.approver1)?.approvalId ?? '';
+      const exception = [...consoleSeed.exceptionApprovals.keys()][0] ?? '';
+      const json = (decision: string) => ({
+        body: JSON.stringify({ decision }),
+        headers: { 'content-type': 'application/json' },
+      });
+      return [
+        consoleExample(CONSOLE_DECISION, EMAILS.alice, { pathParameters: { approvalId: link }, ...json('approve') }),
+        consoleExample(CONSOLE_DECISION, EMAILS.admin, { pathParameters: { approvalId: link }, ...json('reject') }),
+        consoleExample(CONSOLE_DECISION, EMAILS.approver1, {
+          pathParameters: { approvalId: link },
+          ...json('approve'),
+        }),
+        consoleExample(CONSOLE_DECISION, EMAILS.approver1, { pathParameters: { approvalId: link }, ...json('reject') }),
+        consoleExample(CONSOLE_DECISION, EXCEPTION_APPROVER, {
+          pathParameters: { approvalId: exception },
+          ...json('reject'),
+        }),
+      ];
+    },
+    onAnswer: (spec, status, body) => {
+      const stranger = strangerProblem(spec, status);
+      if (stranger) return stranger;
+      if (![200, 400, 401, 403, 404, 409, 410, 413, 415].includes(status)) return `answered ${status}`;
+      if (status === 409 && excError(body)?.code !== 'CONFLICT') return 'a 409 not CONFLICT';
+      if (status === 410 && excError(body)?.code !== 'GONE') return 'a 410 not GONE';
+      if (status !== 200) return undefined;
+      const { approvalId, decision, outcome, ...subject } = body as Record<string, unknown>;
+      if (approvalId !== spec.pathParameters?.approvalId) return 'another approval than the one asked';
+      if (!CONSOLE_DECISIONS.includes(String(decision))) return `decision ${String(decision)}`;
+      if (!CONSOLE_OUTCOMES.includes(String(outcome))) return `outcome ${String(outcome)}`;
+      return subjectProblem(subject);
+    },
+    after: async (spec, body) => {
+      const answer = body as {
+        approvalId: string;
+        decision: string;
+        outcome: string;
+        request?: { requestId: string; requester: string };
+        exception?: { exceptionId: string };
+      };
+      const approval = await store.getApproval(answer.approvalId);
+      if (!approval) return 'the decided approval is gone';
+      if (approval.approver !== consoleCaller(spec)) return `decided ${approval.approver}'s approval`;
+      if (approval.status !== 'DECIDED' || approval.decision !== answer.decision) return 'not DECIDED as answered';
+      const subjectId = answer.request?.requestId ?? answer.exception?.exceptionId ?? '';
+      const taskToken = answer.request ? `task-token-${subjectId}` : consoleSeed.taskTokens.get(subjectId);
+      const expected =
+        answer.outcome === 'PENDING' ? [] : [{ taskToken, output: JSON.stringify({ outcome: answer.outcome }) }];
+      if (!isDeepStrictEqual(resumedTasks(), expected)) return `resumed ${JSON.stringify(resumedTasks())}`;
+      if (startedExecutions().length > 0) return 'a decision started an execution';
+      const audit = await dynamo.doc.send(new ScanCommand({ TableName: dynamo.auditTableName, ConsistentRead: true }));
+      const recorded = (audit.Items ?? []).filter(
+        (r) => r.requestId === subjectId && r.actor === approval.approver && r.details?.via === 'console',
+      );
+      if (recorded.length !== 1) return `${recorded.length} audit records of the console decision`;
+      // Something pending again for the next input to decide.
+      if (answer.request) {
+        await seedRequest(answer.request.requester, `fuzz-console-${consoleSeed.reseeded++}`, true);
+      } else {
+        await seedExceptionApproval();
+      }
+      return undefined;
     },
   },
 );
