@@ -19,7 +19,12 @@ import {
   unsealTaskToken,
   verifyApprovalLink,
 } from '../domain/links';
-import { type ApprovalPageModel, approvalRequestEmail, exceptionApprovalEmail } from '../domain/messages';
+import {
+  type ApprovalPageModel,
+  approvalRequestEmail,
+  exceptionApprovalEmail,
+  type RenderedEmail,
+} from '../domain/messages';
 import { type Caller, type Decision, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
@@ -129,39 +134,49 @@ async function requestExceptionApproval(deps: ApprovalDeps, input: { exceptionId
       taskTokenSealed: sealTaskToken(key, input.taskToken, exception.exceptionId),
     });
     if (!saved) continue;
-    const expiresAt = new Date(Date.parse(saved.createdAt) + deps.policy.approvalExpiryHours * 3_600_000);
-    for (const approver of saved.approvers) {
-      const approvalId = approvalIdFor(saved.exceptionId, approver);
-      await deps.store.createApproval({
-        approvalId,
-        requestId: saved.exceptionId,
-        subject: 'exception',
-        approver,
-        expiresAt: isoSeconds(expiresAt),
-        status: 'OPEN',
-        csrfHashes: [],
-        createdAt: isoSeconds(deps.clock.now()),
-      });
-      const approval = await deps.store.getApproval(approvalId);
-      if (!approval || approval.emailedAt) continue;
-      const sig = signApprovalLink(key, approvalId, approver, expiresAt);
-      const link = `${deps.approvalBaseUrl.replace(/\/+$/, '')}/approvals/${approvalId}?sig=${encodeURIComponent(sig)}`;
-      const email = exceptionApprovalEmail(toExceptionRepresentation(saved), link, isoSeconds(expiresAt));
-      await deps.mailer.send({ to: approver, ...email });
-      await deps.store.markApprovalEmailed(approvalId, isoSeconds(deps.clock.now()));
-    }
+    await sendApprovalLinks(deps, key, {
+      subjectId: saved.exceptionId,
+      subject: 'exception',
+      createdAt: saved.createdAt,
+      approvers: saved.approvers,
+      email: (link, expiresAt) => exceptionApprovalEmail(toExceptionRepresentation(saved), link, expiresAt),
+    });
     return { status: saved.status, approvers: saved.approvers.length };
   }
   throw new Error(`exception ${input.exceptionId} kept changing while storing the task token`);
 }
 
 async function createAndSendApprovals(deps: ApprovalDeps, key: Buffer, request: StoredRequest) {
-  const expiresAt = new Date(Date.parse(request.createdAt) + deps.policy.approvalExpiryHours * 3_600_000);
-  for (const approver of request.approvers) {
-    const approvalId = approvalIdFor(request.requestId, approver);
+  await sendApprovalLinks(deps, key, {
+    subjectId: request.requestId,
+    createdAt: request.createdAt,
+    approvers: request.approvers,
+    email: (link, expiresAt) => approvalRequestEmail(request, link, expiresAt),
+  });
+}
+
+/**
+ * One single-use approval per approver of a request or an exception (`subject`), each emailed its signed link
+ * once: approvals are keyed by (subject, approver) and one already emailed is not emailed again.
+ */
+async function sendApprovalLinks(
+  deps: ApprovalDeps,
+  key: Buffer,
+  target: {
+    subjectId: string;
+    subject?: 'exception';
+    createdAt: string;
+    approvers: readonly string[];
+    email: (link: string, expiresAt: string) => RenderedEmail;
+  },
+) {
+  const expiresAt = new Date(Date.parse(target.createdAt) + deps.policy.approvalExpiryHours * 3_600_000);
+  for (const approver of target.approvers) {
+    const approvalId = approvalIdFor(target.subjectId, approver);
     await deps.store.createApproval({
       approvalId,
-      requestId: request.requestId,
+      requestId: target.subjectId,
+      ...(target.subject ? { subject: target.subject } : {}),
       approver,
       expiresAt: isoSeconds(expiresAt),
       status: 'OPEN',
@@ -172,8 +187,7 @@ async function createAndSendApprovals(deps: ApprovalDeps, key: Buffer, request: 
     if (!approval || approval.emailedAt) continue;
     const sig = signApprovalLink(key, approvalId, approver, expiresAt);
     const link = `${deps.approvalBaseUrl.replace(/\/+$/, '')}/approvals/${approvalId}?sig=${encodeURIComponent(sig)}`;
-    const email = approvalRequestEmail(request, link, isoSeconds(expiresAt));
-    await deps.mailer.send({ to: approver, ...email });
+    await deps.mailer.send({ to: approver, ...target.email(link, isoSeconds(expiresAt)) });
     await deps.store.markApprovalEmailed(approvalId, isoSeconds(deps.clock.now()));
   }
 }
