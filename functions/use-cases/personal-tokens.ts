@@ -212,7 +212,8 @@ export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<
     // Error names and keys only: never a response body.
     scan.error = `${error.name}${error.status === undefined ? '' : ` ${error.status}`}: ${error.message}`;
     scan.listed = listing.listed;
-    scan.new = listing.newCount;
+    // Tokens first seen by an earlier, incomplete attempt count as new in this scan too.
+    scan.new = stored.new + listing.newCount;
     const retry = scan.attempts < MAX_SCAN_ATTEMPTS;
     if (!retry) {
       scan.status = 'INCOMPLETE';
@@ -236,7 +237,7 @@ export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<
 
   scan.listed = listing.listed;
   scan.skipped = listing.skipped;
-  scan.new = listing.newCount;
+  scan.new = stored.new + listing.newCount;
   scan.gone = await markGone(deps, listing.seen, context, at);
   await reRevoke(deps, listing.stillListedRevoked);
   const revocation = await revokeDue(deps, settings, ctx, listing.dueIds, context);
@@ -552,18 +553,18 @@ async function sendDigest(
   listing: Listing,
   revocation: { revoked: number; capped: boolean },
 ) {
-  if (listing.newCount === 0 && scan.gone === 0 && revocation.revoked === 0 && !revocation.capped) return;
+  if (scan.new === 0 && scan.gone === 0 && revocation.revoked === 0 && !revocation.capped) return;
   const lines = listing.found
     .slice(0, DIGEST_LINES)
     .map((r) =>
       `- ${r.owner.email} "${oneLine(r.label)}" (${r.atlassianTokenId}) ${r.state} ${r.flags.join(' ')}`.trimEnd(),
     );
-  if (listing.newCount > lines.length) lines.push(`- … and ${listing.newCount - lines.length} more`);
+  if (scan.new > lines.length) lines.push(`- … and ${scan.new - lines.length} more`);
   await notifyMarked(deps, `pt-digest:${scan.scanId}`, deps.policy.notifications.adminEmails, {
-    subject: `Personal tokens: ${listing.newCount} new, ${scan.gone} gone, ${revocation.revoked} revoked`,
+    subject: `Personal tokens: ${scan.new} new, ${scan.gone} gone, ${revocation.revoked} revoked`,
     text: [
       `The scan ${scan.scanId} listed ${listing.listed} personal tokens (mode ${deps.policy.personalTokens?.mode}).`,
-      `New: ${listing.newCount}. Gone: ${scan.gone}. Revoked: ${revocation.revoked}.`,
+      `New: ${scan.new}. Gone: ${scan.gone}. Revoked: ${revocation.revoked}.`,
       ...(revocation.capped ? [`Revocations due but not made (over the cap): ${listing.dueIds.length}.`] : []),
       ...(lines.length > 0 ? ['', 'New tokens:', ...lines] : []),
       '',

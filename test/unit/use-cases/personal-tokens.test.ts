@@ -178,6 +178,33 @@ describe('Use case: personal-token scan', () => {
     expect(tokenAt(kept)?.status).toBe('REVOKED');
   }, 60_000);
 
+  it('counts the tokens an incomplete attempt found as new in the scan that completes', async () => {
+    // Prepare: two pages; the listing fails on the second the first time.
+    h.fake.state.addGeneratedPersonalTokens({ members: 11, tokensPerMember: 100, now: h.clock.now(), prefix: 'n' });
+    let pages = 0;
+    const real = h.deps.atlassian as AtlassianClient;
+    const flaky = deps({
+      atlassian: {
+        revokeToken: (a, b) => real.revokeToken(a, b),
+        orgTokens: async (orgId, query) => {
+          pages++;
+          if (pages === 2) await h.control('/__control/faults', { route: 'inventory', status: 500, count: 10 });
+          return real.orgTokens(orgId, query);
+        },
+      },
+    });
+    const begun = await beginScan(flaky, { caller: ADMIN });
+    const first = await runScan(flaky, begun.scanId);
+    expect(first).toMatchObject({ retry: true, scan: { new: 1000 } });
+    expect(sent).toEqual([]);
+    await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
+    // Act
+    const retried = await runScan(flaky, begun.scanId);
+    // Assess: every token of the org is new in this scan, and the one digest says so.
+    expect(retried.scan).toMatchObject({ status: 'COMPLETE', listed: 1101, new: 1101 });
+    expect(sent.map((e) => e.subject)).toEqual(['Personal tokens: 1101 new, 0 gone, 0 revoked']);
+  }, 60_000);
+
   it('rides out 429s from the listing (Retry-After honoured by the client)', async () => {
     // Prepare
     await h.control('/__control/faults', { route: 'inventory', status: 429, count: 2, retryAfterSeconds: 1 });
