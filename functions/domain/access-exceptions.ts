@@ -107,6 +107,18 @@ export function exceptionSettings(policy: Policy) {
   return { ...settings, orgId: policy.organization.orgId, authPolicies };
 }
 
+/**
+ * The org and its two authentication policies, whether or not exceptions are still on: a member moved into the
+ * allow policy must be moved back even after the policy turned exceptions off.
+ */
+export function authPoliciesOf(policy: Policy) {
+  const authPolicies = policy.organization?.authPolicies;
+  if (!authPolicies || !policy.organization) {
+    throw new Error('the policy has no organization.authPolicies: nobody can be moved between policies');
+  }
+  return { orgId: policy.organization.orgId, authPolicies };
+}
+
 /** The approvers who may decide on `member`'s exception: the policy's, without the member. */
 export function eligibleExceptionApprovers(policy: Policy, member: string): string[] {
   const self = member.toLowerCase();

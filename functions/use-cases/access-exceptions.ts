@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import {
   type AccessExceptionRepresentation,
   activate,
+  authPoliciesOf,
   canSeeException,
   close,
   EXCEPTION_ID,
@@ -362,7 +363,7 @@ async function saveOrRetry(
 /** The member's account id, resolved in the org directory once and kept on the exception. */
 async function accountIdOf(deps: ExceptionStepDeps, exception: StoredException): Promise<string> {
   if (exception.accountId) return exception.accountId;
-  const { orgId } = exceptionSettings(deps.policy);
+  const { orgId } = authPoliciesOf(deps.policy);
   const [user] = await deps.atlassian.findUsersByEmail(orgId, '-', [exception.member]);
   if (!user) throw new PolicyMoveFailedError(`${exception.member} is not in the organization's directory`);
   await saveOrRetry(deps, exception.exceptionId, (current) =>
@@ -447,7 +448,7 @@ export async function revertException(deps: ExceptionStepDeps, input: { exceptio
   const exception = await load(deps, input.exceptionId);
   if (exception.status === 'ENDED' || exception.status === 'FAILED')
     return { exceptionId: exception.exceptionId, moved: false };
-  const settings = exceptionSettings(deps.policy);
+  const settings = authPoliciesOf(deps.policy);
   const holder = await deps.store.claimLiveException(exception.member, exception.exceptionId);
   if (holder !== undefined) {
     // Another exception of the member's holds the place: the membership is that one's to end.

@@ -862,6 +862,19 @@ describe('Use case: revertException', () => {
     expect(started.map((s) => s.name)).toEqual([created.exceptionId]);
   });
 
+  it('moves the member back even after the policy turned exceptions off', async () => {
+    // Prepare
+    const exceptionId = await activeException();
+    expect(await policyOf('alice@example.com')).toBe('policy-allow');
+    const { exceptions: _off, ...withoutExceptions } = policy.personalTokens as PersonalTokenPolicy;
+    const changed: Policy = { ...policy, personalTokens: withoutExceptions };
+    // Act
+    const reverted = await revertException(steps({ policy: changed }), { exceptionId });
+    // Assess
+    expect(reverted).toMatchObject({ moved: true, status: 'ENDED' });
+    expect(await policyOf('alice@example.com')).toBe('policy-block');
+  });
+
   it('does not move a member whose live exception is another one', async () => {
     // Prepare: alice's live exception is active; a stale one of hers (never her live one) is reverted.
     const live = await activeException();
