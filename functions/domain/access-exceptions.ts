@@ -59,6 +59,8 @@ export interface StoredException extends AccessExceptionRepresentation {
   endRequestedBy?: string;
   /** How often moving the member back failed (each one audited and told to the admins). */
   moveBackFailures?: number;
+  /** When the member's personal tokens were handled after the end (a repeated step does not do it again). */
+  tokensHandledAt?: string;
   updatedAt: string;
 }
 

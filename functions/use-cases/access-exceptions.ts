@@ -446,14 +446,14 @@ export async function failException(deps: ExceptionStepDeps, input: { exceptionI
  */
 export async function revertException(deps: ExceptionStepDeps, input: { exceptionId: string; failed?: boolean }) {
   const exception = await load(deps, input.exceptionId);
-  if (exception.status === 'ENDED' || exception.status === 'FAILED')
-    return { exceptionId: exception.exceptionId, moved: false };
+  // Over already (a repeat of this step): no move, but what follows the move is finished, each part once.
+  const alreadyOver = exception.status === 'ENDED' || exception.status === 'FAILED';
   const settings = authPoliciesOf(deps.policy);
   const holder = await deps.store.claimLiveException(exception.member, exception.exceptionId);
   if (holder !== undefined) {
     // Another exception of the member's holds the place: the membership is that one's to end.
     deps.log?.warn('exception is not the member’s live one; not moving them', { exceptionId: exception.exceptionId });
-  } else {
+  } else if (!alreadyOver) {
     const accountId = await accountIdOf(deps, exception);
     await moveMember(deps, {
       orgId: settings.orgId,
@@ -482,11 +482,18 @@ export async function revertException(deps: ExceptionStepDeps, input: { exceptio
         reason: ended.reason ?? 'DAYS_OVER',
       },
     );
-    // Not the member's live exception: their tokens belong to the one that is, and are left alone.
-    const handled =
-      holder === undefined
-        ? await handleTokens(deps, ended)
-        : 'their personal tokens are governed by their live exception';
+    // Not the member's live exception: their tokens belong to the one that is, and are left alone. Handled once:
+    // a later repeat (the main execution waking after an early end) must not act on tokens made since.
+    let handled = 'their personal tokens are governed by their live exception';
+    if (holder === undefined && ended.tokensHandledAt === undefined) {
+      handled = await handleTokens(deps, ended);
+      const at = isoSeconds(deps.clock.now());
+      await saveOrRetry(deps, ended.exceptionId, (current) =>
+        current.tokensHandledAt === undefined ? { ...current, tokensHandledAt: at } : undefined,
+      );
+    } else if (holder === undefined) {
+      handled = 'their personal tokens were handled when it ended';
+    }
     await tell(deps, ended, `ended (${ended.reason ?? 'DAYS_OVER'}); ${handled}`, [ended.member, ...ended.approvers]);
   } else {
     await audit(deps, ended, 'EXCEPTION_FAILED', ended.updatedAt, 'token-warden', { reason: ended.reason ?? 'FAILED' });
@@ -495,7 +502,7 @@ export async function revertException(deps: ExceptionStepDeps, input: { exceptio
       ...ended.approvers,
     ]);
   }
-  return { exceptionId: ended.exceptionId, moved: holder === undefined, status: ended.status };
+  return { exceptionId: ended.exceptionId, moved: holder === undefined && !alreadyOver, status: ended.status };
 }
 
 /**

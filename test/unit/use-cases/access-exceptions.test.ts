@@ -765,7 +765,7 @@ describe('Use case: revertException', () => {
     // Act
     const again = await revertException(steps(), { exceptionId });
     // Assess
-    expect(again).toEqual({ exceptionId, moved: false });
+    expect(again).toEqual({ exceptionId, moved: false, status: 'ENDED' });
     expect(await stored(exceptionId)).toEqual(after);
     expect(sent).toHaveLength(mails);
     expect(await policyOf('alice@example.com')).toBe('policy-allow');
@@ -849,7 +849,11 @@ describe('Use case: revertException', () => {
     expect(ended).toMatchObject({ actor: 'alice@example.com', details: { reason: 'ENDED_EARLY' } });
     // The main execution's move back at endsAt finds it ended and does nothing.
     h.clock.advance(7 * DAY);
-    await expect(revertException(steps(), { exceptionId })).resolves.toEqual({ exceptionId, moved: false });
+    await expect(revertException(steps(), { exceptionId })).resolves.toEqual({
+      exceptionId,
+      moved: false,
+      status: 'ENDED',
+    });
     await expect(endException(routes(), ALICE, exceptionId)).rejects.toMatchObject({ code: 'CONFLICT' });
   });
 
@@ -860,6 +864,40 @@ describe('Use case: revertException', () => {
     await expect(endException(routes(), ALICE, created.exceptionId)).rejects.toMatchObject({ code: 'CONFLICT' });
     await expect(endException(routes(), BOB, created.exceptionId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     expect(started.map((s) => s.name)).toEqual([created.exceptionId]);
+  });
+
+  it('a repeated move back finishes what a stopped one left, and never acts on tokens twice', async () => {
+    // Prepare: revoke mode; the step moved alice back and saved ENDED, then stopped before her tokens.
+    const p = withSettings({ mode: 'revoke' });
+    const exceptionId = await activeException(ALICE, steps({ policy: p }));
+    const made = await personalToken('alice@example.com', 'made during the exception');
+    await fetch(`${h.fakeUrl}/__control/policies/policy-block/members`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'alice@example.com' }),
+    });
+    const current = await stored(exceptionId);
+    await h.deps.store.saveException({
+      ...current,
+      status: 'ENDED',
+      endedAt: isoSeconds(h.clock.now()),
+      reason: 'DAYS_OVER',
+    });
+    // Act: the step again.
+    const again = await revertException(steps({ policy: p }), { exceptionId });
+    // Assess: her token is revoked now, once.
+    expect(again).toMatchObject({ moved: false, status: 'ENDED' });
+    expect(h.fake.personalTokens().find((t) => t.id === made)?.status).toBe('REVOKED');
+    expect((await stored(exceptionId)).tokensHandledAt).toBeDefined();
+    // A later wake-up (the main execution after an early end) leaves a token made since alone.
+    const older = await fetch(`${h.fakeUrl}/__control/personal-tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'alice@example.com', label: 'predates the block', createdDaysAgo: 30 }),
+    });
+    const olderId = ((await older.json()) as { id: string }).id;
+    await revertException(steps({ policy: p }), { exceptionId });
+    expect(h.fake.personalTokens().find((t) => t.id === olderId)?.status).toBe('ACTIVE');
   });
 
   it('moves the member back even after the policy turned exceptions off', async () => {
