@@ -65,22 +65,18 @@ const textRows = (rows: [string, string][]) => rows.map(([k, v]) => `${k}: ${inl
  * (every requester-typed value stays inside its `key: value` line).
  */
 export function approvalRequestEmail(r: TokenRequestRecord, link: string, expiresAt: string): RenderedEmail {
-  const rows = summaryLines(r);
   const requester = inlineForEmail(r.requester);
-  return {
-    subject: `Approval needed: ${inlineForEmail(r.serviceAccount)} token "${inlineForEmail(r.name)}" for ${requester}`,
-    text: [
-      `${requester} asks for an Atlassian API token.`,
-      '',
-      ...textRows(rows),
-      '',
-      `Open this link to review and approve or reject (valid until ${expiresAt}):`,
-      link,
-      '',
-      'Opening the link decides nothing; only the Approve or Reject button on the page does.',
-    ].join('\n'),
-    html: `<p>${escapeHtml(requester)} asks for an Atlassian API token.</p>${htmlTable(rows, inlineForEmail)}<p><a href="${escapeHtml(link)}">Review the request</a> (valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link decides nothing; only the Approve or Reject button on the page does.</p>`,
-  };
+  return approvalLinkEmail(
+    {
+      subject: `Approval needed: ${inlineForEmail(r.serviceAccount)} token "${inlineForEmail(r.name)}" for ${requester}`,
+      textIntro: `${requester} asks for an Atlassian API token.`,
+      htmlIntro: `${requester} asks for an Atlassian API token.`,
+      rows: summaryLines(r),
+      linkText: 'Review the request',
+    },
+    link,
+    expiresAt,
+  );
 }
 
 /** The approval request of an access exception: like a token request's, worded for the exception. */
@@ -89,21 +85,40 @@ export function exceptionApprovalEmail(
   link: string,
   expiresAt: string,
 ): RenderedEmail {
-  const rows = exceptionLines(e);
   const member = inlineForEmail(e.member);
+  return approvalLinkEmail(
+    {
+      subject: `Approval needed: access exception for ${member} (${e.days} days of personal API tokens)`,
+      textIntro: `${member} asks for an access exception: ${e.days} days in which they may create and use personal API tokens.`,
+      htmlIntro: `${member} asks for an access exception.`,
+      rows: exceptionLines(e),
+      linkText: 'Review the exception',
+    },
+    link,
+    expiresAt,
+  );
+}
+
+/** An approver's email with its one link: the intro, the subject's rows, the link on its own line, the warning. */
+function approvalLinkEmail(
+  m: { subject: string; textIntro: string; htmlIntro: string; rows: [string, string][]; linkText: string },
+  link: string,
+  expiresAt: string,
+): RenderedEmail {
+  const decidesNothing = 'Opening the link decides nothing; only the Approve or Reject button on the page does.';
   return {
-    subject: `Approval needed: access exception for ${member} (${e.days} days of personal API tokens)`,
+    subject: m.subject,
     text: [
-      `${member} asks for an access exception: ${e.days} days in which they may create and use personal API tokens.`,
+      m.textIntro,
       '',
-      ...textRows(rows),
+      ...textRows(m.rows),
       '',
       `Open this link to review and approve or reject (valid until ${expiresAt}):`,
       link,
       '',
-      'Opening the link decides nothing; only the Approve or Reject button on the page does.',
+      decidesNothing,
     ].join('\n'),
-    html: `<p>${escapeHtml(member)} asks for an access exception.</p>${htmlTable(rows, inlineForEmail)}<p><a href="${escapeHtml(link)}">Review the exception</a> (valid until ${escapeHtml(expiresAt)}).</p><p>Opening the link decides nothing; only the Approve or Reject button on the page does.</p>`,
+    html: `<p>${escapeHtml(m.htmlIntro)}</p>${htmlTable(m.rows, inlineForEmail)}<p><a href="${escapeHtml(link)}">${m.linkText}</a> (valid until ${escapeHtml(expiresAt)}).</p><p>${decidesNothing}</p>`,
   };
 }
 

@@ -204,7 +204,7 @@ export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<
         pageSize: SCAN_PAGE_SIZE,
         ...(cursor === undefined ? {} : { cursor }),
       });
-      await recordPage(deps, ctx, listing, page.data as ListedToken[], catalogued, context, at);
+      await recordPage(deps, ctx, listing, page.data, catalogued, context, at);
       cursor = page.next;
     } while (cursor !== undefined);
   } catch (error) {
