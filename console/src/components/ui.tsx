@@ -1,0 +1,93 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import type { ApiError } from '../api';
+
+/** The page's heading; also the document title, and where focus goes when the page opens (for screen readers). */
+export function PageTitle({ children }: { children: string }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${children} · Token Warden`;
+    heading.current?.focus();
+  }, [children]);
+  return (
+    <h1 ref={heading} tabIndex={-1}>
+      {children}
+    </h1>
+  );
+}
+
+/** An API error as a message the person can act on; 404 says plainly that nothing is there for them. */
+export function ErrorNotice({ error }: { error?: ApiError }) {
+  if (!error) return null;
+  const text =
+    error.status === 404
+      ? `Not found: ${error.message}. It does not exist, or it is not yours to see.`
+      : error.status === 403
+        ? `Not allowed: ${error.message}`
+        : error.message;
+  return (
+    <div class="notice error" role="alert">
+      <strong>{error.code}</strong> {text}
+    </div>
+  );
+}
+
+/** A success or information message, announced politely. */
+export function Notice({ children }: { children: ComponentChildren }) {
+  return (
+    <div class="notice info" role="status">
+      {children}
+    </div>
+  );
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="muted" role="status">
+      Loading {what}…
+    </p>
+  );
+}
+
+/** A status exactly as the API spells it. */
+export function Status({ value }: { value: string }) {
+  return <span class={`status status-${value.toLowerCase().replace(/_/g, '-')}`}>{value}</span>;
+}
+
+/** An ISO time, shown in the reader's locale, with the exact value in `datetime` and the tooltip. */
+export function Time({ iso }: { iso?: string }) {
+  if (!iso) return <span class="muted">—</span>;
+  const date = new Date(iso);
+  const shown = Number.isNaN(date.getTime())
+    ? iso
+    : `${date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' })} UTC`;
+  return (
+    <time dateTime={iso} title={iso}>
+      {shown}
+    </time>
+  );
+}
+
+/** Label/value rows. */
+export function Details({ rows }: { rows: Array<[string, ComponentChildren]> }) {
+  return (
+    <dl class="details">
+      {rows.map(([label, value]) => (
+        <div key={label}>
+          <dt>{label}</dt>
+          <dd>{value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/** The API's error for one form field, tied to the field with `aria-describedby` by its id. */
+export function FieldError({ id, error, field }: { id: string; error?: ApiError; field: string }) {
+  if (!error || error.field !== field) return null;
+  return (
+    <p id={id} class="field-error">
+      {error.message}
+    </p>
+  );
+}

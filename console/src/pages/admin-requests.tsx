@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function AllRequests() {
+  return <PageTitle>All requests</PageTitle>;
+}

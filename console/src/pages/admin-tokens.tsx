@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function AllTokens() {
+  return <PageTitle>All tokens</PageTitle>;
+}

@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function Inventory() {
+  return <PageTitle>Inventory</PageTitle>;
+}

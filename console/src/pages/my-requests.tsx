@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function MyRequests() {
+  return <PageTitle>My requests</PageTitle>;
+}

@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function MyTokens() {
+  return <PageTitle>My tokens</PageTitle>;
+}

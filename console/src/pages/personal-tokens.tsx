@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function MyPersonalTokens() {
+  return <PageTitle>My personal tokens</PageTitle>;
+}

@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function RequestException() {
+  return <PageTitle>Request an exception</PageTitle>;
+}

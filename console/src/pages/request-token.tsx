@@ -1,0 +1,5 @@
+import { PageTitle } from '../components/ui';
+
+export function RequestToken() {
+  return <PageTitle>Request a token</PageTitle>;
+}
