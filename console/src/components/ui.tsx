@@ -1,6 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import type { ApiError } from '../api';
+import type { Pages } from '../hooks';
+import type { ApprovalDecision } from '../types';
 
 /** The page's heading; also the document title, and where focus goes when the page opens (for screen readers). */
 export function PageTitle({ children }: { children: string }) {
@@ -89,5 +91,83 @@ export function FieldError({ id, error, field }: { id: string; error?: ApiError;
     <p id={id} class="field-error">
       {error.message}
     </p>
+  );
+}
+
+/** The ARIA attributes of a form control: invalid when the API's error names `field`, described by hint and error. */
+export function fieldAria(error: ApiError | undefined, field: string, hintId?: string) {
+  const invalid = error?.field === field;
+  const describedBy = [hintId, invalid ? `${field}-error` : undefined].filter(Boolean).join(' ');
+  return { 'aria-invalid': invalid ? ('true' as const) : undefined, 'aria-describedby': describedBy || undefined };
+}
+
+/** A table that scrolls sideways on a narrow screen instead of breaking the layout. */
+export function Table({ label, head, children }: { label: string; head: string[]; children: ComponentChildren }) {
+  return (
+    <div class="table-wrap">
+      <table aria-label={label}>
+        <thead>
+          <tr>
+            {head.map((h) => (
+              <th key={h} scope="col">
+                {h}
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** The state of a paged list below its table: its error, loading, or a *Load more* button while there is more. */
+export function LoadMore<T>({ pages, what }: { pages: Pages<T>; what: string }) {
+  return (
+    <>
+      <ErrorNotice error={pages.error} />
+      {pages.loading ? (
+        <Loading what={what} />
+      ) : (
+        pages.more && (
+          <div class="actions">
+            <button type="button" class="secondary" onClick={pages.more}>
+              Load more
+            </button>
+          </div>
+        )
+      )}
+    </>
+  );
+}
+
+/** "n of m": the approvals a request or exception has, of those it needs. */
+export function approvalCount(approvals: ApprovalDecision[], required: number): string {
+  return `${approvals.filter((a) => a.decision === 'APPROVED').length} of ${required}`;
+}
+
+/** The decisions so far: who decided what, and when. */
+export function Approvals({ approvals, required }: { approvals: ApprovalDecision[]; required: number }) {
+  return (
+    <>
+      <h2>Approvals ({approvalCount(approvals, required)})</h2>
+      {approvals.length === 0 ? (
+        <p class="muted">No decision yet.</p>
+      ) : (
+        <Table label="Approvals" head={['Approver', 'Decision', 'When']}>
+          {approvals.map((a) => (
+            <tr key={a.approver}>
+              <td>{a.approver}</td>
+              <td>
+                <Status value={a.decision} />
+              </td>
+              <td>
+                <Time iso={a.decidedAt} />
+              </td>
+            </tr>
+          ))}
+        </Table>
+      )}
+    </>
   );
 }
