@@ -37,8 +37,9 @@ export interface RequestApiHandlers {
   /** `/access-exceptions…` (members their own, admins all). */
   readonly accessExceptions: IFunction;
   /**
-   * The web console's member routes: `GET /catalog`, `GET /approvals` (the caller's pending approvals),
-   * `GET /approvals/{approvalId}/request` and `POST /approvals/{approvalId}/decision` (the signed-in approver's own).
+   * The web console's member routes: `GET /me` (the caller's email and roles), `GET /catalog`, `GET /approvals`
+   * (the caller's pending approvals), `GET /approvals/{approvalId}/request` and
+   * `POST /approvals/{approvalId}/decision` (the signed-in approver's own).
    */
   readonly console: IFunction;
 }
@@ -166,6 +167,7 @@ export class RequestApi extends Construct {
     member('/access-exceptions/{exceptionId}', [HttpMethod.GET], integrations.accessExceptions);
     member('/access-exceptions/{exceptionId}/cancel', [HttpMethod.POST], integrations.accessExceptions);
     member('/access-exceptions/{exceptionId}/end', [HttpMethod.POST], integrations.accessExceptions);
+    member('/me', [HttpMethod.GET], integrations.console);
     member('/catalog', [HttpMethod.GET], integrations.console);
     member('/approvals', [HttpMethod.GET], integrations.console);
     member('/approvals/{approvalId}/request', [HttpMethod.GET], integrations.console);

@@ -34,6 +34,7 @@ const MEMBER_ROUTES: Record<string, string> = {
   'GET /access-exceptions/{exceptionId}': ENTRIES.accessExceptions,
   'POST /access-exceptions/{exceptionId}/cancel': ENTRIES.accessExceptions,
   'POST /access-exceptions/{exceptionId}/end': ENTRIES.accessExceptions,
+  'GET /me': ENTRIES.console,
   'GET /catalog': ENTRIES.console,
   'GET /approvals': ENTRIES.console,
   'GET /approvals/{approvalId}/request': ENTRIES.console,

@@ -1,8 +1,9 @@
 /**
- * The web console's routes (functions/api/console.ts) in-process, against dynalite and mocked AWS clients: the
- * catalog members request from, the signed-in approver's pending approvals, the request behind one of them, and the
- * decision made over the API with every rule of the emailed link (one decision per approval, never the requester,
- * only a current approver, quorum, one reject ends it, expiry), audited with `via: "console"`.
+ * The web console's routes (functions/api/console.ts) in-process, against dynalite and mocked AWS clients: who the
+ * caller is (`GET /me`), the catalog members request from, the signed-in approver's pending approvals, the request
+ * behind one of them, and the decision made over the API with every rule of the emailed link (one decision per
+ * approval, never the requester, only a current approver, quorum, one reject ends it, expiry), audited with
+ * `via: "console"`.
  */
 import { readFileSync } from 'node:fs';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
@@ -186,6 +187,46 @@ afterAll(async () => {
 });
 
 beforeEach(() => stubApprovalAws(mocks));
+
+const me = (claims: Record<string, unknown> | undefined, query?: Record<string, string>) =>
+  call({ routeKey: 'GET /me', ...(claims ? { claims } : {}), ...(query ? { query } : {}) });
+
+describe('GET /me', () => {
+  it("answers the caller's email and roles: admin from the group, approver from the policy's approver lists", async () => {
+    // Act
+    const answers = await Promise.all([
+      me(member(ALICE)),
+      me(member(APPROVER3)),
+      me(member(SECURITY)),
+      me(admin()),
+      me(member('Approver1@Example.COM')),
+    ]);
+    // Assess
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(answers[0]?.headers['cache-control']).toBe('no-store');
+    expect(answers.map((a) => a.body)).toEqual([
+      { email: ALICE, admin: false, approver: false },
+      // Approves for release-bot only: one account is enough.
+      { email: APPROVER3, admin: false, approver: true },
+      // Approves access exceptions only.
+      { email: SECURITY, admin: false, approver: true },
+      { email: 'admin@example.com', admin: true, approver: false },
+      { email: APPROVER1, admin: false, approver: true },
+    ]);
+  });
+
+  it('refuses a query parameter by name, and a caller without an email claim with 401', async () => {
+    // Act
+    const query = await me(member(ALICE), { email: APPROVER1 });
+    const anonymous = await call({ routeKey: 'GET /me', authorizerClaims: { sub: 'x' } });
+    // Assess
+    expect(query).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION_ERROR', field: 'email', message: "unknown query parameter 'email'" } },
+    });
+    expect(anonymous).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
+  });
+});
 
 describe('GET /catalog', () => {
   it('lists every service account with what a member may ask for, and nothing that identifies it elsewhere', async () => {

@@ -1946,7 +1946,45 @@ const consoleExample = (routeKey: string, email: string, extra: Partial<FuzzEven
 });
 const CONSOLE_DECISION = 'POST /approvals/{approvalId}/decision';
 
+/** Everyone the policy names as an approver: of a service account, or of access exceptions. */
+const policyApprovers = () => {
+  const p = loadPolicy();
+  return [...p.serviceAccounts.flatMap((a) => a.approvers), ...(p.personalTokens?.exceptions?.approvers ?? [])];
+};
+
 cases.push(
+  {
+    route: 'GET /me',
+    handler: () => api.console,
+    kind: 'json',
+    authenticated: true,
+    fields: [],
+    fieldsOf: (spec) => Object.keys(spec.query ?? {}),
+    events: consoleAuthed({ extra: ptExtraParams, junk: junkBody }).map(
+      ({ claims: c, withAuthorizer, extra, junk }) => ({
+        routeKey: 'GET /me',
+        claims: c,
+        withAuthorizer,
+        query: extra,
+        body: junk.body,
+        encoding: junk.encoding,
+        headers: { 'content-type': junk.contentType },
+      }),
+    ),
+    onAnswer: (spec, status, body) => {
+      const asked = Object.entries(spec.query ?? {}).filter(([, v]) => v !== undefined);
+      if (asked.length > 0 && status !== 401 && status !== 400) return `a query parameter answered ${status}`;
+      if (asked.length === 0 && plainCaller(spec) !== undefined && status !== 200) return `refused with ${status}`;
+      if (status !== 200) return undefined;
+      const email = consoleCaller(spec);
+      const expected = {
+        email,
+        admin: isAdminCaller(spec),
+        approver: email !== undefined && policyApprovers().includes(email),
+      };
+      return isDeepStrictEqual(body, expected) ? undefined : `answered ${JSON.stringify(body)} for ${String(email)}`;
+    },
+  },
   {
     route: 'GET /catalog',
     handler: () => api.console,
