@@ -7,6 +7,7 @@
  */
 
 import type { StoredException } from '../domain/access-exceptions';
+import type { RequestStatus, TokenStatus } from '../domain/model';
 import type { PersonalTokenFlag, PersonalTokenState, ScanRecord, StoredPersonalToken } from '../domain/personal-tokens';
 import type {
   ApprovalRecord,
@@ -32,8 +33,17 @@ export interface RequestRepository {
   createRequest(request: StoredRequest): Promise<boolean>;
   /** Saves `request` if nobody changed it since `request.version`; the saved record, or undefined on conflict. */
   saveRequest(request: StoredRequest): Promise<StoredRequest | undefined>;
-  /** One page of requests, newest first: one requester's, or everyone's. */
-  listRequests(opts: { requester?: string; limit: number; nextToken?: string }): Promise<Page<StoredRequest>>;
+  /**
+   * One page of requests, newest first: one requester's, or everyone's; only those in `status` and of
+   * `serviceAccount` when given (such a page may be short, or empty, and still carry `nextToken`).
+   */
+  listRequests(opts: {
+    requester?: string;
+    status?: RequestStatus;
+    serviceAccount?: string;
+    limit: number;
+    nextToken?: string;
+  }): Promise<Page<StoredRequest>>;
 }
 
 /** Approvers' single-use approval links. */
@@ -69,8 +79,17 @@ export interface TokenRepository {
   createToken(token: StoredToken): Promise<boolean>;
   /** Saves `token` if nobody changed it since `token.version`; the saved record, or undefined on conflict. */
   saveToken(token: StoredToken): Promise<StoredToken | undefined>;
-  /** One page of tokens, newest first: one owner's, or everyone's. */
-  listTokens(opts: { owner?: string; limit: number; nextToken?: string }): Promise<Page<StoredToken>>;
+  /**
+   * One page of tokens, newest first: one owner's, or everyone's; only those in `status` and of `serviceAccount`
+   * when given (such a page may be short, or empty, and still carry `nextToken`).
+   */
+  listTokens(opts: {
+    owner?: string;
+    status?: TokenStatus;
+    serviceAccount?: string;
+    limit: number;
+    nextToken?: string;
+  }): Promise<Page<StoredToken>>;
   /** Tokens whose rotation is due by `nowIso`, oldest first. */
   listDueTokens(nowIso: string, limit: number, nextToken?: string): Promise<Page<StoredToken>>;
   /** Every token record. */

@@ -14,6 +14,14 @@ import {
   newRequest,
   parseCreateRequestBody,
 } from '../domain/requests';
+import {
+  type ListQuery,
+  listedPerson,
+  parseServiceAccount,
+  parseStatus,
+  REQUEST_STATUSES,
+  refuseUnknownParams,
+} from './list-filters';
 import type {
   AuditTrail,
   LinkKeyring,
@@ -199,14 +207,24 @@ export function parseLimit(raw: string | undefined): number {
   return Number(raw);
 }
 
-export async function listTokenRequests(
-  deps: Pick<RequestDeps, 'store'>,
-  caller: Caller,
-  query: { limit?: string; nextToken?: string },
-) {
+const REQUEST_QUERY = ['status', 'serviceAccount', 'requester', 'limit', 'nextToken'];
+
+/**
+ * `GET /token-requests`: one page, newest first, of the caller's own requests (a member) or everyone's (an admin, or
+ * one `requester`'s), narrowed by `status` and `serviceAccount`; a filtered page may be short and still carry
+ * `nextToken` (see `listTokens`).
+ */
+export async function listTokenRequests(deps: Pick<RequestDeps, 'store'>, caller: Caller, query: ListQuery) {
+  refuseUnknownParams(query, REQUEST_QUERY);
+  const status = parseStatus(query, 'status', REQUEST_STATUSES);
+  const serviceAccount = parseServiceAccount(query);
+  const limit = parseLimit(query.limit);
+  const requester = listedPerson(caller, query, 'requester');
   const page = await deps.store.listRequests({
-    ...(caller.isAdmin ? {} : { requester: caller.email }),
-    limit: parseLimit(query.limit),
+    ...(requester !== undefined ? { requester } : {}),
+    ...(status !== undefined ? { status } : {}),
+    ...(serviceAccount !== undefined ? { serviceAccount } : {}),
+    limit,
     ...(query.nextToken !== undefined ? { nextToken: query.nextToken } : {}),
   });
   return {

@@ -219,6 +219,92 @@ describe('reading requests', () => {
   });
 });
 
+describe('GET /token-requests with filters', () => {
+  const ids: Record<string, string> = {};
+  beforeAll(async () => {
+    sfn.on(StartExecutionCommand).resolves({});
+    ids.alicePending = (await create({ ...body, name: 'filter-alice-a' })).body.requestId;
+    ids.aliceCancelled = (await create({ ...body, name: 'filter-alice-b' })).body.requestId;
+    ids.bobPending = (
+      await create({ ...body, name: 'filter-bob' }, { claims: member('bob@example.com') })
+    ).body.requestId;
+    await call({
+      routeKey: 'POST /token-requests/{requestId}/cancel',
+      pathParameters: { requestId: ids.aliceCancelled as string },
+      claims: member('alice@example.com'),
+    });
+  });
+
+  const list = (claims: Record<string, unknown>, query: Record<string, string>) =>
+    call({ routeKey: 'GET /token-requests', claims, query: { limit: '100', ...query } });
+  const idsOf = (answer: { body: { items: { requestId: string }[] } }) => answer.body.items.map((r) => r.requestId);
+
+  it("narrows a member's own list by status and serviceAccount", async () => {
+    // Act
+    const pending = await list(member('alice@example.com'), {
+      status: 'PENDING_APPROVAL',
+      serviceAccount: 'jenkins-bot',
+    });
+    const rejected = await list(member('alice@example.com'), { status: 'REJECTED' });
+    const otherAccount = await list(member('alice@example.com'), { serviceAccount: 'no-such-bot' });
+
+    // Assess
+    expect(pending.status).toBe(200);
+    expect(idsOf(pending)).toContain(ids.alicePending);
+    expect(idsOf(pending)).not.toContain(ids.aliceCancelled);
+    expect(idsOf(pending)).not.toContain(ids.bobPending);
+    expect(pending.body.items.every((r: { status: string }) => r.status === 'PENDING_APPROVAL')).toBe(true);
+    expect(idsOf(rejected)).toContain(ids.aliceCancelled);
+    expect(rejected.body.items.every((r: { status: string }) => r.status === 'REJECTED')).toBe(true);
+    expect(otherAccount.body).toEqual({ items: [] });
+  });
+
+  it("lists one requester's requests for an admin", async () => {
+    // Act
+    const bobs = await list(admin(), { requester: 'bob@example.com', status: 'PENDING_APPROVAL' });
+
+    // Assess
+    expect(bobs.status).toBe(200);
+    expect(idsOf(bobs)).toContain(ids.bobPending);
+    expect(bobs.body.items.every((r: { requester: string }) => r.requester === 'bob@example.com')).toBe(true);
+  });
+
+  it('answers a member naming themselves their own list, and naming someone else 403 on requester', async () => {
+    // Act
+    const self = await list(member('alice@example.com'), { requester: 'Alice@example.com' });
+    const other = await list(member('alice@example.com'), { requester: 'bob@example.com' });
+
+    // Assess
+    expect(self.status).toBe(200);
+    expect(self.body.items.every((r: { requester: string }) => r.requester === 'alice@example.com')).toBe(true);
+    expect(other).toEqual({
+      status: 403,
+      body: {
+        error: {
+          code: 'FORBIDDEN',
+          message: "only admins can list another person's records by requester",
+          field: 'requester',
+        },
+      },
+    });
+  });
+
+  it.each([
+    [{ status: 'CANCELLED' }, 'status'],
+    [{ serviceAccount: 'jenkins bot' }, 'serviceAccount'],
+    [{ requester: 'bob' }, 'requester'],
+    [{ owner: 'bob@example.com' }, 'owner'],
+    [{ sort: 'asc' }, 'sort'],
+  ])('refuses %j with 400 VALIDATION_ERROR on %s', async (query, field) => {
+    // Act
+    const answer = await list(admin(), query);
+
+    // Assess
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toMatchObject({ code: 'VALIDATION_ERROR', field });
+  });
+});
+
 describe('who is an admin: only a group named exactly adminGroup', () => {
   let requestId: string;
   beforeAll(async () => {

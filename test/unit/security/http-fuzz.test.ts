@@ -11,6 +11,8 @@
  *   others' records stay invisible;
  * - a refused request (4xx) and every GET start nothing (Step Functions, SES, EventBridge, Scheduler) and leave the
  *   tables and the fake Atlassian's tokens (service accounts' and members' alike) byte-for-byte unchanged;
+ * - `GET /tokens` and `GET /token-requests` refuse unknown query parameters and invalid filter values by name, refuse a
+ *   member naming another owner or requester with 403, and answer at most `limit` items, all matching the filters;
  * - the personal-token routes refuse every unknown query parameter by name, answer only records matching their
  *   filters (a member's `/me/personal-tokens` only their own), never revoke a governed token, and start exactly one
  *   scan at a time;
@@ -760,6 +762,126 @@ const forgedPage = (routeKey: string, key: Record<string, string>): FuzzEvent =>
   query: { nextToken: Buffer.from(JSON.stringify(key)).toString('base64url') },
 });
 
+// The governed listings' filters (product.md, GET /tokens and GET /token-requests), written out.
+const TOKEN_STATUSES = ['ACTIVE', 'ROTATING', 'REVOKED', 'EXPIRED'];
+const REQUEST_STATUSES = ['PENDING_APPROVAL', 'APPROVED', 'ISSUED', 'REJECTED', 'EXPIRED', 'FAILED'];
+/** Well-formed aliases: the seeded one, one the policy does not list, and the pattern's edges. */
+const LIST_ACCOUNTS = ['jenkins-bot', 'retired-bot', 'a', 'A_b-9', 'x'.repeat(64)];
+/** Person filters that are plain email addresses (in any case, padded): never refused as values. */
+const LIST_PEOPLE = [
+  EMAILS.alice,
+  EMAILS.bob,
+  EMAILS.admin,
+  'nobody@example.com',
+  'BOB@Example.COM',
+  ` ${EMAILS.alice} `,
+];
+
+const maybe = (values: string[], near: string[], junk: fc.Arbitrary<string>) =>
+  fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom<string | undefined>(undefined, undefined, undefined, ...values) },
+    { weight: 1, arbitrary: fc.constantFrom(...near) },
+    { weight: 1, arbitrary: junk },
+  );
+const listExtraParams: fc.Arbitrary<Record<string, string>> = fc.oneof(
+  { weight: 6, arbitrary: fc.constant({}) },
+  {
+    weight: 2,
+    arbitrary: fc.dictionary(
+      fc.oneof(
+        fc.constantFrom('Status', 'state', 'owner ', 'service_account', 'serviceaccount', 'page', 'cursor', 'sort'),
+        fc.constantFrom('__proto__', 'constructor', 'toString', 'hasOwnProperty'),
+        weirdString(8),
+      ),
+      weirdString(20),
+      { minKeys: 1, maxKeys: 2 },
+    ),
+  },
+);
+
+/**
+ * A governed listing's contract: unknown parameters refused by name; invalid filter values refused on their name; a
+ * member naming anyone but themselves refused with 403 on the person parameter; a valid listing never refused; every
+ * item answered matches the filters, a member's only their own, and no page holds more than `limit`.
+ */
+function governedListing(route: 'GET /tokens' | 'GET /token-requests') {
+  const person = route === 'GET /tokens' ? 'owner' : 'requester';
+  const statuses = route === 'GET /tokens' ? TOKEN_STATUSES : REQUEST_STATUSES;
+  const known = ['status', 'serviceAccount', person, 'limit', 'nextToken'];
+  const unknownOf = (spec: FuzzEvent) =>
+    Object.entries(spec.query ?? {})
+      .filter(([k, v]) => v !== undefined && !known.includes(k))
+      .map(([k]) => k);
+  const onAnswer = (spec: FuzzEvent, status: number, body: unknown): string | undefined => {
+    const error = (body as { error?: { code?: string; field?: string } }).error;
+    const unknown = unknownOf(spec);
+    if (unknown.length > 0 && status !== 401) {
+      if (status !== 400 || error?.code !== 'VALIDATION_ERROR' || !unknown.includes(error.field ?? '')) {
+        return `unknown parameters ${JSON.stringify(unknown)} were not refused by name`;
+      }
+    }
+    const q = spec.query ?? {};
+    const caller = plainCaller(spec);
+    const named = q[person] === undefined ? undefined : q[person].trim().toLowerCase();
+    const valuesValid =
+      unknown.length === 0 &&
+      (q.status === undefined || statuses.includes(q.status)) &&
+      (q.serviceAccount === undefined || LIST_ACCOUNTS.includes(q.serviceAccount)) &&
+      (q[person] === undefined || LIST_PEOPLE.includes(q[person])) &&
+      (q.limit === undefined || /^(?:[1-9]\d?|100)$/.test(q.limit)) &&
+      q.nextToken === undefined;
+    if (valuesValid && caller !== undefined) {
+      const foreign = !isAdminCaller(spec) && named !== undefined && named !== caller;
+      if (foreign && (status !== 403 || error?.code !== 'FORBIDDEN' || error.field !== person)) {
+        return `a member naming ${person} ${named} got ${status}, not 403 on ${person}`;
+      }
+      if (!foreign && status !== 200) return 'a valid listing was refused';
+    }
+    if (status !== 200) return undefined;
+    const page = body as { items?: Record<string, unknown>[] };
+    if (!Array.isArray(page.items)) return 'a listing without items';
+    const limit = q.limit === undefined ? 50 : Number(q.limit);
+    if (page.items.length > limit) return `${page.items.length} items for limit ${limit}`;
+    const whose = isAdminCaller(spec) ? named : validEmailOf(callerClaims(spec));
+    for (const item of page.items) {
+      if (whose !== undefined && item[person] !== whose) return `${person} ${String(item[person])} listed for ${whose}`;
+      if (q.status !== undefined && item.status !== q.status)
+        return `a ${String(item.status)} item for status=${q.status}`;
+      if (q.serviceAccount !== undefined && item.serviceAccount !== q.serviceAccount) {
+        return `an item of ${String(item.serviceAccount)} for serviceAccount=${q.serviceAccount}`;
+      }
+    }
+    return undefined;
+  };
+  return {
+    fields: known,
+    fieldsOf: unknownOf,
+    onAnswer,
+    query: {
+      extra: listExtraParams,
+      status: maybe(statuses, ['active', ' ACTIVE', 'ACTIVE,REVOKED', 'PENDING', 'CANCELLED', ''], weirdString(12)),
+      serviceAccount: maybe(
+        LIST_ACCOUNTS,
+        ['jenkins bot', 'jenkins.bot', '../jenkins-bot', 'x'.repeat(65), '', '*'],
+        weirdString(20),
+      ),
+      person: maybe(
+        LIST_PEOPLE,
+        ['', '   ', 'bob', '@', 'a@b@c', `OWNER#${EMAILS.bob}`, `${EMAILS.alice}\u0000`, '\ud800@example.com'],
+        weirdString(40),
+      ),
+      limit: fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(undefined, undefined, '1', '2', '50', '100') },
+        { weight: 1, arbitrary: limitParam },
+      ),
+      // Mostly none, so that the filters behind it are reached (the forged-token cases below try hostile ones).
+      next: fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: nextTokenParam }),
+    },
+  };
+}
+const tokenListing = governedListing('GET /tokens');
+const requestListing = governedListing('GET /token-requests');
+
 const cases: RouteCase[] = [
   {
     route: 'POST /token-requests',
@@ -788,19 +910,21 @@ const cases: RouteCase[] = [
     handler: () => api.requests,
     kind: 'json',
     authenticated: true,
-    fields: [],
-    events: authed({ limit: limitParam, next: nextTokenParam, junk: junkBody }).map(
-      ({ claims: c, withAuthorizer, limit, next, junk }) => ({
+    fields: requestListing.fields,
+    fieldsOf: requestListing.fieldsOf,
+    events: authed({ ...requestListing.query, junk: junkBody }).map(
+      ({ claims: c, withAuthorizer, extra, status, serviceAccount, person, limit, next, junk }) => ({
         routeKey: 'GET /token-requests',
         claims: c,
         withAuthorizer,
-        query: { limit, nextToken: next },
+        query: { ...extra, status, serviceAccount, requester: person, limit, nextToken: next },
         body: junk.body,
         encoding: junk.encoding,
         headers: { 'content-type': junk.contentType },
       }),
     ),
     onSuccess: ownedBy('requester'),
+    onAnswer: requestListing.onAnswer,
   },
   {
     route: 'GET /token-requests/{requestId}',
@@ -840,14 +964,18 @@ const cases: RouteCase[] = [
     handler: () => api.tokens,
     kind: 'json',
     authenticated: true,
-    fields: [],
-    events: authed({ limit: limitParam, next: nextTokenParam }).map(({ claims: c, withAuthorizer, limit, next }) => ({
-      routeKey: 'GET /tokens',
-      claims: c,
-      withAuthorizer,
-      query: { limit, nextToken: next },
-    })),
+    fields: tokenListing.fields,
+    fieldsOf: tokenListing.fieldsOf,
+    events: authed(tokenListing.query).map(
+      ({ claims: c, withAuthorizer, extra, status, serviceAccount, person, limit, next }) => ({
+        routeKey: 'GET /tokens',
+        claims: c,
+        withAuthorizer,
+        query: { ...extra, status, serviceAccount, owner: person, limit, nextToken: next },
+      }),
+    ),
     onSuccess: ownedBy('owner'),
+    onAnswer: tokenListing.onAnswer,
   },
   {
     route: 'GET /tokens/{tokenId}',

@@ -2,6 +2,21 @@ import type { StoredRequest, StoredToken } from '../../../domain/records';
 import type { RequestRepository, TokenRepository } from '../../../use-cases/ports';
 import { type RecordTable, strip } from './table';
 
+/** A FilterExpression requiring each given attribute to equal its value; undefined when none is given. */
+function equalsFilter(fields: Record<string, string | undefined>) {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const clauses: string[] = [];
+  for (const [attr, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    const ref = `f${clauses.length}`;
+    names[`#${ref}`] = attr;
+    values[`:${ref}`] = value;
+    clauses.push(`#${ref} = :${ref}`);
+  }
+  return clauses.length === 0 ? undefined : { expression: clauses.join(' AND '), names, values };
+}
+
 function requestItem(request: StoredRequest): Record<string, unknown> {
   return {
     ...request,
@@ -14,7 +29,10 @@ function requestItem(request: StoredRequest): Record<string, unknown> {
   };
 }
 
-/** Token requests: `REQ#<requestId>`, listed by requester (`byOwner`) and all together (`byKind`). */
+/**
+ * Token requests: `REQ#<requestId>`, listed by requester (`byOwner`) and all together (`byKind`); `status` and
+ * `serviceAccount` narrow either listing as a filter (few enough requests per partition that no index is needed).
+ */
 export function requestRepository(table: RecordTable): RequestRepository {
   return {
     getRequest: async (requestId) => strip(await table.get({ pk: `REQ#${requestId}`, sk: 'REQ' })),
@@ -23,10 +41,12 @@ export function requestRepository(table: RecordTable): RequestRepository {
       const next = { ...request, version: request.version + 1 };
       return (await table.putIfVersion(requestItem(next), request.version)) ? next : undefined;
     },
-    listRequests: (opts) =>
-      opts.requester
-        ? table.query('byOwner', 'gsi1pk', `REQUESTER#${opts.requester}`, opts.limit, opts.nextToken)
-        : table.query('byKind', 'kind', 'REQUEST', opts.limit, opts.nextToken),
+    listRequests(opts) {
+      const filter = equalsFilter({ status: opts.status, serviceAccount: opts.serviceAccount });
+      return opts.requester
+        ? table.queryFiltered('byOwner', 'gsi1pk', `REQUESTER#${opts.requester}`, opts.limit, filter, opts.nextToken)
+        : table.queryFiltered('byKind', 'kind', 'REQUEST', opts.limit, filter, opts.nextToken);
+    },
   };
 }
 
@@ -48,12 +68,17 @@ function tokenItem(token: StoredToken): Record<string, unknown> {
   return item;
 }
 
-/** Issued tokens: `TOK#<tokenId>`, listed by owner, all together, and by rotation due date (`byDue`). */
+/**
+ * Issued tokens: `TOK#<tokenId>`, listed by owner, all together, and by rotation due date (`byDue`); `status` and
+ * `serviceAccount` narrow the first two as a filter.
+ */
 export function tokenRepository(table: RecordTable): TokenRepository {
-  const listTokens: TokenRepository['listTokens'] = (opts) =>
-    opts.owner
-      ? table.query('byOwner', 'gsi1pk', `OWNER#${opts.owner}`, opts.limit, opts.nextToken)
-      : table.query('byKind', 'kind', 'TOKEN', opts.limit, opts.nextToken);
+  const listTokens: TokenRepository['listTokens'] = (opts) => {
+    const filter = equalsFilter({ status: opts.status, serviceAccount: opts.serviceAccount });
+    return opts.owner
+      ? table.queryFiltered('byOwner', 'gsi1pk', `OWNER#${opts.owner}`, opts.limit, filter, opts.nextToken)
+      : table.queryFiltered('byKind', 'kind', 'TOKEN', opts.limit, filter, opts.nextToken);
+  };
   return {
     getToken: async (tokenId) => strip(await table.get({ pk: `TOK#${tokenId}`, sk: 'TOK' })),
     createToken: (token) => table.putIfAbsent(tokenItem(token)),
