@@ -38,7 +38,7 @@ const SIGNED_OUT_H1 = 'main.signed-out h1';
 
 export interface ConsoleOptions {
   rt: LocalRuntime;
-  /** Measured sign-ins (one more runs first, unmeasured: it spawns the sandboxes). */
+  /** Measured sign-ins (one more runs first, unmeasured: it starts the functions' sandboxes). */
   runs: number;
   log: (line: string) => void;
 }
@@ -373,7 +373,7 @@ export async function runConsole(opts: ConsoleOptions): Promise<SectionResult> {
   rows.push(row('first sign-in (cold sandboxes, unmeasured above): submit → h1', single(warmUp.clickToH1Ms, 'ms')));
 
   notes.push(
-    `Each run signs ${SEED.bob} in from a fresh browser context; the signed-out page has loaded the assets first, so the callback document finds them in the cache (immutable), as a member's browser would. Between the submit and the signed-in h1: the identity provider's answer to the form POST, the redirect to /console/callback, index.html (no-store), the discovery document, the token request, GET /me and GET /catalog, and the first render. The first sign-in of the run (new sandboxes of the assets, console and identity functions) is reported apart.`,
+    `Each run signs ${SEED.bob} in from a fresh browser context; the signed-out page has loaded the assets first, so the callback document finds them in the cache (immutable), as a member's browser would. Between the submit and the signed-in h1: the identity provider's answer to the form POST, the redirect to /console/callback, index.html (no-store), the discovery document, the token request, GET /me and GET /catalog, and the first render. The first sign-in of the run (new sandboxes of the assets and console functions) is reported apart.`,
     "In the p95 rows the median column holds the p95; min/max are of all samples. The click time is taken by the bench just before Playwright clicks, so it includes Playwright's actionability check and the poll that sees the h1 (a few ms); the paint figures are the page's own (PerformanceNavigationTiming and paint entries, ms from the callback navigation's start, which is the form POST to the identity provider: the cross-origin redirect hides the split, fetchStart marks the callback GET).",
     `The callback document loaded both assets in ${assetsSeen} of ${samples.length} runs, from the browser's cache in ${samples.length - fetchedAgain} (transferSize 0) and over the network in ${fetchedAgain}.`,
     `Headless Chromium ${chromiumVersion} with --disable-gpu, on the local runtime (one Node process for the API emulation, the Lambda sandboxes and the identity provider); on AWS the identity provider and API Gateway + Lambda add network round trips instead.`,
