@@ -46,6 +46,11 @@ function authorizationServer(config: ConsoleConfig): Promise<oauth.Authorization
   return server;
 }
 
+/** Only a console page on this origin is a place to come back to (never another path or site). */
+export function isConsolePage(path: string): boolean {
+  return (path === '/console' || path.startsWith('/console/')) && !path.startsWith('/console/callback');
+}
+
 /** The page the user is on, to come back to after signing in. */
 export function currentPage(): string {
   return `${location.pathname}${location.search}`;
@@ -64,7 +69,7 @@ export async function signIn(config: ConsoleConfig, returnTo: string = currentPa
     state: oauth.generateRandomState(),
     nonce: oauth.generateRandomNonce(),
     verifier: oauth.generateRandomCodeVerifier(),
-    returnTo: returnTo.startsWith('/console') ? returnTo : '/console/',
+    returnTo: isConsolePage(returnTo) ? returnTo : '/console/',
   };
   sessionStorage.setItem(PENDING_KEY, JSON.stringify(pending));
   const url = new URL(as.authorization_endpoint);
