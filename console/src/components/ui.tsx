@@ -101,10 +101,14 @@ export function fieldAria(error: ApiError | undefined, field: string, hintId?: s
   return { 'aria-invalid': invalid ? ('true' as const) : undefined, 'aria-describedby': describedBy || undefined };
 }
 
-/** A table that scrolls sideways on a narrow screen instead of breaking the layout. */
+/**
+ * A table that scrolls sideways on a narrow screen instead of breaking the layout; the scrolling region is
+ * focusable, so it can be scrolled with the keyboard.
+ */
 export function Table({ label, head, children }: { label: string; head: string[]; children: ComponentChildren }) {
   return (
-    <div class="table-wrap">
+    // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard (WCAG 2.1.1)
+    <section class="table-wrap" aria-label={label} tabIndex={0}>
       <table aria-label={label}>
         <thead>
           <tr>
@@ -117,7 +121,7 @@ export function Table({ label, head, children }: { label: string; head: string[]
         </thead>
         <tbody>{children}</tbody>
       </table>
-    </div>
+    </section>
   );
 }
 
