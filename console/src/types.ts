@@ -115,3 +115,72 @@ export interface Page<T> {
   items: T[];
   nextToken?: string;
 }
+
+/** One entry of the audit trail (`GET /audit`), oldest first. */
+export interface AuditRecord {
+  correlationId: string;
+  event: string;
+  at: string;
+  actor: string;
+  requestId: string;
+  tokenId?: string;
+  details?: Record<string, string | number | boolean | string[]>;
+}
+
+/** `GET /approvals/{approvalId}/request`: one of the caller's approvals and what it decides on. */
+export interface ApprovalSubject {
+  approvalId: string;
+  status: 'OPEN' | 'DECIDED' | 'CLOSED';
+  expiresAt: string;
+  decision?: string;
+  decidedAt?: string;
+  request?: TokenRequest;
+  exception?: AccessException;
+}
+
+/** `POST /approvals/{approvalId}/decision`. */
+export interface DecisionAnswer {
+  approvalId: string;
+  decision: string;
+  outcome: 'PENDING' | 'APPROVED' | 'REJECTED';
+  request?: TokenRequest;
+  exception?: AccessException;
+}
+
+/** One difference the inventory found between the records and Atlassian. */
+export interface DriftFinding {
+  kind: string;
+  serviceAccount: string;
+  atlassianTokenId?: string;
+  label?: string;
+  tokenId?: string;
+  generation?: number;
+  detail: string;
+}
+
+/** `GET /inventory/drift`. */
+export interface DriftReport {
+  generatedAt: string;
+  serviceAccounts: number;
+  tokensListed: number;
+  tokensRecorded: number;
+  findings: DriftFinding[];
+}
+
+/** `GET /inventory/scans/{scanId}`. */
+export interface Scan {
+  scanId: string;
+  status: string;
+  trigger: string;
+  requestedBy?: string;
+  startedAt: string;
+  finishedAt?: string;
+  attempts: number;
+  listed: number;
+  new: number;
+  revoked: number;
+  gone: number;
+  skipped?: number;
+  revocationsCapped?: number;
+  error?: string;
+}
