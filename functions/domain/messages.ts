@@ -5,6 +5,7 @@
  */
 import type { AccessExceptionRepresentation } from './access-exceptions';
 import type { TokenRequestRecord } from './model';
+import { PAGE_STYLESHEET_PATH } from './page-style';
 import { inline, inlineForEmail } from './text';
 
 export function escapeHtml(value: string): string {
@@ -182,7 +183,10 @@ export interface ApprovalPageModel {
 /** A value in a page: on one line, escaped for HTML. */
 const shown = (value: string) => escapeHtml(inline(value));
 
-/** The confirmation page. Its form posts `decision`, `sig` and `csrf`; no script, no external resources. */
+/**
+ * The confirmation page. Its form posts `decision`, `sig` and `csrf`; no script, no inline style, nothing from another
+ * origin: its look is the same-origin stylesheet at {@link PAGE_STYLESHEET_PATH}.
+ */
 export function approvalPage(m: ApprovalPageModel): string {
   const r = m.request;
   const e = m.exception;
@@ -205,7 +209,7 @@ export function approvalPage(m: ApprovalPageModel): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${shown(m.title)} · Token Warden</title>
-<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}table{table-layout:fixed;width:100%}th{width:34%;padding-right:1rem;vertical-align:top;text-align:left}td{overflow-wrap:break-word}button{font-size:1rem;margin-right:1rem;padding:.5rem 1.5rem}</style>
+<link rel="stylesheet" href="${escapeHtml(PAGE_STYLESHEET_PATH)}">
 </head><body>
 <h1>${shown(m.title)}</h1>
 <p id="message">${shown(m.message)}</p>
@@ -300,7 +304,8 @@ export interface UploadPageModel {
 
 /**
  * The upload page. Its form posts `token` (a password field, never filled in by the page), `sig` and `csrf`; no
- * script, no external resources.
+ * script, no inline style, nothing from another origin: its look is the same-origin stylesheet at
+ * {@link PAGE_STYLESHEET_PATH}.
  */
 export function uploadPage(m: UploadPageModel): string {
   const form = m.form
@@ -318,7 +323,7 @@ export function uploadPage(m: UploadPageModel): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><title>${shown(m.title)} · Token Warden</title>
-<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}table{table-layout:fixed;width:100%}th{width:34%;padding-right:1rem;vertical-align:top;text-align:left}td{overflow-wrap:break-word}input,button{font-size:1rem;margin:.5rem 0;padding:.5rem}</style>
+<link rel="stylesheet" href="${escapeHtml(PAGE_STYLESHEET_PATH)}">
 </head><body>
 <h1>${shown(m.title)}</h1>
 <p id="message">${shown(m.message)}</p>

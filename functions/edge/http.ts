@@ -259,7 +259,12 @@ export function linkPageHandler(
   });
 }
 
-/** Headers of the HTML pages behind emailed links: nothing cached, no referrer, no framing, no scripts. */
+/**
+ * Headers of the HTML pages behind emailed links: nothing cached, no referrer, no framing, no scripts, no inline
+ * style (only the same-origin stylesheet), forms posting back to the same origin only, no `<base>` to redirect them.
+ * Following the sign-in link, and the GET redirect to the identity provider, are navigations: no directive governs
+ * them.
+ */
 export const PAGE_HEADERS = {
   'content-type': 'text/html; charset=utf-8',
   'referrer-policy': 'no-referrer',
@@ -267,7 +272,7 @@ export const PAGE_HEADERS = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'content-security-policy':
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 } as const;
 
 /** An HTML page answer. */
