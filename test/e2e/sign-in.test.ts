@@ -64,8 +64,13 @@ describe('approver sign-in through the identity provider', () => {
   it('the approver signs in in a real browser and approves; the token is issued', async () => {
     const { requestId, link } = await pending('sign-in-browser');
     const browser = await launchBrowser();
+    // Chromium reports what a page's Content-Security-Policy blocks (a redirect, a form post) as console errors.
+    const blocked: string[] = [];
     try {
       const page = await browser.context.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) blocked.push(m.text());
+      });
       await page.goto(link);
       // The link went to the identity provider's sign-in form, pre-filled with the approver's email.
       expect(new URL(page.url()).pathname).toBe('/local/oidc/authorize');
@@ -91,6 +96,7 @@ describe('approver sign-in through the identity provider', () => {
     } finally {
       await browser.close();
     }
+    expect(blocked).toEqual([]);
     const issued = await rt.waitForStatus(alice, requestId, 'ISSUED');
     expect(issued.approvals).toEqual([expect.objectContaining({ approver: SEED.approver1, decision: 'APPROVED' })]);
     const audit = await rt.api('GET', `/audit?requestId=${requestId}`, { token: await rt.memberToken(SEED.admin) });
