@@ -32,7 +32,8 @@ export function Layout({ children }: { children: ComponentChildren }) {
   const { me, catalog, signOut } = useConsole();
   const { path } = useLocation();
   const items = navFor(me.admin, catalog.personalTokens !== undefined, catalog.exceptions !== undefined);
-  const current = (href: string) => path === href || path.startsWith(`${href}/`);
+  // A list's own page is current; a record opened from it may come from another list (an admin's), so none is.
+  const current = (href: string) => path === href;
   return (
     <>
       <a class="skip" href="#main">

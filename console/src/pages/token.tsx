@@ -23,6 +23,7 @@ export function TokenPage() {
   });
   const t = load.data;
   usePoll(load.reload, t?.status === 'ROTATING');
+  const live = t?.status === 'ACTIVE' || t?.status === 'ROTATING';
 
   if (!t) {
     return (
@@ -66,30 +67,36 @@ export function TokenPage() {
           ],
         ]}
       />
-      <div class="actions">
-        <button
-          type="button"
-          disabled={t.status !== 'ACTIVE' || rotate.busy}
-          onClick={async () => {
-            if (await rotate.act()) load.reload();
-          }}
-        >
-          Rotate now
-        </button>
-      </div>
-      <h2>How to use it</h2>
-      <Details
-        rows={[
-          ['Jenkins credential id', <code key="j">{t.secretName}</code>],
-          ['Secret name', <code key="s">{t.secretName}</code>],
-          ['Secret ARN', <code key="a">{t.secretArn}</code>],
-        ]}
-      />
-      <p>
-        In Jenkins (AWS Secrets Manager Credentials Provider plugin) it is a username-with-password credential: the
-        username is the service account's email, the password is the token. Any other CI reads it with:
-      </p>
-      <CopyLine text={cliLine(t.secretName)} />
+      {live ? (
+        <>
+          <div class="actions">
+            <button
+              type="button"
+              disabled={t.status !== 'ACTIVE' || rotate.busy}
+              onClick={async () => {
+                if (await rotate.act()) load.reload();
+              }}
+            >
+              Rotate now
+            </button>
+          </div>
+          <h2>How to use it</h2>
+          <Details
+            rows={[
+              ['Jenkins credential id', <code key="j">{t.secretName}</code>],
+              ['Secret name', <code key="s">{t.secretName}</code>],
+              ['Secret ARN', <code key="a">{t.secretArn}</code>],
+            ]}
+          />
+          <p>
+            In Jenkins (AWS Secrets Manager Credentials Provider plugin) it is a username-with-password credential: the
+            username is the service account's email, the password is the token. Any other CI reads it with:
+          </p>
+          <CopyLine text={cliLine(t.secretName)} />
+        </>
+      ) : (
+        <p>This token is {t.status}: nothing reads it any more, and it is not rotated.</p>
+      )}
       <AdminTokenPanel token={t} onChange={load.reload} />
     </>
   );
