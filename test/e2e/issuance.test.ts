@@ -295,8 +295,13 @@ describe('Token issuance through the local runtime', () => {
     const { requestId } = created.json as RequestView;
     const [link] = await rt.waitForApprovalLinks(requestId, 2);
     const browser = await launchBrowser();
+    // Chromium reports what the pages' Content-Security-Policy blocks (an inline style, a form post) as console errors.
+    const blocked: string[] = [];
     try {
       const page = await browser.context.newPage();
+      page.on('console', (m) => {
+        if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) blocked.push(m.text());
+      });
       const opened = await page.goto(link!.link);
       expect(opened?.status()).toBe(200);
       rt.received.push(await page.content());
@@ -320,6 +325,7 @@ describe('Token issuance through the local runtime', () => {
     } finally {
       await browser.close();
     }
+    expect(blocked).toEqual([]);
     const issued = await rt.waitForStatus(alice, requestId, 'ISSUED');
     expect(issued.approvals).toEqual([expect.objectContaining({ decision: 'APPROVED' })]);
   });
