@@ -21,6 +21,11 @@ export interface TokenWardenConfig {
    */
   readonly signInIssuer: string;
   readonly signInClientId: string;
+  /**
+   * The web console's client id at the members' identity provider (`jwtIssuer`), registered as a public client with
+   * PKCE and the redirect URI `<API base URL>/console/callback`; default: `jwtAudience`.
+   */
+  readonly consoleClientId: string;
   /** SES identity that sends every email. */
   readonly fromEmail: string;
   /** Base URL of approval links; `undefined` means the HTTP API's own URL. */
@@ -84,6 +89,7 @@ export function readConfig(node: Node, cwd: string = process.cwd()): TokenWarden
     jwtAudience: context(node, 'jwtAudience'),
     signInIssuer: optionalContext(node, 'signInIssuer') ?? context(node, 'jwtIssuer'),
     signInClientId: optionalContext(node, 'signInClientId') ?? context(node, 'jwtAudience'),
+    consoleClientId: optionalContext(node, 'consoleClientId') ?? context(node, 'jwtAudience'),
     fromEmail: context(node, 'fromEmail'),
     ...(approvalBaseUrl ? { approvalBaseUrl: approvalBaseUrl.replace(/\/+$/, '') } : {}),
     orgApiKeySecretName: context(node, 'orgApiKeySecretName'),

@@ -42,6 +42,8 @@ export interface RequestApiHandlers {
    * `POST /approvals/{approvalId}/decision` (the signed-in approver's own).
    */
   readonly console: IFunction;
+  /** `GET /`, `GET /console` and `GET /console/{proxy+}`: the web console's static files (no authorizer). */
+  readonly consoleAssets: IFunction;
 }
 
 /** Properties of {@link RequestApi}. */
@@ -130,8 +132,18 @@ export class RequestApi extends Construct {
       identitySource: ['$request.header.Authorization'],
     });
 
-    const { tokenRequests, tokens, admin, approvals, uploads, health, personalTokens, accessExceptions, console } =
-      props.handlers;
+    const {
+      tokenRequests,
+      tokens,
+      admin,
+      approvals,
+      uploads,
+      health,
+      personalTokens,
+      accessExceptions,
+      console,
+      consoleAssets,
+    } = props.handlers;
     const integrations = {
       tokenRequests: new HttpLambdaIntegration('TokenRequests', tokenRequests),
       tokens: new HttpLambdaIntegration('Tokens', tokens),
@@ -142,6 +154,7 @@ export class RequestApi extends Construct {
       personalTokens: new HttpLambdaIntegration('PersonalTokens', personalTokens),
       accessExceptions: new HttpLambdaIntegration('AccessExceptions', accessExceptions),
       console: new HttpLambdaIntegration('Console', console),
+      consoleAssets: new HttpLambdaIntegration('ConsoleAssets', consoleAssets),
     };
     const member = (path: string, methods: HttpMethod[], integration: HttpLambdaIntegration) =>
       this.memberRoutes.push(...this.api.addRoutes({ path, methods, integration, authorizer: this.authorizer }));
@@ -176,9 +189,22 @@ export class RequestApi extends Construct {
     if (props.approverSignIn) open('/approvals/sign-in/callback', [HttpMethod.GET], integrations.approvals);
     open('/uploads/{uploadId}', [HttpMethod.GET, HttpMethod.POST], integrations.uploads);
     open('/health', [HttpMethod.GET], integrations.health);
+    // The console at /console/. A route key cannot end in a slash, and a greedy variable needs the segment before it:
+    // `/console/{proxy+}` catches `/console/` (an empty remainder) and every path below it, `/console` the bare
+    // path, `/` the API's root; all three go to the assets function, which answers by the raw path (`/` and
+    // `/console` redirect to `/console/`). The local runtime selects routes the same way.
+    open('/', [HttpMethod.GET], integrations.consoleAssets);
+    open('/console', [HttpMethod.GET], integrations.consoleAssets);
+    open('/console/{proxy+}', [HttpMethod.GET], integrations.consoleAssets);
 
+    const consoleReason =
+      'The web console: static assets with no data; the page signs the member in at the identity provider, and ' +
+      "every data call it makes carries the member's JWT to the member routes.";
     const reasons: Record<string, string> = {
       '/health': 'The health check is public by contract and returns only {"status":"ok"}.',
+      '/': `Redirects to the console. ${consoleReason}`,
+      '/console': consoleReason,
+      '/console/{proxy+}': consoleReason,
       '/approvals/{approvalId}':
         'Approvers open these links from email without signing in: each link is authenticated by an HMAC ' +
         'signature bound to the approval and the approver, and the decision POST by a single-use CSRF value.',

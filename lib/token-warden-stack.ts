@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -16,7 +17,7 @@ import { RotationSchedules } from './rotation-schedules';
 import { RotationWorkflow } from './rotation-workflow';
 import { WardenSecrets } from './secrets';
 import { TokenStore } from './token-store';
-import { WardenFunction, type WardenFunctionProps } from './warden-function';
+import { REPO_ROOT, WardenFunction, type WardenFunctionProps } from './warden-function';
 
 /** Properties of {@link TokenWardenStack}. */
 export interface TokenWardenStackProps extends StackProps {
@@ -49,6 +50,7 @@ export interface TokenWardenFunctions {
   readonly accessExceptions: WardenFunction;
   readonly accessExceptionStep: WardenFunction;
   readonly console: WardenFunction;
+  readonly consoleAssets: WardenFunction;
 }
 
 /**
@@ -192,6 +194,13 @@ export class TokenWardenStack extends Stack {
         },
       ),
       console: fn('Console', 'functions/api/console.ts', 'catalog and signed-in approver routes'),
+      // The web console's static files, built into the bundle (console/build.ts) and read once per container.
+      consoleAssets: fn('ConsoleAssets', 'functions/api/console-assets.ts', 'web console assets', {
+        memorySize: 256,
+        afterBundling: (outputDir) => [
+          `"${join(REPO_ROOT, 'node_modules', '.bin', 'tsx')}" "${join(REPO_ROOT, 'console', 'build.ts')}" "${join(outputDir, 'console')}"`,
+        ],
+      }),
     };
 
     // Events carry ids and non-secret facts only (never a token value), so the AWS owned key suffices.
@@ -211,6 +220,7 @@ export class TokenWardenStack extends Stack {
         personalTokens: this.functions.personalTokens.function,
         accessExceptions: this.functions.accessExceptions.function,
         console: this.functions.console.function,
+        consoleAssets: this.functions.consoleAssets.function,
       },
       jwtIssuer: config.jwtIssuer,
       jwtAudience: [config.jwtAudience],
@@ -502,6 +512,10 @@ export class TokenWardenStack extends Stack {
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindStateMachine(stateMachine, ['respond'])
       .bindStateMachine(exceptionByName, ['respond']);
+    // The console's assets need no grant (only their logs): the page is told the issuer and its client id to sign in.
+    f.consoleAssets
+      .addEnvironment('CONSOLE_ISSUER', config.jwtIssuer)
+      .addEnvironment('CONSOLE_CLIENT_ID', config.consoleClientId);
     // The inventory reads every token record (byKind index) and writes the latest drift report.
     f.inventory
       .bindTable(records, 'write', indexes)

@@ -92,6 +92,12 @@ export interface WardenFunctionProps {
    * @default 'token-warden'
    */
   readonly serviceName?: string;
+  /**
+   * Further commands run on the host once the bundle is written (after the policy is copied in), given the bundle's
+   * output directory: e.g. building files the handler reads from beside itself.
+   * @default - none
+   */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 const KMS_READ = ['kms:Decrypt', 'kms:DescribeKey'];
@@ -177,6 +183,7 @@ export class WardenFunction extends Construct {
           // esbuild runs on the host (it is a dev dependency), so the policy file's host path is readable here.
           afterBundling: (_inputDir: string, outputDir: string) => [
             `${copy} "${props.policyFile}" "${join(outputDir, 'policy.json')}"`,
+            ...(props.afterBundling?.(outputDir) ?? []),
           ],
         },
       },

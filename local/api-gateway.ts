@@ -176,7 +176,9 @@ export function matchRoute(routes: CompiledRoute[], method: string, rawPath: str
       const part = parts[i];
       if (segment.kind === 'greedy') {
         const rest = parts.slice(i);
-        if (rest.length === 0 || rest.join('/') === '') ok = false;
+        // `/files/` (the prefix and a trailing slash) matches `/files/{proxy+}` with an empty remainder, as API
+        // Gateway catches it (route keys cannot end in a slash); `/files` (no slash) does not.
+        if (rest.length === 0) ok = false;
         else pathParameters[segment.name] = decodeSegment(rest.join('/'));
         score.push(1);
         break;

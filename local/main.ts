@@ -65,7 +65,8 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
 
 export function walkthrough(urls: { api: string; aws: string; atlassian: string; mail: string }): string {
   const awsEnv = 'AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1';
-  return `
+  return `Console: ${urls.api}/console/
+
 Token Warden is running locally.
   HTTP API        ${urls.api}          (GET /health)
   AWS endpoint    ${urls.aws}          (Step Functions, DynamoDB, Secrets Manager, SES v2, Scheduler, EventBridge)

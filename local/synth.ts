@@ -24,7 +24,8 @@ import { App } from 'aws-cdk-lib';
 import { addTokenWarden } from '../lib/app';
 
 const PROJECT = resolve(__dirname, '..');
-const SOURCES = ['bin', 'lib', 'functions', 'package-lock.json', 'cdk.json'];
+// `console` is built into the assets function's bundle: a change to it re-synthesizes.
+const SOURCES = ['bin', 'lib', 'functions', 'console', 'package-lock.json', 'cdk.json'];
 
 export interface SynthResult {
   template: unknown;

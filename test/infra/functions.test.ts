@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CfnResource } from 'aws-cdk-lib';
@@ -61,6 +61,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.accessExceptions]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'EXCEPTION_STATE_MACHINE_ARN'],
   [ENTRIES.accessExceptionStep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
   [ENTRIES.console]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID'],
+  [ENTRIES.consoleAssets]: ['CONSOLE_ISSUER', 'CONSOLE_CLIENT_ID'],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */
@@ -200,6 +201,24 @@ describe('Token Warden functions', () => {
     });
   });
 
+  it("tells the console's assets the members' issuer and the console's client id (jwtAudience unless given)", () => {
+    expect(environmentOf(s, ENTRIES.consoleAssets)).toMatchObject({
+      CONSOLE_ISSUER: 'http://127.0.0.1:3000/local/oidc',
+      CONSOLE_CLIENT_ID: 'token-warden',
+    });
+    const other = synth({
+      jwtIssuer: 'https://idp.corp.example/oauth2/default',
+      jwtAudience: 'api://warden',
+      consoleClientId: 'warden-console',
+    });
+    expect(environmentOf(other, ENTRIES.consoleAssets)).toMatchObject({
+      CONSOLE_ISSUER: 'https://idp.corp.example/oauth2/default',
+      CONSOLE_CLIENT_ID: 'warden-console',
+    });
+    const audienceOnly = synth({ jwtAudience: 'api://warden' });
+    expect(environmentOf(audienceOnly, ENTRIES.consoleAssets).CONSOLE_CLIENT_ID).toBe('api://warden');
+  });
+
   it('points rotation starters and schedulers at the rotation workflow, the schedule group and the scheduler role', () => {
     const rotation = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation';
     const schedulerRole = `arn:aws:iam::000000000000:role/${logicalId(s, s.stack.schedules.role.node.defaultChild as CfnResource)}`;
@@ -271,6 +290,9 @@ describe('Token Warden functions', () => {
     beforeAll(() => {
       taskRoot = mkdtempSync(join(tmpdir(), 'tw-task-root-'));
       copyFileSync(writePolicyArtifact(s.stack.config.policy), join(taskRoot, 'policy.json'));
+      // The console's assets function reads the console built into its bundle.
+      mkdirSync(join(taskRoot, 'console'));
+      writeFileSync(join(taskRoot, 'console', 'index.html'), '<meta name="tw-config" content="__TW_CONFIG__">');
     });
 
     it.each(Object.values(ENTRIES))('%s loads and exports its handler', (entry) => {

@@ -80,11 +80,17 @@ describe('least-privilege grants', () => {
     expect([...actionsOf(s, ENTRIES.health)].sort()).toEqual([...LOGS, ...XRAY].sort());
   });
 
+  it("gives the console's assets nothing but logs and tracing", () => {
+    expect([...actionsOf(s, ENTRIES.consoleAssets)].sort()).toEqual([...LOGS, ...XRAY].sort());
+  });
+
   it('lets only the functions that write records write the records table', () => {
     const writers = ALL.filter((entry) =>
       grantsOf(s, entry, 'dynamodb:PutItem').some((st) => list(st.Resource).includes(recordsArn)),
     );
-    expect(writers.sort()).toEqual(ALL.filter((e) => e !== ENTRIES.admin && e !== ENTRIES.health).sort());
+    expect(writers.sort()).toEqual(
+      ALL.filter((e) => e !== ENTRIES.admin && e !== ENTRIES.health && e !== ENTRIES.consoleAssets).sort(),
+    );
     const admin = actionsOf(s, ENTRIES.admin);
     expect([...admin].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
     const read = grantsOf(s, ENTRIES.admin, 'dynamodb:Query').find((st) => list(st.Resource).includes(recordsArn));

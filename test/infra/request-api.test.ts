@@ -46,6 +46,9 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /uploads/{uploadId}': ENTRIES.uploads,
   'POST /uploads/{uploadId}': ENTRIES.uploads,
   'GET /health': ENTRIES.health,
+  'GET /': ENTRIES.consoleAssets,
+  'GET /console': ENTRIES.consoleAssets,
+  'GET /console/{proxy+}': ENTRIES.consoleAssets,
 };
 
 describe('RequestApi', () => {
@@ -153,7 +156,10 @@ describe('RequestApi', () => {
       reasons.set(route.path ?? '', reason ?? '');
     }
     expect(reasons.get('/uploads/{uploadId}')).toMatch(/upload links.*HMAC.*CSRF/s);
-    expect(new Set(reasons.values()).size).toBe(3);
+    expect(reasons.get('/console/{proxy+}')).toMatch(/static assets with no data.*JWT/s);
+    expect(reasons.get('/console')).toBe(reasons.get('/console/{proxy+}'));
+    expect(reasons.get('/')).toMatch(/^Redirects to the console/);
+    expect(new Set(reasons.values()).size).toBe(5);
   });
 
   it('exposes the API URL as an output', () => {

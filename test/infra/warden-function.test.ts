@@ -38,6 +38,24 @@ describe('WardenFunction bundling', () => {
     expect(map.sourcesContent).toBeUndefined();
   });
 
+  it('runs the extra afterBundling commands in the bundle directory it names', () => {
+    const policyFile = writePolicyArtifact(loadPolicyFile('policy/policy.yaml', REPO_ROOT));
+    const app = new App();
+    const stack = new Stack(app, 'Extra');
+    new WardenFunction(stack, 'Health', {
+      entry: 'functions/api/health.ts',
+      description: 'afterBundling check',
+      policyFile,
+      encryptionKey: new Key(stack, 'Key'),
+      afterBundling: (outputDir) => [`cp "${policyFile}" "${join(outputDir, 'extra.json')}"`],
+    });
+    const assembly = app.synth();
+    const code = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'))[0]?.Properties.Code;
+    const assetDir = join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
+
+    expect(readdirSync(assetDir).sort()).toEqual(['extra.json', 'index.js', 'index.js.map', 'policy.json']);
+  });
+
   it('bundles the SDK clients with credentials from the environment only and without event-stream codecs', () => {
     const app = new App();
     const stack = new Stack(app, 'Credentials');

@@ -124,6 +124,25 @@ describe('local HTTP API (API Gateway emulation)', () => {
       expect(invocations).toHaveLength(0);
     });
 
+    it('matches a greedy route for its prefix with a trailing slash, and / only for GET /', () => {
+      // Prepare
+      const routes = compileRoutes([
+        { routeKey: 'GET /', functionName: 'root' },
+        { routeKey: 'GET /console', functionName: 'bare' },
+        { routeKey: 'GET /console/{proxy+}', functionName: 'greedy' },
+      ]);
+
+      // Act / Assess
+      expect(matchRoute(routes, 'GET', '/')?.route.functionName).toBe('root');
+      expect(matchRoute(routes, 'GET', '/console')?.route.functionName).toBe('bare');
+      expect(matchRoute(routes, 'GET', '/console/')).toEqual({
+        route: routes[2]?.route,
+        pathParameters: { proxy: '' },
+      });
+      expect(matchRoute(routes, 'GET', '/console/tokens/tok_1')?.pathParameters).toEqual({ proxy: 'tokens/tok_1' });
+      expect(matchRoute(routes, 'GET', '/other')).toBeUndefined();
+    });
+
     it('sends whatever matches nothing to $default when there is one', () => {
       // Prepare
       const routes = compileRoutes([

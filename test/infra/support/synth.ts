@@ -168,4 +168,5 @@ export const ENTRIES = {
   accessExceptions: 'functions/api/access-exceptions.ts',
   accessExceptionStep: 'functions/workflow/access-exception.ts',
   console: 'functions/api/console.ts',
+  consoleAssets: 'functions/api/console-assets.ts',
 } as const;
