@@ -1,4 +1,5 @@
 import { ALIAS_PATTERN } from './naming';
+import { AUDIT_EVENTS, type AuditEvent } from './records';
 import * as z from './schema';
 
 const email = z.pipe(
@@ -75,6 +76,77 @@ export const personalTokensSchema = z.strictObject({
   ),
 });
 
+/**
+ * The events a chat channel hears when its `events` are not given: what admins act on or must know about (requests
+ * waiting for a decision, tokens issued, failed, revoked or expired, drift, capped or made revocations, exceptions
+ * asked for, granted or failed), leaving out per-approver steps and routine successes that would drown them.
+ */
+export const DEFAULT_CHAT_EVENTS: readonly AuditEvent[] = [
+  'REQUESTED',
+  'ISSUED',
+  'ISSUANCE_FAILED',
+  'ROTATION_FAILED',
+  'REVOKED',
+  'TOKEN_EXPIRED',
+  'DRIFT_DETECTED',
+  'PERSONAL_TOKEN_REVOKED',
+  'PERSONAL_TOKEN_REVOCATIONS_CAPPED',
+  'EXCEPTION_REQUESTED',
+  'EXCEPTION_ACTIVATED',
+  'EXCEPTION_FAILED',
+];
+
+/** A Secrets Manager secret name: 1–512 of the characters Secrets Manager allows in names. */
+const secretName = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a secret name of 1–512 characters [A-Za-z0-9/_+=.@-]'));
+
+/** Whole numbers above zero, each once, in order (`ascending` or not); empty turns the reminder off. */
+const marks = (ascending: boolean, max: number) =>
+  z.array(int(1, max)).check(
+    z.maxLength(20),
+    z.refine(
+      (items) => items.every((n, i) => i === 0 || (ascending ? n > (items[i - 1] ?? 0) : n < (items[i - 1] ?? 0))),
+      ascending ? 'must be in ascending order, each once' : 'must be in descending order, each once',
+    ),
+  );
+
+/** One chat channel (`notifications.chat[]`): where its incoming-webhook URL is kept and what it hears. */
+export const chatChannelSchema = z.strictObject({
+  kind: z.enum(['slack', 'teams']),
+  /** The secret holding the webhook URL; only its name is in the policy, the URL is read at run time. */
+  webhookSecretName: secretName,
+  events: z._default(
+    z.array(z.enum(AUDIT_EVENTS, { message: 'must be a lifecycle event name (docs/events.md)' })).check(
+      z.minLength(1),
+      z.refine((items) => new Set(items).size === items.length, 'must not contain duplicates'),
+    ),
+    () => [...DEFAULT_CHAT_EVENTS],
+  ),
+  /**
+   * Only the events of these service accounts' requests and tokens (aliases in `serviceAccounts`); absent: every
+   * account's. Events about no service account (drift, personal tokens, access exceptions) are not filtered by it.
+   */
+  serviceAccounts: z.optional(
+    uniqueList(z.string().check(z.regex(ALIAS_PATTERN, 'must match [a-zA-Z0-9_-]{1,64}')), 1, 100),
+  ),
+});
+
+/** `notifications`: who is emailed as admin, the chat channels, and when reminders go out. */
+export const notificationsSchema = z.strictObject({
+  adminEmails: uniqueList(email, 1, 50),
+  chat: z.optional(z.array(chatChannelSchema).check(z.maxLength(10))),
+  reminders: z._default(
+    z.strictObject({
+      /** Hours after an approval request at which undecided approvers are reminded; one at or after expiry never is. */
+      pendingApprovalHours: z._default(marks(true, 24 * 30), () => [24]),
+      /** Days before expiry at which owner and admins hear of a token that will not rotate by itself in time. */
+      expiryDays: z._default(marks(false, 365), () => [14, 3]),
+    }),
+    () => ({ pendingApprovalHours: [24], expiryDays: [14, 3] }),
+  ),
+});
+
 export const policySchema = z
   .strictObject({
     serviceAccounts: z.array(serviceAccountSchema).check(z.minLength(1), z.maxLength(100)),
@@ -87,7 +159,7 @@ export const policySchema = z
     atlassianRequestsPerSecond: z._default(z.number().check(z.positive(), z.maximum(1000)), 10),
     /** How many of a member's requests may wait for approval at once; one more is refused (429). */
     maxPendingRequestsPerMember: z._default(int(1, 1000), 5),
-    notifications: z.strictObject({ adminEmails: uniqueList(email, 1, 50) }),
+    notifications: notificationsSchema,
     organization: z.optional(organizationSchema),
     personalTokens: z.optional(personalTokensSchema),
   })
@@ -131,6 +203,18 @@ export const policySchema = z
         });
       }
       const aliases = new Set<string>();
+      const known = new Set(policy.serviceAccounts.map((account) => account.alias));
+      policy.notifications.chat?.forEach((channel, i) => {
+        channel.serviceAccounts?.forEach((alias, j) => {
+          if (!known.has(alias)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['notifications', 'chat', i, 'serviceAccounts', j],
+              message: 'must be the alias of one of serviceAccounts',
+            });
+          }
+        });
+      });
       policy.serviceAccounts.forEach((account, i) => {
         if (aliases.has(account.alias)) {
           ctx.addIssue({ code: 'custom', path: ['serviceAccounts', i, 'alias'], message: 'must be unique' });
@@ -166,6 +250,7 @@ export const policySchema = z
 export type Policy = z.output<typeof policySchema>;
 export type ServiceAccount = Policy['serviceAccounts'][number];
 export type PersonalTokenPolicy = NonNullable<Policy['personalTokens']>;
+export type ChatChannel = NonNullable<Policy['notifications']['chat']>[number];
 
 /** A policy file that does not hold a valid policy; `lines` are `<file>: <field path>: <message>`. */
 export class PolicyError extends Error {

@@ -107,39 +107,43 @@ export type PendingSlots = Record<string, string>;
 /** The outcome of taking a pending-request slot: taken (`added` by this call or before) or who holds them all. */
 export type SlotReservation = { reserved: true; added: boolean } | { reserved: false; holders: PendingSlots };
 
+/** Every event an audit record can say happened (docs/events.md), in that document's order. */
+export const AUDIT_EVENTS = [
+  'REQUESTED',
+  'APPROVED',
+  'REJECTED',
+  'CANCELLED',
+  'EXPIRED',
+  'ISSUED',
+  'ISSUANCE_FAILED',
+  'TOKEN_UPLOADED',
+  'ROTATED',
+  'ROTATION_FAILED',
+  'REVOKED',
+  'REVOCATION_COMPLETED',
+  'TOKEN_EXPIRED',
+  'DRIFT_DETECTED',
+  'PERSONAL_TOKEN_FOUND',
+  'PERSONAL_TOKEN_EXEMPTED',
+  'PERSONAL_TOKEN_REOPENED',
+  'PERSONAL_TOKEN_NOTICE_SENT',
+  'PERSONAL_TOKEN_REVOKED',
+  'PERSONAL_TOKEN_GONE',
+  'PERSONAL_TOKEN_SCAN_INCOMPLETE',
+  'PERSONAL_TOKEN_REVOCATIONS_CAPPED',
+  'EXCEPTION_REQUESTED',
+  'EXCEPTION_APPROVED',
+  'EXCEPTION_REJECTED',
+  'EXCEPTION_CANCELLED',
+  'EXCEPTION_EXPIRED',
+  'EXCEPTION_ACTIVATED',
+  'EXCEPTION_END_REQUESTED',
+  'EXCEPTION_ENDED',
+  'EXCEPTION_FAILED',
+] as const;
+
 /** What an audit record says happened. */
-export type AuditEvent =
-  | 'REQUESTED'
-  | 'APPROVED'
-  | 'REJECTED'
-  | 'CANCELLED'
-  | 'EXPIRED'
-  | 'ISSUED'
-  | 'ISSUANCE_FAILED'
-  | 'TOKEN_UPLOADED'
-  | 'ROTATED'
-  | 'ROTATION_FAILED'
-  | 'REVOKED'
-  | 'REVOCATION_COMPLETED'
-  | 'TOKEN_EXPIRED'
-  | 'DRIFT_DETECTED'
-  | 'PERSONAL_TOKEN_FOUND'
-  | 'PERSONAL_TOKEN_EXEMPTED'
-  | 'PERSONAL_TOKEN_REOPENED'
-  | 'PERSONAL_TOKEN_NOTICE_SENT'
-  | 'PERSONAL_TOKEN_REVOKED'
-  | 'PERSONAL_TOKEN_GONE'
-  | 'PERSONAL_TOKEN_SCAN_INCOMPLETE'
-  | 'PERSONAL_TOKEN_REVOCATIONS_CAPPED'
-  | 'EXCEPTION_REQUESTED'
-  | 'EXCEPTION_APPROVED'
-  | 'EXCEPTION_REJECTED'
-  | 'EXCEPTION_CANCELLED'
-  | 'EXCEPTION_EXPIRED'
-  | 'EXCEPTION_ACTIVATED'
-  | 'EXCEPTION_END_REQUESTED'
-  | 'EXCEPTION_ENDED'
-  | 'EXCEPTION_FAILED';
+export type AuditEvent = (typeof AUDIT_EVENTS)[number];
 
 /** One entry of the append-only audit trail. */
 export interface AuditRecord {

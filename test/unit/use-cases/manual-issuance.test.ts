@@ -41,7 +41,7 @@ const ADMINS = ['admin@example.com', 'ops@example.com'];
 /** The shipped policy with jenkins-bot issued manually and two admins to ask. */
 const manualPolicy: Policy = {
   ...policy,
-  notifications: { adminEmails: ADMINS },
+  notifications: { ...policy.notifications, adminEmails: ADMINS },
   serviceAccounts: policy.serviceAccounts.map((a) =>
     a.alias === 'jenkins-bot' ? { ...a, issuance: 'manual' as const } : a,
   ),
