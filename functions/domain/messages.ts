@@ -5,26 +5,12 @@
  */
 import type { AccessExceptionRepresentation } from './access-exceptions';
 import type { TokenRequestRecord } from './model';
+import { htmlTable, type Notice, type NoticeAction, type RenderedEmail, textRows, toEmail } from './notice';
 import { PAGE_STYLESHEET_PATH } from './page-style';
-import { inline, inlineForEmail } from './text';
+import { escapeHtml, inline, inlineForEmail } from './text';
 
-export function escapeHtml(value: string): string {
-  return value
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
-
-export interface RenderedEmail {
-  subject: string;
-  text: string;
-  html: string;
-}
-
-/** How a value is shown: in a page ({@link inline}) or in an email ({@link inlineForEmail}). */
-type Shown = (value: string) => string;
+export type { RenderedEmail } from './notice';
+export { escapeHtml } from './text';
 
 /** What approvers see of a request; the consumers are the IAM roles that will read the secret. */
 function summaryLines(r: TokenRequestRecord): [string, string][] {
@@ -53,13 +39,6 @@ function exceptionLines(e: AccessExceptionRepresentation): [string, string][] {
     ],
   ];
 }
-
-function htmlTable(rows: [string, string][], shown: Shown): string {
-  return `<table>${rows.map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(shown(v))}</td></tr>`).join('')}</table>`;
-}
-
-/** `key: value` lines of an email's text body, each value on its line. */
-const textRows = (rows: [string, string][]) => rows.map(([k, v]) => `${k}: ${inlineForEmail(v)}`);
 
 /**
  * The approval request: the link stands alone on its own line in the text body, the only line that holds a URL
@@ -123,21 +102,36 @@ function approvalLinkEmail(
   };
 }
 
+/**
+ * A request waiting for approval, told to a chat channel: what approvers see of it, linking to the console's
+ * *Pending approvals* (`action`; never an approver's own link, a channel is not one person).
+ */
+export function approvalRequestNotice(r: TokenRequestRecord, action: NoticeAction): Notice {
+  return {
+    subject: `Approval needed: ${r.serviceAccount} token "${r.name}" for ${r.requester}`,
+    summary: `${r.requester} asks for an Atlassian API token.`,
+    rows: summaryLines(r),
+    action,
+    tone: 'info',
+  };
+}
+
+/** What became of an exception (`what`: e.g. `is active until …`), for the member, an approver or a channel. */
+export function exceptionOutcomeNotice(e: AccessExceptionRepresentation, what: string, action?: NoticeAction): Notice {
+  return {
+    subject: `Access exception for ${e.member} ${what}`,
+    summary: `The access exception ${e.exceptionId} for ${e.member} ${what}.`,
+    rows: exceptionLines(e)
+      .slice(0, 4)
+      .concat([['Status', e.status]]),
+    ...(action ? { action } : {}),
+    tone: e.status === 'FAILED' ? 'danger' : 'info',
+  };
+}
+
 /** Tells the member or an approver what became of an exception. */
 export function exceptionOutcomeEmail(e: AccessExceptionRepresentation, what: string): RenderedEmail {
-  const rows = exceptionLines(e)
-    .slice(0, 4)
-    .concat([['Status', e.status]]);
-  const subject = `Access exception for ${inlineForEmail(e.member)} ${what}`;
-  return {
-    subject,
-    text: [
-      `The access exception ${e.exceptionId} for ${inlineForEmail(e.member)} ${what}.`,
-      '',
-      ...textRows(rows),
-    ].join('\n'),
-    html: `<p>The access exception ${escapeHtml(e.exceptionId)} for ${escapeHtml(inlineForEmail(e.member))} ${escapeHtml(what)}.</p>${htmlTable(rows, inlineForEmail)}`,
-  };
+  return toEmail(exceptionOutcomeNotice(e, what));
 }
 
 export type Outcome = 'ISSUED' | 'REJECTED' | 'CANCELLED' | 'EXPIRED' | 'FAILED';
@@ -150,22 +144,44 @@ const OUTCOME_TEXT: Record<Outcome, string> = {
   FAILED: 'was approved but issuing the token failed',
 };
 
+const OUTCOME_TONE: Record<Outcome, Notice['tone']> = {
+  ISSUED: 'info',
+  REJECTED: 'warning',
+  CANCELLED: 'info',
+  EXPIRED: 'warning',
+  FAILED: 'danger',
+};
+
+/**
+ * How a request ended, for the requester, an approver or a channel (`action`: in chat, the token's or the
+ * approvals page in the console). Never includes a token value.
+ */
+export function outcomeNotice(
+  r: TokenRequestRecord,
+  outcome: Outcome,
+  extra: { reason?: string; secretName?: string; expiresAt?: string },
+  action?: NoticeAction,
+): Notice {
+  const rows = summaryLines(r);
+  if (extra.reason) rows.push(['Reason', extra.reason]);
+  if (extra.secretName) rows.push(['Secret', extra.secretName]);
+  if (extra.expiresAt) rows.push(['Expires', extra.expiresAt]);
+  return {
+    subject: `Token request ${outcome.toLowerCase()}: ${r.serviceAccount} "${r.name}"`,
+    summary: `Token request ${r.requestId} ${OUTCOME_TEXT[outcome]}.`,
+    rows,
+    ...(action ? { action } : {}),
+    tone: OUTCOME_TONE[outcome],
+  };
+}
+
 /** Tells the requester or an approver how a request ended. Never includes a token value. */
 export function outcomeEmail(
   r: TokenRequestRecord,
   outcome: Outcome,
   extra: { reason?: string; secretName?: string; expiresAt?: string },
 ): RenderedEmail {
-  const rows = summaryLines(r);
-  if (extra.reason) rows.push(['Reason', extra.reason]);
-  if (extra.secretName) rows.push(['Secret', extra.secretName]);
-  if (extra.expiresAt) rows.push(['Expires', extra.expiresAt]);
-  const headline = `Token request ${inlineForEmail(r.requestId)} ${OUTCOME_TEXT[outcome]}.`;
-  return {
-    subject: `Token request ${outcome.toLowerCase()}: ${inlineForEmail(r.serviceAccount)} "${inlineForEmail(r.name)}"`,
-    text: [headline, '', ...textRows(rows)].join('\n'),
-    html: `<p>${escapeHtml(headline)}</p>${htmlTable(rows, inlineForEmail)}`,
-  };
+  return toEmail(outcomeNotice(r, outcome, extra));
 }
 
 export interface ApprovalPageModel {

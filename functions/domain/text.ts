@@ -31,3 +31,13 @@ export function inline(value: string): string {
 export function inlineForEmail(value: string): string {
   return inline(value).replace(/([a-z][a-z0-9+.-]*):(?=\/\/)/gi, '$1[:]');
 }
+
+/** `value` with the five HTML-significant characters written as entities (text and attribute values alike). */
+export function escapeHtml(value: string): string {
+  return value
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
