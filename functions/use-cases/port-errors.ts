@@ -95,3 +95,33 @@ export class AtlassianRequestError extends AtlassianError {
 export class AtlassianMalformedResponseError extends AtlassianError {
   override readonly name = 'AtlassianMalformedResponseError';
 }
+
+// ---- chat webhooks (`ChatSender`): messages name the channel's kind and secret, never the webhook URL
+
+/** 429, 5xx, timeout or network failure of a chat webhook: send again after `retryAfterSeconds`. */
+export class ChatDeliveryRetryableError extends Error {
+  override readonly name = 'ChatDeliveryRetryableError';
+  constructor(
+    message: string,
+    /** When to try again: the webhook's `Retry-After`, else a default back-off. */
+    readonly retryAfterSeconds: number,
+    /** The HTTP status, when a response arrived. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Any other answer (4xx but 429, or a redirect): the message is refused for good and must not be retried. */
+export class ChatDeliveryRejectedError extends Error {
+  override readonly name = 'ChatDeliveryRejectedError';
+  constructor(
+    message: string,
+    /** The HTTP status (0 when the secret holds no usable URL). */
+    readonly status: number,
+    /** The start of the answer, printable ASCII with anything URL-like removed. */
+    readonly excerpt?: string,
+  ) {
+    super(message);
+  }
+}

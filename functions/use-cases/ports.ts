@@ -282,6 +282,22 @@ export interface Mailer {
   send(email: Email): Promise<string | undefined>;
 }
 
+/** A policy chat channel as the sender needs it (`notifications.chat[]`). */
+export interface ChatChannelRef {
+  kind: 'slack' | 'teams';
+  /** The Secrets Manager secret holding the channel's incoming-webhook URL. */
+  webhookSecretName: string;
+}
+
+/** Chat webhooks (Slack incoming webhooks, Teams Workflows webhooks). */
+export interface ChatSender {
+  /**
+   * Posts `body` (from `toSlack` or `toTeams`) to the channel's webhook. Throws `ChatDeliveryRetryableError` (send
+   * again later) or `ChatDeliveryRejectedError` (never again); neither carries the webhook URL.
+   */
+  send(channel: ChatChannelRef, body: object): Promise<void>;
+}
+
 /** The workflow engine (Step Functions). */
 export interface WorkflowEngine {
   /** Starts an execution; one with the same name and input is the same execution (idempotent). */
