@@ -1,10 +1,16 @@
 /**
  * EventBridge for the local AWS endpoint (awsJson1.1, `AWSEvents.*`): `PutEvents` validates entries as
  * EventBridge does, stamps them with the simulated time and persists them; the runtime lists them at
- * `GET /local/events`. No rules or targets: the system only publishes events.
+ * `GET /local/events`. Rules come from the template (`setRules`): each accepted event is matched against the rules
+ * of its bus (EventBridge's event patterns) and handed, as EventBridge sends it to a target (the event envelope,
+ * or what the target's `Input`, `InputPath` or `InputTransformer` makes of it), to `deliver`.
+ *
+ * Local simplification (documented): a delivery that fails is reported through `onDeliveryError` and not retried
+ * (the runtime delivers to its in-process SQS, which fails only when the queue is gone).
  */
 import { randomUUID } from 'node:crypto';
 import type { DescribedAwsService } from './edge';
+import { type EventPattern, matchesEventPattern } from './event-pattern';
 import { JsonStore } from './json-store';
 import { AwsError, type AwsRequest, jsonOk, LOCAL_ACCOUNT, LOCAL_REGION } from './protocol';
 
@@ -37,11 +43,33 @@ export interface EventBridgeOptions {
   now?: () => Date;
   /** Told about every accepted event (e.g. to log it). */
   onEvent?: (event: StoredEvent) => void;
+  /** Sends the text a matching rule's target receives (see {@link EventRule}). */
+  deliver?: (target: EventRuleTarget, text: string, rule: EventRule) => void;
+  /** Told when `deliver` throws. @default console.error */
+  onDeliveryError?: (error: unknown, target: EventRuleTarget, rule: EventRule) => void;
+}
+
+/** A rule of a bus: events matching `pattern` go to every target. */
+export interface EventRule {
+  name: string;
+  eventBusName: string;
+  pattern: EventPattern;
+  targets: EventRuleTarget[];
+}
+
+export interface EventRuleTarget {
+  id: string;
+  arn: string;
+  input?: string;
+  inputPath?: string;
+  inputTransformer?: { inputPathsMap: Record<string, string>; inputTemplate: string };
 }
 
 export interface EventBridgeService extends DescribedAwsService {
   /** Accepted events, oldest first. */
   listEvents(): StoredEvent[];
+  /** Replaces the rules events are matched against. */
+  setRules(rules: readonly EventRule[]): void;
 }
 
 interface PutEventsResultEntry {
@@ -56,6 +84,25 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
   const now = options.now ?? (() => new Date());
   const loaded = store.read();
   let events: StoredEvent[] = Array.isArray(loaded.events) ? loaded.events : [];
+  let rules: readonly EventRule[] = [];
+  const onDeliveryError =
+    options.onDeliveryError ??
+    ((error: unknown, target: EventRuleTarget, rule: EventRule) =>
+      console.error(`[events] rule ${rule.name} target ${target.id} failed:`, error));
+
+  function route(event: StoredEvent): void {
+    const { eventBusName, ...envelope } = event;
+    for (const rule of rules) {
+      if (rule.eventBusName !== eventBusName || !matchesEventPattern(rule.pattern, envelope)) continue;
+      for (const target of rule.targets) {
+        try {
+          options.deliver?.(target, targetInput(target, envelope, rule), rule);
+        } catch (error) {
+          onDeliveryError(error, target, rule);
+        }
+      }
+    }
+  }
 
   function putEvents(req: AwsRequest) {
     const input = parseInput(req.body);
@@ -86,7 +133,10 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
     if (accepted.length > 0) {
       events = [...events, ...accepted].slice(-MAX_STORED_EVENTS);
       store.write({ events });
-      for (const event of accepted) options.onEvent?.(event);
+      for (const event of accepted) {
+        options.onEvent?.(event);
+        route(event);
+      }
     }
     return jsonOk({ FailedEntryCount: results.filter((r) => r.ErrorCode).length, Entries: results });
   }
@@ -102,7 +152,69 @@ export function createEventBridge(options: EventBridgeOptions = {}): EventBridge
       throw new AwsError('UnknownOperationException', `Operation ${operation} of events is not supported locally`);
     },
     listEvents: () => [...events],
+    setRules: (next) => {
+      rules = [...next];
+    },
   };
+}
+
+/** What a target receives for `event`: the envelope, its `InputPath` part, the constant `Input`, or the transform. */
+export function targetInput(target: EventRuleTarget, event: Record<string, unknown>, rule: { name: string }): string {
+  if (target.input !== undefined) return target.input;
+  if (target.inputPath !== undefined) return JSON.stringify(jsonPath(event, target.inputPath) ?? null);
+  const transformer = target.inputTransformer;
+  if (!transformer) return JSON.stringify(event);
+  const values: Record<string, unknown> = {
+    'aws.events.rule-name': rule.name,
+    'aws.events.event': event,
+    'aws.events.event.json': event,
+    'aws.events.event.ingestion-time': event.time,
+  };
+  for (const [name, path] of Object.entries(transformer.inputPathsMap)) values[name] = jsonPath(event, path);
+  return fillTemplate(transformer.inputTemplate, values);
+}
+
+/**
+ * Fills an InputTemplate as EventBridge does: in a JSON template, a placeholder outside a string literal becomes the
+ * value's JSON and one inside a string literal the value's characters (escaped); a text template takes the values'
+ * text as it is.
+ */
+function fillTemplate(template: string, values: Record<string, unknown>): string {
+  const json = /^\s*[[{]/.test(template);
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < template.length; i++) {
+    const char = template[i] as string;
+    if (json && char === '"' && template[i - 1] !== '\\') inString = !inString;
+    const placeholder = char === '<' ? /^<([A-Za-z0-9_.-]+)>/.exec(template.slice(i)) : null;
+    const name = placeholder?.[1];
+    if (!placeholder || name === undefined || !Object.hasOwn(values, name)) {
+      out += char;
+      continue;
+    }
+    const value = values[name] ?? null;
+    const text = typeof value === 'string' ? value : JSON.stringify(value);
+    if (!json) out += text;
+    else if (inString) out += typeof value === 'string' ? JSON.stringify(value).slice(1, -1) : text;
+    else out += JSON.stringify(value);
+    i += placeholder[0].length - 1;
+  }
+  return out;
+}
+
+/** The value at a simple JSONPath (`$`, `$.detail.type`, `$.resources[0]`). */
+function jsonPath(value: unknown, path: string): unknown {
+  if (path === '$') return value;
+  const steps = path
+    .replace(/^\$\.?/, '')
+    .split(/\.|\[(\d+)\]/)
+    .filter((step) => step !== undefined && step !== '');
+  let current: unknown = value;
+  for (const step of steps) {
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[step];
+  }
+  return current;
 }
 
 function validation(message: string): AwsError {
