@@ -26,19 +26,24 @@ import type { AwsRequest, AwsService, CallRecord } from './aws/protocol';
 import { createScheduler } from './aws/scheduler';
 import { LocalSecretsManager } from './aws/secrets-manager';
 import { createSesV2 } from './aws/sesv2';
+import { createSqs } from './aws/sqs';
 import { LocalStepFunctions } from './aws/stepfunctions';
 import { SimulatedClock } from './clock';
+import { provisionMessaging } from './event-delivery';
 import { createFakeAtlassian, DEMO_SEED } from './fake-atlassian';
 import { loopbackHostProblem } from './http-guard';
 import { LambdaRunner, SANDBOX_ACCESS_KEY_PREFIX } from './lambda-runner';
 import { createLocalRoutes } from './local-routes';
 import { createMailServer } from './mail/mail-server';
 import { MailStore } from './mail/mail-store';
+import { queueIdentities, readMessaging } from './messaging';
 import { MetricsLog } from './metrics-log';
 import { createOidcProvider, seededGroupsFor } from './oidc';
 import { checkGrantedOperations } from './operations';
+import { startSqsPollers } from './sqs-event-source';
 import { synthesize } from './synth';
 import { readTemplate } from './template';
+import { WebhookSink } from './webhooks';
 
 export interface RuntimeOptions {
   apiPort: number;
@@ -165,7 +170,16 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     closers.push(() => dynamodb.close());
     const mailStore = new MailStore({ file: join(dataDir, 'mail.json'), now });
     const ses = createSesV2({ mailStore });
-    const events = createEventBridge({ file: join(dataDir, 'events.json'), now });
+    // EventBridge rules deliver to SQS queues; event source mappings poll them (both from the template, below).
+    const sqs = createSqs({ clock, file: join(dataDir, 'sqs.json'), baseUrl: urls.aws });
+    closers.push(() => sqs.close());
+    const events = createEventBridge({
+      file: join(dataDir, 'events.json'),
+      now,
+      deliver: (target, text) => {
+        sqs.sendToArn(target.arn, text);
+      },
+    });
     const sfnClient = new SFNClient({
       endpoint: urls.aws,
       region: 'us-east-1',
@@ -212,7 +226,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     });
     closers.push(() => sfn.close());
 
-    const services: AwsService[] = [secrets, dynamodb, ses, events, scheduler, sfn];
+    const services: AwsService[] = [secrets, dynamodb, ses, events, scheduler, sfn, sqs];
     // Calls from a sandbox carry its own access key id in their SigV4 signature: that names the execution.
     const edge = createAwsEdge({
       services,
@@ -277,7 +291,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         overrides[logicalId] = { ref: logicalId, attributes: { ApiId: logicalId, ApiEndpoint: urls.api } };
       }
     }
+    Object.assign(overrides, queueIdentities(parsedTemplate, urls.aws));
     const model = readTemplate({ template: parsedTemplate, assemblyDir, overrides });
+    const messaging = readMessaging(parsedTemplate, overrides);
     const missing = checkGrantedOperations(model.grantedActions, supportedOperations(services));
     if (missing.length > 0) {
       throw new Error(`the local AWS endpoint does not emulate operations the functions need: ${missing.join(', ')}`);
@@ -297,6 +313,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         if ((error as Error).name !== 'ResourceInUseException') throw error;
       }
     }
+
+    // Queues (dead-letter queues first) and the rules that deliver to them.
+    await provisionMessaging({ messaging, events, awsUrl: urls.aws });
 
     // Schedules declared in the template (the daily sweep, the inventory).
     const schedulerClient = new SchedulerClient({
@@ -393,6 +412,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     mail.serve(createMailServer({ store: mailStore }).handler);
 
     // The HTTP API, from the template's routes, with the local-only routes beside it.
+    const webhooks = new WebhookSink({ file: join(dataDir, 'webhooks.json'), now });
     const oidc = await createOidcProvider({
       issuer: `${urls.api}/local/oidc`,
       dataDir,
@@ -410,12 +430,20 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         calls: () => calls,
         events: () => events.listEvents(),
         metrics: (name) => metrics.list(name),
+        webhooks,
       }),
     });
     api.serve(httpApi.handler);
 
     await sfn.resume();
     scheduler.start();
+    const pollers = startSqsPollers({
+      mappings: messaging.eventSourceMappings,
+      sqs,
+      invoke: (fn, event) => (runner as LambdaRunner).invoke(fn, event),
+      track: (work) => clock.track(work),
+    });
+    closers.push(() => pollers.close());
     log('ready');
     return { urls, clock, orgApiKey, close };
   } catch (error) {
