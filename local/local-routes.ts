@@ -1,8 +1,11 @@
 /**
  * The local-only routes of the HTTP API (`/local/…`, never deployed): the identity provider under `/local/oidc`,
  * the simulated clock (`GET /local/clock`, `POST /local/clock/advance`), the call log (`GET /local/calls`), the
- * EventBridge events (`GET /local/events`) and the metrics the functions emitted (`GET /local/metrics`, optionally
- * `?name=<metric>`). Any other `/local/…` path answers `404 {"message": "Not Found"}`.
+ * EventBridge events (`GET /local/events`), the metrics the functions emitted (`GET /local/metrics`, optionally
+ * `?name=<metric>`) and the chat-webhook sink (`POST /local/webhooks/<name>` receives a delivery and answers `200 ok`;
+ * `GET /local/webhooks` lists `{"items": [{"name", "body", "at"}]}`, optionally `?name=`; the test control
+ * `POST /local/webhooks/<name>/faults {"status", "count"?, "retryAfterSeconds"?}` makes the next `count` deliveries
+ * to that sink fail). Any other `/local/…` path answers `404 {"message": "Not Found"}`.
  *
  * Every POST takes `application/json` only (`415 UNSUPPORTED_MEDIA_TYPE` otherwise) and is refused
  * (`403 FORBIDDEN`) when its `Origin` is another site: a web page could otherwise move the clock with a
@@ -15,6 +18,7 @@ import type { SimulatedClock } from './clock';
 import { localPostRefusal, refusalError } from './http-guard';
 import type { MetricPoint } from './metrics-log';
 import type { OidcProvider } from './oidc';
+import { parseWebhookFault, WEBHOOK_NAME, type WebhookSink } from './webhooks';
 
 export interface LocalRoutesOptions {
   clock: SimulatedClock;
@@ -25,6 +29,8 @@ export interface LocalRoutesOptions {
   events: () => readonly unknown[];
   /** The metrics of the functions' EMF lines, oldest first; only those named `name` when it is given. */
   metrics: (name?: string) => readonly MetricPoint[];
+  /** The chat-webhook sink; without it the `/local/webhooks` routes are absent. */
+  webhooks?: WebhookSink;
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -66,12 +72,50 @@ export function createLocalRoutes(opts: LocalRoutesOptions): LocalRouteHandler {
       json(res, 200, { metrics: opts.metrics(url.searchParams.get('name') ?? undefined) });
       return true;
     }
+    if (opts.webhooks && (await serveWebhooks(opts.webhooks, req, res, url, body))) return true;
     if (url.pathname.startsWith('/local/')) {
       json(res, 404, { message: 'Not Found' });
       return true;
     }
     return false;
   };
+}
+
+async function serveWebhooks(
+  sink: WebhookSink,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  body: Buffer,
+): Promise<boolean> {
+  if (url.pathname === '/local/webhooks' && req.method === 'GET') {
+    json(res, 200, { items: sink.list(url.searchParams.get('name') ?? undefined) });
+    return true;
+  }
+  const match = /^\/local\/webhooks\/([^/]+)(\/faults)?$/.exec(url.pathname);
+  const name = match ? decodeURIComponent(match[1] as string) : undefined;
+  if (!match || !name || !WEBHOOK_NAME.test(name) || req.method !== 'POST') return false;
+  if (match[2]) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body.toString('utf8') || '{}');
+    } catch {
+      json(res, 400, { error: { code: 'VALIDATION_ERROR', message: 'body is not valid JSON' } });
+      return true;
+    }
+    const fault = parseWebhookFault(parsed);
+    if ('field' in fault) {
+      json(res, 400, { error: { code: 'VALIDATION_ERROR', message: fault.message, field: fault.field } });
+      return true;
+    }
+    sink.setFault(name, fault);
+    json(res, 200, { name, ...fault });
+    return true;
+  }
+  const answer = sink.deliver(name, body);
+  res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body) });
+  res.end(answer.body);
+  return true;
 }
 
 async function advanceClock(clock: SimulatedClock, body: Buffer, res: ServerResponse): Promise<void> {
