@@ -26,6 +26,12 @@ export interface TokenWardenConfig {
    * PKCE and the redirect URI `<API base URL>/console/callback`; default: `jwtAudience`.
    */
   readonly consoleClientId: string;
+  /**
+   * Origins besides the issuer's that the console's browser code calls at the identity provider: those of its
+   * authorization server endpoints when they are not on the issuer's origin (Amazon Cognito's token endpoint is on
+   * the user pool's domain). From `-c consoleIdentityOrigins=https://a.example,https://b.example`; default none.
+   */
+  readonly consoleIdentityOrigins: readonly string[];
   /** SES identity that sends every email. */
   readonly fromEmail: string;
   /** Base URL of approval links; `undefined` means the HTTP API's own URL. */
@@ -67,6 +73,27 @@ export function loadPolicyFile(file: string, cwd: string = process.cwd()): Polic
   return parsePolicy(text, file);
 }
 
+/** A comma-separated list of origins; anything else fails synth, naming the context key. */
+function origins(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  return value.split(',').map((raw) => {
+    const item = raw.trim();
+    let url: URL | undefined;
+    try {
+      url = new URL(item);
+    } catch {
+      url = undefined;
+    }
+    const loopback = url?.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if (!url || (url.protocol !== 'https:' && !loopback) || url.origin !== item.replace(/\/$/, '')) {
+      throw new Error(
+        `context consoleIdentityOrigins: '${item}' is not an origin (https://host[:port], no path; http only on loopback)`,
+      );
+    }
+    return url.origin;
+  });
+}
+
 function optionalContext(node: Node, key: string): string | undefined {
   const value: unknown = node.tryGetContext(key);
   if (value === undefined || value === null || value === '') return undefined;
@@ -90,6 +117,7 @@ export function readConfig(node: Node, cwd: string = process.cwd()): TokenWarden
     signInIssuer: optionalContext(node, 'signInIssuer') ?? context(node, 'jwtIssuer'),
     signInClientId: optionalContext(node, 'signInClientId') ?? context(node, 'jwtAudience'),
     consoleClientId: optionalContext(node, 'consoleClientId') ?? context(node, 'jwtAudience'),
+    consoleIdentityOrigins: origins(optionalContext(node, 'consoleIdentityOrigins')),
     fromEmail: context(node, 'fromEmail'),
     ...(approvalBaseUrl ? { approvalBaseUrl: approvalBaseUrl.replace(/\/+$/, '') } : {}),
     orgApiKeySecretName: context(node, 'orgApiKeySecretName'),

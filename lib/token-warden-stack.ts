@@ -515,7 +515,8 @@ export class TokenWardenStack extends Stack {
     // The console's assets need no grant (only their logs): the page is told the issuer and its client id to sign in.
     f.consoleAssets
       .addEnvironment('CONSOLE_ISSUER', config.jwtIssuer)
-      .addEnvironment('CONSOLE_CLIENT_ID', config.consoleClientId);
+      .addEnvironment('CONSOLE_CLIENT_ID', config.consoleClientId)
+      .addEnvironment('CONSOLE_CONNECT_ORIGINS', config.consoleIdentityOrigins.join(' '));
     // The inventory reads every token record (byKind index) and writes the latest drift report.
     f.inventory
       .bindTable(records, 'write', indexes)

@@ -15,4 +15,13 @@ export const envVar = {
   url: z.url(),
   arn: z.string().check(z.startsWith('arn:')),
   email: z.email(),
+  /** Space-separated origins (`https://host[:port]`); empty is none. */
+  origins: z
+    .string()
+    .check(
+      z.regex(
+        /^(https?:\/\/[^\s/]+( https?:\/\/[^\s/]+)*)?$/,
+        'must be space-separated origins (scheme://host[:port])',
+      ),
+    ),
 };

@@ -20,6 +20,8 @@ export interface ConsoleConfig {
   readonly issuer: string;
   /** The console's client id there. */
   readonly clientId: string;
+  /** Other origins of the identity provider's endpoints the browser calls (e.g. a token endpoint's). */
+  readonly identityOrigins?: readonly string[];
 }
 
 /** What a `GET` of `path` answers. */
@@ -74,10 +76,15 @@ export function originOf(url: string): string {
   return new URL(url).origin;
 }
 
+/** The identity provider's origins the browser calls: the issuer's, then any others configured, each once. */
+export function identityProviderOrigins(config: ConsoleConfig): string[] {
+  return [...new Set([originOf(config.issuer), ...(config.identityOrigins ?? []).map(originOf)])];
+}
+
 /**
  * The console's Content-Security-Policy: everything from the API's own origin, no inline script or style, no
- * framing. `connect-src` also names the identity provider's origin, whose discovery document and token endpoint
- * the browser fetches.
+ * framing. `connect-src` also names the identity provider's origins: the issuer's (its discovery document) and those
+ * of endpoints served elsewhere (a token endpoint on another domain), which the browser fetches.
  */
 export function contentSecurityPolicy(config: ConsoleConfig): string {
   return [
@@ -85,7 +92,7 @@ export function contentSecurityPolicy(config: ConsoleConfig): string {
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self' data:",
-    `connect-src 'self' ${originOf(config.issuer)}`,
+    `connect-src 'self' ${identityProviderOrigins(config).join(' ')}`,
     "font-src 'self'",
     "object-src 'none'",
     "base-uri 'none'",

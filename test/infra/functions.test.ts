@@ -61,7 +61,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.accessExceptions]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'EXCEPTION_STATE_MACHINE_ARN'],
   [ENTRIES.accessExceptionStep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
   [ENTRIES.console]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID'],
-  [ENTRIES.consoleAssets]: ['CONSOLE_ISSUER', 'CONSOLE_CLIENT_ID'],
+  [ENTRIES.consoleAssets]: ['CONSOLE_ISSUER', 'CONSOLE_CLIENT_ID', 'CONSOLE_CONNECT_ORIGINS'],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */
@@ -217,6 +217,20 @@ describe('Token Warden functions', () => {
     });
     const audienceOnly = synth({ jwtAudience: 'api://warden' });
     expect(environmentOf(audienceOnly, ENTRIES.consoleAssets).CONSOLE_CLIENT_ID).toBe('api://warden');
+  });
+
+  it("names the identity provider's other origins for the console's connect-src, and refuses what is not an origin", () => {
+    expect(environmentOf(s, ENTRIES.consoleAssets).CONSOLE_CONNECT_ORIGINS).toBe('');
+    const cognito = synth({
+      consoleIdentityOrigins: 'https://warden.auth.us-east-1.amazoncognito.com, https://sso.example.com',
+    });
+    expect(environmentOf(cognito, ENTRIES.consoleAssets).CONSOLE_CONNECT_ORIGINS).toBe(
+      'https://warden.auth.us-east-1.amazoncognito.com https://sso.example.com',
+    );
+    expect(() => synth({ consoleIdentityOrigins: 'https://sso.example.com/oauth2' })).toThrow(
+      "context consoleIdentityOrigins: 'https://sso.example.com/oauth2' is not an origin (https://host[:port], no path; http only on loopback)",
+    );
+    expect(() => synth({ consoleIdentityOrigins: 'http://sso.example.com' })).toThrow(/is not an origin/);
   });
 
   it('points rotation starters and schedulers at the rotation workflow, the schedule group and the scheduler role', () => {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { acceptsGzip } from '../../../functions/domain/console-site';
+import { acceptsGzip, contentSecurityPolicy } from '../../../functions/domain/console-site';
 import { PAGE_CSS, PAGE_STYLESHEET_PATH } from '../../../functions/domain/page-style';
 import { consoleAssetsHandler } from '../../../functions/edge/console-assets';
 import type { ApiResult } from '../../../functions/edge/http';
@@ -230,6 +230,7 @@ describe('the handler module', () => {
     // Prepare
     delete process.env.CONSOLE_ISSUER;
     process.env.CONSOLE_CLIENT_ID = 'token-warden';
+    process.env.CONSOLE_CONNECT_ORIGINS = '';
 
     // Act / Assess
     jest.isolateModules(() => {
@@ -245,6 +246,7 @@ describe('the handler module', () => {
     process.env.LAMBDA_TASK_ROOT = taskRoot;
     process.env.CONSOLE_ISSUER = ISSUER;
     process.env.CONSOLE_CLIENT_ID = 'token-warden';
+    process.env.CONSOLE_CONNECT_ORIGINS = '';
     let handler: (event: unknown, context: unknown) => Promise<ApiResult> = async () => {
       throw new Error('not loaded');
     };
@@ -269,6 +271,7 @@ describe('the handler module', () => {
     delete process.env.LAMBDA_TASK_ROOT;
     process.env.CONSOLE_ISSUER = ISSUER;
     process.env.CONSOLE_CLIENT_ID = 'token-warden';
+    process.env.CONSOLE_CONNECT_ORIGINS = '';
 
     // Act / Assess
     jest.isolateModules(() => {
@@ -290,5 +293,27 @@ describe('accept-encoding', () => {
     ['identity', false],
   ])('%p accepts gzip: %p', (header, expected) => {
     expect(acceptsGzip(header)).toBe(expected);
+  });
+});
+
+describe('contentSecurityPolicy', () => {
+  it('lets the console call the identity provider endpoints configured off the issuer origin, each once', () => {
+    // Prepare
+    const config = {
+      issuer: 'https://cognito-idp.us-east-1.amazonaws.com/us-east-1_EXAMPLE',
+      clientId: 'abc',
+      identityOrigins: [
+        'https://warden.auth.us-east-1.amazoncognito.com',
+        'https://cognito-idp.us-east-1.amazonaws.com',
+      ],
+    };
+
+    // Act
+    const csp = contentSecurityPolicy(config);
+
+    // Assess
+    expect(csp).toContain(
+      "connect-src 'self' https://cognito-idp.us-east-1.amazonaws.com https://warden.auth.us-east-1.amazoncognito.com;",
+    );
   });
 });
