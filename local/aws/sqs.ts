@@ -1,6 +1,7 @@
 /**
  * Amazon SQS (standard queues) for the local AWS endpoint, in the AWS JSON 1.0 protocol the SDK v3 speaks
- * (`X-Amz-Target: AmazonSQS.<Operation>`). Errors are sent as SQS sends them: `__type` `com.amazonaws.sqs#<Name>`
+ * (`X-Amz-Target: AmazonSQS.<Operation>`), and in the older query protocol that older AWS CLIs send
+ * (`./sqs-query.ts`). Errors are sent as SQS sends them: `__type` `com.amazonaws.sqs#<Name>`
  * plus the `x-amzn-query-error` header (`AWS.SimpleQueueService.NonExistentQueue;Sender`, …) by which the SDK
  * picks the exception class.
  *
@@ -17,6 +18,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { DescribedAwsService } from './edge';
 import { JsonStore } from './json-store';
 import { type AwsRequest, type AwsResponse, LOCAL_ACCOUNT, LOCAL_REGION } from './protocol';
+import { isSqsQueryRequest, sqsQueryAction, sqsQueryError, sqsQueryInput, sqsQueryResponse } from './sqs-query';
 
 const TARGET_PREFIX = 'AmazonSQS.';
 
@@ -217,14 +219,20 @@ class LocalSqs {
     return {
       name: 'sqs',
       operations: SQS_OPERATIONS,
-      matches: (req) => req.target?.startsWith(TARGET_PREFIX) ?? false,
-      operation: (req) => (req.target ?? '').slice(TARGET_PREFIX.length),
+      matches: (req) => (req.target?.startsWith(TARGET_PREFIX) ?? false) || isSqsQueryRequest(req),
+      operation: (req) => (req.target ? req.target.slice(TARGET_PREFIX.length) : sqsQueryAction(req)),
       handle: async (req) => {
+        // AWS CLI releases before SQS's move to JSON send the query protocol (and expect XML back).
+        const query = !req.target;
         try {
-          return ok(await this.handle(req));
+          if (!query)
+            return ok(await this.handle(req.target?.slice(TARGET_PREFIX.length) ?? '', parseBody(req.body), req));
+          const operation = sqsQueryAction(req);
+          const output = (await this.handle(operation, sqsQueryInput(req), req)) as Record<string, unknown>;
+          return sqsQueryResponse(operation, output);
         } catch (error) {
-          if (error instanceof SqsError) return sqsError(error);
-          throw error;
+          if (!(error instanceof SqsError)) throw error;
+          return query ? sqsQueryError(error.status, error.queryCode, error.message) : sqsError(error);
         }
       },
       queueArn: (name) => queueArn(name),
@@ -255,9 +263,7 @@ class LocalSqs {
     };
   }
 
-  private async handle(req: AwsRequest): Promise<unknown> {
-    const operation = (req.target ?? '').slice(TARGET_PREFIX.length);
-    const input = parseBody(req.body);
+  private async handle(operation: string, input: Record<string, unknown>, req: AwsRequest): Promise<unknown> {
     const base = baseUrlOf(req) ?? this.options.baseUrl ?? 'http://127.0.0.1:4566';
     switch (operation) {
       case 'CreateQueue':

@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -299,3 +299,106 @@ describe('local SQS', () => {
     expect(JSON.parse(readFileSync(file, 'utf8')).queues.map((q: { name: string }) => q.name)).toContain('abort-me');
   });
 });
+
+const awsCli = existsSync('/usr/bin/aws') ? '/usr/bin/aws' : commandPath('aws');
+if (awsCli) {
+  describe('AWS CLI against local SQS (the query protocol older CLIs send)', () => {
+    const clock = new SimulatedClock();
+    const service = createSqs({ clock });
+    const home = mkdtempSync(join(tmpdir(), 'tw-sqs-cli-'));
+    let server: { endpoint: string; edge: AwsEdge } | undefined;
+
+    beforeAll(async () => {
+      server = await serve(() => service);
+    });
+    afterAll(async () => {
+      service.close();
+      await server?.edge.close();
+      clock.stop();
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    function aws(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+      return new Promise((resolve) => {
+        execFile(
+          awsCli as string,
+          ['--endpoint-url', server?.endpoint ?? '', '--output', 'json', 'sqs', ...args],
+          {
+            env: {
+              PATH: process.env.PATH ?? '',
+              HOME: home,
+              AWS_ACCESS_KEY_ID: 'test',
+              AWS_SECRET_ACCESS_KEY: 'test',
+              AWS_REGION: 'us-east-1',
+              AWS_PAGER: '',
+            },
+          },
+          (error, stdout, stderr) => resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    }
+
+    it('creates a queue, sends with attributes, receives and deletes (the CLI checks both MD5s)', async () => {
+      // Prepare
+      const created = JSON.parse((await aws('create-queue', '--queue-name', 'cli-q')).stdout) as { QueueUrl: string };
+      await aws(
+        'send-message',
+        '--queue-url',
+        created.QueueUrl,
+        '--message-body',
+        'hello <&> "cli"',
+        '--message-attributes',
+        '{"kind":{"DataType":"String","StringValue":"ISSUED"}}',
+      );
+
+      // Act
+      const received = await aws(
+        'receive-message',
+        '--queue-url',
+        created.QueueUrl,
+        '--attribute-names',
+        'All',
+        '--message-attribute-names',
+        'All',
+      );
+      const [message] = (JSON.parse(received.stdout) as { Messages: { ReceiptHandle: string }[] }).Messages;
+      const deleted = await aws(
+        'delete-message',
+        '--queue-url',
+        created.QueueUrl,
+        '--receipt-handle',
+        message?.ReceiptHandle ?? '',
+      );
+
+      // Assess
+      expect(received.code).toBe(0);
+      expect(message).toMatchObject({
+        Body: 'hello <&> "cli"',
+        Attributes: { ApproximateReceiveCount: '1' },
+        MessageAttributes: { kind: { DataType: 'String', StringValue: 'ISSUED' } },
+      });
+      expect(deleted.code).toBe(0);
+      const attributes = JSON.parse(
+        (
+          await aws(
+            'get-queue-attributes',
+            '--queue-url',
+            created.QueueUrl,
+            '--attribute-names',
+            'ApproximateNumberOfMessages',
+          )
+        ).stdout,
+      );
+      expect(attributes).toEqual({ Attributes: { ApproximateNumberOfMessages: '0' } });
+    }, 30_000);
+
+    it('reports an unknown queue with the query error code', async () => {
+      // Act
+      const answer = await aws('get-queue-url', '--queue-name', 'no-such-queue');
+
+      // Assess
+      expect(answer.code).not.toBe(0);
+      expect(answer.stderr).toContain('(AWS.SimpleQueueService.NonExistentQueue)');
+    }, 30_000);
+  });
+}
