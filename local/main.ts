@@ -66,10 +66,12 @@ export function parseFlags(argv: string[], env: NodeJS.ProcessEnv): Flags {
 export function walkthrough(urls: { api: string; aws: string; atlassian: string; mail: string }): string {
   const awsEnv = 'AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1';
   return `Console: ${urls.api}/console/
+  Sign in with any email: alice@example.com asks for tokens, approver1@example.com approves them,
+  admin@example.com is an admin.
 
 Token Warden is running locally.
   HTTP API        ${urls.api}          (GET /health)
-  AWS endpoint    ${urls.aws}          (Step Functions, DynamoDB, Secrets Manager, SES v2, Scheduler, EventBridge)
+  AWS endpoint    ${urls.aws}          (Step Functions, DynamoDB, Secrets Manager, SES v2, Scheduler, EventBridge, SQS)
   fake Atlassian  ${urls.atlassian}          (GET /__control/tokens)
   outgoing mail   ${urls.mail}          (GET /store)
 
