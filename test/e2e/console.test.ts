@@ -396,6 +396,26 @@ describe('the web console', () => {
       },
       { who: admin, name: 'all-requests', open: (p) => navigate(p, 'All requests') },
       { who: admin, name: 'inventory', open: (p) => navigate(p, 'Inventory') },
+      { who: alice, name: 'my-personal-tokens', open: (p) => navigate(p, 'My personal tokens') },
+      { who: alice, name: 'my-exceptions', open: (p) => navigate(p, 'Exceptions') },
+      {
+        who: alice,
+        name: 'request-exception',
+        open: async (p) => {
+          await navigate(p, 'Exceptions');
+          await p.getByRole('main').getByRole('link', { name: 'Request an exception' }).click();
+          await p.getByRole('heading', { level: 1, name: 'Request an exception' }).waitFor();
+        },
+      },
+      { who: admin, name: 'all-exceptions', open: (p) => navigate(p, 'All exceptions') },
+      {
+        who: alice,
+        name: 'home',
+        open: async (p) => {
+          await p.getByRole('banner').getByRole('link', { name: 'Token Warden' }).click();
+          await p.getByRole('heading', { level: 1, name: 'Token Warden' }).waitFor();
+        },
+      },
     ];
 
     // Act
@@ -419,7 +439,11 @@ describe('the web console', () => {
         violations: [],
       });
       await page.setViewportSize({ width: 1280, height: 900 });
-      if (['all-requests', 'inventory'].includes(visit.name)) await check(page, visit.name);
+      if (
+        ['all-requests', 'inventory', 'my-personal-tokens', 'request-exception', 'all-exceptions'].includes(visit.name)
+      ) {
+        await check(page, visit.name);
+      }
     }
 
     // Assess

@@ -1,10 +1,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ErrorNotice, FieldError, fieldAria, Loading, Notice, Time } from '../components/ui';
+import { ConfirmRevoke } from '../components/confirm-revoke';
+import { ErrorNotice, Loading, Notice, Time } from '../components/ui';
 import { useConsole } from '../context';
-import { useAction, useLoad } from '../hooks';
+import { useLoad } from '../hooks';
 import type { AuditRecord, Token } from '../types';
-
-const REASON_MAX = 500;
 
 /** The facts of one audit record, as `key: value` text. */
 function AuditDetails({ details }: { details?: AuditRecord['details'] }) {
@@ -51,37 +50,16 @@ function AuditTimeline({ tokenId, round }: { tokenId: string; round: number }) {
 function RevokeToken({ token, onRevoked }: { token: Token; onRevoked: () => void }) {
   const { api } = useConsole();
   const [confirming, setConfirming] = useState(false);
-  const [reason, setReason] = useState('');
   const [done, setDone] = useState(false);
-  const revoke = useAction((why: string) =>
-    api.post<Token>(`/tokens/${encodeURIComponent(token.tokenId)}/revoke`, why ? { reason: why } : {}),
-  );
-  const reasonField = useRef<HTMLTextAreaElement>(null);
   const revokeButton = useRef<HTMLButtonElement>(null);
   const wasConfirming = useRef(false);
   useEffect(() => {
-    if (confirming) reasonField.current?.focus();
-    else if (wasConfirming.current) revokeButton.current?.focus();
+    if (!confirming && wasConfirming.current) revokeButton.current?.focus();
     wasConfirming.current = confirming;
   }, [confirming]);
 
   if (done) return <Notice>The token is revoked.</Notice>;
   if (token.status === 'REVOKED' || token.status === 'EXPIRED') return null;
-
-  const confirm = async (event: Event) => {
-    event.preventDefault();
-    const answer = await revoke.act(reason.trim());
-    if (answer) {
-      setDone(true);
-      onRevoked();
-    }
-  };
-  const keep = () => {
-    setConfirming(false);
-    setReason('');
-    revoke.clearError();
-  };
-  const aria = fieldAria(revoke.error, 'reason', 'reason-hint');
   return (
     <section aria-labelledby="revoke-heading">
       <h2 id="revoke-heading">Revoke this token</h2>
@@ -95,36 +73,23 @@ function RevokeToken({ token, onRevoked }: { token: Token; onRevoked: () => void
           </div>
         </>
       ) : (
-        <form class="confirm" aria-label="Confirm revoking the token" onSubmit={confirm}>
-          <p>
-            Revoke <strong>{token.name}</strong> of {token.owner}? Its consumers stop working at once.
-          </p>
-          <div class="field">
-            <label for="revoke-reason">Reason</label>
-            <textarea
-              ref={reasonField}
-              id="revoke-reason"
-              name="reason"
-              maxLength={REASON_MAX}
-              value={reason}
-              onInput={(e) => setReason((e.currentTarget as HTMLTextAreaElement).value)}
-              {...aria}
-            />
-            <p id="reason-hint" class="hint">
-              Optional: one line, at most {REASON_MAX} characters, kept in the audit trail.
-            </p>
-            <FieldError id="reason-error" error={revoke.error} field="reason" />
-          </div>
-          {revoke.error?.field !== 'reason' && <ErrorNotice error={revoke.error} />}
-          <div class="actions">
-            <button type="submit" class="danger" disabled={revoke.busy}>
-              Confirm revoke
-            </button>
-            <button type="button" class="secondary" disabled={revoke.busy} onClick={keep}>
-              Keep token
-            </button>
-          </div>
-        </form>
+        <ConfirmRevoke
+          label="Confirm revoking the token"
+          idPrefix="revoke"
+          question={
+            <>
+              Revoke <strong>{token.name}</strong> of {token.owner}? Its consumers stop working at once.
+            </>
+          }
+          revoke={(why) =>
+            api.post<Token>(`/tokens/${encodeURIComponent(token.tokenId)}/revoke`, why ? { reason: why } : {})
+          }
+          onDone={() => {
+            setDone(true);
+            onRevoked();
+          }}
+          onKeep={() => setConfirming(false)}
+        />
       )}
     </section>
   );

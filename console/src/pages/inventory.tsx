@@ -1,26 +1,13 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
+import { ConfirmRevoke } from '../components/confirm-revoke';
 import { type FilterField, Filters, useUrlFilters } from '../components/filters';
-import {
-  Details,
-  ErrorNotice,
-  FieldError,
-  fieldAria,
-  Loading,
-  LoadMore,
-  Notice,
-  PageTitle,
-  Status,
-  Table,
-  Time,
-} from '../components/ui';
+import { Details, ErrorNotice, Loading, LoadMore, Notice, PageTitle, Status, Table, Time } from '../components/ui';
 import { useConsole } from '../context';
 import { type Load, useAction, useLoad, usePages } from '../hooks';
 import type { DriftReport, Page, PersonalToken, Scan } from '../types';
 
 const PERSONAL_TOKEN_STATES = ['OPEN', 'EXEMPT', 'REVOKED', 'GONE'] as const;
 const PERSONAL_TOKEN_FLAGS = ['UNSCOPED', 'STALE', 'NEVER_USED', 'OVER_LIFETIME', 'UNAPPROVED_ACCESS'] as const;
-const REASON_MAX = 500;
-
 /** The last inventory of the service accounts' tokens: what differs between the records and Atlassian. */
 function Drift({ drift }: { drift: Load<DriftReport> }) {
   const report = drift.data;
@@ -123,66 +110,6 @@ function RunScan() {
   );
 }
 
-/** The confirmation step of revoking one personal token, with the reason. */
-function ConfirmPersonalRevoke({
-  token,
-  onDone,
-  onKeep,
-}: {
-  token: PersonalToken;
-  onDone: (revoked: PersonalToken) => void;
-  onKeep: () => void;
-}) {
-  const { api } = useConsole();
-  const [reason, setReason] = useState('');
-  const revoke = useAction((why: string) =>
-    api.post<PersonalToken>(
-      `/inventory/personal-tokens/${encodeURIComponent(token.atlassianTokenId)}/revoke`,
-      why ? { reason: why } : {},
-    ),
-  );
-  const field = useRef<HTMLTextAreaElement>(null);
-  useEffect(() => field.current?.focus(), [token.atlassianTokenId]);
-  const submit = async (event: Event) => {
-    event.preventDefault();
-    const answer = await revoke.act(reason.trim());
-    if (answer) onDone(answer);
-  };
-  const aria = fieldAria(revoke.error, 'reason', 'pt-reason-hint');
-  return (
-    <form class="confirm" aria-label="Confirm revoking the personal token" onSubmit={submit}>
-      <p>
-        Revoke <strong>{token.label}</strong> of {token.owner.email}? The owner is told by email.
-      </p>
-      <div class="field">
-        <label for="pt-reason">Reason</label>
-        <textarea
-          ref={field}
-          id="pt-reason"
-          name="reason"
-          maxLength={REASON_MAX}
-          value={reason}
-          onInput={(e) => setReason((e.currentTarget as HTMLTextAreaElement).value)}
-          {...aria}
-        />
-        <p id="pt-reason-hint" class="hint">
-          Optional: one line, at most {REASON_MAX} characters, kept in the audit trail.
-        </p>
-        <FieldError id="reason-error" error={revoke.error} field="reason" />
-      </div>
-      {revoke.error?.field !== 'reason' && <ErrorNotice error={revoke.error} />}
-      <div class="actions">
-        <button type="submit" class="danger" disabled={revoke.busy}>
-          Confirm revoke
-        </button>
-        <button type="button" class="secondary" disabled={revoke.busy} onClick={onKeep}>
-          Keep token
-        </button>
-      </div>
-    </form>
-  );
-}
-
 const PERSONAL_FILTERS: FilterField[] = [
   { name: 'state', label: 'State', options: PERSONAL_TOKEN_STATES },
   { name: 'flag', label: 'Flag', options: PERSONAL_TOKEN_FLAGS },
@@ -210,8 +137,20 @@ function PersonalTokens() {
       <Filters label="Filter personal tokens" fields={PERSONAL_FILTERS} filters={filters} error={pages.error} />
       {told && <Notice>{told}</Notice>}
       {confirming && (
-        <ConfirmPersonalRevoke
-          token={confirming}
+        <ConfirmRevoke
+          label="Confirm revoking the personal token"
+          idPrefix="pt"
+          question={
+            <>
+              Revoke <strong>{confirming.label}</strong> of {confirming.owner.email}? The owner is told by email.
+            </>
+          }
+          revoke={(why) =>
+            api.post<PersonalToken>(
+              `/inventory/personal-tokens/${encodeURIComponent(confirming.atlassianTokenId)}/revoke`,
+              why ? { reason: why } : {},
+            )
+          }
           onKeep={() => {
             setConfirming(undefined);
             backTo(confirming.atlassianTokenId);
