@@ -17,6 +17,7 @@ import {
 } from '@aws-sdk/client-scheduler';
 import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { CONTEXT_DEFAULTS, loadPolicyFile } from '../lib/config';
 import type { CloudFormationTemplate, ResourceIdentity } from '../lib/synth/resolve-template';
 import { createHttpApi, type HttpApi } from './api-gateway';
 import { createDynamoDb } from './aws/dynamodb';
@@ -28,6 +29,7 @@ import { LocalSecretsManager } from './aws/secrets-manager';
 import { createSesV2 } from './aws/sesv2';
 import { createSqs } from './aws/sqs';
 import { LocalStepFunctions } from './aws/stepfunctions';
+import { seedChatSecrets } from './chat-secrets';
 import { SimulatedClock } from './clock';
 import { provisionMessaging } from './event-delivery';
 import { createFakeAtlassian, DEMO_SEED } from './fake-atlassian';
@@ -67,6 +69,7 @@ export interface Runtime {
 }
 
 const HOST = '127.0.0.1';
+const PROJECT = resolve(__dirname, '..');
 const ORG_KEY_SECRET_DEFAULT = 'token-warden/atlassian-org-api-key';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -270,6 +273,16 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     await ensureSecret(orgKeySecretName, () => orgApiKey, 'Atlassian organization API key (local fake)', {
       'token-warden:expires-at': `${new Date(clock.nowMs() + 365 * 86_400_000).toISOString().slice(0, 19)}Z`,
     });
+    // The policy's chat channels: their webhook secrets point at the local sink, as an admin would point them at Slack.
+    const policyFile = String(context.policy ?? CONTEXT_DEFAULTS.policy);
+    const chatSecrets = await seedChatSecrets({
+      secretsManager: sm,
+      channels: loadPolicyFile(policyFile, PROJECT).notifications.chat,
+      apiUrl: urls.api,
+    });
+    for (const seeded of chatSecrets.filter((s) => s.action !== 'kept')) {
+      log(`chat webhook secret ${seeded.secretName} ${seeded.action}: ${seeded.url}`);
+    }
     const overrides: Record<string, ResourceIdentity> = {};
     const parsedTemplate = template as CloudFormationTemplate;
     for (const [logicalId, resource] of Object.entries(parsedTemplate.Resources)) {
