@@ -110,6 +110,7 @@ export type SlotReservation = { reserved: true; added: boolean } | { reserved: f
 /** Every event an audit record can say happened (docs/events.md), in that document's order. */
 export const AUDIT_EVENTS = [
   'REQUESTED',
+  'APPROVAL_REQUESTED',
   'APPROVED',
   'REJECTED',
   'CANCELLED',

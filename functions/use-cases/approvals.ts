@@ -183,6 +183,18 @@ async function sendApprovalLinks(
       csrfHashes: [],
       createdAt: isoSeconds(deps.clock.now()),
     });
+    // Recorded for every approval, before its email, so a retried step that finds it emailed has recorded it too.
+    await deps.audit.append(
+      {
+        correlationId: target.subjectId,
+        event: 'APPROVAL_REQUESTED',
+        at: isoSeconds(deps.clock.now()),
+        actor: 'token-warden',
+        requestId: target.subjectId,
+        details: { approvalId, approver, subject: target.subject ?? 'request', expiresAt: isoSeconds(expiresAt) },
+      },
+      `approval-requested:${approvalId}`,
+    );
     const approval = await deps.store.getApproval(approvalId);
     if (!approval || approval.emailedAt) continue;
     const sig = signApprovalLink(key, approvalId, approver, expiresAt);

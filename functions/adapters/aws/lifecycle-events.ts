@@ -4,6 +4,7 @@ import { aws } from './errors';
 /** `detail-type` of each lifecycle event (docs/events.md has the schema). */
 export const LIFECYCLE_DETAIL_TYPES = {
   REQUESTED: 'Token Requested',
+  APPROVAL_REQUESTED: 'Approval Requested',
   APPROVED: 'Token Request Approved',
   REJECTED: 'Token Request Rejected',
   CANCELLED: 'Token Request Cancelled',

@@ -11,6 +11,7 @@ import type { AuditEvent } from './audit-log';
  */
 export const LIFECYCLE_METRICS = {
   REQUESTED: 'Requested',
+  APPROVAL_REQUESTED: 'ApprovalRequested',
   APPROVED: 'Approved',
   REJECTED: 'Rejected',
   CANCELLED: 'Cancelled',
@@ -55,6 +56,11 @@ export const ATLASSIAN_RATE_LIMITED_METRIC = 'AtlassianRateLimited';
 export const ATLASSIAN_RETRIES_METRIC = 'AtlassianRetries';
 /** Time a call waited for its slot of the shared Atlassian rate limiter (milliseconds), one value per call. */
 export const LIMITER_WAIT_METRIC = 'AtlassianLimiterWait';
+
+/** Chat messages a webhook refused for good (count): the notifier does not send them again. */
+export const CHAT_MESSAGES_REJECTED_METRIC = 'ChatMessagesRejected';
+/** Messages the notifier dropped because their body is no lifecycle event (count): retrying cannot mend them. */
+export const NOTIFIER_EVENTS_DROPPED_METRIC = 'NotifierEventsDropped';
 
 /** The dimension that names an Atlassian route: method and route template, never an id. */
 export const ROUTE_DIMENSION = 'route';

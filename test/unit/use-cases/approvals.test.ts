@@ -163,3 +163,29 @@ describe('an approver removed from the policy after the links went out', () => {
     expect((await store.getRequest(requestId))?.status).toBe('PENDING_APPROVAL');
   });
 });
+
+describe('Use case: requestApproval', () => {
+  it('records APPROVAL_REQUESTED once per approver, however often the step runs, with no link in it', async () => {
+    // Prepare
+    const { requestId, links } = await pending('approval-events');
+
+    // Act: the step runs again (a retry, or a duplicate delivery)
+    await requestApproval(deps(), { requestId, taskToken: 'task-approval-events' });
+
+    // Assess
+    const records = (await audit.list(requestId)).filter((r) => r.event === 'APPROVAL_REQUESTED');
+    const approvers = policy.serviceAccounts[0]!.approvers;
+    expect(records.map((r) => r.details?.approver).sort()).toEqual([...approvers].sort());
+    for (const record of records) {
+      const link = links.get(String(record.details?.approver));
+      expect(record).toMatchObject({
+        correlationId: requestId,
+        requestId,
+        actor: 'token-warden',
+        details: { approvalId: approvalIdOf(link!), subject: 'request', expiresAt: expect.any(String) },
+      });
+      expect(JSON.stringify(record)).not.toContain(link!.searchParams.get('sig')!);
+    }
+    expect(emails).toHaveLength(approvers.length);
+  });
+});
