@@ -260,7 +260,7 @@ describe('parsePolicy: notifications.chat and notifications.reminders', () => {
     // Prepare
     const p = bare();
     p.notifications.chat = [
-      { kind: 'discord', webhookSecretName: 'chat url', events: ['APPROVAL_REQUESTED'] },
+      { kind: 'discord', webhookSecretName: 'chat url', events: ['APPROVAL_GRANTED'] },
       { kind: 'slack', webhookSecretName: 's', serviceAccounts: ['jenkins-bot', 'jenkins-bot'] },
       { kind: 'slack', webhookSecretName: 's', events: ['ISSUED', 'ISSUED'], serviceAccounts: ['jenkins.bot'] },
       { kind: 'teams', webhookSecretName: 'x'.repeat(513), events: [], extra: true },
