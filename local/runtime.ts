@@ -280,8 +280,9 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       channels: loadPolicyFile(policyFile, PROJECT).notifications.chat,
       apiUrl: urls.api,
     });
+    // The sink's name, not the secret's value: output is scanned for secret values like any other artifact.
     for (const seeded of chatSecrets.filter((s) => s.action !== 'kept')) {
-      log(`chat webhook secret ${seeded.secretName} ${seeded.action}: ${seeded.url}`);
+      log(`chat webhook secret ${seeded.secretName} ${seeded.action} for the sink /local/webhooks/${seeded.sinkName}`);
     }
     const overrides: Record<string, ResourceIdentity> = {};
     const parsedTemplate = template as CloudFormationTemplate;
