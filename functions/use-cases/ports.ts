@@ -298,6 +298,18 @@ export interface ChatSender {
   send(channel: ChatChannelRef, body: object): Promise<void>;
 }
 
+/** What the notifier counts (the functions' metrics). */
+export interface NotifierMetrics {
+  /** A chat webhook refused a message for good (4xx other than 429, or no usable URL in its secret). */
+  chatMessageRejected(kind: ChatChannelRef['kind']): void;
+}
+
+/** The queue a notifier message came from: when it is received again. */
+export interface MessageVisibility {
+  /** Makes the message (by its receipt handle) visible again `seconds` from now, not before. */
+  delay(receiptHandle: string, seconds: number): Promise<void>;
+}
+
 /** The workflow engine (Step Functions). */
 export interface WorkflowEngine {
   /** Starts an execution; one with the same name and input is the same execution (idempotent). */
