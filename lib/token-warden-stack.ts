@@ -9,6 +9,7 @@ import type { TokenWardenConfig } from './config';
 import { WardenDashboard } from './dashboard';
 import { IssuanceWorkflow } from './issuance-workflow';
 import { Notifications } from './notifications';
+import { Notifier } from './notifier';
 import { PersonalTokenScan } from './personal-token-scan';
 import { writePolicyArtifact } from './policy-artifact';
 import { RequestApi } from './request-api';
@@ -51,6 +52,7 @@ export interface TokenWardenFunctions {
   readonly accessExceptionStep: WardenFunction;
   readonly console: WardenFunction;
   readonly consoleAssets: WardenFunction;
+  readonly notifier: WardenFunction;
 }
 
 /**
@@ -76,6 +78,8 @@ export class TokenWardenStack extends Stack {
   /** Lifecycle events (`<stack>-events`): every audit record is also published here, for integrations. */
   readonly events: EventBus;
   readonly notifications: Notifications;
+  /** Lifecycle events to the notifier: rule → queue (with a dead-letter queue) → function. */
+  readonly notifier: Notifier;
   /** The operators' CloudWatch dashboard, and the alarms on the functions' own metrics. */
   readonly dashboard: WardenDashboard;
 
@@ -201,6 +205,8 @@ export class TokenWardenStack extends Stack {
           `"${join(REPO_ROOT, 'node_modules', '.bin', 'tsx')}" "${join(REPO_ROOT, 'console', 'build.ts')}" "${join(outputDir, 'console')}"`,
         ],
       }),
+      // A batch of up to ten events, each posted to its channels at once (every POST up to 10 s).
+      notifier: fn('Notifier', 'functions/events/notifier.ts', 'lifecycle events to chat channels', workflowStep),
     };
 
     // Events carry ids and non-secret facts only (never a token value), so the AWS owned key suffices.
@@ -282,12 +288,18 @@ export class TokenWardenStack extends Stack {
       encryptionKey: this.store.key,
     });
 
-    this.grant(config);
-
     this.notifications = new Notifications(this, 'Notifications', {
       encryptionKey: this.store.key,
       adminEmails: policy.notifications.adminEmails,
     });
+    this.notifier = new Notifier(this, 'Notifier', {
+      handler: this.functions.notifier,
+      eventBus: this.events,
+      notifications: this.notifications,
+    });
+
+    this.grant(config);
+
     this.notifications.watchStateMachine('Issuance', this.issuance.stateMachine);
     this.notifications.watchStateMachine('Rotation', this.rotation.stateMachine);
     this.notifications.watchStateMachine('Revocation', this.revocation.stateMachine);
@@ -517,6 +529,14 @@ export class TokenWardenStack extends Stack {
       .addEnvironment('CONSOLE_ISSUER', config.jwtIssuer)
       .addEnvironment('CONSOLE_CLIENT_ID', config.consoleClientId)
       .addEnvironment('CONSOLE_CONNECT_ORIGINS', config.consoleIdentityOrigins.join(' '));
+    // The notifier reads the request or token an event is about (no index), claims one marker per event and channel
+    // (conditional put, deleted again when a post is to be retried), reads the channels' webhook secrets, and delays
+    // a message whose webhook asked to wait. Its queue grants (receive, delete) come with the event source.
+    f.notifier
+      .bindTable(records, 'write', [])
+      .bindChatWebhooks((config.policy.notifications.chat ?? []).map((c) => c.webhookSecretName))
+      .bindQueueVisibility(this.notifier.queue)
+      .addEnvironment('CONSOLE_URL', consoleUrl);
     // The inventory reads every token record (byKind index) and writes the latest drift report.
     f.inventory
       .bindTable(records, 'write', indexes)

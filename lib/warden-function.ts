@@ -9,6 +9,7 @@ import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TOKEN_SECRET_NAME_PREFIX } from './token-store';
@@ -256,6 +257,40 @@ export class WardenFunction extends Construct {
   bindSecret(envName: string, secret: ISecret): this {
     this.function.addEnvironment(envName, secret.secretFullArn ?? secret.secretName);
     secret.grantRead(this.function);
+    return this;
+  }
+
+  /**
+   * `secretsmanager:GetSecretValue` on the chat channels' webhook secrets (`webhookSecretName` of each policy
+   * channel, any of Secrets Manager's six-character suffixes), nothing else. No variable: the names are in the
+   * bundled policy. None when the policy has no channel.
+   */
+  bindChatWebhooks(secretNames: readonly string[]): this {
+    const names = [...new Set(secretNames)].sort();
+    if (names.length === 0) return this;
+    const stack = Stack.of(this);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: names.map((name) =>
+          stack.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: `${name}-??????`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ),
+      }),
+    );
+    return this;
+  }
+
+  /** `QUEUE_URL` and `sqs:ChangeMessageVisibility` on that queue only (a message's back-off before it returns). */
+  bindQueueVisibility(queue: IQueue): this {
+    this.function.addEnvironment('QUEUE_URL', queue.queueUrl);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['sqs:ChangeMessageVisibility'], resources: [queue.queueArn] }),
+    );
     return this;
   }
 

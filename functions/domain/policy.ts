@@ -125,7 +125,8 @@ export const chatChannelSchema = z.strictObject({
   ),
   /**
    * Only the events of these service accounts' requests and tokens (aliases in `serviceAccounts`); absent: every
-   * account's. Events about no service account (drift, personal tokens, access exceptions) are not filtered by it.
+   * account's. A channel with this filter hears no event about no service account (drift, personal tokens, access
+   * exceptions); one without it hears them all.
    */
   serviceAccounts: z.optional(
     uniqueList(z.string().check(z.regex(ALIAS_PATTERN, 'must match [a-zA-Z0-9_-]{1,64}')), 1, 100),

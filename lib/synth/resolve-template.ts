@@ -225,6 +225,20 @@ export function defaultIdentities(
         identities[logicalId] = { ref: name, attributes: { Arn: arn('events', `event-bus/${name}`), Name: name } };
         break;
       }
+      case 'AWS::SQS::Queue': {
+        const name = explicit('QueueName');
+        const url = `https://sqs.${env.region}.${env.urlSuffix ?? 'amazonaws.com'}/${env.accountId}/${name}`;
+        identities[logicalId] = {
+          ref: url,
+          attributes: { Arn: arn('sqs', name), QueueName: name, QueueUrl: url },
+        };
+        break;
+      }
+      case 'AWS::Events::Rule': {
+        const name = explicit('Name');
+        identities[logicalId] = { ref: name, attributes: { Arn: arn('events', `rule/${name}`) } };
+        break;
+      }
       case 'AWS::Scheduler::ScheduleGroup': {
         const name = explicit('Name');
         identities[logicalId] = { ref: name, attributes: { Arn: arn('scheduler', `schedule-group/${name}`) } };

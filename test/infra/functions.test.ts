@@ -62,6 +62,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.accessExceptionStep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
   [ENTRIES.console]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID'],
   [ENTRIES.consoleAssets]: ['CONSOLE_ISSUER', 'CONSOLE_CLIENT_ID', 'CONSOLE_CONNECT_ORIGINS'],
+  [ENTRIES.notifier]: ['TABLE_NAME', 'QUEUE_URL', 'CONSOLE_URL'],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */

@@ -8,13 +8,16 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type middy from '@middy/core';
+import type { NotifierMetrics } from '../../use-cases/ports';
 import type { AuditEvent } from './audit-log';
 import {
   ATLASSIAN_RATE_LIMITED_METRIC,
   ATLASSIAN_RETRIES_METRIC,
+  CHAT_MESSAGES_REJECTED_METRIC,
   DECISION_LATENCY_METRIC,
   LIFECYCLE_METRICS,
   LIMITER_WAIT_METRIC,
+  NOTIFIER_EVENTS_DROPPED_METRIC,
   ROUTE_DIMENSION,
 } from './metric-names';
 
@@ -72,6 +75,21 @@ export class PowertoolsMetricsRecorder implements MetricsRecorder {
 
 /** The functions' one `Metrics`, built once per container. */
 export const metrics = new Metrics();
+
+/** The notifier's counts, stored with the invocation's others (published by {@link metricsMiddleware}). */
+export class PowertoolsNotifierMetrics implements NotifierMetrics {
+  constructor(private readonly target: Metrics = metrics) {}
+
+  chatMessageRejected(_kind: 'slack' | 'teams'): void {
+    // No dimension of the kind: the alarm watches the one total.
+    this.target.addMetric(CHAT_MESSAGES_REJECTED_METRIC, MetricUnit.Count, 1);
+  }
+
+  /** A message that holds no lifecycle event was dropped. */
+  eventDropped(): void {
+    this.target.addMetric(NOTIFIER_EVENTS_DROPPED_METRIC, MetricUnit.Count, 1);
+  }
+}
 
 /** The recorder the adapters use unless they are handed another. */
 export const wardenMetrics: MetricsRecorder = new PowertoolsMetricsRecorder(metrics);

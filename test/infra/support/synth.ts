@@ -169,4 +169,5 @@ export const ENTRIES = {
   accessExceptionStep: 'functions/workflow/access-exception.ts',
   console: 'functions/api/console.ts',
   consoleAssets: 'functions/api/console-assets.ts',
+  notifier: 'functions/events/notifier.ts',
 } as const;

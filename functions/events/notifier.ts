@@ -1,0 +1,31 @@
+import { messageVisibility, notifierDeps, notifierMetrics } from '../composition/deps';
+import * as z from '../domain/schema';
+import { logger } from '../edge/logger';
+import { taskHandler } from '../edge/task';
+import { notifyEvent } from '../use-cases/notify';
+import { notifyBatch } from './notify-batch';
+
+const deps = notifierDeps();
+const visibility = messageVisibility();
+const metrics = notifierMetrics();
+
+/** Lambda's SQS event, as far as the notifier reads it. */
+const sqsEvent = z.object({
+  Records: z.array(z.object({ messageId: z.string(), receiptHandle: z.string(), body: z.string() })),
+});
+
+/**
+ * The notifier: lifecycle events from its queue (EventBridge rule → SQS → this function, `ReportBatchItemFailures`)
+ * told to the policy's chat channels.
+ */
+export const handler = taskHandler(sqsEvent, (event) =>
+  notifyBatch(
+    {
+      notify: (lifecycle) => notifyEvent(deps, lifecycle),
+      visibility,
+      log: logger,
+      dropped: () => metrics.eventDropped(),
+    },
+    event.Records,
+  ),
+);

@@ -1,0 +1,98 @@
+/**
+ * One SQS batch of lifecycle events through the notifier, with Lambda's partial batch response: a message whose
+ * event could not be told to every channel is reported in `batchItemFailures` (SQS delivers it again; after the
+ * queue's `maxReceiveCount` it goes to the dead-letter queue), the others are deleted. A chat back-off hides the
+ * message for the `Retry-After` asked for; a body that holds no lifecycle event is logged, counted and dropped,
+ * since delivering it again cannot mend it.
+ */
+import type { SQSBatchResponse } from 'aws-lambda';
+import { type LifecycleEvent, lifecycleEventSchema } from '../domain/lifecycle-event';
+import { ChatDeliveryRetryableError } from '../use-cases/port-errors';
+import type { MessageVisibility } from '../use-cases/ports';
+
+/** SQS's longest visibility timeout (12 hours): no back-off is longer. */
+export const MAX_BACKOFF_SECONDS = 12 * 60 * 60;
+
+/** The parts of an SQS record the notifier reads. */
+export interface QueuedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+}
+
+export interface NotifyBatchDeps {
+  /** Tells one event to the chat channels (`notifyEvent`). */
+  notify: (event: LifecycleEvent) => Promise<unknown>;
+  visibility: MessageVisibility;
+  log: {
+    warn(message: string, attributes: Record<string, unknown>): void;
+    error(message: string, attributes: Record<string, unknown>): void;
+  };
+  /** Counts a dropped message. */
+  dropped: () => void;
+}
+
+/** The event in a message body, or the reason it holds none (field paths only, never the body). */
+export function parseQueuedEvent(body: string): { event: LifecycleEvent } | { problem: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch {
+    return { problem: 'the body is not JSON' };
+  }
+  const parsed = lifecycleEventSchema.safeParse(raw);
+  if (!parsed.success) {
+    const fields = [...new Set(parsed.error.issues.map((i) => i.path.join('.') || '(event)'))].slice(0, 10);
+    return { problem: `not a lifecycle event: ${fields.join(', ')}` };
+  }
+  return { event: parsed.data };
+}
+
+export async function notifyBatch(
+  deps: NotifyBatchDeps,
+  messages: readonly QueuedMessage[],
+): Promise<SQSBatchResponse> {
+  const failed = await Promise.all(messages.map((message) => notifyOne(deps, message)));
+  return {
+    batchItemFailures: messages.filter((_, i) => failed[i]).map((message) => ({ itemIdentifier: message.messageId })),
+  };
+}
+
+/** True when the message must be delivered again. */
+async function notifyOne(deps: NotifyBatchDeps, message: QueuedMessage): Promise<boolean> {
+  const parsed = parseQueuedEvent(message.body);
+  if ('problem' in parsed) {
+    deps.log.warn('dropped a message that holds no lifecycle event', {
+      messageId: message.messageId,
+      problem: parsed.problem,
+    });
+    deps.dropped();
+    return false;
+  }
+  const { eventId, event } = parsed.event.detail;
+  try {
+    await deps.notify(parsed.event);
+    return false;
+  } catch (error) {
+    const named = error instanceof Error ? { errorName: error.name, errorMessage: error.message } : {};
+    deps.log.error('event not told to every channel; it will be delivered again', {
+      messageId: message.messageId,
+      eventId,
+      event,
+      ...named,
+    });
+    if (error instanceof ChatDeliveryRetryableError) {
+      const seconds = Math.min(Math.max(0, error.retryAfterSeconds), MAX_BACKOFF_SECONDS);
+      try {
+        await deps.visibility.delay(message.receiptHandle, seconds);
+      } catch (delayError) {
+        // The message still comes back, after the queue's visibility timeout instead.
+        deps.log.warn('could not delay the message', {
+          messageId: message.messageId,
+          errorName: delayError instanceof Error ? delayError.name : 'Error',
+        });
+      }
+    }
+    return true;
+  }
+}
