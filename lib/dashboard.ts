@@ -9,15 +9,18 @@ import {
   TextWidget,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import {
   ATLASSIAN_RATE_LIMITED_METRIC,
   ATLASSIAN_RETRIES_METRIC,
   ATLASSIAN_ROUTES,
+  CHAT_MESSAGES_REJECTED_METRIC,
   DECISION_LATENCY_METRIC,
   LIFECYCLE_METRICS,
   LIMITER_WAIT_METRIC,
+  NOTIFIER_EVENTS_DROPPED_METRIC,
   ROUTE_DIMENSION,
 } from '../functions/adapters/aws/metric-names';
 import type { Notifications } from './notifications';
@@ -30,6 +33,12 @@ export interface WardenDashboardProps {
   readonly stateMachines: Readonly<Record<string, IStateMachine>>;
   /** Functions whose errors and throttles are graphed, by display name. */
   readonly functions: Readonly<Record<string, IFunction>>;
+  /**
+   * The notifier's queue and dead-letter queue: their backlog is graphed beside the chat messages refused and the
+   * messages dropped.
+   * @default - no chat notifications widget
+   */
+  readonly notifier?: { readonly queue: IQueue; readonly deadLetterQueue: IQueue };
   /**
    * Namespace of the functions' metrics (their `POWERTOOLS_METRICS_NAMESPACE`).
    * @default 'TokenWarden'
@@ -144,6 +153,29 @@ export class WardenDashboard extends Construct {
         this.statistics(LIMITER_WAIT_METRIC, [Stats.p(50), Stats.p(99), Stats.MAXIMUM]),
       ),
     );
+    if (props.notifier) {
+      const { queue, deadLetterQueue } = props.notifier;
+      this.dashboard.addWidgets(
+        this.graph(
+          'Chat notifications',
+          [
+            this.count(CHAT_MESSAGES_REJECTED_METRIC),
+            this.count(NOTIFIER_EVENTS_DROPPED_METRIC),
+            deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+              period: PERIOD,
+              statistic: Stats.MAXIMUM,
+              label: 'dead-lettered events',
+            }),
+            queue.metricApproximateAgeOfOldestMessage({
+              period: PERIOD,
+              statistic: Stats.MAXIMUM,
+              label: 'oldest queued event (s)',
+            }),
+          ],
+          24,
+        ),
+      );
+    }
     this.dashboard.addWidgets(
       this.graph(
         'Workflow executions failed, timed out, aborted or throttled',

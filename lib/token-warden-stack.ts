@@ -318,6 +318,7 @@ export class TokenWardenStack extends Stack {
         AccessException: this.accessExceptions.stateMachine,
       },
       functions: Object.fromEntries(Object.entries(this.functions).map(([name, w]) => [name, w.function])),
+      notifier: this.notifier,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'HTTP API base URL' });

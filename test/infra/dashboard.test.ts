@@ -71,6 +71,16 @@ describe('WardenDashboard', () => {
     ]);
   });
 
+  it("graphs the notifier's refused and dropped messages, its dead-lettered events and its queue's oldest message", () => {
+    // Assess
+    expect(metricNames(byTitle('Chat notifications'))).toEqual([
+      'TokenWarden/ChatMessagesRejected',
+      'TokenWarden/NotifierEventsDropped',
+      'AWS/SQS/ApproximateNumberOfMessagesVisible',
+      'AWS/SQS/ApproximateAgeOfOldestMessage',
+    ]);
+  });
+
   it("graphs the metrics the existing alarms watch: executions of each workflow and every function's errors", () => {
     // Assess
     const executions = metricNames(byTitle('Workflow executions failed, timed out, aborted or throttled'));
