@@ -15,6 +15,8 @@ import type { AuditEvent, AuditRecord } from './records';
 export const CHAT_DETAIL_ROWS: readonly (readonly [string, string])[] = [
   ['serviceAccount', 'Service account'],
   ['name', 'Token name'],
+  ['approver', 'Approver'],
+  ['expiresAt', 'Expires'],
   ['outcome', 'Outcome'],
   ['reason', 'Reason'],
   ['code', 'Error code'],
@@ -32,7 +34,6 @@ export const CHAT_DETAIL_ROWS: readonly (readonly [string, string])[] = [
   ['days', 'Days'],
   ['endsAt', 'Ends'],
   ['revokeAt', 'Revoked on'],
-  ['expiresAt', 'Expires'],
   ['due', 'Revocations due'],
   ['maxRevocationsPerScan', 'At most per scan'],
   ['listed', 'Listed'],

@@ -43,12 +43,16 @@ export interface NotifyResult {
 }
 
 /** Events about no service account's request or token: a channel with a `serviceAccounts` filter never hears them. */
-const UNOWNED = (event: AuditEvent) =>
-  event === 'DRIFT_DETECTED' || event.startsWith('PERSONAL_TOKEN_') || event.startsWith('EXCEPTION_');
+const unowned = ({ event, details }: LifecycleEvent['detail']) =>
+  event === 'DRIFT_DETECTED' ||
+  event.startsWith('PERSONAL_TOKEN_') ||
+  event.startsWith('EXCEPTION_') ||
+  (event === 'APPROVAL_REQUESTED' && details?.subject === 'exception');
 
 /** Events told from the request's point of view (its record is read). */
 const REQUEST_EVENTS: readonly AuditEvent[] = [
   'REQUESTED',
+  'APPROVAL_REQUESTED',
   'APPROVED',
   'REJECTED',
   'CANCELLED',
@@ -111,7 +115,7 @@ interface Subject {
 /** The request or token the event is about, and its service account (none for drift, personal tokens, exceptions). */
 async function subjectOf(deps: NotifyDeps, event: LifecycleEvent): Promise<Subject> {
   const { detail } = event;
-  if (UNOWNED(detail.event)) return {};
+  if (unowned(detail)) return {};
   const named = detail.serviceAccount ?? stringDetail(detail.details?.serviceAccount);
   if (REQUEST_EVENTS.includes(detail.event)) {
     const request = await deps.store.getRequest(detail.requestId);

@@ -164,6 +164,36 @@ describe('Function: notifyEvent', () => {
       expect(f.sent.map((s) => s.channel.webhookSecretName)).toEqual(['chat/slack-all']);
       expect(JSON.stringify(f.sent[0]?.body)).toContain('Personal Token Revoked');
     });
+
+    it("reads an approval request's service account from its request, and treats an exception's as no account's", async () => {
+      // Prepare
+      const hears: ChatChannel[] = [SLACK, TEAMS, DEPLOY_ONLY].map((c) => ({ ...c, events: ['APPROVAL_REQUESTED'] }));
+      const f = fakes(hears, { requests: [request()] });
+      const asked = (subject: string, requestId: string) =>
+        event(
+          'APPROVAL_REQUESTED',
+          {
+            eventId: `${requestId}:APPROVAL_REQUESTED#bob`,
+            requestId,
+            correlationId: requestId,
+            details: { approvalId: 'apr_1', approver: 'bob@example.com', subject, expiresAt: '2026-12-04T00:00:00Z' },
+          },
+          'Approval Requested',
+        );
+
+      // Act
+      await notifyEvent(f.deps, asked('request', 'req_1'));
+      await notifyEvent(f.deps, asked('exception', 'exc_1'));
+
+      // Assess
+      expect(f.sent.map((s) => s.channel.webhookSecretName)).toEqual([
+        'chat/slack-all',
+        'chat/teams-jenkins',
+        'chat/slack-all',
+      ]);
+      expect(JSON.stringify(f.sent[0]?.body)).toContain('bob@example.com');
+      expect(JSON.stringify(f.sent[0]?.body)).not.toContain('apr_1');
+    });
   });
 
   describe('once per event and channel', () => {
