@@ -412,14 +412,22 @@ describe('Use case: cancelException', () => {
     // Assess
     expect(cancelled).toMatchObject({ status: 'REJECTED', reason: 'CANCELLED' });
     expect(resumed).toEqual([{ token: 'task-cancel', output: { outcome: 'CANCELLED' } }]);
-    expect(await auditOf(created.exceptionId)).toEqual(['APPROVAL_REQUESTED', 'EXCEPTION_CANCELLED', 'EXCEPTION_REQUESTED']);
+    expect(await auditOf(created.exceptionId)).toEqual([
+      'APPROVAL_REQUESTED',
+      'EXCEPTION_CANCELLED',
+      'EXCEPTION_REQUESTED',
+    ]);
     // A repeat answers it unchanged and resumes again: a first call that stopped before resuming is finished.
     await expect(cancelException(routes(), ALICE, created.exceptionId)).resolves.toEqual(cancelled);
     expect(resumed).toEqual([
       { token: 'task-cancel', output: { outcome: 'CANCELLED' } },
       { token: 'task-cancel', output: { outcome: 'CANCELLED' } },
     ]);
-    expect(await auditOf(created.exceptionId)).toEqual(['APPROVAL_REQUESTED', 'EXCEPTION_CANCELLED', 'EXCEPTION_REQUESTED']);
+    expect(await auditOf(created.exceptionId)).toEqual([
+      'APPROVAL_REQUESTED',
+      'EXCEPTION_CANCELLED',
+      'EXCEPTION_REQUESTED',
+    ]);
     // The security@ link no longer decides.
     expect((await decide('security@example.com', 'approve')).status).toBe(409);
     expect(resumed).toHaveLength(2);
@@ -497,7 +505,11 @@ describe('Use case: the approval of an exception', () => {
       approvals: [{ approver: 'security@example.com', decision: 'APPROVED' }],
     });
     expect(resumed).toEqual([{ token: 'task-approve', output: { outcome: 'APPROVED' } }]);
-    expect(await auditOf(created.exceptionId)).toEqual(['APPROVAL_REQUESTED', 'EXCEPTION_APPROVED', 'EXCEPTION_REQUESTED']);
+    expect(await auditOf(created.exceptionId)).toEqual([
+      'APPROVAL_REQUESTED',
+      'EXCEPTION_APPROVED',
+      'EXCEPTION_REQUESTED',
+    ]);
     // Single use: the link decides nothing more.
     expect((await decide('security@example.com', 'approve')).status).toBe(409);
     expect(resumed).toHaveLength(1);
@@ -582,7 +594,12 @@ describe('Use case: grantException', () => {
     expect(granted).toEqual({ exceptionId, endsAt: e.endsAt });
     expect(Date.parse(e.endsAt ?? '') - Date.parse(e.startsAt ?? '')).toBe(7 * DAY);
     expect(e.accountId).toBeDefined();
-    expect(await auditOf(exceptionId)).toEqual(['APPROVAL_REQUESTED', 'EXCEPTION_ACTIVATED', 'EXCEPTION_APPROVED', 'EXCEPTION_REQUESTED']);
+    expect(await auditOf(exceptionId)).toEqual([
+      'APPROVAL_REQUESTED',
+      'EXCEPTION_ACTIVATED',
+      'EXCEPTION_APPROVED',
+      'EXCEPTION_REQUESTED',
+    ]);
     expect(sent.map((m) => [m.to, m.subject])).toEqual([
       ['alice@example.com', `Access exception for alice@example.com is active until ${e.endsAt}`],
     ]);
