@@ -12,20 +12,26 @@ import { genericEventNotice, isTokenEvent, tokenEventNotice } from '../domain/no
 import { toSlack } from '../domain/notice-slack';
 import { toTeams } from '../domain/notice-teams';
 import type { ChatChannel, Policy } from '../domain/policy';
-import { type Clock, isoSeconds } from '../domain/ports';
+import type { Clock } from '../domain/ports';
 import type { AuditEvent } from '../domain/records';
 import { ChatDeliveryRejectedError, ChatDeliveryRetryableError } from './port-errors';
 import type {
   ChatSender,
-  NotificationMarkers,
+  DeliveryLeases,
   NotifierMetrics,
   OperatorLog,
   RequestRepository,
   TokenRepository,
 } from './ports';
 
+/**
+ * How long one attempt holds a chat delivery: twice the notifier's timeout (60 s), and well under its queue's
+ * visibility timeout (360 s), so an attempt that died mid-post is taken over by the event's next delivery.
+ */
+export const DELIVERY_LEASE_SECONDS = 120;
+
 export interface NotifyDeps {
-  store: Pick<RequestRepository, 'getRequest'> & Pick<TokenRepository, 'getToken'> & NotificationMarkers;
+  store: Pick<RequestRepository, 'getRequest'> & Pick<TokenRepository, 'getToken'> & DeliveryLeases;
   chat: ChatSender;
   clock: Clock;
   policy: Pick<Policy, 'notifications'>;
@@ -167,14 +173,20 @@ async function sendOnce(
   notice: Notice,
 ): Promise<'sent' | 'duplicates' | 'rejected'> {
   const markerId = chatMarkerId(event.detail.eventId, channel);
-  if (!(await deps.store.claimNotification(markerId, isoSeconds(deps.clock.now())))) return 'duplicates';
+  const lease = await deps.store.leaseDelivery(markerId, deps.clock.now(), DELIVERY_LEASE_SECONDS);
+  if (lease === 'done') return 'duplicates';
+  if (lease === 'in-flight') {
+    // Another attempt is posting it now, or died doing so: look again once its lease has run out.
+    throw new ChatDeliveryRetryableError('another attempt is delivering this message', DELIVERY_LEASE_SECONDS);
+  }
   const body = channel.kind === 'slack' ? toSlack(notice) : toTeams(notice);
   try {
     await deps.chat.send({ kind: channel.kind, webhookSecretName: channel.webhookSecretName }, body);
+    await deps.store.confirmDelivery(markerId);
     return 'sent';
   } catch (error) {
     if (error instanceof ChatDeliveryRejectedError) {
-      // The marker stays: the same message would be refused again. The error names the secret, never the URL.
+      // Confirmed: the same message would be refused again. The error names the secret, never the URL.
       deps.log.warn('chat message refused for good', {
         kind: channel.kind,
         webhookSecretName: channel.webhookSecretName,
@@ -184,6 +196,7 @@ async function sendOnce(
         event: event.detail.event,
       });
       deps.metrics.chatMessageRejected(channel.kind);
+      await deps.store.confirmDelivery(markerId);
       return 'rejected';
     }
     // Give the marker back so the redelivered event posts to this channel.

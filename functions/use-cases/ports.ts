@@ -166,6 +166,25 @@ export interface NotificationMarkers {
   releaseNotification(markerId: string): Promise<void>;
 }
 
+/** What {@link DeliveryLeases.leaseDelivery} found. */
+export type DeliveryLease = 'claimed' | 'done' | 'in-flight';
+
+/**
+ * One-time deliveries that survive a crash: a delivery is leased before it goes out and confirmed after, so an
+ * attempt that died between the two (its lease ran out unconfirmed) is taken over, never silently skipped.
+ */
+export interface DeliveryLeases {
+  /**
+   * Leases the delivery until `at + leaseSeconds`: `claimed` (never leased, or an earlier lease ran out unconfirmed),
+   * `done` (confirmed before), or `in-flight` (another attempt holds a live lease: try again after it).
+   */
+  leaseDelivery(markerId: string, at: Date, leaseSeconds: number): Promise<DeliveryLease>;
+  /** The delivery went out (or was refused for good): it is never made again. */
+  confirmDelivery(markerId: string): Promise<void>;
+  /** Gives the lease back (sending failed and will be retried). */
+  releaseNotification(markerId: string): Promise<void>;
+}
+
 /** The latest drift report of the periodic inventory. */
 export interface DriftReports {
   /** The latest report, or undefined before the first inventory. */
@@ -254,6 +273,7 @@ export type RecordStore = AccessExceptionRepository &
   NameLockRepository &
   PendingSlotRepository &
   NotificationMarkers &
+  DeliveryLeases &
   DriftReports;
 
 export type { PendingSlots };

@@ -1,7 +1,12 @@
 import type { LifecycleEvent } from '../../../functions/domain/lifecycle-event';
 import type { ChatChannel, Policy } from '../../../functions/domain/policy';
 import type { AuditEvent, StoredRequest, StoredToken } from '../../../functions/domain/records';
-import { chatMarkerId, type NotifyDeps, notifyEvent } from '../../../functions/use-cases/notify';
+import {
+  chatMarkerId,
+  DELIVERY_LEASE_SECONDS,
+  type NotifyDeps,
+  notifyEvent,
+} from '../../../functions/use-cases/notify';
 import { ChatDeliveryRejectedError, ChatDeliveryRetryableError } from '../../../functions/use-cases/port-errors';
 import type { ChatChannelRef } from '../../../functions/use-cases/ports';
 import { tokenRecord } from '../fixtures/token-record';
@@ -66,7 +71,7 @@ function event(name: AuditEvent, over: Partial<LifecycleEvent['detail']> = {}, d
 
 /** Small fakes of the ports the use case uses. */
 function fakes(channels: ChatChannel[], opts: { requests?: StoredRequest[]; tokens?: StoredToken[] } = {}) {
-  const markers = new Set<string>();
+  const markers = new Map<string, 'SENDING' | 'SENT'>();
   const sent: { channel: ChatChannelRef; body: object }[] = [];
   const rejectedKinds: string[] = [];
   const warnings: { message: string; attributes: Record<string, unknown> }[] = [];
@@ -75,10 +80,14 @@ function fakes(channels: ChatChannel[], opts: { requests?: StoredRequest[]; toke
     store: {
       getRequest: async (id) => opts.requests?.find((r) => r.requestId === id),
       getToken: async (id) => opts.tokens?.find((t) => t.tokenId === id),
-      claimNotification: async (id) => {
-        if (markers.has(id)) return false;
-        markers.add(id);
-        return true;
+      leaseDelivery: async (id) => {
+        const state = markers.get(id);
+        if (state) return state === 'SENT' ? 'done' : 'in-flight';
+        markers.set(id, 'SENDING');
+        return 'claimed';
+      },
+      confirmDelivery: async (id) => {
+        markers.set(id, 'SENT');
       },
       releaseNotification: async (id) => {
         markers.delete(id);
@@ -281,6 +290,35 @@ describe('Function: notifyEvent', () => {
         },
       ]);
       expect(JSON.stringify(f.warnings)).not.toMatch(/https?:/);
+    });
+  });
+
+  describe('a delivery another attempt holds', () => {
+    it('posts nothing and asks to be retried after the lease, and confirms each delivery it makes', async () => {
+      // Prepare: an attempt leased the Slack delivery and has not confirmed it (it is posting, or it died)
+      const f = fakes([SLACK], { requests: [request()] });
+      const requested = event('REQUESTED');
+      const marker = chatMarkerId(requested.detail.eventId, SLACK);
+      f.markers.set(marker, 'SENDING');
+
+      // Act
+      const held = notifyEvent(f.deps, requested);
+
+      // Assess
+      await expect(held).rejects.toMatchObject({
+        name: 'ChatDeliveryRetryableError',
+        retryAfterSeconds: DELIVERY_LEASE_SECONDS,
+      });
+      expect(f.sent).toHaveLength(0);
+      expect(f.markers.get(marker)).toBe('SENDING');
+
+      // Act: the lease is given back (that attempt failed), and the event comes again
+      f.markers.delete(marker);
+      const result = await notifyEvent(f.deps, requested);
+
+      // Assess
+      expect(result).toEqual({ sent: 1, duplicates: 0, rejected: 0 });
+      expect(f.markers.get(marker)).toBe('SENT');
     });
   });
 
