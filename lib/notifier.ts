@@ -22,7 +22,7 @@ export interface NotifierProps {
   readonly notifications: Notifications;
   /**
    * Receives of one message before it moves to the dead-letter queue.
-   * @default 5
+   * @default 10 (with the back-off doubling from 30 s, about 8.5 hours of failing deliveries)
    */
   readonly maxReceiveCount?: number;
   /**
@@ -81,7 +81,7 @@ export class Notifier extends Construct {
       // Six times the function's timeout (AWS's guidance for SQS event sources), so a batch still running is never
       // handed to a second invocation.
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 10 },
     });
 
     this.rule = new Rule(this, 'LifecycleEvents', {

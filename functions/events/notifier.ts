@@ -11,7 +11,14 @@ const metrics = notifierMetrics();
 
 /** Lambda's SQS event, as far as the notifier reads it. */
 const sqsEvent = z.object({
-  Records: z.array(z.object({ messageId: z.string(), receiptHandle: z.string(), body: z.string() })),
+  Records: z.array(
+    z.object({
+      messageId: z.string(),
+      receiptHandle: z.string(),
+      body: z.string(),
+      attributes: z.optional(z.object({ ApproximateReceiveCount: z.optional(z.string()) })),
+    }),
+  ),
 });
 
 /**
@@ -26,6 +33,6 @@ export const handler = taskHandler(sqsEvent, (event) =>
       log: logger,
       dropped: () => metrics.eventDropped(),
     },
-    event.Records,
+    event.Records.map((r) => ({ ...r, receiveCount: Number(r.attributes?.ApproximateReceiveCount ?? 1) || 1 })),
   ),
 );

@@ -12,12 +12,26 @@ import type { MessageVisibility } from '../use-cases/ports';
 
 /** SQS's longest visibility timeout (12 hours): no back-off is longer. */
 export const MAX_BACKOFF_SECONDS = 12 * 60 * 60;
+/** The first back-off of a message; each further receive doubles it. */
+export const BASE_BACKOFF_SECONDS = 30;
+
+/**
+ * How long a message waits before its next delivery: what the webhook asked for (`Retry-After`), but at least
+ * {@link BASE_BACKOFF_SECONDS} doubled per earlier receive, so the queue's receives span an outage of hours rather
+ * than minutes before the message reaches the dead-letter queue.
+ */
+export function backoffSeconds(retryAfterSeconds: number, receiveCount: number): number {
+  const exponential = BASE_BACKOFF_SECONDS * 2 ** Math.min(Math.max(receiveCount, 1) - 1, 20);
+  return Math.min(Math.max(retryAfterSeconds, exponential, 0), MAX_BACKOFF_SECONDS);
+}
 
 /** The parts of an SQS record the notifier reads. */
 export interface QueuedMessage {
   messageId: string;
   receiptHandle: string;
   body: string;
+  /** SQS's `ApproximateReceiveCount`: 1 on the first delivery. @default 1 */
+  receiveCount?: number;
 }
 
 export interface NotifyBatchDeps {
@@ -82,7 +96,7 @@ async function notifyOne(deps: NotifyBatchDeps, message: QueuedMessage): Promise
       ...named,
     });
     if (error instanceof ChatDeliveryRetryableError) {
-      const seconds = Math.min(Math.max(0, error.retryAfterSeconds), MAX_BACKOFF_SECONDS);
+      const seconds = backoffSeconds(error.retryAfterSeconds, message.receiveCount ?? 1);
       try {
         await deps.visibility.delay(message.receiptHandle, seconds);
       } catch (delayError) {

@@ -52,7 +52,7 @@ describe('Notifier', () => {
     expect(s.json.Resources[queueId]?.Properties).toEqual({
       SqsManagedSseEnabled: true,
       VisibilityTimeout: timeout * 6,
-      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 5 },
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 10 },
     });
     expect(s.json.Resources[dlqId]?.Properties).toEqual({
       SqsManagedSseEnabled: true,

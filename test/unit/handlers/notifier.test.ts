@@ -1,5 +1,10 @@
 import type { LifecycleEvent } from '../../../functions/domain/lifecycle-event';
-import { MAX_BACKOFF_SECONDS, type NotifyBatchDeps, notifyBatch } from '../../../functions/events/notify-batch';
+import {
+  backoffSeconds,
+  MAX_BACKOFF_SECONDS,
+  type NotifyBatchDeps,
+  notifyBatch,
+} from '../../../functions/events/notify-batch';
 import { AwsTransientError, ChatDeliveryRetryableError } from '../../../functions/use-cases/port-errors';
 
 function envelope(eventId: string): string {
@@ -89,6 +94,21 @@ describe('Function: notifyBatch', () => {
     // Assess
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm1' }] });
     expect(f.delays).toEqual([['rh-m1', 90]]);
+  });
+
+  it('waits at least 30 s doubled per earlier receive, so the receives span hours of a failing webhook', async () => {
+    // Prepare
+    const f = fakes({ e1: new ChatDeliveryRetryableError('slack webhook answered 503', 30, 503) });
+    const received = (count: number) => ({ ...message('m1', envelope('e1')), receiveCount: count });
+
+    // Act
+    for (const count of [1, 2, 5, 10]) await notifyBatch(f.deps, [received(count)]);
+
+    // Assess
+    expect(f.delays.map(([, seconds]) => seconds)).toEqual([30, 60, 480, 15_360]);
+    expect(backoffSeconds(900, 2)).toBe(900);
+    const total = Array.from({ length: 10 }, (_, i) => backoffSeconds(30, i + 1)).reduce((a, b) => a + b, 0);
+    expect(total / 3600).toBeGreaterThan(8);
   });
 
   it('caps the back-off at twelve hours, the longest SQS visibility timeout', async () => {
