@@ -97,17 +97,17 @@ export const DEFAULT_CHAT_EVENTS: readonly AuditEvent[] = [
 ];
 
 /** A Secrets Manager secret name: 1–512 of the characters Secrets Manager allows in names. */
+/**
+ * A chat webhook's secret: under `token-warden/chat/`, so the notifier's read grant can never reach a token's secret
+ * (`token-warden.<alias>.<name>`), the link-signing key or the org key, whatever the policy names.
+ */
+export const CHAT_SECRET_PREFIX = 'token-warden/chat/';
 const secretName = z
   .string()
-  .check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/, 'must be a secret name of 1–512 characters [A-Za-z0-9/_+=.@-]'));
-
-/** Whole numbers above zero, each once, in order (`ascending` or not); empty turns the reminder off. */
-const marks = (ascending: boolean, max: number) =>
-  z.array(int(1, max)).check(
-    z.maxLength(20),
-    z.refine(
-      (items) => items.every((n, i) => i === 0 || (ascending ? n > (items[i - 1] ?? 0) : n < (items[i - 1] ?? 0))),
-      ascending ? 'must be in ascending order, each once' : 'must be in descending order, each once',
+  .check(
+    z.regex(
+      /^token-warden\/chat\/[A-Za-z0-9/_+=.@-]{1,494}$/,
+      'must be a secret name under token-warden/chat/ (then 1–494 characters [A-Za-z0-9/_+=.@-])',
     ),
   );
 
@@ -133,19 +133,10 @@ export const chatChannelSchema = z.strictObject({
   ),
 });
 
-/** `notifications`: who is emailed as admin, the chat channels, and when reminders go out. */
+/** `notifications`: who is emailed as admin, and the chat channels. */
 export const notificationsSchema = z.strictObject({
   adminEmails: uniqueList(email, 1, 50),
   chat: z.optional(z.array(chatChannelSchema).check(z.maxLength(10))),
-  reminders: z._default(
-    z.strictObject({
-      /** Hours after an approval request at which undecided approvers are reminded; one at or after expiry never is. */
-      pendingApprovalHours: z._default(marks(true, 24 * 30), () => [24]),
-      /** Days before expiry at which owner and admins hear of a token that will not rotate by itself in time. */
-      expiryDays: z._default(marks(false, 365), () => [14, 3]),
-    }),
-    () => ({ pendingApprovalHours: [24], expiryDays: [14, 3] }),
-  ),
 });
 
 export const policySchema = z

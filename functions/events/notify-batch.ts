@@ -10,8 +10,11 @@ import { type LifecycleEvent, lifecycleEventSchema } from '../domain/lifecycle-e
 import { ChatDeliveryRetryableError } from '../use-cases/port-errors';
 import type { MessageVisibility } from '../use-cases/ports';
 
-/** SQS's longest visibility timeout (12 hours): no back-off is longer. */
-export const MAX_BACKOFF_SECONDS = 12 * 60 * 60;
+/**
+ * The longest back-off: SQS's 12-hour visibility limit counts from the receive, so a full 12 hours set later in the
+ * invocation is refused; the function's 60 s timeout (and a minute more) stays clear of it.
+ */
+export const MAX_BACKOFF_SECONDS = 12 * 60 * 60 - 120;
 /** The first back-off of a message; each further receive doubles it. */
 export const BASE_BACKOFF_SECONDS = 30;
 

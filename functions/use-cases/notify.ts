@@ -182,8 +182,6 @@ async function sendOnce(
   const body = channel.kind === 'slack' ? toSlack(notice) : toTeams(notice);
   try {
     await deps.chat.send({ kind: channel.kind, webhookSecretName: channel.webhookSecretName }, body);
-    await deps.store.confirmDelivery(markerId);
-    return 'sent';
   } catch (error) {
     if (error instanceof ChatDeliveryRejectedError) {
       // Confirmed: the same message would be refused again. The error names the secret, never the URL.
@@ -203,6 +201,11 @@ async function sendOnce(
     await deps.store.releaseNotification(markerId);
     throw error;
   }
+  // Outside the send's error handling: a failed confirm must not give back a lease whose message went out (the
+  // redelivery would post it twice). Unconfirmed, the lease runs out and the next delivery posts it again: at least
+  // once, and at most twice only when the post and then this write both went wrong.
+  await deps.store.confirmDelivery(markerId);
+  return 'sent';
 }
 
 /** One error for the event: the first that is not a chat back-off, else the back-off with the longest wait. */

@@ -197,25 +197,21 @@ describe('parsePolicy: organization and personalTokens', () => {
   });
 });
 
-describe('parsePolicy: notifications.chat and notifications.reminders', () => {
+describe('parsePolicy: notifications.chat', () => {
   /** The shipped policy without the sections under test (base() carries the defaults it filled in). */
   const bare = () => {
     const p = base();
     delete p.notifications.chat;
-    delete p.notifications.reminders;
     return p;
   };
 
-  it('fills the defaults: no chat channel, reminders at 24 hours and 14 and 3 days, adminEmails unchanged', () => {
+  it('fills the defaults: no chat channel, adminEmails unchanged', () => {
     // Prepare
     const p = bare();
     // Act
     const policy = parsePolicy(JSON.stringify(p), 'p.json');
     // Assess
-    expect(policy.notifications).toEqual({
-      adminEmails: ['admin@example.com'],
-      reminders: { pendingApprovalHours: [24], expiryDays: [14, 3] },
-    });
+    expect(policy.notifications).toEqual({ adminEmails: ['admin@example.com'] });
   });
 
   it('accepts channels, giving a channel without events the admin-relevant set', () => {
@@ -246,34 +242,29 @@ describe('parsePolicy: notifications.chat and notifications.reminders', () => {
     expect(DEFAULT_CHAT_EVENTS).not.toContain('APPROVED');
   });
 
-  it('accepts empty reminder lists (that reminder is off) and other marks in order', () => {
-    // Prepare
-    const p = bare();
-    p.notifications.reminders = { pendingApprovalHours: [], expiryDays: [30, 7, 1] };
-    // Act
-    const policy = parsePolicy(JSON.stringify(p), 'p.json');
-    // Assess
-    expect(policy.notifications.reminders).toEqual({ pendingApprovalHours: [], expiryDays: [30, 7, 1] });
-  });
-
   it('names the bad kind, secret name, event and duplicate accounts of a channel', () => {
     // Prepare
     const p = bare();
     p.notifications.chat = [
       { kind: 'discord', webhookSecretName: 'chat url', events: ['APPROVAL_GRANTED'] },
-      { kind: 'slack', webhookSecretName: 's', serviceAccounts: ['jenkins-bot', 'jenkins-bot'] },
-      { kind: 'slack', webhookSecretName: 's', events: ['ISSUED', 'ISSUED'], serviceAccounts: ['jenkins.bot'] },
+      { kind: 'slack', webhookSecretName: 'token-warden/chat/s', serviceAccounts: ['jenkins-bot', 'jenkins-bot'] },
+      {
+        kind: 'slack',
+        webhookSecretName: 'token-warden/chat/s',
+        events: ['ISSUED', 'ISSUED'],
+        serviceAccounts: ['jenkins.bot'],
+      },
       { kind: 'teams', webhookSecretName: 'x'.repeat(513), events: [], extra: true },
     ];
     // Act / Assess
     expect(errorsOf(JSON.stringify(p))).toEqual([
       'p.yaml: notifications.chat[0].kind: Invalid option: expected one of "slack"|"teams"',
-      'p.yaml: notifications.chat[0].webhookSecretName: must be a secret name of 1–512 characters [A-Za-z0-9/_+=.@-]',
+      'p.yaml: notifications.chat[0].webhookSecretName: must be a secret name under token-warden/chat/ (then 1–494 characters [A-Za-z0-9/_+=.@-])',
       'p.yaml: notifications.chat[0].events[0]: must be a lifecycle event name (docs/events.md)',
       'p.yaml: notifications.chat[1].serviceAccounts: must not contain duplicates',
       'p.yaml: notifications.chat[2].events: must not contain duplicates',
       'p.yaml: notifications.chat[2].serviceAccounts[0]: must match [a-zA-Z0-9_-]{1,64}',
-      'p.yaml: notifications.chat[3].webhookSecretName: must be a secret name of 1–512 characters [A-Za-z0-9/_+=.@-]',
+      'p.yaml: notifications.chat[3].webhookSecretName: must be a secret name under token-warden/chat/ (then 1–494 characters [A-Za-z0-9/_+=.@-])',
       'p.yaml: notifications.chat[3].events: Too small: expected array to have >=1 items',
       'p.yaml: notifications.chat[3]: Unrecognized key: "extra"',
     ]);
@@ -282,7 +273,10 @@ describe('parsePolicy: notifications.chat and notifications.reminders', () => {
   it('refuses more than ten channels', () => {
     // Prepare
     const p = bare();
-    p.notifications.chat = Array.from({ length: 11 }, (_, i) => ({ kind: 'slack', webhookSecretName: `chat-${i}` }));
+    p.notifications.chat = Array.from({ length: 11 }, (_, i) => ({
+      kind: 'slack',
+      webhookSecretName: `token-warden/chat/c${i}`,
+    }));
     // Act / Assess
     expect(errorsOf(JSON.stringify(p))).toEqual([
       'p.yaml: notifications.chat: Too big: expected array to have <=10 items',
@@ -292,40 +286,26 @@ describe('parsePolicy: notifications.chat and notifications.reminders', () => {
   it('refuses a channel filtered on a service account the policy does not have', () => {
     // Prepare
     const p = bare();
-    p.notifications.chat = [{ kind: 'slack', webhookSecretName: 's', serviceAccounts: ['jenkins-bot', 'ghost'] }];
+    p.notifications.chat = [
+      { kind: 'slack', webhookSecretName: 'token-warden/chat/s', serviceAccounts: ['jenkins-bot', 'ghost'] },
+    ];
     // Act / Assess
     expect(errorsOf(JSON.stringify(p))).toEqual([
       'p.yaml: notifications.chat[0].serviceAccounts[1]: must be the alias of one of serviceAccounts',
     ]);
   });
 
-  it('refuses reminder marks out of order, repeated, not whole, not positive, too many or unknown keys', () => {
+  it('refuses a webhook secret outside token-warden/chat/, such as a token secret or the link-signing key', () => {
     // Prepare
     const p = bare();
-    p.notifications.reminders = { pendingApprovalHours: [48, 24], expiryDays: [3, 14] };
-    const q = bare();
-    q.notifications.reminders = { pendingApprovalHours: [24, 24], expiryDays: [7, 7] };
-    const r = bare();
-    r.notifications.reminders = { pendingApprovalHours: [0, 1.5], expiryDays: [366], extra: 1 };
-    const s = bare();
-    s.notifications.reminders = { expiryDays: Array.from({ length: 21 }, (_, i) => 100 - i) };
+    p.notifications.chat = [
+      { kind: 'slack', webhookSecretName: 'token-warden.jenkins-bot.ci' },
+      { kind: 'slack', webhookSecretName: 'token-warden/link-signing-key' },
+    ];
     // Act / Assess
     expect(errorsOf(JSON.stringify(p))).toEqual([
-      'p.yaml: notifications.reminders.pendingApprovalHours: must be in ascending order, each once',
-      'p.yaml: notifications.reminders.expiryDays: must be in descending order, each once',
-    ]);
-    expect(errorsOf(JSON.stringify(q))).toEqual([
-      'p.yaml: notifications.reminders.pendingApprovalHours: must be in ascending order, each once',
-      'p.yaml: notifications.reminders.expiryDays: must be in descending order, each once',
-    ]);
-    expect(errorsOf(JSON.stringify(r))).toEqual([
-      'p.yaml: notifications.reminders.pendingApprovalHours[0]: Too small: expected number to be >=1',
-      'p.yaml: notifications.reminders.pendingApprovalHours[1]: Invalid input: expected int, received number',
-      'p.yaml: notifications.reminders.expiryDays[0]: Too big: expected number to be <=365',
-      'p.yaml: notifications.reminders: Unrecognized key: "extra"',
-    ]);
-    expect(errorsOf(JSON.stringify(s))).toEqual([
-      'p.yaml: notifications.reminders.expiryDays: Too big: expected array to have <=20 items',
+      'p.yaml: notifications.chat[0].webhookSecretName: must be a secret name under token-warden/chat/ (then 1–494 characters [A-Za-z0-9/_+=.@-])',
+      'p.yaml: notifications.chat[1].webhookSecretName: must be a secret name under token-warden/chat/ (then 1–494 characters [A-Za-z0-9/_+=.@-])',
     ]);
   });
 });

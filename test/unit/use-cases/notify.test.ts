@@ -322,6 +322,27 @@ describe('Function: notifyEvent', () => {
     });
   });
 
+  describe('a confirm that fails after the post', () => {
+    it('keeps the lease, so the redelivered event does not post again while it holds', async () => {
+      // Prepare
+      const f = fakes([SLACK], { requests: [request()] });
+      const requested = event('REQUESTED');
+      f.deps.store.confirmDelivery = async () => {
+        throw new Error('DynamoDB.UpdateItem failed transiently');
+      };
+
+      // Act
+      const first = notifyEvent(f.deps, requested);
+
+      // Assess
+      await expect(first).rejects.toThrow('DynamoDB.UpdateItem failed transiently');
+      expect(f.sent).toHaveLength(1);
+      expect(f.markers.get(chatMarkerId(requested.detail.eventId, SLACK))).toBe('SENDING');
+      await expect(notifyEvent(f.deps, requested)).rejects.toMatchObject({ name: 'ChatDeliveryRetryableError' });
+      expect(f.sent).toHaveLength(1);
+    });
+  });
+
   describe('message', () => {
     it('links a request to the console, never to an approval link', async () => {
       // Prepare
