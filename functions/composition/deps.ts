@@ -136,7 +136,7 @@ export const personalTokenDeps = () => ({
 
 /** Chat webhooks: each channel's URL is read from its secret (`webhookSecretName`) at run time, never logged. */
 export const chatSender = /* @__PURE__ */ once(
-  () => new WebhookChatSender({ readSecret: (secretId) => keyring().text(secretId) }),
+  () => new WebhookChatSender({ readSecret: (secretId, options) => keyring().text(secretId, options) }),
 );
 
 /** The notifier's queue (`QUEUE_URL`): a message to retry later is hidden until then. */

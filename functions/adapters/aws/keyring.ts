@@ -10,8 +10,12 @@ export class Keyring {
     }),
   ) {}
 
-  async text(secretId: string): Promise<string> {
-    const value = await aws('SecretsManager.GetSecretValue', () => this.secrets.get(secretId, { maxAge: 300 }));
+  /** The secret's string value; with `forceFetch` read from Secrets Manager past the cache (which it then renews). */
+  async text(secretId: string, options: { forceFetch?: boolean } = {}): Promise<string> {
+    const forceFetch = options.forceFetch === true;
+    const value = await aws('SecretsManager.GetSecretValue', () =>
+      this.secrets.get(secretId, { maxAge: 300, forceFetch }),
+    );
     if (typeof value !== 'string' || value.length === 0) throw new Error(`secret ${secretId} holds no string value`);
     return value;
   }

@@ -1,7 +1,9 @@
 /**
- * `ChatSender` over HTTPS: reads a channel's webhook URL from Secrets Manager (once per container), POSTs the JSON
- * body with a timeout and no redirects, and sorts the answer: 2xx delivered; 429 and 5xx (and no answer at all)
- * `ChatDeliveryRetryableError` with the `Retry-After` to honour; anything else `ChatDeliveryRejectedError`. The
+ * `ChatSender` over HTTPS: reads a channel's webhook URL from Secrets Manager (kept for the container's life), POSTs
+ * the JSON body with a timeout and no redirects, and sorts the answer: 2xx delivered; 429 and 5xx (and no answer at
+ * all) `ChatDeliveryRetryableError` with the `Retry-After` to honour; anything else `ChatDeliveryRejectedError`.
+ * A 401, 403, 404 or 410 may mean the URL was revoked and replaced: the secret is read again past every cache, and
+ * when it now holds another URL the message is posted there once before it counts as refused. The
  * URL is a credential (whoever holds it can post to the channel): no error, log line or cause ever holds it, nor
  * more of a response body than a short sanitised excerpt.
  */
@@ -17,8 +19,11 @@ export const MAX_RETRY_AFTER_SECONDS = 3600;
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
 export interface WebhookChatSenderOptions {
-  /** Reads a secret's string value (the project's `Keyring.text`). */
-  readSecret: (secretId: string) => Promise<string>;
+  /**
+   * Reads a secret's string value (the project's `Keyring.text`); with `forceFetch` from Secrets Manager itself,
+   * past any cache.
+   */
+  readSecret: (secretId: string, options?: { forceFetch?: boolean }) => Promise<string>;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
   /** @default DEFAULT_WEBHOOK_TIMEOUT_MS */
@@ -55,6 +60,12 @@ export function sanitizedExcerpt(text: string): string {
 
 const isLoopback = (host: string) => host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
 
+/**
+ * Answers a revoked, rotated or deleted webhook gives (Slack: 403 `invalid_token`, 404 `no_service`, 410
+ * `channel_is_archived`): the secret may by now hold its replacement.
+ */
+const STALE_URL_STATUSES = new Set([401, 403, 404, 410]);
+
 /** Posts chat messages to the webhooks whose URLs the channels' secrets hold. */
 export class WebhookChatSender implements ChatSender {
   private readonly urls = new Map<string, Promise<URL>>();
@@ -69,11 +80,34 @@ export class WebhookChatSender implements ChatSender {
   }
 
   async send(channel: ChatChannelRef, body: object): Promise<void> {
-    const where = `${channel.kind} webhook (secret ${channel.webhookSecretName})`;
-    const url = await this.url(channel.webhookSecretName, where);
-    let response: Response;
+    const secretName = channel.webhookSecretName;
+    const where = `${channel.kind} webhook (secret ${secretName})`;
+    const url = await this.url(secretName, where);
+    let response = await this.post(url, body, where);
+    if (STALE_URL_STATUSES.has(response.status)) {
+      const refusal = await this.refusal(response, where);
+      // A failed read throws (and leaves no URL kept): the message is tried again later rather than lost.
+      const current = await this.url(secretName, where, true);
+      if (current.href === url.href) throw refusal;
+      response = await this.post(current, body, where);
+    }
+    const { status } = response;
+    if (status >= 200 && status < 300) {
+      await response.body?.cancel();
+      return;
+    }
+    if (status === 429 || status >= 500) {
+      await response.body?.cancel();
+      const wait = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
+      throw new ChatDeliveryRetryableError(`${where} answered ${status}`, wait ?? DEFAULT_RETRY_AFTER_SECONDS, status);
+    }
+    throw await this.refusal(response, where);
+  }
+
+  /** POSTs `body` to `url`; no answer at all is a `ChatDeliveryRetryableError`. */
+  private async post(url: URL, body: object, where: string): Promise<Response> {
     try {
-      response = await this.fetch(url, {
+      return await this.fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
@@ -87,31 +121,30 @@ export class WebhookChatSender implements ChatSender {
       const name = typeof named === 'string' && /^[A-Za-z]{1,40}$/.test(named) ? named : 'Error';
       throw new ChatDeliveryRetryableError(`${where} did not answer (${name})`, DEFAULT_RETRY_AFTER_SECONDS);
     }
+  }
+
+  /** The refusal `response` stands for, with a short sanitised excerpt of its body (the rest is not read). */
+  private async refusal(response: Response, where: string): Promise<ChatDeliveryRejectedError> {
     const { status } = response;
-    if (status >= 200 && status < 300) {
-      await response.body?.cancel();
-      return;
-    }
-    if (status === 429 || status >= 500) {
-      await response.body?.cancel();
-      const wait = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
-      throw new ChatDeliveryRetryableError(`${where} answered ${status}`, wait ?? DEFAULT_RETRY_AFTER_SECONDS, status);
-    }
-    // 404 and 410 mean the webhook is gone: forget the URL so a corrected secret is read on the next message.
-    if (status === 404 || status === 410) this.urls.delete(channel.webhookSecretName);
     const excerpt = sanitizedExcerpt(await readStart(response, 512));
-    throw new ChatDeliveryRejectedError(
+    return new ChatDeliveryRejectedError(
       `${where} refused the message: ${status}${excerpt ? ` ${excerpt}` : ''}`,
       status,
       excerpt || undefined,
     );
   }
 
-  /** The webhook URL, read once per container; a failed or unusable read is not kept. */
-  private url(secretName: string, where: string): Promise<URL> {
-    let url = this.urls.get(secretName);
+  /**
+   * The webhook URL, read once per container, or with `fresh` read again past every cache (and kept in place of
+   * the one before); a failed or unusable read is not kept.
+   */
+  private url(secretName: string, where: string, fresh = false): Promise<URL> {
+    let url = fresh ? undefined : this.urls.get(secretName);
     if (!url) {
-      url = this.options.readSecret(secretName).then((value) => {
+      const read = fresh
+        ? this.options.readSecret(secretName, { forceFetch: true })
+        : this.options.readSecret(secretName);
+      const parsing = read.then((value) => {
         let parsed: URL;
         try {
           parsed = new URL(value.trim());
@@ -122,8 +155,12 @@ export class WebhookChatSender implements ChatSender {
         if (!secure) throw new ChatDeliveryRejectedError(`${where}: the secret holds no https URL`, 0);
         return parsed;
       });
-      url.catch(() => this.urls.delete(secretName));
-      this.urls.set(secretName, url);
+      url = parsing;
+      // Only this read's own entry is dropped: a later read may have taken its place meanwhile.
+      parsing.catch(() => {
+        if (this.urls.get(secretName) === parsing) this.urls.delete(secretName);
+      });
+      this.urls.set(secretName, parsing);
     }
     return url;
   }

@@ -5,11 +5,14 @@ import {
   parseRetryAfter,
   sanitizedExcerpt,
   WebhookChatSender,
+  type WebhookChatSenderOptions,
 } from '../../../functions/adapters/chat/webhook';
 import { ChatDeliveryRejectedError, ChatDeliveryRetryableError } from '../../../functions/use-cases/port-errors';
 
 const NOW = new Date('2026-12-03T12:00:00Z');
 const SECRET_PATH = '/services/T000/B000/XXXXsecretXXXXpathXXXX';
+/** The path of the webhook that replaced a revoked one. */
+const ROTATED_PATH = '/services/T000/B001/XXXXsecretXXXXrotatedXXXX';
 const CHANNEL = { kind: 'slack' as const, webhookSecretName: 'token-warden/chat/slack-security' };
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
@@ -44,7 +47,7 @@ beforeEach(() => {
   handler = (_req, res) => res.writeHead(200).end('ok');
 });
 
-function sender(readSecret: (id: string) => Promise<string> = async () => url, timeoutMs = 2000) {
+function sender(readSecret: WebhookChatSenderOptions['readSecret'] = async () => url, timeoutMs = 2000) {
   return new WebhookChatSender({ readSecret, timeoutMs, clock: { now: () => NOW } });
 }
 
@@ -103,7 +106,7 @@ describe('Class: WebhookChatSender', () => {
       expect(error.message).toBe(`slack webhook (secret token-warden/chat/slack-security) answered ${status}`);
     });
 
-    it.each([400, 403, 404, 410])(
+    it.each([400, 401, 403, 404, 410])(
       'throws ChatDeliveryRejectedError on %i with a short sanitised excerpt',
       async (status) => {
         // Prepare
@@ -124,23 +127,108 @@ describe('Class: WebhookChatSender', () => {
       },
     );
 
-    it('reads the secret again after the webhook answered 404, and not after a 400', async () => {
+    it('reads the secret again past every cache after a 404, not after a 400, and keeps the URL it read', async () => {
       // Prepare
-      let reads = 0;
-      const chat = sender(async () => {
-        reads++;
+      const reads: unknown[] = [];
+      const chat = sender(async (_id, options) => {
+        reads.push(options);
         return url;
       });
       handler = (_req, res) => res.writeHead(400).end('invalid_blocks');
       await failure(chat.send(CHANNEL, {}));
       await failure(chat.send(CHANNEL, {}));
       handler = (_req, res) => res.writeHead(404).end('no_service');
-      await failure(chat.send(CHANNEL, {}));
+      const gone = await failure(chat.send(CHANNEL, {}));
       handler = (_req, res) => res.writeHead(200).end('ok');
       // Act
       await chat.send(CHANNEL, {});
       // Assess
-      expect(reads).toBe(2);
+      expect(gone).toMatchObject({ name: 'ChatDeliveryRejectedError', status: 404, excerpt: 'no_service' });
+      // The same URL again is not posted to twice.
+      expect(received.map((r) => r.url)).toEqual([SECRET_PATH, SECRET_PATH, SECRET_PATH, SECRET_PATH]);
+      expect(reads).toEqual([undefined, { forceFetch: true }]);
+    });
+
+    describe('when the webhook was revoked and the secret now holds its replacement', () => {
+      /** A secret whose cached value is the revoked URL until read with `forceFetch`. */
+      function rotatedSecret() {
+        const reads: unknown[] = [];
+        let value = url;
+        const readSecret = async (_id: string, options?: { forceFetch?: boolean }) => {
+          reads.push(options);
+          if (options?.forceFetch) value = url.replace(SECRET_PATH, ROTATED_PATH);
+          return value;
+        };
+        return { reads, readSecret };
+      }
+
+      it.each([401, 403, 404, 410])('posts the message to the new URL after a %i and keeps it', async (status) => {
+        // Prepare
+        const secret = rotatedSecret();
+        const chat = sender(secret.readSecret);
+        handler = (req, res) =>
+          req.url === ROTATED_PATH ? res.writeHead(200).end('ok') : res.writeHead(status).end('invalid_token');
+        // Act
+        await chat.send(CHANNEL, { text: 'first' });
+        await chat.send(CHANNEL, { text: 'second' });
+        // Assess
+        expect(received).toEqual([
+          { method: 'POST', url: SECRET_PATH, type: 'application/json', body: '{"text":"first"}' },
+          { method: 'POST', url: ROTATED_PATH, type: 'application/json', body: '{"text":"first"}' },
+          { method: 'POST', url: ROTATED_PATH, type: 'application/json', body: '{"text":"second"}' },
+        ]);
+        expect(secret.reads).toEqual([undefined, { forceFetch: true }]);
+      });
+
+      it('throws ChatDeliveryRejectedError with the new answer when the new URL refuses too, posting once more only', async () => {
+        // Prepare
+        const secret = rotatedSecret();
+        handler = (req, res) =>
+          req.url === ROTATED_PATH
+            ? res.writeHead(404).end(`no_service at ${req.url}`)
+            : res.writeHead(403).end('invalid_token');
+        // Act
+        const error = await failure(sender(secret.readSecret).send(CHANNEL, { text: 'x' }));
+        // Assess
+        expect(error).toBeInstanceOf(ChatDeliveryRejectedError);
+        expect(error).toMatchObject({ name: 'ChatDeliveryRejectedError', status: 404, excerpt: 'no_service at […]' });
+        expect(error.message).not.toContain('XXXXrotated');
+        expect(received.map((r) => r.url)).toEqual([SECRET_PATH, ROTATED_PATH]);
+      });
+
+      it('throws ChatDeliveryRetryableError when the new URL answers 503', async () => {
+        // Prepare
+        const secret = rotatedSecret();
+        handler = (req, res) =>
+          req.url === ROTATED_PATH
+            ? res.writeHead(503, { 'retry-after': '12' }).end()
+            : res.writeHead(403).end('invalid_token');
+        // Act
+        const error = await failure(sender(secret.readSecret).send(CHANNEL, { text: 'x' }));
+        // Assess
+        expect(error).toMatchObject({ name: 'ChatDeliveryRetryableError', status: 503, retryAfterSeconds: 12 });
+        expect(received.map((r) => r.url)).toEqual([SECRET_PATH, ROTATED_PATH]);
+      });
+    });
+
+    it('throws the read error, not a refusal, when the secret cannot be read again after a 403', async () => {
+      // Prepare
+      const reads: unknown[] = [];
+      const chat = sender(async (_id, options) => {
+        reads.push(options);
+        if (options?.forceFetch) throw new Error('AwsTransientError');
+        return url;
+      });
+      handler = (_req, res) => res.writeHead(403).end('invalid_token');
+      // Act
+      const error = await failure(chat.send(CHANNEL, {}));
+      handler = (_req, res) => res.writeHead(200).end('ok');
+      await chat.send(CHANNEL, {});
+      // Assess
+      expect(error).not.toBeInstanceOf(ChatDeliveryRejectedError);
+      expect(error.message).toBe('AwsTransientError');
+      // No URL was kept after the failed read: the next message reads the secret again.
+      expect(reads).toEqual([undefined, { forceFetch: true }, undefined]);
     });
 
     it('does not follow a redirect: the body never goes to another address', async () => {
