@@ -40,7 +40,7 @@ module.exports = {
     {
       ...common,
       displayName: 'unit',
-      testMatch: ['<rootDir>/test/unit/**/*.test.ts'],
+      testMatch: ['<rootDir>/test/unit/**/*.test.ts', '<rootDir>/console/test/**/*.test.ts'],
       testPathIgnorePatterns: [
         '/node_modules/',
         '/test/unit/local-[^/]*\\.test\\.ts$',

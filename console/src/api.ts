@@ -3,35 +3,16 @@
  * {@link ApiError} with the API's `code`, `message` and `field`, so pages can show an error next to the field it names.
  */
 import ky, { HTTPError } from 'ky';
-import { accessToken, forget, signIn } from './auth';
+import { ApiError, apiErrorOf, isAuthorizerRefusal } from './api-errors';
+import { accessToken, forget, justSignedIn, signIn } from './auth';
 import type { ConsoleConfig } from './config';
 
-/** An error answer of the API (`{"error": {"code", "message", "field"?}}`), or API Gateway's own `{"message"}`. */
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-  }
-}
+export { ApiError };
 
 /** Turns any failure of a call into an {@link ApiError}. */
 export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof HTTPError) {
-    const status = error.response.status;
-    type Body = { code?: unknown; message?: unknown; field?: unknown };
-    const data = (error.data && typeof error.data === 'object' ? error.data : {}) as Body & { error?: Body };
-    const body: Body = data.error && typeof data.error === 'object' ? data.error : data;
-    const code = typeof body.code === 'string' ? body.code : status === 404 ? 'NOT_FOUND' : `HTTP_${status}`;
-    const message = typeof body.message === 'string' ? body.message : `The API answered ${status}.`;
-    const field = typeof body.field === 'string' ? body.field : undefined;
-    return new ApiError(status, code, message, field);
-  }
+  if (error instanceof HTTPError) return apiErrorOf(error.response.status, error.data);
   return new ApiError(0, 'NETWORK_ERROR', 'The API could not be reached. Check the connection and try again.');
 }
 
@@ -55,9 +36,10 @@ export function createApi(config: ConsoleConfig): Api {
       ],
     },
   });
-  // The authorizer refused the token (expired, or signed out elsewhere): sign in again and come back to this page.
+  // The authorizer refused the token (expired, or revoked): sign in again and come back to this page. Not when the
+  // token is fresh from a sign-in: that one would be refused again, so the refusal is shown instead of a loop.
   const failed = async (error: unknown): Promise<never> => {
-    if (error instanceof HTTPError && error.response.status === 401) {
+    if (error instanceof HTTPError && isAuthorizerRefusal(error.response.status, error.data) && !justSignedIn()) {
       forget();
       return signIn(config);
     }

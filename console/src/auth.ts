@@ -4,7 +4,7 @@
  * nonce and the page to come back to wait in sessionStorage for the length of one redirect.
  */
 import * as oauth from 'oauth4webapi';
-import { type ConsoleConfig, callbackUrl } from './config';
+import { type ConsoleConfig, callbackUrl, isConsolePage } from './config';
 
 const PENDING_KEY = 'tw.sign-in';
 /** Sign in again this long before the access token expires, so no call goes out with a token about to lapse. */
@@ -13,7 +13,13 @@ const EXPIRY_MARGIN_MS = 30_000;
 interface Session {
   accessToken: string;
   expiresAt: number;
+  /** Sent as `id_token_hint` at sign-out (some providers honour `post_logout_redirect_uri` only with it). */
+  idToken?: string;
+  signedInAt: number;
 }
+
+/** A token this fresh that the API refuses would be refused again after another sign-in. */
+const FRESH_MS = 15_000;
 
 interface PendingSignIn {
   state: string;
@@ -23,6 +29,8 @@ interface PendingSignIn {
 }
 
 let session: Session | undefined;
+/** The sign-in under way: calls that need one at the same time share it (each would overwrite the other's state). */
+let leaving: Promise<never> | undefined;
 let server: Promise<oauth.AuthorizationServer> | undefined;
 
 /** Plain HTTP is accepted only for an identity provider on this machine (the local runtime's). */
@@ -46,11 +54,6 @@ function authorizationServer(config: ConsoleConfig): Promise<oauth.Authorization
   return server;
 }
 
-/** Only a console page on this origin is a place to come back to (never another path or site). */
-export function isConsolePage(path: string): boolean {
-  return (path === '/console' || path.startsWith('/console/')) && !path.startsWith('/console/callback');
-}
-
 /** The page the user is on, to come back to after signing in. */
 export function currentPage(): string {
   return `${location.pathname}${location.search}`;
@@ -61,8 +64,21 @@ export function signedIn(): boolean {
   return session !== undefined && session.expiresAt - EXPIRY_MARGIN_MS > Date.now();
 }
 
+/** Whether the held token came from a sign-in moments ago. */
+export function justSignedIn(): boolean {
+  return session !== undefined && Date.now() - session.signedInAt < FRESH_MS;
+}
+
 /** Leaves for the identity provider's sign-in page; the promise never settles (the page unloads). */
-export async function signIn(config: ConsoleConfig, returnTo: string = currentPage()): Promise<never> {
+export function signIn(config: ConsoleConfig, returnTo: string = currentPage()): Promise<never> {
+  leaving ??= leave(config, returnTo).catch((error: unknown) => {
+    leaving = undefined;
+    throw error;
+  });
+  return leaving;
+}
+
+async function leave(config: ConsoleConfig, returnTo: string): Promise<never> {
   const as = await authorizationServer(config);
   if (!as.authorization_endpoint) throw new Error('The identity provider has no authorization endpoint.');
   const pending: PendingSignIn = {
@@ -115,6 +131,8 @@ export async function completeSignIn(config: ConsoleConfig, current: URL): Promi
   session = {
     accessToken: result.access_token,
     expiresAt: Date.now() + (result.expires_in ?? 300) * 1000,
+    ...(result.id_token ? { idToken: result.id_token } : {}),
+    signedInAt: Date.now(),
   };
   return pending.returnTo;
 }
@@ -136,12 +154,14 @@ export function forget(): void {
 
 /** Forgets the token, and ends the identity provider's session when it offers a way to. */
 export async function signOut(config: ConsoleConfig): Promise<void> {
+  const idToken = session?.idToken;
   session = undefined;
   const as = await authorizationServer(config).catch(() => undefined);
   if (as?.end_session_endpoint) {
     const url = new URL(as.end_session_endpoint);
     url.searchParams.set('client_id', config.clientId);
     url.searchParams.set('post_logout_redirect_uri', `${location.origin}/console/`);
+    if (idToken) url.searchParams.set('id_token_hint', idToken);
     location.assign(url.href);
   }
 }

@@ -26,3 +26,8 @@ export function readConfig(doc: Document = document): ConsoleConfig {
 export const CONSOLE_BASE = '/console';
 /** The redirect URI registered for the console at the identity provider. */
 export const callbackUrl = () => `${location.origin}${CONSOLE_BASE}/callback`;
+
+/** Only a console page on this origin is a place to come back to after sign-in (never another path or site). */
+export function isConsolePage(path: string): boolean {
+  return (path === CONSOLE_BASE || path.startsWith(`${CONSOLE_BASE}/`)) && !path.startsWith(`${CONSOLE_BASE}/callback`);
+}

@@ -96,3 +96,16 @@ export function usePoll(reload: () => void, active: boolean, ms = 4000): void {
     return () => clearInterval(timer);
   }, [reload, active, ms]);
 }
+
+/**
+ * `Idempotency-Key`s for one form: the same body gets the same key (a double submit, or a retry after a lost
+ * answer, makes one record), and an edited body a new one (the API refuses a key reused with another body).
+ */
+export function useIdempotencyKeys(): (body: unknown) => string {
+  const last = useRef<{ json: string; key: string } | undefined>(undefined);
+  return (body) => {
+    const json = JSON.stringify(body);
+    if (last.current?.json !== json) last.current = { json, key: crypto.randomUUID() };
+    return last.current.key;
+  };
+}

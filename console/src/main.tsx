@@ -14,7 +14,14 @@ import type { Catalog, Me } from './types';
 const root = document.getElementById('app')!;
 
 function showSignedOut(config: ConsoleConfig | undefined, message?: string, error?: string) {
-  render(<SignedOut message={message} error={error} onSignIn={config ? () => void signIn(config) : undefined} />, root);
+  // A sign-in that cannot start (the identity provider unreachable, or refusing this origin) says so.
+  const start = config
+    ? () =>
+        signIn(config).catch((e: unknown) =>
+          showSignedOut(config, undefined, `Sign-in could not start: ${(e as Error).message}`),
+        )
+    : undefined;
+  render(<SignedOut message={message} error={error} onSignIn={start} />, root);
 }
 
 async function start(): Promise<void> {

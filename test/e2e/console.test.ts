@@ -339,7 +339,9 @@ describe('the web console', () => {
     await settled(member.page);
     expect(await member.page.getByRole('link', { name: TOKEN_NAME }).count()).toBe(1);
 
-    // Act: the API refuses the token (401, as the authorizer does once it expired there).
+    // Act: the API refuses the token (401, as the authorizer does once it expired there), past the first seconds
+    // after a sign-in (a token refused at once would be refused again: that one is shown, below).
+    await member.page.clock.fastForward(20_000);
     let refused = 0;
     await member.page.route(
       (url) => url.pathname === '/tokens',
@@ -361,6 +363,22 @@ describe('the web console', () => {
     await settled(member.page);
     expect(refused).toBe(2);
     expect(await member.page.getByRole('link', { name: TOKEN_NAME }).count()).toBe(1);
+
+    // Act: a token refused right after its sign-in is not sent round again (no loop): the refusal is shown.
+    await member.page.unroute((url) => url.pathname === '/tokens');
+    await member.page.route(
+      (url) => url.pathname === '/token-requests',
+      (route) => route.fulfill({ status: 401, contentType: 'application/json', body: '{"message":"Unauthorized"}' }),
+    );
+    await member.page
+      .getByRole('navigation', { name: 'Console' })
+      .getByRole('link', { name: 'My requests', exact: true })
+      .click();
+
+    // Assess
+    await member.page.getByRole('alert').waitFor();
+    expect(await member.page.getByRole('alert').textContent()).toContain('Unauthorized');
+    expect(new URL(member.page.url()).pathname).toBe('/console/requests');
     await member.context.close();
   });
 

@@ -79,19 +79,19 @@ export function ApprovalReview() {
     api.post<DecisionAnswer>(`${path}/decision`, { decision }),
   );
   const outcome = useRef<HTMLDivElement>(null);
-  // A refusal that no retry changes (not allowed, already decided, expired) ends the review like a decision does.
-  const final = answer !== undefined || [403, 404, 409, 410].includes(decide.error?.status ?? 0);
+  // A refusal that no retry changes (not allowed, not found, expired) ends the review like a decision does. A 409 may
+  // be final (already decided) or not (another approver decided at the same moment: retry); the approval as re-read
+  // after it tells which, since the buttons show only while it is still OPEN.
+  const final = answer !== undefined || [403, 404, 410].includes(decide.error?.status ?? 0);
   useEffect(() => {
     if (final) outcome.current?.focus();
   }, [final]);
 
   const run = async (decision: 'approve' | 'reject') => {
     const result = await decide.act(decision);
-    if (result) {
-      setAnswer(result);
-      // The approval's own status and the decision recorded on it, as the API now has them.
-      subject.reload();
-    }
+    if (result) setAnswer(result);
+    // The approval's own status and the decision recorded on it, as the API now has them (after a refusal too).
+    subject.reload();
   };
 
   const data = subject.data;

@@ -14,7 +14,7 @@ export function MyRequests() {
     <>
       <PageTitle>My requests</PageTitle>
       {pages.items.length > 0 ? (
-        <Table label="My requests" head={['Name', 'Service account', 'Status', 'Created', 'Approvals']}>
+        <Table label="My requests" head={['Name', 'Service account', 'Status', 'Created', 'Approvals', 'Reason']}>
           {pages.items.map((r) => (
             <tr key={r.requestId}>
               <td>
@@ -28,6 +28,7 @@ export function MyRequests() {
                 <Time iso={r.createdAt} />
               </td>
               <td>{approvalCount(r.approvals, r.approvalsRequired)}</td>
+              <td>{r.reason ?? (r.status === 'PENDING_APPROVAL' ? 'waiting; cancel it on its page' : '')}</td>
             </tr>
           ))}
         </Table>

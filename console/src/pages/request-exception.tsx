@@ -2,12 +2,12 @@ import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ErrorNotice, FieldError, fieldAria, PageTitle } from '../components/ui';
 import { useConsole } from '../context';
-import { useAction } from '../hooks';
+import { useAction, useIdempotencyKeys } from '../hooks';
 import type { AccessException } from '../types';
 
 /**
- * *Request an exception*: personal API tokens allowed for some days, once approved. One `Idempotency-Key` per form
- * fill, so pressing the button twice asks once.
+ * *Request an exception*: personal API tokens allowed for some days, once approved. One `Idempotency-Key` per body,
+ * so pressing the button twice asks once.
  */
 export function RequestException() {
   const { api, catalog } = useConsole();
@@ -15,10 +15,10 @@ export function RequestException() {
   const maxDays = catalog.exceptions?.maxDays;
   const [days, setDays] = useState(String(Math.min(7, maxDays ?? 7)));
   const [justification, setJustification] = useState('');
-  const [key] = useState(() => crypto.randomUUID());
+  const keyFor = useIdempotencyKeys();
   const submit = useAction(async () => {
     const body = { days: Number(days), justification };
-    const created = await api.post<AccessException>('/access-exceptions', body, { 'Idempotency-Key': key });
+    const created = await api.post<AccessException>('/access-exceptions', body, { 'Idempotency-Key': keyFor(body) });
     route(`/console/exceptions/${created.exceptionId}`);
   });
   const error = submit.error;

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ErrorNotice, FieldError, fieldAria, Notice, PageTitle } from '../components/ui';
 import { useConsole } from '../context';
-import { useAction } from '../hooks';
+import { useAction, useIdempotencyKeys } from '../hooks';
 import type { CatalogEntry, TokenRequest } from '../types';
 
 /** The fields of the form, as the API names them in `error.field`. */
@@ -13,7 +13,8 @@ const toggle = (list: string[], item: string, on: boolean) => (on ? [...list, it
 
 /**
  * *Request a token*: the catalog's service accounts, then only what the chosen one allows. One `Idempotency-Key` per
- * form fill, so a second press of the button answers the same request instead of making another.
+ * body, so a second press of the button answers the same request instead of making another, and an edited form
+ * after an error asks afresh.
  */
 export function RequestToken() {
   const { api, catalog } = useConsole();
@@ -26,7 +27,7 @@ export function RequestToken() {
   const [name, setName] = useState('');
   const [lifetime, setLifetime] = useState(String(accounts[0]?.maxLifetimeDays ?? ''));
   const [justification, setJustification] = useState('');
-  const [key] = useState(() => crypto.randomUUID());
+  const keyFor = useIdempotencyKeys();
   const submit = useAction(async (entry: CatalogEntry) => {
     const body = {
       serviceAccount: entry.alias,
@@ -38,7 +39,7 @@ export function RequestToken() {
         ? { consumers: entry.allowedConsumers.filter((c) => consumers.includes(c)) }
         : {}),
     };
-    const created = await api.post<TokenRequest>('/token-requests', body, { 'Idempotency-Key': key });
+    const created = await api.post<TokenRequest>('/token-requests', body, { 'Idempotency-Key': keyFor(body) });
     route(`/console/requests/${created.requestId}`);
   });
   const error = submit.error;
@@ -153,8 +154,9 @@ export function RequestToken() {
         </div>
         <div class="field">
           <label for="justification">Justification</label>
-          <textarea
+          <input
             id="justification"
+            type="text"
             required
             maxLength={2000}
             value={justification}
