@@ -5,7 +5,7 @@ import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CHAT_MESSAGES_REJECTED_METRIC } from '../functions/adapters/aws/metric-names';
+import { CHAT_MESSAGES_REJECTED_METRIC, NOTIFIER_EVENTS_DROPPED_METRIC } from '../functions/adapters/aws/metric-names';
 import type { Notifications } from './notifications';
 import type { WardenFunction } from './warden-function';
 
@@ -18,7 +18,7 @@ export interface NotifierProps {
   readonly handler: WardenFunction;
   /** The bus the lifecycle events are published on. */
   readonly eventBus: IEventBus;
-  /** Where the dead-letter and refused-message alarms go. */
+  /** Where the dead-letter, refused-message and dropped-message alarms go. */
   readonly notifications: Notifications;
   /**
    * Receives of one message before it moves to the dead-letter queue.
@@ -57,7 +57,7 @@ export interface NotifierProps {
  * function polls in batches with partial batch responses. A message that fails comes back after the visibility
  * timeout (or the back-off the function sets), and after `maxReceiveCount` receives it moves to the dead-letter
  * queue, which also takes events EventBridge could not deliver to the queue. Alarms: any message in the dead-letter
- * queue, and any chat message a webhook refused for good.
+ * queue, any chat message a webhook refused for good, and any message dropped as no lifecycle event.
  */
 export class Notifier extends Construct {
   readonly queue: Queue;
@@ -107,16 +107,24 @@ export class Notifier extends Construct {
       this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: Stats.MAXIMUM }),
       'notifier: lifecycle events are in the dead-letter queue (not told to every chat channel)',
     );
-    props.notifications.watchMetric(
-      'ChatMessagesRejected',
+    const count = (metricName: string) =>
       new Metric({
         namespace: props.namespace ?? 'TokenWarden',
-        metricName: CHAT_MESSAGES_REJECTED_METRIC,
+        metricName,
         dimensionsMap: { service: props.serviceName ?? 'token-warden' },
         statistic: Stats.SUM,
         period,
-      }),
+      });
+    props.notifications.watchMetric(
+      'ChatMessagesRejected',
+      count(CHAT_MESSAGES_REJECTED_METRIC),
       'notifier: a chat webhook refused a message for good (check the channel secret and the webhook)',
+    );
+    // A dropped message is deleted from the queue, so it never reaches the dead-letter queue: only this alarm tells.
+    props.notifications.watchMetric(
+      'NotifierEventsDropped',
+      count(NOTIFIER_EVENTS_DROPPED_METRIC),
+      'notifier: a queued message held no lifecycle event and was dropped (not told to any chat channel)',
     );
   }
 }

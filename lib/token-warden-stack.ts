@@ -530,11 +530,12 @@ export class TokenWardenStack extends Stack {
       .addEnvironment('CONSOLE_ISSUER', config.jwtIssuer)
       .addEnvironment('CONSOLE_CLIENT_ID', config.consoleClientId)
       .addEnvironment('CONSOLE_CONNECT_ORIGINS', config.consoleIdentityOrigins.join(' '));
-    // The notifier reads the request or token an event is about (no index), claims one marker per event and channel
-    // (conditional put, deleted again when a post is to be retried), reads the channels' webhook secrets, and delays
-    // a message whose webhook asked to wait. Its queue grants (receive, delete) come with the event source.
+    // The notifier reads the request or token an event is about (no index), leases one `NOTE#` marker per event
+    // and channel (conditional put, updated once delivered, deleted again when a post is to be retried) and writes
+    // nothing else, reads the channels' webhook secrets, and delays a message whose webhook asked to wait. Its
+    // queue grants (receive, delete) come with the event source.
     f.notifier
-      .bindTable(records, 'write', [])
+      .bindNotificationMarkers(records)
       .bindChatWebhooks((config.policy.notifications.chat ?? []).map((c) => c.webhookSecretName))
       .bindQueueVisibility(this.notifier.queue)
       .addEnvironment('CONSOLE_URL', consoleUrl);

@@ -227,6 +227,24 @@ export class WardenFunction extends Construct {
   }
 
   /**
+   * `TABLE_NAME`, `GetItem` on the records table (no `Query`, no index), and `PutItem`, `UpdateItem` and
+   * `DeleteItem` only on items whose partition key starts `NOTE#` (the notifier's delivery markers).
+   */
+  bindNotificationMarkers(table: ITable): this {
+    this.function.addEnvironment('TABLE_NAME', table.tableName);
+    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }));
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTE#*'] } },
+      }),
+    );
+    this.grantTableKey(table, KMS_WRITE);
+    return this;
+  }
+
+  /**
    * `AUDIT_TABLE_NAME` and append-only (`PutItem`) access to the audit table, or `Query` access to read it. The
    * audit adapter publishes every record it appends as a lifecycle event, so `append` also binds the event bus
    * ({@link bindEvents}): an appender without the bus could not start.

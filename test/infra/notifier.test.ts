@@ -16,13 +16,7 @@ import {
 
 const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
-const TABLE_WRITE = [
-  'dynamodb:DeleteItem',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-  'dynamodb:UpdateItem',
-];
+const MARKER_WRITES = ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const CONSUME = [
   'sqs:ChangeMessageVisibility',
   'sqs:DeleteMessage',
@@ -45,7 +39,7 @@ describe('Notifier', () => {
     queueArn = `arn:aws:sqs:us-east-1:000000000000:${queueId}`;
   });
 
-  it('queues events with SQS-managed encryption, a visibility timeout six times the function timeout, and a dead-letter queue after five receives', () => {
+  it('queues events with SQS-managed encryption, a visibility timeout six times the function timeout, and a dead-letter queue after ten receives', () => {
     // Assess
     const timeout = s.json.Resources[functionId(s, ENTRIES.notifier)]?.Properties.Timeout as number;
     expect(timeout).toBe(60);
@@ -132,20 +126,32 @@ describe('Notifier', () => {
     ]);
   });
 
-  it("gives the notifier the records table, its queue and the channels' secrets, nothing else", () => {
+  it("gives the notifier reads of the records table, writes to its NOTE# markers, its queue and the channels' secrets, nothing else", () => {
     // Assess
     const actions = [...actionsOf(s, ENTRIES.notifier)].filter((a) => !a.startsWith('kms:'));
     expect(actions.sort()).toEqual(
-      [...LOGS, ...XRAY, ...TABLE_WRITE, ...CONSUME, 'secretsmanager:GetSecretValue'].sort(),
+      [...LOGS, ...XRAY, 'dynamodb:GetItem', ...MARKER_WRITES, ...CONSUME, 'secretsmanager:GetSecretValue'].sort(),
     );
     for (const st of statementsOf(s, ENTRIES.notifier).filter((st) =>
       list(st.Action).some((a) => a.startsWith('sqs:')),
     )) {
       expect(st.Resource).toBe(queueArn);
     }
-    const table = statementsOf(s, ENTRIES.notifier).find((st) => list(st.Action).includes('dynamodb:PutItem'));
     const recordsId = logicalId(s, s.stack.store.records.node.defaultChild as CfnResource);
-    expect(table?.Resource).toBe(`arn:aws:dynamodb:us-east-1:000000000000:table/${recordsId}`);
+    const recordsArn = `arn:aws:dynamodb:us-east-1:000000000000:table/${recordsId}`;
+    const onTable = statementsOf(s, ENTRIES.notifier).filter((st) =>
+      list(st.Action).some((a) => a.startsWith('dynamodb:')),
+    );
+    expect(onTable.map((st) => ({ ...st, Action: list(st.Action).sort() }))).toEqual([
+      { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: recordsArn },
+      {
+        Effect: 'Allow',
+        Action: MARKER_WRITES,
+        Resource: recordsArn,
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['NOTE#*'] } },
+      },
+    ]);
+    expect(environmentOf(s, ENTRIES.notifier)).toMatchObject({ TABLE_NAME: recordsId });
   });
 
   it("reads exactly the policy channels' webhook secrets, and none without a channel", () => {
@@ -192,7 +198,7 @@ describe('Notifier', () => {
     });
   });
 
-  it('alarms the admin topic on any dead-lettered event and on any chat message refused for good', () => {
+  it('alarms the admin topic on any dead-lettered event, any chat message refused for good and any dropped message', () => {
     // Prepare
     const topicRef = { Ref: logicalId(s, s.stack.notifications.topic.node.defaultChild as CfnResource) };
     const common = {
@@ -219,6 +225,15 @@ describe('Notifier', () => {
       Dimensions: [{ Name: 'service', Value: 'token-warden' }],
       Statistic: 'Sum',
       Period: 300,
+    });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      ...common,
+      Namespace: 'TokenWarden',
+      MetricName: 'NotifierEventsDropped',
+      Dimensions: [{ Name: 'service', Value: 'token-warden' }],
+      Statistic: 'Sum',
+      Period: 300,
+      AlarmDescription: Match.stringLikeRegexp('held no lifecycle event and was dropped'),
     });
   });
 });
