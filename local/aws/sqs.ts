@@ -753,8 +753,16 @@ class LocalSqs {
       );
     }
     const now = this.now();
-    // A handle whose visibility timeout ran out, or that a later receive replaced, changes nothing.
-    if (message.receiptHandle !== handle || message.visibleAt <= now) return;
+    // A handle that a later receive replaced changes nothing; a message visible again is no longer in flight.
+    if (message.receiptHandle !== handle) return;
+    if (message.visibleAt <= now) {
+      throw new SqsError(
+        'MessageNotInflight',
+        'The message referred to is not in flight.',
+        'AWS.SimpleQueueService.MessageNotInflight',
+        400,
+      );
+    }
     const receivedAt = message.receivedAt ?? now;
     if ((now - receivedAt) / 1000 + timeout > MAX_TOTAL_VISIBILITY_S) {
       throw invalidParameter(

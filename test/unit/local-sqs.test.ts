@@ -96,6 +96,8 @@ if (motoServer) {
     'attributes-whole-seconds': 'moto answers CreatedTimestamp with a fraction of a second',
     'delete-stale-handle': 'moto deletes a message with any receipt handle it ever had, not only the latest',
     'change-visibility-deleted': 'moto answers ReceiptHandleIsInvalid for a deleted message',
+    'change-visibility-not-in-flight':
+      'moto changes the visibility of a message that is visible again instead of MessageNotInflight',
     'purge-once-a-minute': 'moto allows any number of PurgeQueue calls',
     'invalid-body-characters': 'moto accepts bodies with characters outside the documented set',
     'empty-body': 'moto accepts an empty MessageBody',

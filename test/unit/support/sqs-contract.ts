@@ -431,6 +431,26 @@ export function sqsContractCases(): SqsContractCase[] {
       },
     },
     {
+      id: 'change-visibility-not-in-flight',
+      title: 'ChangeMessageVisibility of a message visible again fails with MessageNotInflight',
+      async run(ctx) {
+        const { url } = await createQueue(ctx, 'cmvnif');
+        await send(ctx, url, 'back');
+        const message = await receiveOne(ctx, url, { VisibilityTimeout: 1 });
+        await sleep(1_200);
+        await rejects(
+          ctx.client.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: url,
+              ReceiptHandle: message.ReceiptHandle,
+              VisibilityTimeout: 5,
+            }),
+          ),
+          'MessageNotInflight',
+        );
+      },
+    },
+    {
       id: 'receive-parameter-bounds',
       title: 'ReceiveMessage refuses MaxNumberOfMessages outside 1–10 and WaitTimeSeconds above 20',
       async run(ctx) {
