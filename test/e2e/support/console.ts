@@ -196,15 +196,20 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /** Runs `act` and resolves with the status of the first API answer to `method` on a path matching `path`. */
 export async function answerTo(page: Page, method: string, path: RegExp, act: () => Promise<unknown>) {
+  // The body is read as soon as the answer arrives, inside the wait: read later, Chromium may already have let go of
+  // it (the page consumed it and re-rendered), and the read fails.
+  let body: unknown;
   const [response] = await Promise.all([
-    page.waitForResponse((r) => r.request().method() === method && path.test(new URL(r.url()).pathname)),
+    page.waitForResponse(async (r) => {
+      if (r.request().method() !== method || !path.test(new URL(r.url()).pathname)) return false;
+      try {
+        body = JSON.parse(await r.text());
+      } catch (error) {
+        body = { unreadable: (error as Error).message };
+      }
+      return true;
+    }),
     act(),
   ]);
-  let body: unknown;
-  try {
-    body = await response.json();
-  } catch (error) {
-    body = { unreadable: (error as Error).message };
-  }
   return { status: response.status(), body };
 }
