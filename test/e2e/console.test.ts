@@ -135,14 +135,35 @@ describe('the web console', () => {
       lifetimeDays: '5',
       justification: 'a lifetime the policy refuses',
     });
+    const navigations: string[] = [];
+    const onNavigation = (frame: { url(): string; parentFrame(): unknown }) => {
+      if (!frame.parentFrame()) navigations.push(frame.url());
+    };
+    page.on('framenavigated', onNavigation);
     const refused = await answerTo(page, 'POST', /^\/token-requests$/, () =>
       form.getByRole('button', { name: 'Request token' }).click(),
     );
+    // The same body straight to the API: what the page must show (the browser may drop a body it has consumed).
+    const direct = await rt.api('POST', '/token-requests', {
+      token: await rt.memberToken(SEED.alice),
+      body: {
+        serviceAccount: 'jenkins-bot',
+        name: 'console-too-short',
+        scopes: ['read:jira-work', 'read:jira-user'],
+        lifetimeDays: 5,
+        justification: 'a lifetime the policy refuses',
+        consumers: ['arn:aws:iam::000000000000:role/jenkins'],
+      },
+    });
 
     // Assess
     expect(refused.status).toBe(400);
-    expect(refused.body).toMatchObject({ error: { code: expect.any(String), field: 'lifetimeDays' } });
-    const apiError = (refused.body as { error: { field: string; message: string } }).error;
+    expect(direct.status).toBe(400);
+    expect(direct.json).toMatchObject({ error: { code: expect.any(String), field: 'lifetimeDays' } });
+    const apiError = (direct.json as { error: { field: string; message: string } }).error;
+    // A client-side route changes the URL without loading a document; the form's page never loads another.
+    expect({ navigations, at: new URL(page.url()).pathname }).toEqual({ navigations: [], at: '/console/request' });
+    page.off('framenavigated', onNavigation);
     const lifetime = form.getByLabel('Lifetime (days)');
     await page.locator('#lifetimeDays-error').waitFor();
     expect(await lifetime.getAttribute('aria-invalid')).toBe('true');
