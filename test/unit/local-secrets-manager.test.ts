@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { AwsError, type AwsRequest, type AwsResponse, jsonError } from '../../local/aws/protocol';
 import { LocalSecretsManager, SECRETS_MANAGER_OPERATIONS } from '../../local/aws/secrets-manager';
+import { commandPath, useMotoServer } from './support/moto';
 import {
   type ContractTarget,
   clientFor,
@@ -89,25 +90,6 @@ async function call(service: LocalSecretsManager, operation: string, body: unkno
   return { status: response.status, json: JSON.parse(response.body.toString()) as Record<string, unknown> };
 }
 
-function commandPath(name: string): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 describe('LocalSecretsManager contract (through the AWS SDK v3 client)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tw-secrets-'));
   const file = join(dir, 'secrets.json');
@@ -169,38 +151,9 @@ if (motoServer) {
   };
 
   describe('moto_server (reference implementation, same contract)', () => {
-    let moto: ChildProcess | undefined;
-    let endpoint = '';
+    const endpoint = useMotoServer(motoServer);
 
-    beforeAll(async () => {
-      const port = await freePort();
-      // Its own process group, so stopping it also stops anything a wrapper script started.
-      moto = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', detached: true });
-      endpoint = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        try {
-          const ready = await fetch(`${endpoint}/moto-api/`);
-          if (ready.ok) break;
-        } catch {
-          // not listening yet
-        }
-        if (Date.now() > deadline) throw new Error('moto_server did not start within 30 s');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }, 40_000);
-
-    afterAll(async () => {
-      const child = moto;
-      if (!child?.pid || child.exitCode !== null) return;
-      const pid = child.pid;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        process.kill(-pid, 'SIGTERM');
-      });
-    });
-
-    registerContract(() => ({ endpoint }), { differs: motoDifferences, capabilities: [] });
+    registerContract(() => ({ endpoint: endpoint() }), { differs: motoDifferences, capabilities: [] });
   });
 }
 

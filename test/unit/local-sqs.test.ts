@@ -1,7 +1,5 @@
-import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,31 +12,13 @@ import {
 import { type AwsEdge, createAwsEdge } from '../../local/aws/edge';
 import { createSqs, type SqsService } from '../../local/aws/sqs';
 import { SimulatedClock } from '../../local/clock';
+import { commandPath, freePort, useMotoServer } from './support/moto';
 import {
   registerSqsContract,
   type SqsContractTarget,
   type SqsKnownDifferences,
   sqsClientFor,
 } from './support/sqs-contract';
-
-function commandPath(name: string): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Serves `service()` behind the real AWS edge (looked up per request, so a test can swap in a restarted one). */
 async function serve(service: () => SqsService): Promise<{ endpoint: string; edge: AwsEdge }> {
@@ -104,37 +84,9 @@ if (motoServer) {
   };
 
   describe('moto_server (reference implementation, same SQS contract)', () => {
-    let moto: ChildProcess | undefined;
-    let endpoint = '';
+    const endpoint = useMotoServer(motoServer);
 
-    beforeAll(async () => {
-      const port = await freePort();
-      moto = spawn(motoServer, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', detached: true });
-      endpoint = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        try {
-          const ready = await fetch(`${endpoint}/moto-api/`);
-          if (ready.ok) break;
-        } catch {
-          // not listening yet
-        }
-        if (Date.now() > deadline) throw new Error('moto_server did not start within 30 s');
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
-    }, 40_000);
-
-    afterAll(async () => {
-      const child = moto;
-      if (!child?.pid || child.exitCode !== null) return;
-      const pid = child.pid;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        process.kill(-pid, 'SIGTERM');
-      });
-    });
-
-    registerSqsContract(() => ({ endpoint }), { differs: motoDifferences, capabilities: [] });
+    registerSqsContract(() => ({ endpoint: endpoint() }), { differs: motoDifferences, capabilities: [] });
   });
 }
 
