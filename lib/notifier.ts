@@ -5,7 +5,11 @@ import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CHAT_MESSAGES_REJECTED_METRIC, NOTIFIER_EVENTS_DROPPED_METRIC } from '../functions/adapters/aws/metric-names';
+import {
+  CHAT_MESSAGES_REJECTED_METRIC,
+  EMAILS_REJECTED_METRIC,
+  NOTIFIER_EVENTS_DROPPED_METRIC,
+} from '../functions/adapters/aws/metric-names';
 import type { Notifications } from './notifications';
 import type { WardenFunction } from './warden-function';
 
@@ -105,7 +109,7 @@ export class Notifier extends Construct {
     props.notifications.watchMetric(
       'NotifierDeadLetters',
       this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, statistic: Stats.MAXIMUM }),
-      'notifier: lifecycle events are in the dead-letter queue (not told to every chat channel)',
+      'notifier: lifecycle events are in the dead-letter queue (not told to every recipient and chat channel)',
     );
     const count = (metricName: string) =>
       new Metric({
@@ -120,11 +124,16 @@ export class Notifier extends Construct {
       count(CHAT_MESSAGES_REJECTED_METRIC),
       'notifier: a chat webhook refused a message for good (check the channel secret and the webhook)',
     );
+    props.notifications.watchMetric(
+      'EmailsRejected',
+      count(EMAILS_REJECTED_METRIC),
+      'notifier: SES refused an email for good (check the recipient and the sending identity)',
+    );
     // A dropped message is deleted from the queue, so it never reaches the dead-letter queue: only this alarm tells.
     props.notifications.watchMetric(
       'NotifierEventsDropped',
       count(NOTIFIER_EVENTS_DROPPED_METRIC),
-      'notifier: a queued message held no lifecycle event and was dropped (not told to any chat channel)',
+      'notifier: a queued message held no lifecycle event and was dropped (not told to anyone)',
     );
   }
 }

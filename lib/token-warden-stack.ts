@@ -530,14 +530,18 @@ export class TokenWardenStack extends Stack {
       .addEnvironment('CONSOLE_ISSUER', config.jwtIssuer)
       .addEnvironment('CONSOLE_CLIENT_ID', config.consoleClientId)
       .addEnvironment('CONSOLE_CONNECT_ORIGINS', config.consoleIdentityOrigins.join(' '));
-    // The notifier reads the request or token an event is about (no index), leases one `NOTE#` marker per event
-    // and channel (conditional put, updated once delivered, deleted again when a post is to be retried) and writes
-    // nothing else, reads the channels' webhook secrets, and delays a message whose webhook asked to wait. Its
-    // queue grants (receive, delete) come with the event source.
+    // The notifier is the one function that sends mail. It reads the records an event names (no index), leases one
+    // `NOTE#` marker per event and recipient or channel (conditional put, updated once delivered, deleted again when
+    // a send is to be retried) and writes nothing else, signs approval and upload links with the link key, reads the
+    // channels' webhook secrets, and delays a message whose webhook asked to wait. Its queue grants (receive,
+    // delete) come with the event source.
     f.notifier
       .bindNotificationMarkers(records)
+      .bindMail(config.fromEmail)
+      .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindChatWebhooks((config.policy.notifications.chat ?? []).map((c) => c.webhookSecretName))
       .bindQueueVisibility(this.notifier.queue)
+      .addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl)
       .addEnvironment('CONSOLE_URL', consoleUrl);
     // The inventory reads every token record (byKind index) and writes the latest drift report.
     f.inventory

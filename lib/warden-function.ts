@@ -227,12 +227,14 @@ export class WardenFunction extends Construct {
   }
 
   /**
-   * `TABLE_NAME`, `GetItem` on the records table (no `Query`, no index), and `PutItem`, `UpdateItem` and
+   * `TABLE_NAME`, `GetItem` and `BatchGetItem` on the records table (no `Query`, no index), and `PutItem`, `UpdateItem` and
    * `DeleteItem` only on items whose partition key starts `NOTE#` (the notifier's delivery markers).
    */
   bindNotificationMarkers(table: ITable): this {
     this.function.addEnvironment('TABLE_NAME', table.tableName);
-    this.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [table.tableArn] }));
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [table.tableArn] }),
+    );
     this.role.addToPrincipalPolicy(
       new PolicyStatement({
         actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],

@@ -16,6 +16,8 @@ import { WebhookChatSender } from '../adapters/chat/webhook';
 import { systemClock } from '../domain/ports';
 import { logger } from '../edge/logger';
 import { exceptionHolders } from '../use-cases/access-exceptions';
+import { EMAIL_PLANNERS } from '../use-cases/notices';
+import type { NotifyDeps } from '../use-cases/notify';
 import { envVar, readConfig } from './config';
 import { loadPolicy } from './policy-loader';
 import { cryptoRandom } from './random';
@@ -146,13 +148,17 @@ export const messageVisibility = /* @__PURE__ */ once(
 
 export const notifierMetrics = /* @__PURE__ */ once(() => new PowertoolsNotifierMetrics());
 
-/** What the notifier needs to tell chat channels of lifecycle events. */
-export const notifierDeps = () => ({
+/** What the notifier needs to tell lifecycle events by email and to chat channels. */
+export const notifierDeps = (): NotifyDeps => ({
   store: recordStore(),
   chat: chatSender(),
+  mailer: mailer(),
+  planners: EMAIL_PLANNERS,
   clock: systemClock,
   policy: loadPolicy(),
   consoleUrl: consoleUrl(),
+  linkBaseUrl: readConfig({ APPROVAL_BASE_URL: envVar.url }).APPROVAL_BASE_URL,
+  linkKey: linkAndSealKey,
   metrics: notifierMetrics(),
   log: logger,
 });

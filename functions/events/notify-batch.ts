@@ -7,7 +7,7 @@
  */
 import type { SQSBatchResponse } from 'aws-lambda';
 import { type LifecycleEvent, lifecycleEventSchema } from '../domain/lifecycle-event';
-import { ChatDeliveryRetryableError } from '../use-cases/port-errors';
+import { DeliveryRetryableError } from '../use-cases/port-errors';
 import type { MessageVisibility } from '../use-cases/ports';
 
 /**
@@ -98,7 +98,7 @@ async function notifyOne(deps: NotifyBatchDeps, message: QueuedMessage): Promise
       event,
       ...named,
     });
-    if (error instanceof ChatDeliveryRetryableError) {
+    if (error instanceof DeliveryRetryableError) {
       const seconds = backoffSeconds(error.retryAfterSeconds, message.receiveCount ?? 1);
       try {
         await deps.visibility.delay(message.receiptHandle, seconds);

@@ -1,7 +1,8 @@
 /**
- * The notifier's chat delivery: one lifecycle event to every policy chat channel that hears it, once per event and
- * channel however often the event is delivered. The message text comes from the domain's builders; chat messages
- * link to the console, never to an approver's own link.
+ * The notifier: one lifecycle event told by email to the people it concerns (`./notify-email`) and to every policy
+ * chat channel that hears it, each once per event and recipient or channel however often the event is delivered.
+ * The message text comes from the domain's builders; chat messages link to the console, never to an approver's own
+ * link.
  */
 import { createHash } from 'node:crypto';
 import type { LifecycleEvent } from '../domain/lifecycle-event';
@@ -14,7 +15,8 @@ import { toTeams } from '../domain/notice-teams';
 import type { ChatChannel, Policy } from '../domain/policy';
 import type { Clock } from '../domain/ports';
 import type { AuditEvent } from '../domain/records';
-import { ChatDeliveryRejectedError, ChatDeliveryRetryableError } from './port-errors';
+import { type EmailDeps, type EmailResult, emailEvent } from './notify-email';
+import { ChatDeliveryRejectedError, ChatDeliveryRetryableError, DeliveryRetryableError } from './port-errors';
 import type {
   ChatSender,
   DeliveryLeases,
@@ -30,7 +32,7 @@ import type {
  */
 export const DELIVERY_LEASE_SECONDS = 120;
 
-export interface NotifyDeps {
+export interface ChatDeps {
   store: Pick<RequestRepository, 'getRequest'> & Pick<TokenRepository, 'getToken'> & DeliveryLeases;
   chat: ChatSender;
   clock: Clock;
@@ -41,11 +43,31 @@ export interface NotifyDeps {
   log: OperatorLog;
 }
 
-/** What became of one event: channels posted to, skipped as posted before, and refused for good. */
+/** What the notifier needs: the chat channels' and the email planners'. */
+export type NotifyDeps = ChatDeps & EmailDeps;
+
+/** What became of one event in one medium: sent, skipped as sent before, and refused for good. */
 export interface NotifyResult {
   sent: number;
   duplicates: number;
   rejected: number;
+}
+
+/**
+ * Tells `event` by email and in chat. Both media are tried whatever the other did; a failure of either throws once
+ * both are done (a back-off only when every failure is one), and the redelivered event sends only what is missing.
+ */
+export async function notifyEvent(
+  deps: NotifyDeps,
+  event: LifecycleEvent,
+): Promise<{ email: EmailResult; chat: NotifyResult }> {
+  const [email, chat] = await Promise.allSettled([emailEvent(deps, event.detail), chatEvent(deps, event)]);
+  const failures = [email, chat].flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
+  if (failures.length > 0) throw oneFailure(failures);
+  return {
+    email: (email as PromiseFulfilledResult<EmailResult>).value,
+    chat: (chat as PromiseFulfilledResult<NotifyResult>).value,
+  };
 }
 
 /** Events about no service account's request or token: a channel with a `serviceAccounts` filter never hears them. */
@@ -87,7 +109,7 @@ export function chatMarkerId(eventId: string, channel: Pick<ChatChannel, 'kind' 
  * throws (`ChatDeliveryRetryableError` with the longest back-off asked for when every failure is one); a refusal for
  * good keeps the marker, is logged (never the URL) and counted, and does not throw.
  */
-export async function notifyEvent(deps: NotifyDeps, event: LifecycleEvent): Promise<NotifyResult> {
+export async function chatEvent(deps: ChatDeps, event: LifecycleEvent): Promise<NotifyResult> {
   const { detail } = event;
   const result: NotifyResult = { sent: 0, duplicates: 0, rejected: 0 };
   const hearing = (deps.policy.notifications.chat ?? []).filter((c) => c.events.includes(detail.event));
@@ -119,7 +141,7 @@ interface Subject {
 }
 
 /** The request or token the event is about, and its service account (none for drift, personal tokens, exceptions). */
-async function subjectOf(deps: NotifyDeps, event: LifecycleEvent): Promise<Subject> {
+async function subjectOf(deps: ChatDeps, event: LifecycleEvent): Promise<Subject> {
   const { detail } = event;
   if (unowned(detail)) return {};
   const named = detail.serviceAccount ?? stringDetail(detail.details?.serviceAccount);
@@ -167,7 +189,7 @@ function chatNotice(event: LifecycleEvent, subject: Subject, consoleUrl: string)
 }
 
 async function sendOnce(
-  deps: NotifyDeps,
+  deps: ChatDeps,
   event: LifecycleEvent,
   channel: ChatChannel,
   notice: Notice,
@@ -210,8 +232,8 @@ async function sendOnce(
 
 /** One error for the event: the first that is not a chat back-off, else the back-off with the longest wait. */
 function oneFailure(failures: unknown[]): unknown {
-  const other = failures.find((f) => !(f instanceof ChatDeliveryRetryableError));
+  const other = failures.find((f) => !(f instanceof DeliveryRetryableError));
   if (other !== undefined) return other;
-  const retryable = failures as ChatDeliveryRetryableError[];
+  const retryable = failures as DeliveryRetryableError[];
   return retryable.reduce((longest, f) => (f.retryAfterSeconds > longest.retryAfterSeconds ? f : longest));
 }

@@ -98,17 +98,29 @@ export class AtlassianMalformedResponseError extends AtlassianError {
 
 // ---- chat webhooks (`ChatSender`): messages name the channel's kind and secret, never the webhook URL
 
+/** A message that could not go out now: the notifier delivers its event again after `retryAfterSeconds`. */
+export class DeliveryRetryableError extends Error {
+  override readonly name: string = 'DeliveryRetryableError';
+  constructor(
+    message: string,
+    /** When to try again. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
+}
+
 /** 429, 5xx, timeout or network failure of a chat webhook: send again after `retryAfterSeconds`. */
-export class ChatDeliveryRetryableError extends Error {
+export class ChatDeliveryRetryableError extends DeliveryRetryableError {
   override readonly name = 'ChatDeliveryRetryableError';
   constructor(
     message: string,
     /** When to try again: the webhook's `Retry-After`, else a default back-off. */
-    readonly retryAfterSeconds: number,
+    override readonly retryAfterSeconds: number,
     /** The HTTP status, when a response arrived. */
     readonly status?: number,
   ) {
-    super(message);
+    super(message, retryAfterSeconds);
   }
 }
 
@@ -124,4 +136,11 @@ export class ChatDeliveryRejectedError extends Error {
   ) {
     super(message);
   }
+}
+
+// ---- outgoing mail (`Mailer`): messages name the operation and the provider's error, never an address or a body
+
+/** The mail provider refused this message for good (SES `MessageRejected`): sending it again cannot succeed. */
+export class EmailRejectedError extends Error {
+  override readonly name = 'EmailRejectedError';
 }

@@ -322,6 +322,8 @@ export interface ChatSender {
 export interface NotifierMetrics {
   /** A chat webhook refused a message for good (4xx other than 429, or no usable URL in its secret). */
   chatMessageRejected(kind: ChatChannelRef['kind']): void;
+  /** The mail provider refused an email for good. */
+  emailRejected(): void;
 }
 
 /** The queue a notifier message came from: when it is received again. */

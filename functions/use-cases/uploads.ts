@@ -120,7 +120,7 @@ async function loadContext(store: UploadStore, policy: Policy, mint: MintRecord)
   return { request, account };
 }
 
-function instructionsFor(
+export function instructionsFor(
   mint: MintRecord,
   request: StoredRequest,
   account: ServiceAccount,

@@ -12,19 +12,23 @@ import type { AuditEvent } from './audit-log';
 export const LIFECYCLE_METRICS = {
   REQUESTED: 'Requested',
   APPROVAL_REQUESTED: 'ApprovalRequested',
+  APPROVAL_REMINDER: 'ApprovalReminder',
   APPROVED: 'Approved',
   REJECTED: 'Rejected',
   CANCELLED: 'Cancelled',
   EXPIRED: 'Expired',
   ISSUED: 'Issued',
   ISSUANCE_FAILED: 'IssuanceFailed',
+  UPLOAD_REQUESTED: 'UploadRequested',
   TOKEN_UPLOADED: 'TokenUploaded',
   ROTATED: 'Rotated',
   ROTATION_FAILED: 'RotationFailed',
   REVOKED: 'Revoked',
   REVOCATION_COMPLETED: 'RevocationCompleted',
   TOKEN_EXPIRED: 'TokenExpired',
+  EXPIRY_REMINDER: 'ExpiryReminder',
   DRIFT_DETECTED: 'DriftDetected',
+  ORG_KEY_EXPIRING: 'OrgKeyExpiring',
   PERSONAL_TOKEN_FOUND: 'PersonalTokenFound',
   PERSONAL_TOKEN_EXEMPTED: 'PersonalTokenExempted',
   PERSONAL_TOKEN_REOPENED: 'PersonalTokenReopened',
@@ -32,6 +36,7 @@ export const LIFECYCLE_METRICS = {
   PERSONAL_TOKEN_REVOKED: 'PersonalTokenRevoked',
   PERSONAL_TOKEN_GONE: 'PersonalTokenGone',
   PERSONAL_TOKEN_SCAN_INCOMPLETE: 'PersonalTokenScanIncomplete',
+  PERSONAL_TOKEN_SCAN_COMPLETED: 'PersonalTokenScanCompleted',
   PERSONAL_TOKEN_REVOCATIONS_CAPPED: 'PersonalTokenRevocationsCapped',
   EXCEPTION_REQUESTED: 'ExceptionRequested',
   EXCEPTION_APPROVED: 'ExceptionApproved',
@@ -59,6 +64,8 @@ export const LIMITER_WAIT_METRIC = 'AtlassianLimiterWait';
 
 /** Chat messages a webhook refused for good (count): the notifier does not send them again. */
 export const CHAT_MESSAGES_REJECTED_METRIC = 'ChatMessagesRejected';
+/** Emails the mail provider refused for good (SES `MessageRejected`, count): they are not sent again. */
+export const EMAILS_REJECTED_METRIC = 'EmailsRejected';
 /** Messages the notifier dropped because their body is no lifecycle event (count): retrying cannot mend them. */
 export const NOTIFIER_EVENTS_DROPPED_METRIC = 'NotifierEventsDropped';
 

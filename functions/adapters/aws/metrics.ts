@@ -15,6 +15,7 @@ import {
   ATLASSIAN_RETRIES_METRIC,
   CHAT_MESSAGES_REJECTED_METRIC,
   DECISION_LATENCY_METRIC,
+  EMAILS_REJECTED_METRIC,
   LIFECYCLE_METRICS,
   LIMITER_WAIT_METRIC,
   NOTIFIER_EVENTS_DROPPED_METRIC,
@@ -83,6 +84,10 @@ export class PowertoolsNotifierMetrics implements NotifierMetrics {
   chatMessageRejected(_kind: 'slack' | 'teams'): void {
     // No dimension of the kind: the alarm watches the one total.
     this.target.addMetric(CHAT_MESSAGES_REJECTED_METRIC, MetricUnit.Count, 1);
+  }
+
+  emailRejected(): void {
+    this.target.addMetric(EMAILS_REJECTED_METRIC, MetricUnit.Count, 1);
   }
 
   /** A message that holds no lifecycle event was dropped. */

@@ -1,12 +1,7 @@
 import type { LifecycleEvent } from '../../../functions/domain/lifecycle-event';
 import type { ChatChannel, Policy } from '../../../functions/domain/policy';
 import type { AuditEvent, StoredRequest, StoredToken } from '../../../functions/domain/records';
-import {
-  chatMarkerId,
-  DELIVERY_LEASE_SECONDS,
-  type NotifyDeps,
-  notifyEvent,
-} from '../../../functions/use-cases/notify';
+import { type ChatDeps, chatEvent, chatMarkerId, DELIVERY_LEASE_SECONDS } from '../../../functions/use-cases/notify';
 import { ChatDeliveryRejectedError, ChatDeliveryRetryableError } from '../../../functions/use-cases/port-errors';
 import type { ChatChannelRef } from '../../../functions/use-cases/ports';
 import { tokenRecord } from '../fixtures/token-record';
@@ -76,7 +71,7 @@ function fakes(channels: ChatChannel[], opts: { requests?: StoredRequest[]; toke
   const rejectedKinds: string[] = [];
   const warnings: { message: string; attributes: Record<string, unknown> }[] = [];
   const failWith = new Map<string, Error>();
-  const deps: NotifyDeps = {
+  const deps: ChatDeps = {
     store: {
       getRequest: async (id) => opts.requests?.find((r) => r.requestId === id),
       getToken: async (id) => opts.tokens?.find((t) => t.tokenId === id),
@@ -103,20 +98,20 @@ function fakes(channels: ChatChannel[], opts: { requests?: StoredRequest[]; toke
     clock: { now: () => new Date('2026-12-01T00:00:05Z') },
     policy: { notifications: { adminEmails: ['admin@example.com'], chat: channels } } as Pick<Policy, 'notifications'>,
     consoleUrl: CONSOLE,
-    metrics: { chatMessageRejected: (kind) => rejectedKinds.push(kind) },
+    metrics: { chatMessageRejected: (kind) => rejectedKinds.push(kind), emailRejected: () => undefined },
     log: { warn: (message, attributes) => warnings.push({ message, attributes }) },
   };
   return { deps, markers, sent, rejectedKinds, warnings, failWith };
 }
 
-describe('Function: notifyEvent', () => {
+describe('Function: chatEvent', () => {
   describe('channel selection', () => {
     it('posts to the channels whose events include the event and whose serviceAccounts match the request', async () => {
       // Prepare
       const f = fakes([SLACK, TEAMS, DEPLOY_ONLY], { requests: [request()] });
 
       // Act
-      const result = await notifyEvent(f.deps, event('REQUESTED'));
+      const result = await chatEvent(f.deps, event('REQUESTED'));
 
       // Assess
       expect(f.sent.map((s) => s.channel)).toEqual([
@@ -131,7 +126,7 @@ describe('Function: notifyEvent', () => {
       const f = fakes([SLACK, TEAMS], { requests: [request()] });
 
       // Act
-      const result = await notifyEvent(f.deps, event('ROTATED', { tokenId: 'tok_x' }));
+      const result = await chatEvent(f.deps, event('ROTATED', { tokenId: 'tok_x' }));
 
       // Assess
       expect(f.sent).toEqual([]);
@@ -145,7 +140,7 @@ describe('Function: notifyEvent', () => {
       });
 
       // Act
-      await notifyEvent(f.deps, event('REVOKED', { tokenId: 'tok_x' }));
+      await chatEvent(f.deps, event('REVOKED', { tokenId: 'tok_x' }));
 
       // Assess
       expect(f.sent.map((s) => s.channel.webhookSecretName)).toEqual(['chat/slack-all', 'chat/slack-deploy']);
@@ -167,7 +162,7 @@ describe('Function: notifyEvent', () => {
       );
 
       // Act
-      await notifyEvent(f.deps, revoked);
+      await chatEvent(f.deps, revoked);
 
       // Assess
       expect(f.sent.map((s) => s.channel.webhookSecretName)).toEqual(['chat/slack-all']);
@@ -191,8 +186,8 @@ describe('Function: notifyEvent', () => {
         );
 
       // Act
-      await notifyEvent(f.deps, asked('request', 'req_1'));
-      await notifyEvent(f.deps, asked('exception', 'exc_1'));
+      await chatEvent(f.deps, asked('request', 'req_1'));
+      await chatEvent(f.deps, asked('exception', 'exc_1'));
 
       // Assess
       expect(f.sent.map((s) => s.channel.webhookSecretName)).toEqual([
@@ -213,8 +208,8 @@ describe('Function: notifyEvent', () => {
       const again = { ...first, id: 'envelope-2' };
 
       // Act
-      await notifyEvent(f.deps, first);
-      const second = await notifyEvent(f.deps, again);
+      await chatEvent(f.deps, first);
+      const second = await chatEvent(f.deps, again);
 
       // Assess
       expect(f.sent).toHaveLength(2);
@@ -228,14 +223,14 @@ describe('Function: notifyEvent', () => {
       const requested = event('REQUESTED');
 
       // Act
-      const failed = notifyEvent(f.deps, requested);
+      const failed = chatEvent(f.deps, requested);
 
       // Assess
       await expect(failed).rejects.toMatchObject({ name: 'ChatDeliveryRetryableError', retryAfterSeconds: 120 });
       expect(f.markers.has(chatMarkerId(requested.detail.eventId, TEAMS))).toBe(false);
       expect(f.markers.has(chatMarkerId(requested.detail.eventId, SLACK))).toBe(true);
       f.failWith.clear();
-      const retried = await notifyEvent(f.deps, requested);
+      const retried = await chatEvent(f.deps, requested);
       expect(retried).toEqual({ sent: 1, duplicates: 1, rejected: 0 });
       expect(f.sent.map((s) => s.channel.kind)).toEqual(['slack', 'teams']);
     });
@@ -247,7 +242,7 @@ describe('Function: notifyEvent', () => {
       f.failWith.set('chat/teams-jenkins', new ChatDeliveryRetryableError('teams webhook answered 429', 600, 429));
 
       // Act
-      const failed = notifyEvent(f.deps, event('REQUESTED'));
+      const failed = chatEvent(f.deps, event('REQUESTED'));
 
       // Assess
       await expect(failed).rejects.toMatchObject({ retryAfterSeconds: 600 });
@@ -268,8 +263,8 @@ describe('Function: notifyEvent', () => {
       const requested = event('REQUESTED');
 
       // Act
-      const result = await notifyEvent(f.deps, requested);
-      const again = await notifyEvent(f.deps, requested);
+      const result = await chatEvent(f.deps, requested);
+      const again = await chatEvent(f.deps, requested);
 
       // Assess
       expect(result).toEqual({ sent: 0, duplicates: 0, rejected: 1 });
@@ -302,7 +297,7 @@ describe('Function: notifyEvent', () => {
       f.markers.set(marker, 'SENDING');
 
       // Act
-      const held = notifyEvent(f.deps, requested);
+      const held = chatEvent(f.deps, requested);
 
       // Assess
       await expect(held).rejects.toMatchObject({
@@ -314,7 +309,7 @@ describe('Function: notifyEvent', () => {
 
       // Act: the lease is given back (that attempt failed), and the event comes again
       f.markers.delete(marker);
-      const result = await notifyEvent(f.deps, requested);
+      const result = await chatEvent(f.deps, requested);
 
       // Assess
       expect(result).toEqual({ sent: 1, duplicates: 0, rejected: 0 });
@@ -332,13 +327,13 @@ describe('Function: notifyEvent', () => {
       };
 
       // Act
-      const first = notifyEvent(f.deps, requested);
+      const first = chatEvent(f.deps, requested);
 
       // Assess
       await expect(first).rejects.toThrow('DynamoDB.UpdateItem failed transiently');
       expect(f.sent).toHaveLength(1);
       expect(f.markers.get(chatMarkerId(requested.detail.eventId, SLACK))).toBe('SENDING');
-      await expect(notifyEvent(f.deps, requested)).rejects.toMatchObject({ name: 'ChatDeliveryRetryableError' });
+      await expect(chatEvent(f.deps, requested)).rejects.toMatchObject({ name: 'ChatDeliveryRetryableError' });
       expect(f.sent).toHaveLength(1);
     });
   });
@@ -349,7 +344,7 @@ describe('Function: notifyEvent', () => {
       const f = fakes([SLACK, TEAMS], { requests: [request()] });
 
       // Act
-      await notifyEvent(f.deps, event('REQUESTED'));
+      await chatEvent(f.deps, event('REQUESTED'));
 
       // Assess
       const [slack, teams] = f.sent.map((s) => JSON.stringify(s.body));
@@ -373,7 +368,7 @@ describe('Function: notifyEvent', () => {
       const f = fakes([SLACK], { tokens: [{ ...tokenRecord(), version: 1 }] });
 
       // Act
-      await notifyEvent(f.deps, event('REVOKED', { tokenId: 'tok_x', details: { reason: 'leaked', generation: 2 } }));
+      await chatEvent(f.deps, event('REVOKED', { tokenId: 'tok_x', details: { reason: 'leaked', generation: 2 } }));
 
       // Assess
       const body = JSON.stringify(f.sent[0]?.body);
@@ -403,8 +398,8 @@ describe('Function: notifyEvent', () => {
       const revoked = event('REVOKED', { tokenId: 'tok_missing', details: { token: TOKEN_LIKE, reason: 'leaked' } });
 
       // Act
-      await notifyEvent(f.deps, drift);
-      await notifyEvent(f.deps, revoked);
+      await chatEvent(f.deps, drift);
+      await chatEvent(f.deps, revoked);
 
       // Assess
       expect(f.sent).toHaveLength(4);
