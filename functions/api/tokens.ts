@@ -1,7 +1,6 @@
 import {
   atlassian,
   auditLog,
-  mailer,
   recordStore,
   revocationStarter,
   rotationSchedules,
@@ -24,7 +23,6 @@ const rotationDeps = () => ({
   store,
   audit: auditLog(),
   workflows: workflows(),
-  mailer: mailer(),
   clock: systemClock,
   policy,
   rotationStateMachineArn: rotationStateMachineArn(),
@@ -37,7 +35,6 @@ const revokeDeps = () => ({
   schedules: rotationSchedules(),
   stopRotation: rotationStopper(),
   startRevocation: revocationStarter(),
-  mailer: mailer(),
   clock: systemClock,
   policy,
 });

@@ -1,7 +1,7 @@
 import { systemClock } from '../domain/ports';
 import type { DiscardDeps, MintDeps, PromoteDeps, VerifyDeps } from '../use-cases/issuance';
 import { envVar, readConfig } from './config';
-import { atlassian, auditLog, mailer, recordStore, rotationSchedules, tokenVault } from './deps';
+import { atlassian, auditLog, recordStore, rotationSchedules, tokenVault } from './deps';
 import { loadPolicy } from './policy-loader';
 
 /*
@@ -50,9 +50,6 @@ export function promoteDeps(): PromoteDeps {
     },
     get audit() {
       return auditLog();
-    },
-    get mailer() {
-      return mailer();
     },
     get schedules() {
       return rotationSchedules();

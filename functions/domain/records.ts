@@ -25,7 +25,6 @@ export interface ApprovalRecord {
   status: 'OPEN' | 'DECIDED' | 'CLOSED';
   decision?: 'APPROVED' | 'REJECTED';
   decidedAt?: string;
-  emailedAt?: string;
   /** sha256 of the anti-forgery values handed out with rendered pages (latest few). */
   csrfHashes: string[];
   createdAt: string;
@@ -77,7 +76,6 @@ export interface UploadRecord {
   status: 'OPEN' | 'USED';
   /** sha256 of the anti-forgery values handed out with rendered pages (latest few). */
   csrfHashes: string[];
-  emailedAt?: string;
   usedAt?: string;
   createdAt: string;
 }

@@ -19,12 +19,7 @@ import {
   unsealTaskToken,
   verifyApprovalLink,
 } from '../domain/links';
-import {
-  type ApprovalPageModel,
-  approvalRequestEmail,
-  exceptionApprovalEmail,
-  type RenderedEmail,
-} from '../domain/messages';
+import type { ApprovalPageModel } from '../domain/messages';
 import { type Caller, type Decision, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
@@ -38,7 +33,6 @@ import type {
   ApproverSignIn,
   AuditTrail,
   LinkKeyring,
-  Mailer,
   OperatorLog,
   PendingSlotRepository,
   RequestRepository,
@@ -71,10 +65,8 @@ export interface ApprovalPageDeps {
   log: OperatorLog;
 }
 
-/** The workflow task `Request approval` also emails the links. */
-export interface ApprovalDeps extends ApprovalPageDeps {
-  mailer: Mailer;
-}
+/** The workflow task `Request approval` uses what the pages do: the notifier emails the links. */
+export type ApprovalDeps = ApprovalPageDeps;
 
 /** Path of the sign-in callback (the OpenID Connect redirect URI below the approval base URL). */
 export const SIGN_IN_CALLBACK_PATH = '/approvals/sign-in/callback';
@@ -82,9 +74,9 @@ export const SIGN_IN_CALLBACK_PATH = '/approvals/sign-in/callback';
 export const SIGN_IN_MAX_AGE_MS = 15 * 60_000;
 
 /**
- * Workflow task `Request approval`: stores the task token (sealed), creates one single-use approval per eligible
- * approver and emails each its link. Safe to run again: approvals are keyed by (request, approver) and an approval
- * already emailed is not emailed again.
+ * Workflow task `Request approval`: stores the task token (sealed) and creates one single-use approval per eligible
+ * approver, each announced by an event the notifier emails its link from. Safe to run again: approvals are keyed by
+ * (request, approver), and the event by the approval.
  */
 export async function requestApproval(
   deps: ApprovalDeps,
@@ -108,7 +100,7 @@ export async function requestApproval(
       taskTokenSealed: sealTaskToken(key, input.taskToken, request.requestId),
     });
     if (!saved) continue;
-    await createAndSendApprovals(deps, key, saved);
+    await createApprovals(deps, { subjectId: saved.requestId, createdAt: saved.createdAt, approvers: saved.approvers });
     return { status: saved.status, approvers: saved.approvers.length };
   }
   throw new Error(`request ${input.requestId} kept changing while storing the task token`);
@@ -116,7 +108,7 @@ export async function requestApproval(
 
 /**
  * The same step for an access exception: the task token sealed on the exception, one approval per eligible approver
- * (`subject: 'exception'`), each emailed once.
+ * (`subject: 'exception'`), each emailed once by the notifier.
  */
 async function requestExceptionApproval(deps: ApprovalDeps, input: { exceptionId: string; taskToken: string }) {
   const key = await deps.linkAndSealKey();
@@ -134,41 +126,24 @@ async function requestExceptionApproval(deps: ApprovalDeps, input: { exceptionId
       taskTokenSealed: sealTaskToken(key, input.taskToken, exception.exceptionId),
     });
     if (!saved) continue;
-    await sendApprovalLinks(deps, key, {
+    await createApprovals(deps, {
       subjectId: saved.exceptionId,
       subject: 'exception',
       createdAt: saved.createdAt,
       approvers: saved.approvers,
-      email: (link, expiresAt) => exceptionApprovalEmail(toExceptionRepresentation(saved), link, expiresAt),
     });
     return { status: saved.status, approvers: saved.approvers.length };
   }
   throw new Error(`exception ${input.exceptionId} kept changing while storing the task token`);
 }
 
-async function createAndSendApprovals(deps: ApprovalDeps, key: Buffer, request: StoredRequest) {
-  await sendApprovalLinks(deps, key, {
-    subjectId: request.requestId,
-    createdAt: request.createdAt,
-    approvers: request.approvers,
-    email: (link, expiresAt) => approvalRequestEmail(request, link, expiresAt),
-  });
-}
-
 /**
- * One single-use approval per approver of a request or an exception (`subject`), each emailed its signed link
- * once: approvals are keyed by (subject, approver) and one already emailed is not emailed again.
+ * One single-use approval per approver of a request or an exception (`subject`), each announced by an
+ * `APPROVAL_REQUESTED` event, from which the notifier emails the approver their signed link once.
  */
-async function sendApprovalLinks(
+async function createApprovals(
   deps: ApprovalDeps,
-  key: Buffer,
-  target: {
-    subjectId: string;
-    subject?: 'exception';
-    createdAt: string;
-    approvers: readonly string[];
-    email: (link: string, expiresAt: string) => RenderedEmail;
-  },
+  target: { subjectId: string; subject?: 'exception'; createdAt: string; approvers: readonly string[] },
 ) {
   const expiresAt = new Date(Date.parse(target.createdAt) + deps.policy.approvalExpiryHours * 3_600_000);
   for (const approver of target.approvers) {
@@ -183,7 +158,7 @@ async function sendApprovalLinks(
       csrfHashes: [],
       createdAt: isoSeconds(deps.clock.now()),
     });
-    // Recorded for every approval, before its email, so a retried step that finds it emailed has recorded it too.
+    // The notifier emails the approver their link from this event; a retried step records it again (same id).
     await deps.audit.append(
       {
         correlationId: target.subjectId,
@@ -195,12 +170,6 @@ async function sendApprovalLinks(
       },
       `approval-requested:${approvalId}`,
     );
-    const approval = await deps.store.getApproval(approvalId);
-    if (!approval || approval.emailedAt) continue;
-    const sig = signApprovalLink(key, approvalId, approver, expiresAt);
-    const link = `${deps.approvalBaseUrl.replace(/\/+$/, '')}/approvals/${approvalId}?sig=${encodeURIComponent(sig)}`;
-    await deps.mailer.send({ to: approver, ...target.email(link, isoSeconds(expiresAt)) });
-    await deps.store.markApprovalEmailed(approvalId, isoSeconds(deps.clock.now()));
   }
 }
 

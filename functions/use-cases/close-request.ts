@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { type Outcome, outcomeEmail } from '../domain/messages';
+import type { Outcome } from '../domain/messages';
 import { isTerminalRequest } from '../domain/model';
 import { approvalIdFor } from '../domain/naming';
 import { type Clock, isoSeconds } from '../domain/ports';
@@ -7,24 +6,17 @@ import type { StoredRequest } from '../domain/records';
 import type {
   ApprovalRepository,
   AuditTrail,
-  Mailer,
   NameLockRepository,
-  NotificationMarkers,
   PendingSlotRepository,
   RequestRepository,
 } from './ports';
 
 /** The repositories these use cases read and write. */
-export type CloseStore = RequestRepository &
-  ApprovalRepository &
-  NameLockRepository &
-  PendingSlotRepository &
-  NotificationMarkers;
+export type CloseStore = RequestRepository & ApprovalRepository & NameLockRepository & PendingSlotRepository;
 
 export interface CloseDeps {
   store: CloseStore;
   audit: AuditTrail;
-  mailer: Mailer;
   clock: Clock;
 }
 
@@ -42,8 +34,8 @@ export function failureReason(error: CloseInput['error']): string {
 
 /**
  * Workflow tasks `Close rejected request`, `Expire request`, `Fail request`: sets the final status, closes open
- * approval links, gives back the requester's pending-request slot, frees the name, and tells the requester and the
- * approvers — once.
+ * approval links, gives back the requester's pending-request slot, frees the name, and records how it ended (the
+ * notifier tells the requester and the approvers).
  */
 export async function closeRequest(deps: CloseDeps, input: CloseInput) {
   let request: StoredRequest | undefined;
@@ -99,28 +91,5 @@ export async function closeRequest(deps: CloseDeps, input: CloseInput) {
     },
     'closed',
   );
-  await notifyOnce(deps, request, outcome, { reason: request.reason ?? outcome });
   return { status: request.status };
-}
-
-/** Emails requester and approvers the outcome; a retried step sends nothing twice (per-recipient marker). */
-export async function notifyOnce(
-  deps: { store: NotificationMarkers; mailer: Mailer; clock: Clock },
-  request: StoredRequest,
-  outcome: Outcome,
-  extra: { reason?: string; secretName?: string; expiresAt?: string },
-) {
-  const recipients = [request.requester, ...request.approvers.filter((a) => a !== request.requester)];
-  const email = outcomeEmail(request, outcome, extra);
-  for (const to of recipients) {
-    const markerId = `NOTE#${createHash('sha256').update(`${request.requestId}\n${outcome}\n${to}`).digest('hex').slice(0, 32)}`;
-    if (!(await deps.store.claimNotification(markerId, isoSeconds(deps.clock.now())))) continue;
-    try {
-      await deps.mailer.send({ to, ...email });
-    } catch (error) {
-      // Give the marker back so the retried step sends this email.
-      await deps.store.releaseNotification(markerId);
-      throw error;
-    }
-  }
 }

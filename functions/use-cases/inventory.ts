@@ -1,17 +1,15 @@
 import { type DriftFinding, findDrift } from '../domain/inventory';
 import type { Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
-import type { Atlassian, AuditTrail, DriftReports, Mailer, NotificationMarkers, TokenRepository } from './ports';
-import { notifyMarked } from './rotation';
+import type { Atlassian, AuditTrail, DriftReports, TokenRepository } from './ports';
 
 /** The repositories these use cases read and write. */
-export type InventoryStore = TokenRepository & NotificationMarkers & DriftReports;
+export type InventoryStore = TokenRepository & DriftReports;
 
 export interface InventoryDeps {
   store: InventoryStore;
   audit: AuditTrail;
   atlassian: Atlassian;
-  mailer: Mailer;
   clock: Clock;
   policy: Policy;
 }
@@ -26,7 +24,7 @@ export interface DriftReport {
 
 /**
  * The periodic inventory: lists each catalogued service account's tokens at Atlassian, compares them with the
- * records, stores the report (`GET /inventory/drift`), writes findings to the audit trail and emails admins.
+ * records, stores the report (`GET /inventory/drift`), writes findings to the audit trail (the notifier emails the admins).
  */
 export async function runInventory(deps: InventoryDeps): Promise<DriftReport> {
   const records = await deps.store.allTokens();
@@ -69,16 +67,6 @@ export async function runInventory(deps: InventoryDeps): Promise<DriftReport> {
       },
       generatedAt,
     );
-    await notifyMarked(deps, `inventory:${generatedAt}`, deps.policy.notifications.adminEmails, {
-      subject: `Token inventory: ${findings.length} finding(s)`,
-      text: [
-        `The inventory of ${generatedAt} found differences between Token Warden's records and Atlassian:`,
-        '',
-        ...findings.map((f) => `- ${f.kind} ${f.serviceAccount} ${f.label ?? ''} ${f.tokenId ?? ''}: ${f.detail}`),
-        '',
-        'GET /inventory/drift shows the full report.',
-      ].join('\n'),
-    });
   }
   return report;
 }

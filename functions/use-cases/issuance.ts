@@ -9,7 +9,6 @@ import type {
   AuditTrail,
   Mailer,
   MintRepository,
-  NotificationMarkers,
   RequestRepository,
   RotationScheduler,
   SecretVault,
@@ -17,7 +16,7 @@ import type {
 } from './ports';
 
 /** The repositories these use cases read and write. */
-export type IssuanceStore = RequestRepository & TokenRepository & MintRepository & NotificationMarkers;
+export type IssuanceStore = RequestRepository & TokenRepository & MintRepository;
 
 export interface IssuanceDeps {
   schedules: RotationScheduler;
@@ -25,7 +24,6 @@ export interface IssuanceDeps {
   audit: AuditTrail;
   vault: SecretVault;
   atlassian: Atlassian;
-  mailer: Mailer;
   clock: Clock;
   policy: Policy;
   kmsKeyId: string;
@@ -37,7 +35,7 @@ export interface IssuanceDeps {
  */
 export type MintDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault' | 'atlassian' | 'kmsKeyId'>;
 export type VerifyDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
-export type PromoteDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault' | 'audit' | 'mailer' | 'schedules'>;
+export type PromoteDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault' | 'audit' | 'schedules'>;
 export type DiscardDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
 
 /** Scopes that let a token call `/myself`; other tokens are verified by listing the account's tokens. */

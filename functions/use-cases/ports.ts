@@ -52,8 +52,6 @@ export interface ApprovalRepository {
   getApproval(approvalId: string): Promise<ApprovalRecord | undefined>;
   /** Creates the approval; false if it exists already. */
   createApproval(approval: ApprovalRecord): Promise<boolean>;
-  /** Notes that the approval's email went out. */
-  markApprovalEmailed(approvalId: string, at: string): Promise<void>;
   /** Remembers an anti-forgery value handed out with a page (keeps the latest five); false if no longer open. */
   addApprovalCsrf(approvalId: string, csrfHash: string, previous: string[]): Promise<boolean>;
   /** Marks an open approval decided (single use); false if it was used or closed meanwhile. */
@@ -127,8 +125,6 @@ export interface UploadRepository {
   getUpload(uploadId: string): Promise<UploadRecord | undefined>;
   /** Creates the upload link; false if it exists (a retried step reuses it). */
   createUpload(upload: UploadRecord): Promise<boolean>;
-  /** Notes that the upload link's email went out. */
-  markUploadEmailed(uploadId: string, at: string): Promise<void>;
   /** Remembers an anti-forgery value handed out with the page (keeps the latest five); false if used. */
   addUploadCsrf(uploadId: string, csrfHash: string, previous: string[]): Promise<boolean>;
   /** Uses an open upload link (single use); false if it was used meanwhile. */
@@ -156,14 +152,6 @@ export interface PendingSlotRepository {
   reservePendingSlot(member: string, requestId: string, at: string, max: number): Promise<SlotReservation>;
   /** Gives `requestId`'s slot back (idempotent). */
   releasePendingSlot(member: string, requestId: string): Promise<void>;
-}
-
-/** One-time notification markers: an email that must go out once. */
-export interface NotificationMarkers {
-  /** Claims the marker; false if it was claimed before (the email went out already). */
-  claimNotification(markerId: string, at: string): Promise<boolean>;
-  /** Gives the marker back (sending failed). */
-  releaseNotification(markerId: string): Promise<void>;
 }
 
 /** What {@link DeliveryLeases.leaseDelivery} found. */
@@ -272,7 +260,6 @@ export type RecordStore = AccessExceptionRepository &
   UploadRepository &
   NameLockRepository &
   PendingSlotRepository &
-  NotificationMarkers &
   DeliveryLeases &
   DriftReports;
 

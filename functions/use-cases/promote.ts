@@ -6,7 +6,6 @@ import { rotationExecutionName } from '../domain/naming';
 import { isoSeconds } from '../domain/ports';
 import type { MintRecord, StoredRequest, StoredToken } from '../domain/records';
 import { nextRotationDue } from '../domain/rotation';
-import { notifyOnce } from './close-request';
 import { type IssuanceDeps, loadMint, loadRequest, type PromoteDeps, requireRotatable } from './issuance';
 import { IssuanceRefusedError } from './port-errors';
 
@@ -65,7 +64,7 @@ export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; 
     const created = await deps.store.createToken(token);
     // Scheduled before the request reads ISSUED: an issued token always has its next rotation planned.
     await scheduleNextRotation(deps, input.tokenId, created ? token : undefined);
-    const issued = await markIssued(deps, request, { tokenId: input.tokenId, secretName, secretArn, expiresAt });
+    const _issued = await markIssued(deps, request, { tokenId: input.tokenId, secretName, secretArn, expiresAt });
     await deps.audit.append(
       {
         correlationId: request.correlationId,
@@ -78,7 +77,6 @@ export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; 
       },
       'g1',
     );
-    await notifyOnce(deps, issued, 'ISSUED', { secretName, expiresAt });
   } else {
     const token = await recordRotatedGeneration(deps, mint, nextRotationAt);
     await scheduleNextRotation(deps, input.tokenId, token);

@@ -5,21 +5,19 @@ import { mintLabelPrefix, revocationExecutionName, rotationExecutionName } from 
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import { type StoredToken, tokenAuditRecord } from '../domain/records';
-import { hasUnsafeCharacters, inlineForEmail } from '../domain/text';
+import { hasUnsafeCharacters } from '../domain/text';
 import type {
   Atlassian,
   AuditTrail,
-  Mailer,
   NameLockRepository,
-  NotificationMarkers,
   RotationScheduler,
   SecretVault,
   TokenRepository,
 } from './ports';
-import { markGenerationRevoked, notifyMarked } from './rotation';
+import { markGenerationRevoked } from './rotation';
 
 /** The repositories these use cases read and write. */
-export type RevokeStore = TokenRepository & NameLockRepository & NotificationMarkers;
+export type RevokeStore = TokenRepository & NameLockRepository;
 
 /** What revoking needs: the records, Atlassian, the secret, the schedule, and the rotations to stop. */
 export interface FinishRevocationDeps {
@@ -34,7 +32,6 @@ export interface FinishRevocationDeps {
 }
 
 export interface RevokeDeps extends FinishRevocationDeps {
-  mailer: Mailer;
   /** Starts the revocation workflow, which finishes what the call left and sweeps again after steps in flight. */
   startRevocation: (executionName: string, input: RevocationInput) => Promise<void>;
 }
@@ -112,14 +109,6 @@ export async function revokeToken(deps: RevokeDeps, caller: Caller, tokenId: str
     // Atlassian refused or failed for now: the record is REVOKED and the secret closed; the workflow retries.
     if (!(error instanceof Error && error.name.startsWith('Atlassian'))) throw error;
   }
-  await notifyMarked(deps, `${token.tokenId}:revoked`, [token.owner], {
-    subject: `Token revoked: ${token.serviceAccount} "${token.name}"`,
-    text: [
-      `Token ${token.tokenId} (${token.secretName}) was revoked by ${token.revokedBy ?? caller.email}.`,
-      `Reason: ${inlineForEmail(token.revokeReason ?? reason)}`,
-      'Every generation of it is revoked at Atlassian and its secret is scheduled for deletion.',
-    ].join('\n'),
-  });
   return toTokenRepresentation((await deps.store.getToken(tokenId)) ?? token);
 }
 

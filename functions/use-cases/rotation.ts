@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { conflict, notFound } from '../domain/errors';
 import { TOKEN_ID } from '../domain/ids';
 import { type Caller, canSeeToken, toTokenRepresentation } from '../domain/model';
@@ -6,16 +5,15 @@ import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import { type StoredToken, tokenAuditRecord } from '../domain/records';
 import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
-import type { Atlassian, AuditTrail, Mailer, NotificationMarkers, TokenRepository, WorkflowEngine } from './ports';
+import type { Atlassian, AuditTrail, TokenRepository, WorkflowEngine } from './ports';
 
 /** The repositories these use cases read and write. */
-export type RotationStore = TokenRepository & NotificationMarkers;
+export type RotationStore = TokenRepository;
 
 export interface RotationDeps {
   store: RotationStore;
   audit: AuditTrail;
   workflows: WorkflowEngine;
-  mailer: Mailer;
   clock: Clock;
   policy: Policy;
   rotationStateMachineArn: string;
@@ -127,14 +125,14 @@ export async function beginRotation(deps: Pick<RotationDeps, 'store' | 'clock'>,
 export interface FailureDeps {
   store: RotationStore;
   audit: AuditTrail;
-  mailer: Mailer;
   clock: Clock;
   policy: Policy;
 }
 
 /**
  * Workflow task `Record rotation failure`: the current token stays `AWSCURRENT` and working; the token returns to
- * `ACTIVE` with `lastRotationError`, owner and admins are told, and the next sweep retries.
+ * `ACTIVE` with `lastRotationError`, the failure is recorded (the notifier tells owner and admins), and the next sweep
+ * retries.
  */
 export async function recordRotationFailure(
   deps: FailureDeps,
@@ -167,18 +165,6 @@ export async function recordRotationFailure(
     tokenAuditRecord(token, 'ROTATION_FAILED', at, { generation: input.generation, attempt: input.attempt, code }),
     `g${input.generation}a${input.attempt}`,
   );
-  const subject = `Token rotation failed: ${token.serviceAccount} "${token.name}"`;
-  const text = [
-    `Rotating token ${token.tokenId} (${token.secretName}) to generation ${input.generation} failed: ${code}.`,
-    `The current token stays in place and keeps working until ${token.expiresAt}.`,
-    'Token Warden retries at the next daily sweep; an admin can also rotate it now.',
-  ].join('\n');
-  await notifyMarked(
-    deps,
-    `${token.tokenId}:rotation-failed:g${input.generation}a${input.attempt}`,
-    [token.owner, ...deps.policy.notifications.adminEmails],
-    { subject, text },
-  );
   return { recorded: true, code };
 }
 
@@ -186,14 +172,13 @@ export interface RevokePreviousDeps {
   store: RotationStore;
   audit: AuditTrail;
   atlassian: Atlassian;
-  mailer: Mailer;
   clock: Clock;
   policy: Policy;
 }
 
 /**
  * Workflow task `Revoke previous token` (after the grace period): revokes every older generation still live at
- * Atlassian, records the rotation and tells the owner.
+ * Atlassian and records the rotation (the notifier tells the owner).
  */
 export async function revokePreviousGenerations(
   deps: RevokePreviousDeps,
@@ -215,18 +200,10 @@ export async function revokePreviousGenerations(
     tokenAuditRecord(token, 'ROTATED', at, { generation: input.generation, expiresAt: token.expiresAt }),
     `g${input.generation}`,
   );
-  await notifyMarked(deps, `${token.tokenId}:rotated:g${input.generation}`, [token.owner], {
-    subject: `Token rotated: ${token.serviceAccount} "${token.name}"`,
-    text: [
-      `Token ${token.tokenId} (${token.secretName}) was rotated to generation ${token.generation}.`,
-      `The new token expires at ${token.expiresAt}; the previous one is now revoked.`,
-      'CI reading the secret picks up the new value on its next read; nothing to do.',
-    ].join('\n'),
-  });
   return { revoked };
 }
 
-export async function markGenerationRevoked(store: RotationStore, tokenId: string, generation: number, at: string) {
+export async function markGenerationRevoked(store: TokenRepository, tokenId: string, generation: number, at: string) {
   for (let i = 0; i < 5; i++) {
     const token = await store.getToken(tokenId);
     if (!token) return;
@@ -235,28 +212,4 @@ export async function markGenerationRevoked(store: RotationStore, tokenId: strin
     );
     if (await store.saveToken({ ...token, generations })) return;
   }
-}
-
-/** Sends one plain email to each recipient once (a marker per recipient survives retries). */
-export async function notifyMarked(
-  deps: { store: NotificationMarkers; mailer: Mailer; clock: Clock },
-  key: string,
-  recipients: string[],
-  message: { subject: string; text: string },
-) {
-  for (const to of [...new Set(recipients.map((r) => r.toLowerCase()))]) {
-    const marker = `NOTE#${createHash('sha256').update(`${key}\n${to}`).digest('hex').slice(0, 32)}`;
-    if (!(await deps.store.claimNotification(marker, isoSeconds(deps.clock.now())))) continue;
-    try {
-      await deps.mailer.send({ to, subject: message.subject, text: message.text, html: textToHtml(message.text) });
-    } catch (error) {
-      await deps.store.releaseNotification(marker);
-      throw error;
-    }
-  }
-}
-
-function textToHtml(text: string): string {
-  const escaped = text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  return `<p>${escaped.split('\n').join('<br>')}</p>`;
 }

@@ -10,19 +10,18 @@
  * workflow state, an email, an event, a page or an error message.
  */
 import { UPLOAD_ID } from '../domain/ids';
-import { csrfHash, sealTaskToken, signUploadLink, unsealTaskToken, verifyUploadLink } from '../domain/links';
-import { type UploadInstructions, type UploadPageModel, uploadRequestEmail } from '../domain/messages';
+import { csrfHash, sealTaskToken, unsealTaskToken, verifyUploadLink } from '../domain/links';
+import type { UploadInstructions, UploadPageModel } from '../domain/messages';
 import { secretNameFor, uploadIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
-import type { MintRecord, StoredRequest, UploadRecord } from '../domain/records';
+import { type MintRecord, type StoredRequest, tokenAuditRecord, type UploadRecord } from '../domain/records';
 import { AtlassianTransientError, AwsTransientError, IssuanceRefusedError } from './port-errors';
 import type {
   Atlassian,
   AtlassianApiToken,
   AuditTrail,
   LinkKeyring,
-  Mailer,
   MintRepository,
   RequestRepository,
   SecretVault,
@@ -43,14 +42,12 @@ export const TOKEN_VALUE = /^[\x21-\x7e]{1,1024}$/;
 /** Dependencies of the workflow task `Wait for token upload` (`request-upload`). */
 export interface RequestUploadDeps {
   store: UploadStore;
+  audit: AuditTrail;
   workflows: WorkflowEngine;
-  mailer: Mailer;
   clock: Clock;
   policy: Policy;
-  /** Signs the emailed links and seals the workflow task tokens (one subkey per purpose). */
+  /** Seals the workflow task tokens (the link-signing key, one subkey per purpose). */
   linkAndSealKey: LinkKeyring;
-  /** Base URL of the links (the HTTP API's URL unless configured). */
-  approvalBaseUrl: string;
 }
 
 /** Dependencies of the upload page (`GET`/`POST /uploads/{uploadId}`). */
@@ -79,9 +76,9 @@ const sealContext = (tokenId: string, generation: number) => `upload:${tokenId}:
 
 /**
  * Workflow task `Wait for token upload` (`.waitForTaskToken`): stores the task token sealed on the generation's mint
- * record, creates one single-use upload link per admin (`notifications.adminEmails`) and emails each once. Safe to
- * run again: upload ids derive from (token, generation, round, admin), an emailed upload is not emailed again, and a
- * generation whose upload already arrived resumes the workflow at once.
+ * record and creates one single-use upload link per admin (`notifications.adminEmails`), which the notifier emails
+ * each once. Safe to run again: upload ids derive from (token, generation, round, admin), their events from the
+ * upload ids, and a generation whose upload already arrived resumes the workflow at once.
  */
 export async function requestUpload(deps: RequestUploadDeps, input: RequestUploadInput) {
   const key = await deps.linkAndSealKey();
@@ -105,8 +102,8 @@ export async function requestUpload(deps: RequestUploadDeps, input: RequestUploa
       isoSeconds(expiresAt),
     );
     if (!armed) continue;
-    const { request, account } = await loadContext(deps.store, deps.policy, armed);
-    const admins = await sendUploadLinks(deps, key, armed, request, account);
+    const { request } = await loadContext(deps.store, deps.policy, armed);
+    const admins = await createUploadLinks(deps, armed, request);
     return { state: armed.state, admins };
   }
   throw new Error(`generation ${input.generation} of ${input.tokenId} kept changing while storing the task token`);
@@ -145,16 +142,13 @@ export function instructionsFor(
 /** The latest expiry the policy allows for a token created now. */
 const latestExpiry = (account: ServiceAccount, now: Date) => new Date(now.getTime() + account.maxLifetimeDays * DAY);
 
-async function sendUploadLinks(
-  deps: RequestUploadDeps,
-  key: Buffer,
-  mint: MintRecord,
-  request: StoredRequest,
-  account: ServiceAccount,
-): Promise<number> {
+/**
+ * One single-use upload link per admin, each announced by an `UPLOAD_REQUESTED` event from which the notifier emails
+ * the admin their signed link once. A retried step finds the links and records the same events again (same ids).
+ */
+async function createUploadLinks(deps: RequestUploadDeps, mint: MintRecord, request: StoredRequest): Promise<number> {
   const round = mint.round ?? 1;
   const expiresAt = mint.uploadExpiresAt ?? isoSeconds(deps.clock.now());
-  const instructions = instructionsFor(mint, request, account, deps.clock.now());
   for (const admin of deps.policy.notifications.adminEmails) {
     const uploadId = uploadIdFor(mint.tokenId, mint.generation, round, admin);
     await deps.store.createUpload({
@@ -169,12 +163,20 @@ async function sendUploadLinks(
       csrfHashes: [],
       createdAt: isoSeconds(deps.clock.now()),
     });
-    const upload = await deps.store.getUpload(uploadId);
-    if (!upload || upload.emailedAt) continue;
-    const sig = signUploadLink(key, uploadId, admin, new Date(upload.expiresAt));
-    const link = `${deps.approvalBaseUrl.replace(/\/+$/, '')}/uploads/${uploadId}?sig=${encodeURIComponent(sig)}`;
-    await deps.mailer.send({ to: admin, ...uploadRequestEmail(instructions, link, upload.expiresAt) });
-    await deps.store.markUploadEmailed(uploadId, isoSeconds(deps.clock.now()));
+    await deps.audit.append(
+      tokenAuditRecord(
+        { ...mint, correlationId: request.correlationId },
+        'UPLOAD_REQUESTED',
+        isoSeconds(deps.clock.now()),
+        {
+          uploadId,
+          admin,
+          generation: mint.generation,
+          expiresAt,
+        },
+      ),
+      `upload-requested:${uploadId}`,
+    );
   }
   return deps.policy.notifications.adminEmails.length;
 }

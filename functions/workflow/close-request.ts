@@ -1,11 +1,11 @@
-import { auditLog, mailer, recordStore } from '../composition/deps';
+import { auditLog, recordStore } from '../composition/deps';
 import { caughtError, requestId } from '../domain/ids';
 import { systemClock } from '../domain/ports';
 import * as z from '../domain/schema';
 import { taskHandler } from '../edge/task';
 import { type CloseDeps, closeRequest } from '../use-cases/close-request';
 
-const deps: CloseDeps = { store: recordStore(), audit: auditLog(), mailer: mailer(), clock: systemClock };
+const deps: CloseDeps = { store: recordStore(), audit: auditLog(), clock: systemClock };
 
 const input = z.object({
   requestId,

@@ -1,4 +1,4 @@
-import { auditLog, mailer, recordStore } from '../composition/deps';
+import { auditLog, recordStore } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { attempt, caughtError, rotatedGeneration, tokenId } from '../domain/ids';
 import { systemClock } from '../domain/ports';
@@ -6,7 +6,7 @@ import * as z from '../domain/schema';
 import { taskHandler } from '../edge/task';
 import { recordRotationFailure } from '../use-cases/rotation';
 
-const deps = { store: recordStore(), audit: auditLog(), mailer: mailer(), clock: systemClock, policy: loadPolicy() };
+const deps = { store: recordStore(), audit: auditLog(), clock: systemClock, policy: loadPolicy() };
 const input = z.object({
   tokenId,
   generation: rotatedGeneration,

@@ -1,5 +1,5 @@
 import { envVar, readConfig } from '../composition/config';
-import { auditLog, linkAndSealKey, mailer, recordStore, workflows } from '../composition/deps';
+import { auditLog, linkAndSealKey, recordStore, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { cryptoRandom } from '../composition/random';
 import { EXCEPTION_ID } from '../domain/access-exceptions';
@@ -15,7 +15,6 @@ const deps: ApprovalDeps = {
   store: recordStore(),
   audit: auditLog(),
   workflows: workflows(),
-  mailer: mailer(),
   clock: systemClock,
   random: cryptoRandom,
   policy: loadPolicy(),

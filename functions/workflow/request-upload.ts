@@ -1,5 +1,4 @@
-import { envVar, readConfig } from '../composition/config';
-import { linkAndSealKey, mailer, recordStore, workflows } from '../composition/deps';
+import { auditLog, linkAndSealKey, recordStore, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { generation, requestId, taskToken, tokenId } from '../domain/ids';
 import { systemClock } from '../domain/ports';
@@ -7,15 +6,13 @@ import * as z from '../domain/schema';
 import { taskHandler } from '../edge/task';
 import { type RequestUploadDeps, requestUpload } from '../use-cases/uploads';
 
-const config = readConfig({ APPROVAL_BASE_URL: envVar.url });
 const deps: RequestUploadDeps = {
   store: recordStore(),
+  audit: auditLog(),
   workflows: workflows(),
-  mailer: mailer(),
   clock: systemClock,
   policy: loadPolicy(),
   linkAndSealKey,
-  approvalBaseUrl: config.APPROVAL_BASE_URL,
 };
 
 const input = z.strictObject({

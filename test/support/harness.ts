@@ -16,7 +16,6 @@ import {
 } from '@aws-sdk/client-sesv2';
 import type { AwsStub } from 'aws-sdk-client-mock';
 import { AtlassianClient } from '../../functions/adapters/atlassian/client';
-import { AuditLog } from '../../functions/adapters/aws/audit-log';
 import { SesMailer } from '../../functions/adapters/aws/mailer';
 import { createRecordStore, type RecordStore } from '../../functions/adapters/aws/record-store';
 import { TokenVault } from '../../functions/adapters/aws/token-vault';
@@ -26,12 +25,13 @@ import type { Clock } from '../../functions/domain/ports';
 import type { StoredRequest } from '../../functions/domain/records';
 import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../functions/domain/requests';
 import { type IssuanceDeps, mintToken, verifyToken } from '../../functions/use-cases/issuance';
-import type { RotationScheduler } from '../../functions/use-cases/ports';
+import type { Mailer, RotationScheduler } from '../../functions/use-cases/ports';
 import { promoteToken } from '../../functions/use-cases/promote';
 import { type AwsEdge, createAwsEdge } from '../../local/aws/edge';
 import { LocalSecretsManager } from '../../local/aws/secrets-manager';
 import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../local/fake-atlassian';
 import { type LocalDynamo, startDynamo } from './dynamo';
+import { notifyingAudit } from './inline-notifier';
 
 export const policy = parsePolicy(readFileSync(join(__dirname, '../../policy/policy.yaml'), 'utf8'), 'policy.yaml');
 export const ORG_KEY = 'org-key-for-tests';
@@ -60,7 +60,7 @@ export class RecordingScheduler implements RotationScheduler {
 }
 
 export interface Harness {
-  deps: IssuanceDeps & { store: RecordStore };
+  deps: IssuanceDeps & { store: RecordStore; mailer: Mailer };
   clock: TestClock;
   schedules: RecordingScheduler;
   dynamo: LocalDynamo;
@@ -123,9 +123,11 @@ export async function startHarness(): Promise<Harness> {
   const fakeUrl = `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
   const schedules = new RecordingScheduler();
   const store = createRecordStore(dynamo.doc, dynamo.tableName);
-  const deps: IssuanceDeps & { store: RecordStore } = {
+  const mailer = new SesMailer('token-warden@example.com', new SESv2Client({ region: 'us-east-1' }));
+  const deps: IssuanceDeps & { store: RecordStore; mailer: Mailer } = {
     store,
-    audit: new AuditLog(dynamo.doc, dynamo.auditTableName),
+    // Every appended record is emailed at once by the notifier's planners, through the SES mock.
+    audit: notifyingAudit(dynamo.doc, dynamo.auditTableName, () => ({ store, mailer, clock, policy })),
     vault: new TokenVault(sm),
     atlassian: new AtlassianClient({
       apiBaseUrl: fakeUrl,
@@ -134,7 +136,7 @@ export async function startHarness(): Promise<Harness> {
       timeoutMs: 500,
       sleep: async () => {},
     }),
-    mailer: new SesMailer('token-warden@example.com', new SESv2Client({ region: 'us-east-1' })),
+    mailer,
     clock,
     policy,
     kmsKeyId: 'alias/token-warden',

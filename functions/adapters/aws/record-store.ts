@@ -5,7 +5,7 @@ import { accessExceptionRepository } from './records/access-exceptions';
 import { approvalRepository, uploadRepository } from './records/links';
 import { mintRepository } from './records/mints';
 import { nameLockRepository } from './records/name-locks';
-import { deliveryLeases, driftReports, notificationMarkers } from './records/notes';
+import { deliveryLeases, driftReports } from './records/notes';
 import { pendingSlotRepository } from './records/pending-slots';
 import { personalTokenRepository, scanRepository } from './records/personal-tokens';
 import { requestRepository, tokenRepository } from './records/requests';
@@ -35,7 +35,6 @@ export function createRecordStore(
     ...uploadRepository(table),
     ...nameLockRepository(table, clock),
     ...pendingSlotRepository(table),
-    ...notificationMarkers(table),
     ...deliveryLeases(table),
     ...driftReports(table),
     ...personalTokenRepository(table),

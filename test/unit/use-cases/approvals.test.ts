@@ -1,5 +1,5 @@
 /** The approval use cases against the current policy: a decision is checked against the policy of now. */
-import { AuditLog } from '../../../functions/adapters/aws/audit-log';
+import type { AuditLog } from '../../../functions/adapters/aws/audit-log';
 import { createRecordStore, type RecordStore } from '../../../functions/adapters/aws/record-store';
 import type { Workflows } from '../../../functions/adapters/aws/workflow';
 import { cryptoRandom } from '../../../functions/composition/random';
@@ -15,6 +15,7 @@ import {
 import type { Mailer } from '../../../functions/use-cases/ports';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { policy } from '../../support/harness';
+import { notifyingAudit } from '../../support/inline-notifier';
 
 let dynamo: LocalDynamo;
 let store: RecordStore;
@@ -43,7 +44,6 @@ function deps(current: Policy = policy): ApprovalDeps {
     store,
     audit,
     workflows,
-    mailer,
     clock: { now: () => new Date() },
     random: cryptoRandom,
     policy: current,
@@ -65,7 +65,13 @@ function without(approver: string): Policy {
 beforeAll(async () => {
   dynamo = await startDynamo();
   store = createRecordStore(dynamo.doc, dynamo.tableName);
-  audit = new AuditLog(dynamo.doc, dynamo.auditTableName);
+  // The approvers' emails come from the notifier's planners, run inline on every appended record.
+  audit = notifyingAudit(dynamo.doc, dynamo.auditTableName, () => ({
+    store,
+    mailer,
+    clock: { now: () => new Date() },
+    policy,
+  }));
 });
 afterAll(async () => {
   await dynamo.close();

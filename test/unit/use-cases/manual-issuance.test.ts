@@ -31,9 +31,11 @@ import {
   type UploadPageDeps,
 } from '../../../functions/use-cases/uploads';
 import { type Harness, policy, SERVICE_ACCOUNT, useHarness } from '../../support/harness';
+import { INLINE_LINK_KEY } from '../../support/inline-notifier';
 
 const ses = mockClient(SESv2Client);
-const KEY = Buffer.from('link-signing-key-for-manual-issuance-tests-0123456789abcdef');
+// The key the harness's inline notifier signs the emailed links with.
+const KEY = INLINE_LINK_KEY;
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const ADMINS = ['admin@example.com', 'ops@example.com'];
@@ -68,12 +70,11 @@ const pages: string[] = [];
 
 const requestDeps = (): RequestUploadDeps => ({
   store: h.deps.store,
+  audit: h.deps.audit,
   workflows,
-  mailer: h.deps.mailer,
   clock: h.clock,
   policy: manualPolicy,
   linkAndSealKey: async () => KEY,
-  approvalBaseUrl: 'https://api.example.com/',
 });
 const pageDeps = (): UploadPageDeps => ({
   store: h.deps.store,
@@ -423,7 +424,13 @@ describe('the upload page', () => {
       input: { tokenId: minted.tokenId, generation: 2, attempt: 1 },
     });
     const audit = await h.deps.audit.list(request.requestId);
-    expect(audit.map((r) => r.event).sort()).toEqual(['ISSUED', 'TOKEN_UPLOADED']);
+    // One upload request per admin (the notifier emails each their link), then the upload and the issue.
+    expect(audit.map((r) => r.event).sort()).toEqual([
+      'ISSUED',
+      'TOKEN_UPLOADED',
+      'UPLOAD_REQUESTED',
+      'UPLOAD_REQUESTED',
+    ]);
     expect(audit.find((r) => r.event === 'TOKEN_UPLOADED')).toMatchObject({
       actor: 'admin@example.com',
       tokenId: minted.tokenId,
@@ -605,7 +612,7 @@ describe('records', () => {
         'admin',
         'createdAt',
         'csrfHashes',
-        'emailedAt',
+
         'expiresAt',
         'generation',
         'pk',

@@ -27,6 +27,7 @@ import {
 import { revokeToken } from '../../../functions/use-cases/revoke';
 import { sweep } from '../../../functions/use-cases/sweep';
 import { type Harness, policy, useHarness } from '../../support/harness';
+import { INLINE_LINK_KEY } from '../../support/inline-notifier';
 
 const ses = mockClient(SESv2Client);
 const DAY = 86_400_000;
@@ -42,7 +43,8 @@ const workflows = {
 
 const member = (email: string): Caller => ({ email, isAdmin: false });
 const admin: Caller = { email: 'admin@example.com', isAdmin: true };
-const linkAndSealKey = async () => Buffer.alloc(32, 9);
+// The key the harness's inline notifier signs the emailed links with.
+const linkAndSealKey = async () => INLINE_LINK_KEY;
 
 function requestDeps(current: Policy = policy): RequestDeps & { store: Harness['deps']['store'] } {
   return {
@@ -59,7 +61,6 @@ function requestDeps(current: Policy = policy): RequestDeps & { store: Harness['
 
 const approvalDeps = (): ApprovalDeps => ({
   ...requestDeps(),
-  mailer: h.deps.mailer,
   approvalBaseUrl: 'https://api.example.com',
   log: { warn: () => {} },
 });

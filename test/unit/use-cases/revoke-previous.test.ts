@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parsePolicy } from '../../../functions/domain/policy-text';
 import type { AuditRecord, StoredToken } from '../../../functions/domain/records';
-import type { Email } from '../../../functions/use-cases/ports';
 import { type RevokePreviousDeps, revokePreviousGenerations } from '../../../functions/use-cases/rotation';
 
 const policy = parsePolicy(readFileSync(join(__dirname, '../../../policy/policy.yaml'), 'utf8'), 'policy.yaml');
@@ -50,10 +49,8 @@ function storedToken(overrides: Partial<StoredToken> = {}): StoredToken {
 /** The ports the step uses, each the smallest thing that behaves like it. */
 function fakes(initial: StoredToken | undefined) {
   let token = initial;
-  const markers = new Set<string>();
   const revokedAtAtlassian: string[] = [];
   const audit = new Map<string, AuditRecord>();
-  const mail: Email[] = [];
   const deps: RevokePreviousDeps = {
     store: {
       getToken: async () => token,
@@ -66,8 +63,6 @@ function fakes(initial: StoredToken | undefined) {
       listTokens: async () => ({ items: [] }),
       listDueTokens: async () => ({ items: [] }),
       allTokens: async () => [],
-      claimNotification: async (id) => !markers.has(id) && Boolean(markers.add(id)),
-      releaseNotification: async (id) => void markers.delete(id),
     },
     // Like the audit trail: one record per event and discriminator, a repeat is a no-op.
     audit: {
@@ -83,15 +78,14 @@ function fakes(initial: StoredToken | undefined) {
         return 'revoked';
       },
     } as unknown as RevokePreviousDeps['atlassian'],
-    mailer: { send: async (email) => void mail.push(email) },
     clock: { now: () => NOW },
     policy,
   };
-  return { deps, revokedAtAtlassian, audit, mail, token: () => token };
+  return { deps, revokedAtAtlassian, audit, token: () => token };
 }
 
 describe('revokePreviousGenerations', () => {
-  it('revokes the older generations still live, marks them, audits ROTATED and tells the owner once', async () => {
+  it('revokes the older generations still live, marks them and audits ROTATED once (the notifier tells the owner)', async () => {
     // Prepare
     const f = fakes(storedToken());
 
@@ -109,7 +103,6 @@ describe('revokePreviousGenerations', () => {
       undefined,
     ]);
     expect([...f.audit.values()].map((r) => [r.event, r.details?.generation])).toEqual([['ROTATED', 3]]);
-    expect(f.mail.map((m) => m.to)).toEqual(['owner@example.com']);
   });
 
   it('does nothing for a token revoked meanwhile', async () => {
@@ -123,6 +116,5 @@ describe('revokePreviousGenerations', () => {
     expect(result).toEqual({ revoked: 0 });
     expect(f.revokedAtAtlassian).toEqual([]);
     expect(f.audit.size).toBe(0);
-    expect(f.mail).toEqual([]);
   });
 });

@@ -7,8 +7,7 @@ const CSRF_KEPT = 5;
 
 /**
  * The items behind single-use links (approvals `APV#…`, uploads `UPL#…`): one item per link with a `status`,
- * the anti-forgery values of its latest pages, and when its email went out. Every status change is one
- * conditional transition.
+ * and the anti-forgery values of its latest pages. Every status change is one conditional transition.
  */
 function linkItems<T>(table: RecordTable, prefix: 'APV' | 'UPL') {
   const key = (id: string) => ({ pk: `${prefix}#${id}`, sk: prefix });
@@ -18,15 +17,6 @@ function linkItems<T>(table: RecordTable, prefix: 'APV' | 'UPL') {
     /** Creates the link's item (with its index keys, if any); false if it exists. */
     create: (id: string, record: T, index: Record<string, string> = {}) =>
       table.putIfAbsent({ ...record, ...index, ...key(id) }),
-    /** Notes that the link's email went out (the item must exist). */
-    async markEmailed(id: string, at: string): Promise<void> {
-      await table.update({
-        Key: key(id),
-        UpdateExpression: 'SET emailedAt = :at',
-        ConditionExpression: 'attribute_exists(pk)',
-        ExpressionAttributeValues: { ':at': at },
-      });
-    },
     /** Remembers an anti-forgery value handed out with a page; false if the link is no longer open. */
     addCsrf: async (id: string, csrfHash: string, previous: string[]) =>
       (await table.transition(key(id), {
@@ -53,7 +43,6 @@ export function approvalRepository(table: RecordTable): ApprovalRepository {
         gsi1pk: `APPROVER#${approval.approver.toLowerCase()}`,
         gsi1sk: `${approval.createdAt}#${approval.approvalId}`,
       }),
-    markApprovalEmailed: links.markEmailed,
     addApprovalCsrf: links.addCsrf,
     decideApproval: (approvalId, decision, at) =>
       links.move(approvalId, 'OPEN', 'DECIDED', { set: { decision, decidedAt: at, csrfHashes: [] } }),
@@ -84,7 +73,6 @@ export function uploadRepository(table: RecordTable): UploadRepository {
     getUpload: links.get,
     // A retried step finds the link there and reuses it, with its expiry.
     createUpload: (upload) => links.create(upload.uploadId, upload),
-    markUploadEmailed: links.markEmailed,
     addUploadCsrf: links.addCsrf,
     claimUpload: (uploadId, at) => links.move(uploadId, 'OPEN', 'USED', { set: { usedAt: at, csrfHashes: [] } }),
     // Storing the upload failed before anything was recorded: the link is open again, with its page's values.

@@ -1,21 +1,11 @@
-import type { DeliveryLeases, DriftReports, NotificationMarkers } from '../../../use-cases/ports';
+import type { DeliveryLeases, DriftReports } from '../../../use-cases/ports';
 import type { RecordTable } from './table';
-
-/** One-time notification markers (`<markerId>`/`NOTE`): claimed before an email goes out, so it goes out once. */
-export function notificationMarkers(table: RecordTable): NotificationMarkers {
-  return {
-    claimNotification: (markerId, at) => table.putIfAbsent({ pk: markerId, sk: 'NOTE', at }),
-    async releaseNotification(markerId) {
-      await table.delete({ pk: markerId, sk: 'NOTE' });
-    },
-  };
-}
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
- * Leased delivery markers on the same items (`<markerId>`/`NOTE`): `state` `SENDING` with `leaseUntil` while an
- * attempt delivers, `SENT` once confirmed. A marker without `state` (an email marker) counts as done.
+ * Leased delivery markers (`<markerId>`/`NOTE`): `state` `SENDING` with `leaseUntil` while an attempt delivers,
+ * `SENT` once confirmed.
  */
 export function deliveryLeases(table: RecordTable): DeliveryLeases {
   return {
