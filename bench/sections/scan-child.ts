@@ -180,11 +180,9 @@ async function scanOnce(input: ScanChildInput): Promise<ScanChildResult> {
       orgApiKey: async () => input.orgApiKey,
       now: () => now,
     }),
-    mailer: { send: async () => undefined },
     clock,
     random: cryptoRandom,
     policy,
-    consoleUrl: 'http://127.0.0.1/console',
   };
 
   (globalThis as { gc?: () => void }).gc?.();

@@ -52,6 +52,11 @@ export interface PersonalTokenRecord {
   revokeReason?: string;
   /** How many notice periods an exemption ended (bookkeeping: one notice per period; not in the representation). */
   noticeRound?: number;
+  /**
+   * An admin's revoke whose DELETE at Atlassian has not gone through yet: the owner is told once it has (bookkeeping,
+   * not in the representation).
+   */
+  deletePending?: boolean;
 }
 
 /** A record as stored, with its optimistic-concurrency version. */
@@ -172,6 +177,7 @@ export function observe(
       const value = existing[key];
       if (value !== undefined) record[key] = value;
     }
+    if (existing.deletePending) record.deletePending = true;
   }
   if (!existing) return { record, changed: true, change: 'FOUND' };
   if (existing.state === 'REVOKED') {
@@ -250,7 +256,7 @@ export function personalTokenView(
   record: PersonalTokenRecord & { version?: number },
   latestCompleteScanAt?: string,
 ): PersonalTokenRecord {
-  const { version: _version, noticeRound: _round, ...view } = record;
+  const { version: _version, noticeRound: _round, deletePending: _pending, ...view } = record;
   if (
     latestCompleteScanAt !== undefined &&
     (view.state === 'OPEN' || view.state === 'EXEMPT') &&

@@ -1,7 +1,8 @@
 /**
  * Members' own (personal) API tokens: the scan of the org-wide listing, what each mode does with what it found, and
  * the admin and member routes over the records. The rules are the domain's (`../domain/personal-tokens`); this file
- * pages, reads, writes, mails and audits.
+ * pages, reads, writes and audits. It sends no mail: the notifier tells owners and admins from the audit's events
+ * (`./notices/personal-tokens`).
  *
  * Safety, in the order the scan does things:
  * - Paging first. Each page's tokens are compared with their stored records (one batched read per 100) and only
@@ -9,13 +10,14 @@
  *   it did not see is marked `GONE`, nothing is revoked and no notice goes out; the workflow retries it.
  * - Only after a complete listing: records no longer listed become `GONE`, revoked tokens still listed are revoked
  *   again (a revoke holds), due revocations are made (none when more are due than `maxRevocationsPerScan`), notices
- *   go out, and the admins get one digest if anything is new.
+ *   are recorded, and one `PERSONAL_TOKEN_SCAN_COMPLETED` (the admins' digest) if anything is new.
  * - Every revocation re-reads its record and re-checks the owner's exemption just before acting, and turns the record
  *   `REVOKED` (a conditional write) before the DELETE at Atlassian, so a racing exemption or admin action wins or
  *   loses cleanly, and a DELETE that fails is repeated by the next scan that still sees the token.
  */
 import { conflict, forbidden, notFound, RequestError, validationError } from '../domain/errors';
 import type { Caller } from '../domain/model';
+import { DIGEST_LINES } from '../domain/personal-token-messages';
 import {
   capRevocations,
   isExempt,
@@ -44,8 +46,6 @@ import { AtlassianError, AtlassianNotFoundError } from './port-errors';
 import type {
   Atlassian,
   AuditTrail,
-  Mailer,
-  NotificationMarkers,
   OperatorLog,
   PersonalTokenRepository,
   ScanRepository,
@@ -53,13 +53,9 @@ import type {
 } from './ports';
 import { parseLimit } from './requests';
 import { parseRevokeBody } from './revoke';
-import { notifyMarked } from './rotation';
 
 /** The repositories these use cases read and write. */
-export type PersonalTokenStore = PersonalTokenRepository &
-  ScanRepository &
-  NotificationMarkers &
-  Pick<TokenRepository, 'allTokens'>;
+export type PersonalTokenStore = PersonalTokenRepository & ScanRepository & Pick<TokenRepository, 'allTokens'>;
 
 /** Who holds an active access exception (lower-cased emails). */
 export interface ExceptionHolders {
@@ -70,14 +66,11 @@ export interface PersonalTokenDeps {
   store: PersonalTokenStore;
   audit: AuditTrail;
   atlassian: Pick<Atlassian, 'orgTokens' | 'revokeToken'>;
-  mailer: Mailer;
   clock: Clock;
   random: Random;
   policy: Policy;
   /** Members holding an active access exception are exempt. @default nobody */
   exceptions?: ExceptionHolders;
-  /** Where members request a governed token or an exception (named in owners' notices). */
-  consoleUrl: string;
   log?: OperatorLog;
 }
 
@@ -87,8 +80,6 @@ export const MAX_SCAN_ATTEMPTS = 3;
 const SCAN_LOCK_HOURS = 3;
 /** The listing's page size: Atlassian's maximum, so the calls are as few as the org allows. */
 export const SCAN_PAGE_SIZE = 1000;
-/** Lines of new tokens an admin digest lists before "and N more". */
-const DIGEST_LINES = 50;
 
 const PERSONAL_TOKEN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 const SCAN_ID = /^scan_[a-z2-7]{26}$/;
@@ -153,8 +144,8 @@ export async function beginScan(
 // ---- the scan
 
 /**
- * What one listing attempt found, kept in memory: ids and counts, and the first few new records for the digest, never
- * every record (memory stays near flat in the org size).
+ * What one listing attempt found, kept in memory: ids and counts, and the ids of the first few new tokens for the
+ * digest, never every record (memory stays near flat in the org size).
  */
 interface Listing {
   seen: Set<string>;
@@ -162,11 +153,11 @@ interface Listing {
   skipped: number;
   /** How many tokens the listing saw for the first time. */
   newCount: number;
-  /** The first {@link DIGEST_LINES} of them, for the admins' digest. */
-  found: PersonalTokenRecord[];
+  /** The ids of the first {@link DIGEST_LINES} of them, for the admins' digest. */
+  foundIds: string[];
   noticeIds: string[];
   dueIds: string[];
-  stillListedRevoked: Array<{ id: string; accountId: string }>;
+  stillListedRevoked: StillListed[];
 }
 
 /**
@@ -191,7 +182,7 @@ export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<
     listed: 0,
     skipped: 0,
     newCount: 0,
-    found: [],
+    foundIds: [],
     noticeIds: [],
     dueIds: [],
     stillListedRevoked: [],
@@ -243,8 +234,8 @@ export async function runScan(deps: PersonalTokenDeps, scanId: string): Promise<
   const revocation = await revokeDue(deps, settings, ctx, listing.dueIds, context);
   scan.revoked = revocation.revoked;
   if (revocation.capped) scan.revocationsCapped = listing.dueIds.length;
-  await sendNotices(deps, settings, listing.noticeIds, context);
-  await sendDigest(deps, scan, listing, revocation);
+  await recordNotices(deps, settings, listing.noticeIds, context);
+  await recordCompletion(deps, settings, scan, listing, revocation);
   delete scan.error;
   scan.status = 'COMPLETE';
   scan.finishedAt = isoSeconds(deps.clock.now());
@@ -316,7 +307,7 @@ async function recordToken(
   const record = saved;
   if (outcome.change === 'FOUND') {
     listing.newCount++;
-    if (listing.found.length < DIGEST_LINES) listing.found.push(record);
+    if (listing.foundIds.length < DIGEST_LINES) listing.foundIds.push(record.atlassianTokenId);
     await deps.audit.append(
       auditRecord('PERSONAL_TOKEN_FOUND', record, at, context, {
         state: record.state,
@@ -336,8 +327,13 @@ async function recordToken(
       `${outcome.change.toLowerCase()}:${context.requestId}`,
     );
   }
-  if (record.state === 'REVOKED')
-    listing.stillListedRevoked.push({ id: record.atlassianTokenId, accountId: record.owner.accountId });
+  if (record.state === 'REVOKED') {
+    listing.stillListedRevoked.push({
+      id: record.atlassianTokenId,
+      accountId: record.owner.accountId,
+      deletePending: record.deletePending === true,
+    });
+  }
   if (noticeDue(record, ctx.policy.mode)) listing.noticeIds.push(record.atlassianTokenId);
   if (revocationDue(record, ctx.policy, ctx.now)) listing.dueIds.push(record.atlassianTokenId);
 }
@@ -364,9 +360,20 @@ async function markGone(
   return gone;
 }
 
-/** A token Token Warden revoked is listed again: the DELETE did not hold, so it is repeated. */
-async function reRevoke(deps: PersonalTokenDeps, tokens: Array<{ id: string; accountId: string }>) {
-  for (const { id, accountId } of tokens) {
+/** A `REVOKED` token the listing still had. */
+interface StillListed {
+  id: string;
+  accountId: string;
+  /** An admin's revoke whose DELETE has not gone through yet. */
+  deletePending: boolean;
+}
+
+/**
+ * A token Token Warden revoked is listed again: the DELETE did not hold, so it is repeated. An admin's revoke whose
+ * DELETE failed is finished here: once Atlassian accepts it, the owner is told.
+ */
+async function reRevoke(deps: PersonalTokenDeps, tokens: StillListed[]) {
+  for (const { id, accountId, deletePending } of tokens) {
     try {
       await deps.atlassian.revokeToken(accountId, id);
     } catch (error) {
@@ -375,7 +382,12 @@ async function reRevoke(deps: PersonalTokenDeps, tokens: Array<{ id: string; acc
         atlassianTokenId: id,
         error: error.name,
       });
+      continue;
     }
+    const record = deletePending ? await deps.store.getPersonalToken(id) : undefined;
+    if (!record?.deletePending) continue;
+    const done = await confirmDeleted(deps, record);
+    if (done) await auditRevocation(deps, done, { actor: done.revokedBy ?? 'token-warden', requestId: 'admin' });
   }
 }
 
@@ -401,16 +413,6 @@ async function revokeDue(
       },
       'capped',
     );
-    await notifyMarked(deps, `pt-capped:${context.requestId}`, deps.policy.notifications.adminEmails, {
-      subject: `Personal tokens: ${dueIds.length} revocations due, none made (over the cap of ${settings.maxRevocationsPerScan})`,
-      text: [
-        `The scan ${context.requestId} found ${dueIds.length} personal tokens whose notice period is over, more than`,
-        `personalTokens.maxRevocationsPerScan (${settings.maxRevocationsPerScan}). Token Warden revoked none of them.`,
-        '',
-        'Check the policy (mode, revokeAfterDays, exemptUsers) and GET /inventory/personal-tokens?state=OPEN, then',
-        'raise the cap or let the scans work through them.',
-      ].join('\n'),
-    });
     return { revoked: 0, capped: true };
   }
   let revoked = 0;
@@ -425,7 +427,8 @@ async function revokeDue(
     const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
     if (!saved) continue;
     if (await revokeAtAtlassian(deps, saved)) revoked++;
-    await afterRevocation(deps, saved, context);
+    // The owner is told from this event, whether or not the DELETE held: the next scan that lists it repeats that.
+    await auditRevocation(deps, saved, context);
   }
   return { revoked, capped: false };
 }
@@ -448,15 +451,6 @@ async function revokeAtAtlassian(
   }
 }
 
-async function afterRevocation(
-  deps: PersonalTokenDeps,
-  record: StoredPersonalToken,
-  context: { actor: string; requestId: string },
-) {
-  await auditRevocation(deps, record, context);
-  await tellOwnerRevoked(deps, record);
-}
-
 async function auditRevocation(
   deps: PersonalTokenDeps,
   record: StoredPersonalToken,
@@ -472,22 +466,13 @@ async function auditRevocation(
   );
 }
 
-async function tellOwnerRevoked(deps: PersonalTokenDeps, record: StoredPersonalToken) {
-  await notifyMarked(deps, `pt-revoked:${record.atlassianTokenId}`, [record.owner.email], {
-    subject: `Your Atlassian API token "${oneLine(record.label)}" was revoked`,
-    text: [
-      `Token Warden revoked your personal Atlassian API token "${oneLine(record.label)}" (id ${record.atlassianTokenId}).`,
-      record.revokeReason === 'NOTICE_PERIOD_ENDED'
-        ? 'Its notice period ended without the token being replaced or an access exception being granted.'
-        : `Reason: ${oneLine(record.revokeReason ?? 'unspecified')}`,
-      '',
-      ...wayOut(deps.consoleUrl),
-    ].join('\n'),
-  });
-}
-
-/** Owners' notices of tokens first seen `OPEN` (or, in revoke mode, not yet given a revocation date). */
-async function sendNotices(
+/**
+ * Owners' notices of tokens first seen `OPEN` (or, in revoke mode, not yet given a revocation date): each is audited
+ * (`PERSONAL_TOKEN_NOTICE_SENT`, once per notice period and mode), which the notifier emails, before the record says
+ * so. A step that stops between the two leaves the record due, so a retried or later scan records the notice again:
+ * the audit's write finds it present and its event, published again, sends nothing twice.
+ */
+async function recordNotices(
   deps: PersonalTokenDeps,
   settings: NonNullable<Policy['personalTokens']>,
   ids: string[],
@@ -499,78 +484,49 @@ async function sendNotices(
     const now = deps.clock.now();
     const next = withNotice(record, settings, now);
     const round = record.noticeRound ?? 0;
-    await notifyMarked(
-      deps,
-      `pt-notice:${id}:${round}:${settings.mode}`,
-      [record.owner.email],
-      noticeEmail(deps, next),
-    );
-    const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
-    if (!saved) continue;
     await deps.audit.append(
-      auditRecord('PERSONAL_TOKEN_NOTICE_SENT', saved, isoSeconds(now), context, {
+      auditRecord('PERSONAL_TOKEN_NOTICE_SENT', next, isoSeconds(now), context, {
         mode: settings.mode,
-        ...(saved.revokeAt ? { revokeAt: saved.revokeAt } : {}),
+        ...(next.revokeAt ? { revokeAt: next.revokeAt } : {}),
       }),
       `notice:${round}:${settings.mode}`,
     );
+    // Changed meanwhile: it stays due, and the next scan saves it (its notice is already told).
+    await deps.store.savePersonalToken({ ...next, version: record.version });
   }
 }
 
-const oneLine = (text: string) => text.replace(/[\r\n\t]+/g, ' ').slice(0, 200);
-
-function wayOut(consoleUrl: string): string[] {
-  return [
-    'The way out:',
-    `- For CI and scripts, request a governed service-account token: ${consoleUrl} (or POST /token-requests).`,
-    `- If you truly need a personal token, ask for a time-boxed access exception: ${consoleUrl} (POST /access-exceptions).`,
-  ];
-}
-
-function noticeEmail(deps: PersonalTokenDeps, record: PersonalTokenRecord) {
-  const label = oneLine(record.label);
-  const lines = [
-    `Token Warden found your personal Atlassian API token "${label}" (id ${record.atlassianTokenId}, created ${record.createdAt}).`,
-    `Findings: ${record.flags.length === 0 ? 'none beyond being a personal token' : record.flags.join(', ')}.`,
-    '',
-    'Why it matters: personal tokens act with all of your access, are not approved or rotated, and stop working',
-    "when the organization's authentication policy blocks API tokens.",
-  ];
-  if (record.revokeAt) lines.push('', `It will be revoked on or after ${record.revokeAt}.`);
-  lines.push('', ...wayOut(deps.consoleUrl));
-  return {
-    subject: record.revokeAt
-      ? `Action needed: your Atlassian API token "${label}" will be revoked on ${record.revokeAt.slice(0, 10)}`
-      : `Your Atlassian API token "${label}" was found by Token Warden`,
-    text: lines.join('\n'),
-  };
-}
-
-/** One email to the admins per scan that found something new (or gone, revoked, or capped). */
-async function sendDigest(
+/**
+ * One `PERSONAL_TOKEN_SCAN_COMPLETED` per scan that found something new (or gone, revoked, or capped): the admins'
+ * digest, told from its counts and the ids of the first new tokens.
+ */
+async function recordCompletion(
   deps: PersonalTokenDeps,
+  settings: NonNullable<Policy['personalTokens']>,
   scan: ScanRecord,
   listing: Listing,
   revocation: { revoked: number; capped: boolean },
 ) {
   if (scan.new === 0 && scan.gone === 0 && revocation.revoked === 0 && !revocation.capped) return;
-  const lines = listing.found
-    .slice(0, DIGEST_LINES)
-    .map((r) =>
-      `- ${r.owner.email} "${oneLine(r.label)}" (${r.atlassianTokenId}) ${r.state} ${r.flags.join(' ')}`.trimEnd(),
-    );
-  if (scan.new > lines.length) lines.push(`- … and ${scan.new - lines.length} more`);
-  await notifyMarked(deps, `pt-digest:${scan.scanId}`, deps.policy.notifications.adminEmails, {
-    subject: `Personal tokens: ${scan.new} new, ${scan.gone} gone, ${revocation.revoked} revoked`,
-    text: [
-      `The scan ${scan.scanId} listed ${listing.listed} personal tokens (mode ${deps.policy.personalTokens?.mode}).`,
-      `New: ${scan.new}. Gone: ${scan.gone}. Revoked: ${revocation.revoked}.`,
-      ...(revocation.capped ? [`Revocations due but not made (over the cap): ${listing.dueIds.length}.`] : []),
-      ...(lines.length > 0 ? ['', 'New tokens:', ...lines] : []),
-      '',
-      'GET /inventory/personal-tokens lists them all.',
-    ].join('\n'),
-  });
+  await deps.audit.append(
+    {
+      correlationId: `personal-token-scan:${scan.scanId}`,
+      event: 'PERSONAL_TOKEN_SCAN_COMPLETED',
+      at: isoSeconds(deps.clock.now()),
+      actor: 'token-warden',
+      requestId: scan.scanId,
+      details: {
+        listed: listing.listed,
+        new: scan.new,
+        gone: scan.gone,
+        revoked: revocation.revoked,
+        capped: revocation.capped ? listing.dueIds.length : 0,
+        mode: settings.mode,
+        atlassianTokenIds: listing.foundIds.slice(0, DIGEST_LINES),
+      },
+    },
+    'completed',
+  );
 }
 
 /** The scan gave up (the workflow's step failed after its retries): recorded `INCOMPLETE`, the lock released. */
@@ -664,24 +620,55 @@ export async function revokePersonalToken(deps: PersonalTokenDeps, caller: Calle
   }
   const context = { actor: caller.email, requestId: 'admin' };
   for (let attempt = 0; record.state !== 'REVOKED'; attempt++) {
-    const next = withRevocation(record, { at: deps.clock.now(), by: caller.email, reason });
+    // Pending until Atlassian accepts the DELETE: the owner is told only then.
+    const next = { ...withRevocation(record, { at: deps.clock.now(), by: caller.email, reason }), deletePending: true };
     const saved = await deps.store.savePersonalToken({ ...next, version: record.version });
     if (saved) {
-      // Audited as soon as the record says so; the owner is told once the DELETE went through.
+      // Audited as soon as the record says so.
       await auditRevocation(deps, saved, context);
-      await revokeOrThrow(deps, saved);
-      await tellOwnerRevoked(deps, saved);
-      return personalTokenView(saved);
+      return finishRevoke(deps, saved, context);
     }
     const current = await deps.store.getPersonalToken(id);
     if (!current || attempt >= 3) throw conflict('the record changed while revoking; try again');
     record = current;
   }
-  // Already revoked: the DELETE again (it may have failed before), the record unchanged.
-  await auditRevocation(deps, record, { actor: record.revokedBy ?? caller.email, requestId: 'admin' });
+  // Already revoked: the DELETE again (it may have failed before), the record unchanged but for that.
+  const again = { actor: record.revokedBy ?? caller.email, requestId: 'admin' };
+  await auditRevocation(deps, record, again);
+  return finishRevoke(deps, record, again);
+}
+
+/**
+ * The DELETE of an admin's revoke, then the record no longer pending and its audit appended again: that event,
+ * published once more, finds the DELETE done and tells the owner (the first one found it pending and told nobody).
+ */
+async function finishRevoke(
+  deps: PersonalTokenDeps,
+  record: StoredPersonalToken,
+  context: { actor: string; requestId: string },
+) {
   await revokeOrThrow(deps, record);
-  await tellOwnerRevoked(deps, record);
-  return personalTokenView(record);
+  if (!record.deletePending) return personalTokenView(record);
+  const done = await confirmDeleted(deps, record);
+  if (!done) throw conflict('the record changed while revoking; try again');
+  await auditRevocation(deps, done, context);
+  return personalTokenView(done);
+}
+
+/** The record once its DELETE went through (`deletePending` gone); none when it keeps changing or disappeared. */
+async function confirmDeleted(
+  deps: Pick<PersonalTokenDeps, 'store'>,
+  record: StoredPersonalToken,
+): Promise<StoredPersonalToken | undefined> {
+  let current: StoredPersonalToken | undefined = record;
+  for (let attempt = 0; current; attempt++) {
+    if (!current.deletePending) return current;
+    const { deletePending: _pending, ...rest } = current;
+    const saved = await deps.store.savePersonalToken(rest);
+    if (saved || attempt >= 2) return saved;
+    current = await deps.store.getPersonalToken(record.atlassianTokenId);
+  }
+  return undefined;
 }
 
 async function revokeOrThrow(deps: Pick<PersonalTokenDeps, 'atlassian'>, record: PersonalTokenRecord) {

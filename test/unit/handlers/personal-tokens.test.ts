@@ -2,17 +2,21 @@
  * The personal-token routes (functions/api/personal-tokens.ts) in-process, against dynalite, the fake Atlassian over
  * HTTP and mocked AWS clients: who may call what, the filters and pages of the listings, revoking, and starting a
  * scan (exactly one execution, one scan at a time). The scans themselves run through the use case, as the workflow
- * would run them.
+ * would run them, and the lifecycle events each call published are told by email as the notifier would tell them.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
+import type { LifecycleDetail } from '../../../functions/adapters/aws/lifecycle-events';
+import { SesMailer } from '../../../functions/adapters/aws/mailer';
 import { createRecordStore } from '../../../functions/adapters/aws/record-store';
+import type { Policy } from '../../../functions/domain/policy';
+import { systemClock } from '../../../functions/domain/ports';
 import type { ApiEvent, ApiResult } from '../../../functions/edge/http';
 import type { PersonalTokenDeps } from '../../../functions/use-cases/personal-tokens';
 import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../../local/fake-atlassian';
@@ -24,6 +28,7 @@ import {
   movePolicyMemberAt,
   setHandlerEnvironment,
 } from '../../support/handler-env';
+import { inlineEmail } from '../../support/inline-notifier';
 import { policyFileWith } from '../../support/policy-json';
 import { tokenRecord } from '../fixtures/token-record';
 
@@ -43,6 +48,9 @@ let fakeServer: Server;
 let handler: (event: ApiEvent, context: typeof lambdaContext) => Promise<ApiResult>;
 let scanDeps: () => PersonalTokenDeps;
 let runScan: typeof import('../../../functions/use-cases/personal-tokens').runScan;
+let notifierPolicy: Policy;
+/** How many of the recorded `PutEvents` calls the notifier has told. */
+let told = 0;
 
 const fakeUrl = () => `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
 
@@ -56,14 +64,33 @@ const scans: { first: string; second: string; secondFinishedAt: string } = {
 
 function stubAws() {
   for (const m of [sfn, eventBridge, ses, secrets]) m.reset();
+  told = 0;
   sfn.on(StartExecutionCommand).resolves({ executionArn: `${SCAN_ARN.replace(':stateMachine:', ':execution:')}:x` });
   eventBridge.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e' }] });
   ses.on(SendEmailCommand).resolves({ MessageId: 'm-1' });
   secrets.on(GetSecretValueCommand, { SecretId: ORG_KEY_ID }).resolves({ SecretString: ORG_KEY, Name: ORG_KEY_ID });
 }
 
+/** The notifier's email delivery over every lifecycle event published since it last ran, as it runs off the bus. */
+async function notify() {
+  const tell = inlineEmail(() => ({
+    store: createRecordStore(dynamo.doc, dynamo.tableName),
+    mailer: new SesMailer('token-warden@example.com', new SESv2Client({ region: 'us-east-1' })),
+    clock: systemClock,
+    policy: notifierPolicy,
+  }));
+  const calls = eventBridge.commandCalls(PutEventsCommand);
+  for (const published of calls.slice(told)) {
+    for (const entry of published.args[0].input.Entries ?? []) {
+      await tell(JSON.parse(entry.Detail ?? '{}') as LifecycleDetail);
+    }
+  }
+  told = calls.length;
+}
+
 async function call(spec: EventSpec) {
   const result = await handler(apiEvent(spec), lambdaContext);
+  await notify();
   return { status: result.statusCode, body: JSON.parse(result.body) };
 }
 
@@ -93,6 +120,7 @@ async function scanNow(): Promise<{ scanId: string; finishedAt: string }> {
   const res = await call({ routeKey: 'POST /inventory/scan', claims: admin() });
   if (res.status !== 202) throw new Error(`scan answered ${res.status}: ${JSON.stringify(res.body)}`);
   const { scan } = await runScan(scanDeps(), res.body.scanId);
+  await notify();
   return { scanId: scan.scanId, finishedAt: scan.finishedAt ?? '' };
 }
 
@@ -121,6 +149,7 @@ beforeAll(async () => {
   ({ runScan } = await import('../../../functions/use-cases/personal-tokens'));
   const { personalTokenDeps } = await import('../../../functions/composition/deps');
   scanDeps = personalTokenDeps;
+  notifierPolicy = (await import('../../../functions/composition/policy-loader')).loadPolicy();
 
   // Prepare the org: bob's policy allows API tokens (his are UNAPPROVED_ACCESS), approver1 is exempt, jenkins-bot
   // holds a governed token, and one of alice's tokens disappears between the two scans (GONE).

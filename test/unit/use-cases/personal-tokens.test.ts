@@ -19,6 +19,7 @@ import {
 } from '../../../functions/use-cases/personal-tokens';
 import type { Email } from '../../../functions/use-cases/ports';
 import { ORG_KEY, policy, useHarness } from '../../support/harness';
+import { notifyingAudit } from '../../support/inline-notifier';
 
 const ses = mockClient(SESv2Client);
 const h = useHarness(ses);
@@ -56,24 +57,32 @@ function withSettings(over: Partial<PersonalTokenPolicy>): Policy {
   return { ...policy, personalTokens: { ...(policy.personalTokens as PersonalTokenPolicy), ...over } };
 }
 
-/** The scan's ports over the harness: the fake over HTTP, dynalite, a mailer that records. */
+/**
+ * The scan's ports over the harness: the fake over HTTP, dynalite, and an audit trail whose events the notifier's
+ * planners tell at once through a mailer that records.
+ */
 function deps(over: Partial<PersonalTokenDeps> = {}): PersonalTokenDeps {
-  return {
+  const d: PersonalTokenDeps = {
     store: h.deps.store,
-    audit: h.deps.audit,
-    atlassian: h.deps.atlassian,
-    mailer: {
-      send: async (email) => {
-        sent.push(email);
-        return undefined;
+    audit: notifyingAudit(h.dynamo.doc, h.dynamo.auditTableName, () => ({
+      store: h.deps.store,
+      mailer: {
+        send: async (email: Email) => {
+          sent.push(email);
+          return undefined;
+        },
       },
-    },
+      clock: h.clock,
+      policy: d.policy,
+      consoleUrl: 'https://warden.example.com/console/',
+    })),
+    atlassian: h.deps.atlassian,
     clock: h.clock,
     random: cryptoRandom,
     policy,
-    consoleUrl: 'https://warden.example.com/console/',
     ...over,
   };
+  return d;
 }
 
 async function scan(d: PersonalTokenDeps) {
@@ -118,6 +127,13 @@ describe('Use case: personal-token scan', () => {
     expect(all.items.some((t) => t.label.startsWith(`token-warden:${governed.tokenId}`))).toBe(false);
     expect(sent.map((e) => e.to)).toEqual(['admin@example.com']);
     expect(sent[0]?.subject).toBe('Personal tokens: 2 new, 0 gone, 0 revoked');
+    expect(sent[0]?.text).toContain(`- bob@example.com "bob cli" (${bobToken}) OPEN`);
+    // The digest's event carries counts and ids only.
+    const completed = await h.deps.audit.list(`personal-token-scan:${first.scan.scanId}`);
+    expect(completed.map((r) => r.event)).toEqual(['PERSONAL_TOKEN_SCAN_COMPLETED']);
+    const { atlassianTokenIds, ...counts } = completed[0]?.details ?? {};
+    expect(counts).toEqual({ listed: 2, new: 2, gone: 0, revoked: 0, capped: 0, mode: 'report' });
+    expect([...(atlassianTokenIds as string[])].sort()).toEqual(all.items.map((t) => t.atlassianTokenId).sort());
     // A rescan with nothing new: no digest, nothing new.
     const second = await scan(deps());
     expect(second.scan).toMatchObject({ status: 'COMPLETE', listed: 2, new: 0 });
@@ -243,6 +259,37 @@ describe('Use case: personal-token scan', () => {
     const alice = (await listPersonalTokens(d, ALICE, {}, 'mine')).items[0];
     expect(alice?.noticeSentAt).toBeDefined();
     expect(alice?.revokeAt).toBeUndefined();
+  });
+
+  it('a step that stops between a notice and its record records it again on retry, and tells the owner once', async () => {
+    // Prepare: the first save of a notice fails as a step that stopped there would.
+    const d = deps({ policy: withSettings({ mode: 'notify' }) });
+    let stopped = false;
+    const store = Object.assign(Object.create(h.deps.store) as typeof h.deps.store, {
+      savePersonalToken: async (record: Parameters<typeof h.deps.store.savePersonalToken>[0]) => {
+        if (record.noticeSentAt !== undefined && !stopped) {
+          stopped = true;
+          throw new Error('the step stopped');
+        }
+        return h.deps.store.savePersonalToken(record);
+      },
+    });
+    const flaky = { ...d, store };
+    const begun = await beginScan(flaky, { caller: ADMIN });
+    await expect(runScan(flaky, begun.scanId)).rejects.toThrow('the step stopped');
+    const id = (await listPersonalTokens(d, ALICE, {}, 'mine')).items[0]?.atlassianTokenId ?? '';
+    expect((await getPersonalToken(d, ADMIN, id)).noticeSentAt).toBeUndefined();
+    // Act: the workflow retries the step, then a later scan runs
+    const retried = await runScan(flaky, begun.scanId);
+    await scan(d);
+    // Assess
+    expect(retried.scan.status).toBe('COMPLETE');
+    expect((await getPersonalToken(d, ADMIN, id)).noticeSentAt).toBeDefined();
+    expect(sent.filter((e) => e.to === 'alice@example.com').map((e) => e.subject)).toEqual([
+      expect.stringMatching(/was found by Token Warden$/),
+    ]);
+    const audit = (await h.deps.audit.list(`personal-token:${id}`)).map((r) => r.event);
+    expect(audit).toEqual(['PERSONAL_TOKEN_FOUND', 'PERSONAL_TOKEN_NOTICE_SENT']);
   });
 
   it('revoke mode: revokes after the notice period with the single-token DELETE and tells the owner', async () => {
@@ -400,10 +447,16 @@ describe('Use case: personal-token routes', () => {
     expect((await getPersonalToken(deps(), ADMIN, id)).state).toBe('REVOKED');
     expect(tokenAt(id)?.status).toBe('ACTIVE');
     await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
+    expect(sent.filter((e) => e.to === 'alice@example.com')).toEqual([]);
     // Act
     await scan(deps());
-    // Assess
+    await scan(deps());
+    // Assess: the DELETE went through, so the owner is told, once.
     expect(tokenAt(id)?.status).toBe('REVOKED');
+    expect((await h.deps.store.getPersonalToken(id))?.deletePending).toBeUndefined();
+    expect(sent.filter((e) => e.to === 'alice@example.com').map((e) => e.subject)).toEqual([
+      'Your Atlassian API token "my laptop scripts" was revoked',
+    ]);
   });
 
   it('never puts a token value in records, audit, scans or emails', async () => {
