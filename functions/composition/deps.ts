@@ -126,11 +126,9 @@ export const personalTokenDeps = () => ({
   store: recordStore(),
   audit: auditLog(),
   atlassian: atlassian(),
-  mailer: mailer(),
   clock: systemClock,
   random: cryptoRandom,
   policy: loadPolicy(),
-  consoleUrl: consoleUrl(),
   log: logger,
   // Holders of an active access exception are exempt.
   exceptions: exceptionHolders(recordStore(), systemClock),
