@@ -1,8 +1,8 @@
 /**
  * Access exceptions: a member's approved, time-boxed move into the authentication policy that allows API tokens.
  * The lifecycle (`PENDING_APPROVAL` → `APPROVED` → `ACTIVE` → `ENDED`, or `REJECTED` / `EXPIRED` / `FAILED`), the
- * request body's rules and the representation. Pure: the use cases (`../use-cases/access-exceptions`) store, move
- * and mail.
+ * request body's rules and the representation. Pure: the use cases (`../use-cases/access-exceptions`) store and
+ * move; the notifier tells (`../use-cases/notices/exceptions`).
  */
 import { RequestError, validationError } from './errors';
 import type { ApprovalDecision, Caller, Decision } from './model';
@@ -42,6 +42,20 @@ export interface AccessExceptionRepresentation {
   reason?: string;
 }
 
+/**
+ * What became of the member's personal tokens when the exception ended: opened again to the policy, kept (an exempt
+ * member), revoked (`revoke` mode), left to the member's live exception (this one was not it), or handled by a run
+ * of the step that did not keep what it did.
+ */
+export const EXCEPTION_TOKEN_OUTCOMES = ['REOPENED', 'KEPT', 'REVOKED', 'LIVE_EXCEPTION', 'HANDLED_BEFORE'] as const;
+export type ExceptionTokenOutcome = (typeof EXCEPTION_TOKEN_OUTCOMES)[number];
+
+/** The member's tokens after the end: the outcome and, when revoked, how many. */
+export interface ExceptionTokensHandled {
+  outcome: ExceptionTokenOutcome;
+  revoked?: number;
+}
+
 /** An access exception as stored. */
 export interface StoredException extends AccessExceptionRepresentation {
   version: number;
@@ -61,6 +75,8 @@ export interface StoredException extends AccessExceptionRepresentation {
   moveBackFailures?: number;
   /** When the member's personal tokens were handled after the end (a repeated step does not do it again). */
   tokensHandledAt?: string;
+  /** What handling them did, kept with `tokensHandledAt` so a repeated step tells the same. */
+  tokensHandled?: ExceptionTokensHandled;
   updatedAt: string;
 }
 

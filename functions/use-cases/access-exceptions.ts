@@ -6,7 +6,8 @@
  *
  * Safe to retry: every step reads the exception first and does only what its status still calls for; the moves are
  * idempotent at Atlassian; a move back happens only while this exception is the member's live one, so a stale
- * execution never moves a member out of a newer exception.
+ * execution never moves a member out of a newer exception. Nothing here sends mail: each step records what it did,
+ * and the notifier tells the member, the approvers and the admins from those events (`./notices/exceptions`).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -16,6 +17,7 @@ import {
   canSeeException,
   close,
   EXCEPTION_ID,
+  type ExceptionTokensHandled,
   end,
   exceptionSettings,
   LIVE_EXCEPTION_STATUSES,
@@ -26,7 +28,6 @@ import {
 } from '../domain/access-exceptions';
 import { conflict, notFound, RequestError, validationError } from '../domain/errors';
 import { unsealTaskToken } from '../domain/links';
-import { exceptionOutcomeEmail } from '../domain/messages';
 import type { Caller } from '../domain/model';
 import { approvalIdFor, derivedId } from '../domain/naming';
 import { withRevocation } from '../domain/personal-tokens';
@@ -39,20 +40,14 @@ import type {
   Atlassian,
   AuditTrail,
   LinkKeyring,
-  Mailer,
-  NotificationMarkers,
   OperatorLog,
   PersonalTokenRepository,
   WorkflowEngine,
 } from './ports';
 import { parseLimit } from './requests';
-import { notifyMarked } from './rotation';
 
 /** The repositories these use cases read and write. */
-export type ExceptionStore = AccessExceptionRepository &
-  ApprovalRepository &
-  PersonalTokenRepository &
-  NotificationMarkers;
+export type ExceptionStore = AccessExceptionRepository & ApprovalRepository & PersonalTokenRepository;
 
 /** What the routes need. */
 export interface ExceptionRouteDeps {
@@ -80,7 +75,6 @@ export interface ExceptionStepDeps {
     | 'listTokens'
     | 'revokeToken'
   >;
-  mailer: Mailer;
   clock: Clock;
   policy: Policy;
   sleep: (ms: number) => Promise<void>;
@@ -88,8 +82,8 @@ export interface ExceptionStepDeps {
 }
 
 /**
- * A failed move back: counted on the exception, audited and told to the admins each time, and retried by the
- * workflow until it succeeds.
+ * A failed move back: counted on the exception and audited each time (the notifier tells the admins from each
+ * record), and retried by the workflow until it succeeds.
  */
 export async function recordMoveBackFailure(deps: ExceptionStepDeps, input: { exceptionId: string; error?: string }) {
   const saved = await saveOrRetry(deps, input.exceptionId, (current) => ({
@@ -111,20 +105,6 @@ export async function recordMoveBackFailure(deps: ExceptionStepDeps, input: { ex
       error: (input.error ?? 'unknown').slice(0, 200),
     },
     `move-back-failed:${failures}`,
-  );
-  await notifyMarked(
-    deps,
-    `exception:${exception.exceptionId}:move-back-failed:${failures}`,
-    deps.policy.notifications.adminEmails,
-    {
-      subject: `Action needed: ${exception.member} could not be moved back into the block policy`,
-      text: [
-        `The access exception ${exception.exceptionId} of ${exception.member} is over, but moving them back into the`,
-        `authentication policy that blocks API tokens failed (${failures} time(s); ${input.error ?? 'unknown error'}).`,
-        'Token Warden keeps retrying. Until it succeeds the member can still create and use personal API tokens:',
-        'move them by hand in admin.atlassian.com if this persists.',
-      ].join('\n'),
-    },
   );
   return { exceptionId: exception.exceptionId, failures };
 }
@@ -277,7 +257,8 @@ export async function cancelException(deps: ExceptionRouteDeps, caller: Caller, 
   for (let attempt = 0; attempt < 5; attempt++) {
     const exception = await visible(deps, caller, exceptionId);
     if (exception.status === 'REJECTED' && exception.reason === 'CANCELLED') {
-      // A repeat: resume the workflow again (the first call may have stopped before it did), answer it unchanged.
+      // A repeat: record and resume again (the first call may have stopped before either), answer it unchanged.
+      await audit(deps, exception, 'EXCEPTION_CANCELLED', exception.updatedAt, caller.email);
       await resumeCancelled(deps, exception);
       return toExceptionRepresentation(exception);
     }
@@ -403,14 +384,14 @@ export async function grantException(deps: ExceptionStepDeps, input: { exception
     endsAt: active.endsAt,
     policyId: settings.authPolicies.allowPolicyId,
   });
-  await tell(deps, active, `is active until ${active.endsAt}`, [active.member]);
   return { exceptionId: active.exceptionId, endsAt: active.endsAt };
 }
 
 /**
  * Step `Record the failed exception`: the move in failed and so did the move back after it. The exception is
- * `FAILED` (the member's place freed) and the admins are told to check the member's policy by hand; the scan flags
- * the member's tokens `UNAPPROVED_ACCESS` while their policy still allows them.
+ * `FAILED` (the member's place freed) and its record, with the failed move back's `error`, asks the admins to check
+ * the member's policy by hand; the scan flags the member's tokens `UNAPPROVED_ACCESS` while their policy still allows
+ * them.
  */
 export async function failException(deps: ExceptionStepDeps, input: { exceptionId: string; error?: string }) {
   const now = deps.clock.now();
@@ -426,15 +407,6 @@ export async function failException(deps: ExceptionStepDeps, input: { exceptionI
     reason: failed.reason ?? 'MOVE_FAILED',
     error: (input.error ?? 'unknown').slice(0, 200),
   });
-  await notifyMarked(deps, `exception:${failed.exceptionId}:failed-admins`, deps.policy.notifications.adminEmails, {
-    subject: `Action needed: the access exception of ${failed.member} failed; check their authentication policy`,
-    text: [
-      `Token Warden could not move ${failed.member} into the allow policy, nor back into the block policy`,
-      `afterwards (${input.error ?? 'unknown error'}). Check in admin.atlassian.com which authentication policy they`,
-      `are in (exception ${failed.exceptionId}).`,
-    ].join('\n'),
-  });
-  await tell(deps, failed, 'failed: the member could not be moved into the allow policy', [failed.member]);
   return { exceptionId: failed.exceptionId, status: failed.status };
 }
 
@@ -472,6 +444,8 @@ export async function revertException(deps: ExceptionStepDeps, input: { exceptio
   await deps.store.releaseLiveException(ended.member, ended.exceptionId);
   await closeApprovals(deps, ended);
   if (ended.status === 'ENDED') {
+    const tokens = await tokensAfterTheEnd(deps, ended, holder);
+    // Recorded once the tokens are handled: the notifier tells the member and approvers what became of them.
     await audit(
       deps,
       ended,
@@ -480,29 +454,34 @@ export async function revertException(deps: ExceptionStepDeps, input: { exceptio
       ended.endRequestedBy ?? 'token-warden',
       {
         reason: ended.reason ?? 'DAYS_OVER',
+        tokens: tokens.outcome,
+        ...(tokens.revoked === undefined ? {} : { revokedTokens: tokens.revoked }),
       },
     );
-    // Not the member's live exception: their tokens belong to the one that is, and are left alone. Handled once:
-    // a later repeat (the main execution waking after an early end) must not act on tokens made since.
-    let handled = 'their personal tokens are governed by their live exception';
-    if (holder === undefined && ended.tokensHandledAt === undefined) {
-      handled = await handleTokens(deps, ended);
-      const at = isoSeconds(deps.clock.now());
-      await saveOrRetry(deps, ended.exceptionId, (current) =>
-        current.tokensHandledAt === undefined ? { ...current, tokensHandledAt: at } : undefined,
-      );
-    } else if (holder === undefined) {
-      handled = 'their personal tokens were handled when it ended';
-    }
-    await tell(deps, ended, `ended (${ended.reason ?? 'DAYS_OVER'}); ${handled}`, [ended.member, ...ended.approvers]);
   } else {
     await audit(deps, ended, 'EXCEPTION_FAILED', ended.updatedAt, 'token-warden', { reason: ended.reason ?? 'FAILED' });
-    await tell(deps, ended, 'failed: the member could not be moved into the allow policy', [
-      ended.member,
-      ...ended.approvers,
-    ]);
   }
   return { exceptionId: ended.exceptionId, moved: holder === undefined && !alreadyOver, status: ended.status };
+}
+
+/**
+ * The member's personal tokens once the exception ended, handled once and what that did kept on the exception: a
+ * later repeat (the main execution waking after an early end) must not act on tokens made since, and tells the same.
+ * Not the member's live exception (`holder`): their tokens belong to the one that is, and are left alone.
+ */
+async function tokensAfterTheEnd(
+  deps: ExceptionStepDeps,
+  ended: StoredException,
+  holder: string | undefined,
+): Promise<ExceptionTokensHandled> {
+  if (holder !== undefined) return { outcome: 'LIVE_EXCEPTION' };
+  if (ended.tokensHandledAt !== undefined) return ended.tokensHandled ?? { outcome: 'HANDLED_BEFORE' };
+  const handled = await handleTokens(deps, ended);
+  const at = isoSeconds(deps.clock.now());
+  await saveOrRetry(deps, ended.exceptionId, (current) =>
+    current.tokensHandledAt === undefined ? { ...current, tokensHandledAt: at, tokensHandled: handled } : undefined,
+  );
+  return handled;
 }
 
 /**
@@ -510,7 +489,7 @@ export async function revertException(deps: ExceptionStepDeps, input: { exceptio
  * account, so tokens the scan has not seen yet go too); otherwise their exempted records are opened again, so the
  * scan's notices start afresh.
  */
-async function handleTokens(deps: ExceptionStepDeps, exception: StoredException): Promise<string> {
+async function handleTokens(deps: ExceptionStepDeps, exception: StoredException): Promise<ExceptionTokensHandled> {
   const mode = deps.policy.personalTokens?.mode ?? 'report';
   const records = await allRecordsOf(deps, exception.member);
   if (mode !== 'revoke') {
@@ -522,10 +501,10 @@ async function handleTokens(deps: ExceptionStepDeps, exception: StoredException)
         noticeRound: (record.noticeRound ?? 0) + 1,
       });
     }
-    return 'their personal tokens are governed again by the policy';
+    return { outcome: 'REOPENED' };
   }
   if (deps.policy.personalTokens?.exemptUsers.includes(exception.member)) {
-    return 'their personal tokens are kept (the member is exempt)';
+    return { outcome: 'KEPT' };
   }
   const accountId = exception.accountId ?? (await accountIdOf(deps, exception));
   const now = deps.clock.now();
@@ -554,7 +533,7 @@ async function handleTokens(deps: ExceptionStepDeps, exception: StoredException)
       'revoked',
     );
   }
-  return `${revoked} personal token(s) of theirs revoked`;
+  return { outcome: 'REVOKED', revoked };
 }
 
 async function allRecordsOf(deps: ExceptionStepDeps, member: string) {
@@ -574,7 +553,9 @@ async function allRecordsOf(deps: ExceptionStepDeps, member: string) {
 
 /**
  * Step `Close the exception`: a rejected, cancelled or expired exception (`outcome`) ends without anyone moving; the
- * member's place is freed, the open approval links closed, the member and approvers told.
+ * member's place is freed and the open approval links closed. The member and approvers are told from the event that
+ * closed it: the approver's `EXCEPTION_REJECTED`, the `EXCEPTION_CANCELLED` of whoever cancelled, or this step's
+ * `EXCEPTION_EXPIRED` or `EXCEPTION_FAILED`.
  */
 export async function closeException(
   deps: ExceptionStepDeps,
@@ -600,15 +581,6 @@ export async function closeException(
   if (closed.status === 'FAILED') {
     await audit(deps, closed, 'EXCEPTION_FAILED', closed.updatedAt, 'token-warden', { reason: closed.reason ?? '' });
   }
-  const what =
-    closed.status === 'EXPIRED'
-      ? 'expired before enough approvals arrived'
-      : closed.status === 'FAILED'
-        ? 'failed before a decision could be recorded (nobody was moved)'
-        : closed.reason === 'CANCELLED'
-          ? 'was cancelled'
-          : 'was rejected';
-  await tell(deps, closed, what, [closed.member, ...closed.approvers]);
   return { exceptionId: closed.exceptionId, status: closed.status };
 }
 
@@ -616,11 +588,6 @@ async function closeApprovals(deps: { store: ExceptionStore }, exception: Stored
   for (const approver of exception.approvers) {
     await deps.store.closeApproval(approvalIdFor(exception.exceptionId, approver));
   }
-}
-
-async function tell(deps: ExceptionStepDeps, exception: StoredException, what: string, recipients: string[]) {
-  const email = exceptionOutcomeEmail(toExceptionRepresentation(exception), what);
-  await notifyMarked(deps, `exception:${exception.exceptionId}:${exception.status}`, recipients, email);
 }
 
 /** Every member holding an active exception now (the scan treats them as exempt). */

@@ -1,4 +1,4 @@
-import { atlassian, auditLog, mailer, recordStore } from '../composition/deps';
+import { atlassian, auditLog, recordStore } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { EXCEPTION_ID } from '../domain/access-exceptions';
 import { systemClock } from '../domain/ports';
@@ -18,7 +18,6 @@ const deps: ExceptionStepDeps = {
   store: recordStore(),
   audit: auditLog(),
   atlassian: atlassian(),
-  mailer: mailer(),
   clock: systemClock,
   policy: loadPolicy(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),

@@ -1,14 +1,16 @@
 /**
  * Access exceptions against the fake Atlassian over HTTP, with dynalite behind the real record store and audit log:
  * the routes, the approval (the token requests' own), the time-boxed move into the allow policy and back, and every
- * step run again as the workflow's at-least-once delivery may.
+ * step run again as the workflow's at-least-once delivery may. Every audit record is emailed at once by the
+ * notifier's planners (`notifyingAudit`), so the mail each step causes is seen where the step is.
  */
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DeleteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { AtlassianClient } from '../../../functions/adapters/atlassian/client';
+import type { AuditLog } from '../../../functions/adapters/aws/audit-log';
 import { cryptoRandom } from '../../../functions/composition/random';
-import { newException, type StoredException } from '../../../functions/domain/access-exceptions';
+import { close, newException, type StoredException } from '../../../functions/domain/access-exceptions';
 import { signApprovalLink } from '../../../functions/domain/links';
 import type { Caller } from '../../../functions/domain/model';
 import { approvalIdFor } from '../../../functions/domain/naming';
@@ -41,6 +43,7 @@ import { beginScan, listPersonalTokens, runScan } from '../../../functions/use-c
 import { PolicyMoveFailedError, PolicyMovePendingError } from '../../../functions/use-cases/policy-moves';
 import type { Email, WorkflowEngine } from '../../../functions/use-cases/ports';
 import { policy, useHarness } from '../../support/harness';
+import { notifyingAudit } from '../../support/inline-notifier';
 
 const ses = mockClient(SESv2Client);
 const h = useHarness(ses);
@@ -73,6 +76,18 @@ const mailer = {
     return undefined;
   },
 };
+/** The audit trail every use case here writes: each record emailed at once, as the notifier would. */
+let audit: AuditLog;
+beforeAll(() => {
+  audit = notifyingAudit(h.dynamo.doc, h.dynamo.auditTableName, () => ({
+    store: h.deps.store,
+    mailer,
+    clock: h.clock,
+    policy,
+    linkBaseUrl: 'https://api.example.com/',
+    linkKey: async () => KEY,
+  }));
+});
 /** The fake's add-users task finishes after 300 ms of wall time: the polls really wait, but briefly. */
 const shortSleep = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.min(ms, 100)));
 
@@ -87,7 +102,7 @@ function withApprovers(approvers: string[], approvalsRequired = 1): Policy {
 
 const routes = (over: Partial<ExceptionRouteDeps> = {}): ExceptionRouteDeps => ({
   store: h.deps.store,
-  audit: h.deps.audit,
+  audit,
   workflows,
   clock: h.clock,
   random: cryptoRandom,
@@ -99,9 +114,8 @@ const routes = (over: Partial<ExceptionRouteDeps> = {}): ExceptionRouteDeps => (
 
 const steps = (over: Partial<ExceptionStepDeps> = {}): ExceptionStepDeps => ({
   store: h.deps.store,
-  audit: h.deps.audit,
+  audit,
   atlassian: h.deps.atlassian as AtlassianClient,
-  mailer,
   clock: h.clock,
   policy,
   sleep: shortSleep,
@@ -111,9 +125,8 @@ const steps = (over: Partial<ExceptionStepDeps> = {}): ExceptionStepDeps => ({
 
 const approvals = (over: Partial<ApprovalDeps> = {}): ApprovalDeps => ({
   store: h.deps.store,
-  audit: h.deps.audit,
+  audit,
   workflows,
-  mailer,
   clock: h.clock,
   random: cryptoRandom,
   policy,
@@ -440,9 +453,38 @@ describe('Use case: cancelException', () => {
     expect(resumed).toEqual([]);
     // Act
     await requestApproval(approvals(), { exceptionId: created.exceptionId, taskToken: 'task-late' });
-    // Assess
+    // Assess: the cancellation was told when it was made; no link went out.
     expect(resumed).toEqual([{ token: 'task-late', output: { outcome: 'CANCELLED' } }]);
-    expect(sent).toEqual([]);
+    expect(links().size).toBe(0);
+    expect(sent.map((m) => [m.to, m.subject]).sort()).toEqual([
+      ['alice@example.com', 'Access exception for alice@example.com was cancelled'],
+      ['security@example.com', 'Access exception for alice@example.com was cancelled'],
+    ]);
+  });
+
+  it('a repeat records the cancellation a first call saved but did not audit, and so tells it', async () => {
+    // Prepare: the first call saved the cancellation and stopped before its audit record.
+    const created = await createException(routes(), ALICE, BODY, undefined);
+    await requestApproval(approvals(), { exceptionId: created.exceptionId, taskToken: 'task-stopped' });
+    const saved = await h.deps.store.saveException(
+      close(await stored(created.exceptionId), 'REJECTED', 'CANCELLED', h.clock.now()),
+    );
+    expect(saved).toBeDefined();
+    sent = [];
+    // Act
+    await cancelException(routes(), ALICE, created.exceptionId);
+    await cancelException(routes(), ALICE, created.exceptionId);
+    // Assess
+    const cancelled = (await h.deps.audit.list(created.exceptionId)).filter((r) => r.event === 'EXCEPTION_CANCELLED');
+    expect(cancelled).toEqual([expect.objectContaining({ actor: 'alice@example.com' })]);
+    expect(sent.map((m) => [m.to, m.subject]).sort()).toEqual([
+      ['alice@example.com', 'Access exception for alice@example.com was cancelled'],
+      ['security@example.com', 'Access exception for alice@example.com was cancelled'],
+    ]);
+    expect(resumed).toEqual([
+      { token: 'task-stopped', output: { outcome: 'CANCELLED' } },
+      { token: 'task-stopped', output: { outcome: 'CANCELLED' } },
+    ]);
   });
 
   it('refuses another member (404) and an exception that is not pending (409)', async () => {
@@ -829,6 +871,9 @@ describe('Use case: revertException', () => {
     expect(sent.find((m) => m.to === 'alice@example.com' && /ended/.test(m.subject))?.subject).toMatch(
       /2 personal token\(s\) of theirs revoked/,
     );
+    // Recorded once they were handled, with what handling them did.
+    const ended = (await h.deps.audit.list(exceptionId)).find((r) => r.event === 'EXCEPTION_ENDED');
+    expect(ended?.details).toMatchObject({ reason: 'DAYS_OVER', tokens: 'REVOKED', revokedTokens: 2 });
   });
 
   it('revoke mode: an exempt member keeps their tokens', async () => {
@@ -903,10 +948,28 @@ describe('Use case: revertException', () => {
     });
     // Act: the step again.
     const again = await revertException(steps({ policy: p }), { exceptionId });
-    // Assess: her token is revoked now, once.
+    // Assess: her token is revoked now, once, and the end told with it.
     expect(again).toMatchObject({ moved: false, status: 'ENDED' });
     expect(h.fake.personalTokens().find((t) => t.id === made)?.status).toBe('REVOKED');
-    expect((await stored(exceptionId)).tokensHandledAt).toBeDefined();
+    expect(await stored(exceptionId)).toMatchObject({
+      tokensHandledAt: expect.any(String),
+      tokensHandled: { outcome: 'REVOKED', revoked: 2 },
+    });
+    const endMails = () => sent.filter((m) => /ended \(DAYS_OVER\)/.test(m.subject));
+    expect(
+      endMails()
+        .map((m) => [m.to, m.subject])
+        .sort(),
+    ).toEqual([
+      [
+        'alice@example.com',
+        'Access exception for alice@example.com ended (DAYS_OVER); 2 personal token(s) of theirs revoked',
+      ],
+      [
+        'security@example.com',
+        'Access exception for alice@example.com ended (DAYS_OVER); 2 personal token(s) of theirs revoked',
+      ],
+    ]);
     // A later wake-up (the main execution after an early end) leaves a token made since alone.
     const older = await fetch(`${h.fakeUrl}/__control/personal-tokens`, {
       method: 'POST',
@@ -916,6 +979,10 @@ describe('Use case: revertException', () => {
     const olderId = ((await older.json()) as { id: string }).id;
     await revertException(steps({ policy: p }), { exceptionId });
     expect(h.fake.personalTokens().find((t) => t.id === olderId)?.status).toBe('ACTIVE');
+    // It records the same end again, and nobody is told twice.
+    const ended = (await h.deps.audit.list(exceptionId)).filter((r) => r.event === 'EXCEPTION_ENDED');
+    expect(ended.map((r) => r.details)).toEqual([expect.objectContaining({ tokens: 'REVOKED', revokedTokens: 2 })]);
+    expect(endMails()).toHaveLength(2);
   });
 
   it('moves the member back even after the policy turned exceptions off', async () => {
@@ -1013,6 +1080,7 @@ describe('Use case: closeException', () => {
     ['REJECTED', 'REJECTED', 'REJECTED_BY_APPROVER', 'was rejected'],
     ['CANCELLED', 'REJECTED', 'CANCELLED', 'was cancelled'],
     ['EXPIRED', 'EXPIRED', 'APPROVAL_EXPIRED', 'expired before enough approvals arrived'],
+    ['FAILED', 'FAILED', 'APPROVAL_FAILED', 'failed before a decision could be recorded (nobody was moved)'],
   ] as const)(
     '%s: moves nobody, frees the member’s place, closes the links, tells once',
     async (outcome, status, reason, what) => {
@@ -1022,8 +1090,9 @@ describe('Use case: closeException', () => {
       if (outcome === 'REJECTED') await decide('security@example.com', 'reject');
       if (outcome === 'CANCELLED') await cancelException(routes(), ALICE, created.exceptionId);
       if (outcome === 'EXPIRED') h.clock.advance(policy.approvalExpiryHours * 3_600_000);
-      sent = sent.filter((m) => !m.subject.startsWith('Access exception'));
-      const linkMails = sent.length;
+      const outcomes = () => sent.filter((m) => m.subject.startsWith('Access exception for'));
+      // A reject or a cancel is told as it is recorded, before the workflow closes the exception.
+      const toldBefore = outcomes().length;
       // Act: delivered twice.
       const closed = await closeException(steps(), { exceptionId: created.exceptionId, outcome });
       await closeException(steps(), { exceptionId: created.exceptionId, outcome });
@@ -1031,9 +1100,13 @@ describe('Use case: closeException', () => {
       expect(closed).toEqual({ exceptionId: created.exceptionId, status });
       expect(await stored(created.exceptionId)).toMatchObject({ status, reason });
       expect(await policyOf('alice@example.com')).toBe('policy-block');
-      const told = sent.slice(linkMails);
+      expect(toldBefore).toBe(outcome === 'REJECTED' || outcome === 'CANCELLED' ? 2 : 0);
+      const told = outcomes();
       expect(told.map((m) => m.to).sort()).toEqual(['alice@example.com', 'security@example.com']);
-      expect(told[0]?.subject).toBe(`Access exception for alice@example.com ${what}`);
+      expect(told.map((m) => m.subject)).toEqual([
+        `Access exception for alice@example.com ${what}`,
+        `Access exception for alice@example.com ${what}`,
+      ]);
       expect(
         (await h.deps.store.getApproval(approvalIdFor(created.exceptionId, 'security@example.com')))?.status,
       ).not.toBe('OPEN');
