@@ -16,7 +16,7 @@ import {
   DeliveryRetryableError,
   EmailRejectedError,
 } from '../../../functions/use-cases/port-errors';
-import type { Email } from '../../../functions/use-cases/ports';
+import type { DeliveryLeases, Email } from '../../../functions/use-cases/ports';
 
 const EVENT: LifecycleEventDetail = {
   eventId: 'req_1:ROTATED#g2',
@@ -40,17 +40,18 @@ function fakes(recipients: string[], failures: Map<string, Error> = new Map()) {
   const planners: EmailPlanners = {
     ROTATED: async () => recipients.map((to) => ({ to, email: MESSAGE })),
   };
+  const leases: DeliveryLeases = {
+    leaseDelivery: async (id) => {
+      const state = markers.get(id);
+      if (state) return state === 'SENT' ? 'done' : 'in-flight';
+      markers.set(id, 'SENDING');
+      return 'claimed';
+    },
+    confirmDelivery: async (id) => void markers.set(id, 'SENT'),
+    releaseNotification: async (id) => void markers.delete(id),
+  };
   const deps: EmailDeps = {
-    store: {
-      leaseDelivery: async (id) => {
-        const state = markers.get(id);
-        if (state) return state === 'SENT' ? 'done' : 'in-flight';
-        markers.set(id, 'SENDING');
-        return 'claimed';
-      },
-      confirmDelivery: async (id) => void markers.set(id, 'SENT'),
-      releaseNotification: async (id) => void markers.delete(id),
-    } as unknown as EmailDeps['store'],
+    store: leases as unknown as EmailDeps['store'],
     mailer: {
       send: async (email) => {
         const failure = failures.get(email.to);
