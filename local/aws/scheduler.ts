@@ -579,6 +579,17 @@ function compile(expression: string, timezone: string | undefined): Compiled {
   throw invalid('expected at(...), rate(...) or cron(...).');
 }
 
+/**
+ * The first occurrence of a six-field `cron(...)` expression (UTC) strictly after `afterMs`, for the services that
+ * share EventBridge's cron syntax (Secrets Manager rotation schedules).
+ * @throws AwsError `ValidationException` naming what is wrong with the expression.
+ */
+export function nextCronOccurrence(expression: string, afterMs: number): number | undefined {
+  const compiled = compile(expression, undefined);
+  if (compiled.kind !== 'cron') throw validation(`Invalid Schedule Expression ${expression}: expected cron(...).`);
+  return compiled.next(afterMs, afterMs);
+}
+
 interface CronSpec {
   minutes: number[];
   hours: number[];

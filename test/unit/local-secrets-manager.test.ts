@@ -1,7 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,7 +12,6 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
-import { AwsError, type AwsRequest, type AwsResponse, jsonError } from '../../local/aws/protocol';
 import { LocalSecretsManager, SECRETS_MANAGER_OPERATIONS } from '../../local/aws/secrets-manager';
 import { commandPath, useMotoServer } from './support/moto';
 import {
@@ -23,72 +20,9 @@ import {
   type KnownDifferences,
   registerContract,
 } from './support/secrets-manager-contract';
+import { call, request, serve, testClock } from './support/secrets-manager-local';
 
 const DAY_MS = 86_400_000;
-
-/** A movable clock: wall-clock time plus an offset the tests push forward. */
-function testClock() {
-  let offset = 0;
-  return {
-    now: () => new Date(Date.now() + offset),
-    advance: (ms: number) => {
-      offset += ms;
-    },
-  };
-}
-
-/** Serves `service()` (looked up per request, so a test can swap in a restarted one) on a free local port. */
-async function serve(service: () => LocalSecretsManager): Promise<{ endpoint: string; close(): Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const target = req.headers['x-amz-target'];
-      const request: AwsRequest = {
-        method: req.method ?? 'POST',
-        path: url.pathname,
-        query: url.searchParams,
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-        ...(typeof target === 'string' ? { target } : {}),
-      };
-      service()
-        .handle(request)
-        .catch(() => jsonError(new AwsError('InternalFailure', 'unexpected failure', 500)))
-        .then((response: AwsResponse) => {
-          res.writeHead(response.status, response.headers);
-          res.end(response.body);
-        });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-function request(operation: string, body: unknown): AwsRequest {
-  return {
-    method: 'POST',
-    path: '/',
-    query: new URLSearchParams(),
-    headers: {},
-    body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-    target: `secretsmanager.${operation}`,
-  };
-}
-
-async function call(service: LocalSecretsManager, operation: string, body: unknown) {
-  const response = await service.handle(request(operation, body));
-  return { status: response.status, json: JSON.parse(response.body.toString()) as Record<string, unknown> };
-}
 
 describe('LocalSecretsManager contract (through the AWS SDK v3 client)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tw-secrets-'));
@@ -308,11 +242,11 @@ describe('LocalSecretsManager', () => {
 
   it('answers an operation AWS has but the emulator does not with UnknownOperationException', async () => {
     const service = new LocalSecretsManager({ now: () => new Date() });
-    const response = await service.handle(request('RotateSecret', { SecretId: 'x' }));
+    const response = await service.handle(request('UpdateSecret', { SecretId: 'x' }));
     expect(response.status).toBe(400);
     expect(JSON.parse(response.body.toString())).toMatchObject({
       __type: 'UnknownOperationException',
-      message: 'Operation RotateSecret is not supported by the local endpoint',
+      message: 'Operation UpdateSecret is not supported by the local endpoint',
     });
   });
 

@@ -2,7 +2,8 @@
  * Local AWS Secrets Manager (awsJson1.1, `X-Amz-Target: secretsmanager.<Operation>`), built to the behaviour the
  * Secrets Manager API reference documents: staging labels (`AWSCURRENT`/`AWSPREVIOUS`/`AWSPENDING` and custom
  * ones, each on at most one version), `ClientRequestToken` idempotency, recovery windows evaluated against the
- * simulated clock, `SecretId` as name, full ARN or partial ARN, and AWS's error codes.
+ * simulated clock, `SecretId` as name, full ARN or partial ARN, rotation by a Lambda function (`RotateSecret`, its
+ * four steps, `CancelRotateSecret`), and AWS's error codes.
  *
  * The secrets persist to one JSON file (this is the local secret store, as AWS's own storage is): it holds the
  * secret values, so it is written owner-only, and no value ever appears in an error message.
@@ -23,6 +24,13 @@ import {
 } from '../protocol';
 import { deleteResourcePolicy, deleteSecret, getResourcePolicy, putResourcePolicy, restoreSecret } from './lifecycle';
 import { describeSecret, listSecrets, listSecretVersionIds, tagResource } from './metadata';
+import {
+  cancelRotateSecret,
+  type RotationFailure,
+  type RotationInvoker,
+  RotationRunner,
+  rotateSecret,
+} from './rotation';
 import { SecretStore } from './store';
 import { createSecret, getSecretValue, putSecretValue, updateSecretVersionStage } from './values';
 import { type Body, parseBody } from './wire';
@@ -39,10 +47,26 @@ export interface LocalSecretsManagerOptions {
   account?: string;
   /** Random bytes for ARN suffixes and generated version ids. @default `crypto.randomBytes` */
   random?: (size: number) => Buffer;
+  /**
+   * Invokes a rotation function for one step (the runtime's Lambda runner); a rejection is a failed step. Without
+   * it, `RotateSecret` refuses every function with `AccessDeniedException`, as AWS does for a function it may not
+   * invoke. @default none
+   */
+  invokeRotation?: RotationInvoker;
+  /**
+   * Whether Secrets Manager may invoke `functionArn` (the function exists and its policy lets
+   * `secretsmanager.amazonaws.com` invoke it). @default every function, once `invokeRotation` is set
+   */
+  canInvokeRotation?: (functionArn: string) => boolean;
+  /** Registers a rotation's steps with the simulated clock, so advancing it waits for them. @default no tracking */
+  track?: <T>(work: Promise<T>) => Promise<T>;
+  /** Told when a rotation stopped at a failed step. @default a line on stderr naming the secret and the step */
+  onRotationFailure?: (failure: RotationFailure) => void;
 }
 
 /** The operations this emulator answers; any other `secretsmanager.*` target gets `UnknownOperationException`. */
 export const SECRETS_MANAGER_OPERATIONS = [
+  'CancelRotateSecret',
   'CreateSecret',
   'DeleteResourcePolicy',
   'DeleteSecret',
@@ -54,6 +78,7 @@ export const SECRETS_MANAGER_OPERATIONS = [
   'PutResourcePolicy',
   'PutSecretValue',
   'RestoreSecret',
+  'RotateSecret',
   'TagResource',
   'UpdateSecretVersionStage',
 ] as const;
@@ -62,9 +87,10 @@ export type SecretsManagerOperation = (typeof SECRETS_MANAGER_OPERATIONS)[number
 
 const TARGET_PREFIX = 'secretsmanager.';
 
-type Operation = (store: SecretStore, body: Body) => unknown;
+type Operation = (store: SecretStore, body: Body, rotations: RotationRunner) => unknown;
 
 const HANDLERS: Record<SecretsManagerOperation, Operation> = {
+  CancelRotateSecret: cancelRotateSecret,
   CreateSecret: createSecret,
   DeleteResourcePolicy: deleteResourcePolicy,
   DeleteSecret: deleteSecret,
@@ -76,6 +102,7 @@ const HANDLERS: Record<SecretsManagerOperation, Operation> = {
   PutResourcePolicy: putResourcePolicy,
   PutSecretValue: putSecretValue,
   RestoreSecret: restoreSecret,
+  RotateSecret: rotateSecret,
   TagResource: tagResource,
   UpdateSecretVersionStage: updateSecretVersionStage,
 };
@@ -84,13 +111,15 @@ const HANDLERS: Record<SecretsManagerOperation, Operation> = {
  * The Secrets Manager emulator behind the local AWS endpoint.
  *
  * Deletion is evaluated lazily: a secret whose recovery window has ended (by the simulated clock) is removed
- * before the next request is answered.
+ * before the next request is answered. Rotation (`rotation.ts`) invokes the rotation function through
+ * `invokeRotation`, after `RotateSecret` has answered.
  */
 export class LocalSecretsManager implements AwsService {
   readonly name = 'secretsmanager';
   /** The operations `handle()` emulates (the edge checks them at start-up). */
   readonly operations: readonly string[] = SECRETS_MANAGER_OPERATIONS;
   private readonly store: SecretStore;
+  private readonly rotations: RotationRunner;
 
   constructor(options: LocalSecretsManagerOptions) {
     this.store = new SecretStore({
@@ -100,6 +129,17 @@ export class LocalSecretsManager implements AwsService {
       account: options.account ?? LOCAL_ACCOUNT,
       random: options.random ?? randomBytes,
     });
+    this.rotations = new RotationRunner(this.store, {
+      invoke: options.invokeRotation,
+      canInvoke: options.canInvokeRotation,
+      track: options.track,
+      onFailure: options.onRotationFailure,
+    });
+  }
+
+  /** Resolves once no rotation is running its steps (rotations run after `RotateSecret` has answered). */
+  rotationsSettled(): Promise<void> {
+    return this.rotations.settled();
   }
 
   matches(req: AwsRequest): boolean {
@@ -123,7 +163,7 @@ export class LocalSecretsManager implements AwsService {
       }
       const body = parseBody(req.body);
       this.store.purgeExpired();
-      return jsonOk(handler(this.store, body));
+      return jsonOk(handler(this.store, body, this.rotations));
     } catch (error) {
       if (error instanceof AwsError) return jsonError(error);
       throw error;

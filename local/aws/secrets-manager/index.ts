@@ -5,6 +5,7 @@
  * - `store.ts` — the secrets, their file, and the transactions that change them;
  * - `versions.ts` — versions, staging labels and values;
  * - `values.ts`, `metadata.ts`, `lifecycle.ts` — the operations, by what they touch;
+ * - `rotation.ts` — rotation by a Lambda function: `RotateSecret`, its four steps, `CancelRotateSecret`;
  * - `wire.ts` — request parsing and validation in AWS's shapes.
  */
 export {
@@ -13,3 +14,10 @@ export {
   SECRETS_MANAGER_OPERATIONS,
   type SecretsManagerOperation,
 } from './api';
+export {
+  ROTATION_STEPS,
+  type RotationEvent,
+  type RotationFailure,
+  type RotationInvoker,
+  type RotationStep,
+} from './rotation';

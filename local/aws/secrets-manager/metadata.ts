@@ -1,5 +1,6 @@
 /** The operations on a secret's metadata: describing and listing secrets and versions, and tagging. */
 import { AwsError } from '../protocol';
+import { rotationFields } from './rotation';
 import { dedupeTags, type SecretRecord, type SecretStore } from './store';
 import { type Body, epochSeconds, type Filter, Input } from './wire';
 
@@ -78,8 +79,8 @@ export function tagResource(store: SecretStore, body: Body): unknown {
 }
 
 /**
- * One secret's metadata. `RotationEnabled` is omitted: the reference returns null for secrets never configured
- * for rotation. `DeletedDate` is the end of the recovery window, as DescribeSecret documents it.
+ * One secret's metadata. The rotation members are omitted for secrets never configured for rotation (the reference
+ * returns null for them). `DeletedDate` is the end of the recovery window, as DescribeSecret documents it.
  */
 function listEntry(secret: SecretRecord) {
   const labelled = secret.versions.filter((v) => v.stages.length > 0);
@@ -88,6 +89,7 @@ function listEntry(secret: SecretRecord) {
     Name: secret.name,
     ...(secret.description !== undefined ? { Description: secret.description } : {}),
     ...(secret.kmsKeyId !== undefined ? { KmsKeyId: secret.kmsKeyId } : {}),
+    ...rotationFields(secret),
     LastChangedDate: epochSeconds(secret.lastChangedMs),
     ...(secret.lastAccessedMs !== undefined ? { LastAccessedDate: epochSeconds(secret.lastAccessedMs) } : {}),
     ...(secret.deletionMs !== undefined ? { DeletedDate: epochSeconds(secret.deletionMs) } : {}),

@@ -32,6 +32,21 @@ const versionSchema = z.object({
   createdMs: z.number(),
   lastAccessedMs: z.number().optional(),
 });
+const rotationRulesSchema = z.object({
+  AutomaticallyAfterDays: z.number().optional(),
+  ScheduleExpression: z.string().optional(),
+  Duration: z.string().optional(),
+});
+/** A secret's rotation configuration, kept once `RotateSecret` configured it (also while rotation is off). */
+const rotationSchema = z.object({
+  lambdaArn: z.string().optional(),
+  rules: rotationRulesSchema.optional(),
+  enabled: z.boolean(),
+  /** When rotation was last configured or turned back on: the schedule counts from it until a rotation completes. */
+  configuredMs: z.number(),
+  /** When a rotation last completed (its `finishSecret` step left `AWSCURRENT` on the new version). */
+  lastRotatedMs: z.number().optional(),
+});
 const secretSchema = z.object({
   name: z.string(),
   arn: z.string(),
@@ -46,12 +61,17 @@ const secretSchema = z.object({
   deletionMs: z.number().optional(),
   /** The `ClientRequestToken` of a `CreateSecret` that stored no value, so its retries stay idempotent. */
   createToken: z.string().optional(),
+  /** When `PutSecretValue` last made a new version `AWSCURRENT`: a manual rotation, for the rotation schedule. */
+  valueChangedMs: z.number().optional(),
+  rotation: rotationSchema.optional(),
   versions: z.array(versionSchema),
 });
 const documentSchema = z.object({ secrets: z.array(secretSchema) });
 
 export type Tag = z.infer<typeof tagSchema>;
 export type VersionRecord = z.infer<typeof versionSchema>;
+export type RotationRules = z.infer<typeof rotationRulesSchema>;
+export type RotationRecord = z.infer<typeof rotationSchema>;
 export type SecretRecord = z.infer<typeof secretSchema>;
 export type SecretsDocument = z.infer<typeof documentSchema>;
 /** One change appended to the secrets file: the secrets it created or changed, stored whole. */

@@ -6,6 +6,8 @@ import {
   addVersion,
   assertNotBoth,
   attachLabel,
+  fillVersion,
+  hasValue,
   holderOf,
   MAX_LABELS_PER_VERSION,
   moveCurrent,
@@ -99,19 +101,29 @@ export function putSecretValue(store: SecretStore, body: Body): unknown {
     throw new AwsError('InvalidRequestException', 'You must provide either SecretString or SecretBinary.');
   }
   const secret = store.requireActive(store.state, secretId);
-  if (token !== undefined) {
-    const version = secret.versions.find((v) => v.id === token);
-    if (version) {
-      if (!sameValue(version, value)) throw tokenInUse(token, secret.arn);
-      return { ARN: secret.arn, Name: secret.name, VersionId: version.id, VersionStages: [...version.stages] };
-    }
+  const existing = token !== undefined ? secret.versions.find((v) => v.id === token) : undefined;
+  if (existing && hasValue(existing)) {
+    if (!sameValue(existing, value)) throw tokenInUse(existing.id, secret.arn);
+    return { ARN: secret.arn, Name: secret.name, VersionId: existing.id, VersionStages: [...existing.stages] };
   }
   return store.transact((doc) => {
     const target = store.requireActive(doc, secretId);
     const labels = stages ?? [AWSCURRENT];
+    const nowMs = store.nowMs();
+    // The version RotateSecret created for this token has no value yet: the rotation function's createSecret
+    // step stores it here, under the same token.
+    const empty = existing ? target.versions.find((v) => v.id === existing.id) : undefined;
     // The first version of a secret always becomes AWSCURRENT.
-    if (target.versions.length === 0 && !labels.includes(AWSCURRENT)) labels.unshift(AWSCURRENT);
-    const version = addVersion(target, token ?? store.newVersionId(), value, labels, store.nowMs());
+    if (!empty && target.versions.length === 0 && !labels.includes(AWSCURRENT)) labels.unshift(AWSCURRENT);
+    let version: VersionRecord;
+    if (empty) {
+      fillVersion(target, empty, value, labels, nowMs);
+      version = empty;
+    } else {
+      version = addVersion(target, token ?? store.newVersionId(), value, labels, nowMs);
+    }
+    // The rotation schedule counts a new AWSCURRENT value as a rotation (RotationRulesType documents it).
+    if (version.stages.includes(AWSCURRENT)) target.valueChangedMs = nowMs;
     return { ARN: target.arn, Name: target.name, VersionId: version.id, VersionStages: [...version.stages] };
   });
 }
@@ -148,6 +160,15 @@ export function getSecretValue(store: SecretStore, body: Body): unknown {
         `Secrets Manager can't find the specified secret value for staging label: ${stage}`,
       );
     }
+  }
+  if (!hasValue(version)) {
+    // A rotation's AWSPENDING version before its createSecret step stored a value.
+    throw new AwsError(
+      'ResourceNotFoundException',
+      versionId !== undefined
+        ? `Secrets Manager can't find the specified secret value for VersionId: ${versionId}`
+        : `Secrets Manager can't find the specified secret value for staging label: ${versionStage ?? AWSCURRENT}`,
+    );
   }
   recordAccess(store, secret, version);
   return {

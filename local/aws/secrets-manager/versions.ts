@@ -9,6 +9,7 @@ import type { Input } from './wire';
 
 export const AWSCURRENT = 'AWSCURRENT';
 const AWSPREVIOUS = 'AWSPREVIOUS';
+export const AWSPENDING = 'AWSPENDING';
 /** Secrets Manager keeps up to 100 versions and never prunes one younger than 24 hours. */
 const MAX_VERSIONS = 100;
 export const MAX_LABELS_PER_VERSION = 20;
@@ -36,14 +37,41 @@ export function addVersion(
     ...(value.binary !== undefined ? { binary: value.binary } : {}),
   };
   secret.versions.push(version);
+  applyLabels(secret, version, labels);
+  secret.lastChangedMs = nowMs;
+  return version;
+}
+
+/** Attaches `labels` to `version`, moving each from any other version. */
+function applyLabels(secret: SecretRecord, version: VersionRecord, labels: string[]): void {
   // AWSCURRENT first, so an explicitly requested AWSPREVIOUS wins over the automatic one.
   const ordered = [...new Set(labels)].sort((a, b) => Number(b === AWSCURRENT) - Number(a === AWSCURRENT));
   for (const label of ordered) {
     if (label === AWSCURRENT) moveCurrent(secret, version);
     else attachLabel(secret, version, label);
   }
+}
+
+/**
+ * Gives a version that has no value yet (the `AWSPENDING` version `RotateSecret` creates before the rotation
+ * function's `createSecret` step) its value and `labels`.
+ */
+export function fillVersion(
+  secret: SecretRecord,
+  version: VersionRecord,
+  value: SecretValue,
+  labels: string[],
+  nowMs: number,
+): void {
+  if (value.string !== undefined) version.string = value.string;
+  if (value.binary !== undefined) version.binary = value.binary;
+  applyLabels(secret, version, labels);
   secret.lastChangedMs = nowMs;
-  return version;
+}
+
+/** Whether a version holds a value (a rotation's `AWSPENDING` version has none until `createSecret` stores it). */
+export function hasValue(version: VersionRecord): boolean {
+  return version.string !== undefined || version.binary !== undefined;
 }
 
 export function holderOf(secret: SecretRecord, label: string): VersionRecord | undefined {

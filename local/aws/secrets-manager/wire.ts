@@ -54,12 +54,20 @@ interface LengthRule {
   max?: number;
   /** Sensitive members are never quoted in messages. */
   sensitive?: boolean;
+  /** The member's pattern, and the pattern as the API reference writes it (what the message quotes). */
+  pattern?: { test: RegExp; text: string };
 }
 
 export class Input {
-  private readonly problems: string[] = [];
-
-  constructor(private readonly body: Body) {}
+  /**
+   * @param problems - shared with the enclosing request when this reads a nested structure
+   * @param prefix - the member path of a nested structure (`rotationRules.`), as AWS names it in messages
+   */
+  constructor(
+    private readonly body: Body,
+    private readonly problems: string[] = [],
+    private readonly prefix = '',
+  ) {}
 
   secretId(): string {
     const id = this.string('SecretId', { required: true, min: 1, max: 2048 });
@@ -70,8 +78,21 @@ export class Input {
     const value = this.present(field, rule.required);
     if (value === undefined) return undefined;
     const text = asString(value);
-    this.checkLength(memberName(field), text, text.length, rule);
+    this.checkLength(this.member(field), text, text.length, rule);
+    if (rule.pattern && !rule.pattern.test.test(text)) {
+      const quoted = rule.sensitive ? 'Value' : `Value '${text}'`;
+      this.fail(
+        `${quoted} at '${this.member(field)}' failed to satisfy constraint: Member must satisfy regular expression pattern: ${rule.pattern.text}`,
+      );
+    }
     return text;
+  }
+
+  /** A structure member, read through an `Input` that reports its members' problems with this request's. */
+  structure(field: string): Input | undefined {
+    const value = this.present(field, false);
+    if (value === undefined) return undefined;
+    return new Input(asStructure(value), this.problems, `${this.member(field)}.`);
   }
 
   /** A blob member: base64 in JSON, returned normalised (re-encoded) so equal bytes compare equal. */
@@ -83,7 +104,7 @@ export class Input {
       throw new AwsError('SerializationException', `Base64 encoded binary data for ${field} is not valid.`);
     }
     const bytes = Buffer.from(text, 'base64');
-    this.checkLength(memberName(field), '', bytes.length, { ...rule, sensitive: true });
+    this.checkLength(this.member(field), '', bytes.length, { ...rule, sensitive: true });
     return bytes.toString('base64');
   }
 
@@ -98,7 +119,7 @@ export class Input {
     const value = this.present(field, false);
     if (value === undefined) return undefined;
     if (typeof value !== 'number' || !Number.isInteger(value)) throw conversionError(value, 'Integer');
-    const member = memberName(field);
+    const member = this.member(field);
     if (rule.min !== undefined && value < rule.min) {
       this.fail(
         `Value '${value}' at '${member}' failed to satisfy constraint: Member must have value greater than or equal to ${rule.min}`,
@@ -116,7 +137,7 @@ export class Input {
     const value = this.string(field);
     if (value !== undefined && !allowed.includes(value)) {
       this.fail(
-        `Value '${value}' at '${memberName(field)}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
+        `Value '${value}' at '${this.member(field)}' failed to satisfy constraint: Member must satisfy enum value set: [${allowed.join(', ')}]`,
       );
     }
     return value;
@@ -129,7 +150,7 @@ export class Input {
     const value = this.present(field, rule.required);
     if (value === undefined) return undefined;
     const items = asList(value).map((item) => asString(item));
-    const member = memberName(field);
+    const member = this.member(field);
     this.checkCount(member, items, rule);
     items.forEach((item, i) => {
       this.checkLength(`${member}.${i + 1}.member`, item, item.length, { min: rule.itemMin, max: rule.itemMax });
@@ -140,7 +161,7 @@ export class Input {
   tags(field: string, rule: { required?: boolean } = {}): Tag[] | undefined {
     const value = this.present(field, rule.required);
     if (value === undefined) return undefined;
-    const member = memberName(field);
+    const member = this.member(field);
     return asList(value).map((item, i) => {
       const tag = asStructure(item);
       const key = tag.Key ?? null;
@@ -161,7 +182,7 @@ export class Input {
   filters(field: string): Filter[] | undefined {
     const value = this.present(field, false);
     if (value === undefined) return undefined;
-    const member = memberName(field);
+    const member = this.member(field);
     const list = asList(value);
     this.checkCount(member, list, { max: 10 });
     return list.map((item, i) => {
@@ -208,7 +229,7 @@ export class Input {
     const value = this.body[field];
     if (value === undefined || value === null) {
       if (required)
-        this.fail(`Value null at '${memberName(field)}' failed to satisfy constraint: Member must not be null`);
+        this.fail(`Value null at '${this.member(field)}' failed to satisfy constraint: Member must not be null`);
       return undefined;
     }
     return value;
@@ -239,6 +260,11 @@ export class Input {
         `Value at '${member}' failed to satisfy constraint: Member must have length less than or equal to ${rule.max}`,
       );
     }
+  }
+
+  /** A member's name as AWS's messages write it: lower camel case, with the path of enclosing structures. */
+  private member(field: string): string {
+    return `${this.prefix}${memberName(field)}`;
   }
 
   private fail(problem: string): void {

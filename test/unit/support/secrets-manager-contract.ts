@@ -32,9 +32,32 @@ export interface ContractTarget {
   advance?: (ms: number) => void;
   /** Re-creates the service from what it persisted; only persisting targets have it. */
   restart?: () => Promise<void>;
+  /** A rotation function the target invokes; only targets that can invoke one have it. */
+  rotation?: RotationFixture;
 }
 
-export type Capability = 'clock' | 'restart';
+/** A rotation function a target can invoke, and what it was invoked with. */
+export interface RotationFixture {
+  /** The function's ARN (the target may invoke it). */
+  functionArn: string;
+  /** The ARN of a function the target may not invoke. */
+  uninvokableArn: string;
+  /**
+   * Every invocation, in order: the event, and what the function saw of the token's version when the step began
+   * (its labels, and its value if it had one).
+   */
+  calls: {
+    event: { Step: string; SecretId: string; ClientRequestToken: string; RotationToken?: string };
+    stages: string[] | undefined;
+    value: string | undefined;
+  }[];
+  /** Makes every later invocation of `step` fail (until `failAt()` without a step). */
+  failAt(step?: string): void;
+  /** Resolves once the rotations the target started have run their steps. */
+  settled(): Promise<void>;
+}
+
+export type Capability = 'clock' | 'restart' | 'rotation-function';
 
 export interface ContractContext {
   client: SecretsManagerClient;
@@ -56,8 +79,8 @@ export interface ContractCase {
 export type KnownDifferences = Record<string, string>;
 
 const DAY_MS = 86_400_000;
-const MARKED_FOR_DELETION = "You can't perform this operation on the secret because it was marked for deletion.";
-const SECRET_NOT_FOUND = "Secrets Manager can't find the specified secret.";
+export const MARKED_FOR_DELETION = "You can't perform this operation on the secret because it was marked for deletion.";
+export const SECRET_NOT_FOUND = "Secrets Manager can't find the specified secret.";
 const ARN_RE = /^arn:aws:secretsmanager:us-east-1:\d{12}:secret:(.+)-[A-Za-z0-9]{6}$/;
 
 /** A client for `endpoint` with static test credentials and no retries (a retry would hide an answer). */
@@ -75,7 +98,7 @@ interface SdkError extends Error {
 }
 
 /** Awaits a rejection and checks its AWS error code (and message, when given). */
-async function rejects(promise: Promise<unknown>, code: string, message?: string | RegExp): Promise<SdkError> {
+export async function rejects(promise: Promise<unknown>, code: string, message?: string | RegExp): Promise<SdkError> {
   const outcome = await promise.then(
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
@@ -1094,12 +1117,13 @@ export function contractCases(): ContractCase[] {
 }
 
 /**
- * Registers the contract for one target. Cases listed in `differs` are not run as passing tests: they are
- * probed instead, and the probe fails once the target stops differing (so the list stays honest).
+ * Registers the contract (`cases`; every case of `contractCases()` unless given) for one target. Cases listed in
+ * `differs` are not run as passing tests: they are probed instead, and the probe fails once the target stops
+ * differing (so the list stays honest). Cases that need a capability the target lacks are not registered.
  */
 export function registerContract(
   getTarget: () => ContractTarget,
-  options: { differs?: KnownDifferences; capabilities: Capability[] },
+  options: { differs?: KnownDifferences; capabilities: Capability[]; cases?: ContractCase[] },
 ): void {
   const runId = randomUUID().slice(0, 8);
   let counter = 0;
@@ -1117,7 +1141,7 @@ export function registerContract(
   afterAll(() => client?.destroy());
 
   const differs = options.differs ?? {};
-  const cases = contractCases();
+  const cases = options.cases ?? contractCases();
   const known = new Set(cases.map((c) => c.id));
   for (const id of Object.keys(differs)) {
     if (!known.has(id)) throw new Error(`unknown contract case in the differences list: ${id}`);
