@@ -133,10 +133,42 @@ export const chatChannelSchema = z.strictObject({
   ),
 });
 
-/** `notifications`: who is emailed as admin, and the chat channels. */
+/**
+ * Reminder marks: whole numbers from 1 to `max`, each once, at most 10; kept in the order they come due (`first`
+ * says which end that is). An empty list turns the reminder off.
+ */
+const reminderMarks = (max: number, first: 'smallest' | 'largest') =>
+  z.pipe(
+    z.array(int(1, max)).check(
+      z.maxLength(10),
+      z.refine((items) => new Set(items).size === items.length, 'must not contain duplicates'),
+    ),
+    z.transform((marks: number[]) => [...marks].sort((a, b) => (first === 'smallest' ? a - b : b - a))),
+  );
+
+/** The reminders when the policy names none: a day into a pending approval, two weeks and three days before expiry. */
+export const DEFAULT_REMINDERS = { pendingApprovalHours: [24], expiryDays: [14, 3] } as const;
+
+/**
+ * `notifications.reminders`: when undecided approvers are reminded (hours since they were asked; marks at or past
+ * `approvalExpiryHours` never come, the approval expires first), and when owner and admins hear about a token that
+ * will not be rotated by itself before it expires (days before its expiry).
+ */
+export const remindersSchema = z.strictObject({
+  pendingApprovalHours: z._default(reminderMarks(24 * 30, 'smallest'), () => [
+    ...DEFAULT_REMINDERS.pendingApprovalHours,
+  ]),
+  expiryDays: z._default(reminderMarks(365, 'largest'), () => [...DEFAULT_REMINDERS.expiryDays]),
+});
+
+/** `notifications`: who is emailed as admin, the chat channels, and the reminders. */
 export const notificationsSchema = z.strictObject({
   adminEmails: uniqueList(email, 1, 50),
   chat: z.optional(z.array(chatChannelSchema).check(z.maxLength(10))),
+  reminders: z._default(remindersSchema, () => ({
+    pendingApprovalHours: [...DEFAULT_REMINDERS.pendingApprovalHours],
+    expiryDays: [...DEFAULT_REMINDERS.expiryDays],
+  })),
 });
 
 export const policySchema = z

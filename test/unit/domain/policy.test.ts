@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { allAllowedConsumers, DEFAULT_CHAT_EVENTS, formatPath, PolicyError } from '../../../functions/domain/policy';
+import {
+  allAllowedConsumers,
+  DEFAULT_CHAT_EVENTS,
+  DEFAULT_REMINDERS,
+  formatPath,
+  PolicyError,
+} from '../../../functions/domain/policy';
 import { parsePolicy } from '../../../functions/domain/policy-text';
 
 const defaultText = readFileSync(join(__dirname, '../../../policy/policy.yaml'), 'utf8');
@@ -211,7 +217,10 @@ describe('parsePolicy: notifications.chat', () => {
     // Act
     const policy = parsePolicy(JSON.stringify(p), 'p.json');
     // Assess
-    expect(policy.notifications).toEqual({ adminEmails: ['admin@example.com'] });
+    expect(policy.notifications).toEqual({
+      adminEmails: ['admin@example.com'],
+      reminders: { pendingApprovalHours: [24], expiryDays: [14, 3] },
+    });
   });
 
   it('accepts channels, giving a channel without events the admin-relevant set', () => {
@@ -306,6 +315,91 @@ describe('parsePolicy: notifications.chat', () => {
     expect(errorsOf(JSON.stringify(p))).toEqual([
       'p.yaml: notifications.chat[0].webhookSecretName: must be a secret name under token-warden/chat/ (then 1–494 characters [A-Za-z0-9/_+=.@-])',
       'p.yaml: notifications.chat[1].webhookSecretName: must be a secret name under token-warden/chat/ (then 1–494 characters [A-Za-z0-9/_+=.@-])',
+    ]);
+  });
+});
+
+describe('parsePolicy: notifications.reminders', () => {
+  /** The shipped policy with `reminders` as given (or left out). */
+  const withReminders = (reminders?: unknown) => {
+    const p = base();
+    if (reminders === undefined) delete p.notifications.reminders;
+    else p.notifications.reminders = reminders;
+    return JSON.stringify(p);
+  };
+
+  it('fills the defaults when the policy names no reminders: 24 hours, 14 and 3 days', () => {
+    // Prepare
+    const text = withReminders();
+    // Act
+    const policy = parsePolicy(text, 'p.json');
+    // Assess
+    expect(policy.notifications.reminders).toEqual({ pendingApprovalHours: [24], expiryDays: [14, 3] });
+    expect(DEFAULT_REMINDERS).toEqual({ pendingApprovalHours: [24], expiryDays: [14, 3] });
+  });
+
+  it('fills a missing list with its default and keeps an empty one empty (that reminder off)', () => {
+    // Prepare
+    const offApprovals = withReminders({ pendingApprovalHours: [] });
+    const offExpiry = withReminders({ expiryDays: [] });
+    // Act
+    const a = parsePolicy(offApprovals, 'p.json').notifications.reminders;
+    const b = parsePolicy(offExpiry, 'p.json').notifications.reminders;
+    // Assess
+    expect(a).toEqual({ pendingApprovalHours: [], expiryDays: [14, 3] });
+    expect(b).toEqual({ pendingApprovalHours: [24], expiryDays: [] });
+  });
+
+  it('keeps the marks in the order they come due: hours ascending, days descending', () => {
+    // Prepare
+    const text = withReminders({ pendingApprovalHours: [48, 4, 24], expiryDays: [1, 14, 7, 3] });
+    // Act
+    const reminders = parsePolicy(text, 'p.json').notifications.reminders;
+    // Assess
+    expect(reminders).toEqual({ pendingApprovalHours: [4, 24, 48], expiryDays: [14, 7, 3, 1] });
+  });
+
+  it('refuses marks that are not whole numbers from 1 to the maximum, and unknown keys', () => {
+    // Prepare
+    const text = withReminders({ pendingApprovalHours: [0, 1.5, 721], expiryDays: [366, -1, '3'], weekly: true });
+    // Act
+    const errors = errorsOf(text);
+    // Assess
+    expect(errors).toEqual([
+      'p.yaml: notifications.reminders.pendingApprovalHours[0]: Too small: expected number to be >=1',
+      'p.yaml: notifications.reminders.pendingApprovalHours[1]: Invalid input: expected int, received number',
+      'p.yaml: notifications.reminders.pendingApprovalHours[2]: Too big: expected number to be <=720',
+      'p.yaml: notifications.reminders.expiryDays[0]: Too big: expected number to be <=365',
+      'p.yaml: notifications.reminders.expiryDays[1]: Too small: expected number to be >=1',
+      'p.yaml: notifications.reminders.expiryDays[2]: Invalid input: expected number, received string',
+      'p.yaml: notifications.reminders: Unrecognized key: "weekly"',
+    ]);
+  });
+
+  it('refuses a mark given twice and more than 10 marks', () => {
+    // Prepare
+    const text = withReminders({
+      pendingApprovalHours: Array.from({ length: 11 }, (_, i) => i + 1),
+      expiryDays: [7, 3, 7],
+    });
+    // Act
+    const errors = errorsOf(text);
+    // Assess
+    expect(errors).toEqual([
+      'p.yaml: notifications.reminders.pendingApprovalHours: Too big: expected array to have <=10 items',
+      'p.yaml: notifications.reminders.expiryDays: must not contain duplicates',
+    ]);
+  });
+
+  it('refuses reminders that are not an object of lists', () => {
+    // Prepare
+    const text = withReminders({ pendingApprovalHours: 24, expiryDays: null });
+    // Act
+    const errors = errorsOf(text);
+    // Assess
+    expect(errors).toEqual([
+      'p.yaml: notifications.reminders.pendingApprovalHours: Invalid input: expected array, received number',
+      'p.yaml: notifications.reminders.expiryDays: Invalid input: expected array, received null',
     ]);
   });
 });
