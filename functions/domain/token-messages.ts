@@ -6,6 +6,7 @@
 import type { DriftFinding } from './inventory';
 import type { TokenRecord } from './model';
 import type { RenderedEmail } from './notice';
+import type { ExpiryRisk } from './reminders';
 import { escapeHtml, inlineForEmail } from './text';
 
 /** A plain email: the lines as text, and the same lines as one HTML paragraph. */
@@ -75,9 +76,50 @@ export function driftEmail(generatedAt: string, findings: readonly DriftFinding[
     `The inventory of ${v(generatedAt)} found differences between Token Warden's records and Atlassian:`,
     '',
     ...findings.map((f) =>
-      v(`- ${f.kind} ${f.serviceAccount} ${f.label ?? ''} ${f.tokenId ?? ''}: ${f.detail}`.replace(/ {2,}/g, ' ')),
+      v(`- ${[f.kind, f.serviceAccount, f.label, f.tokenId].filter(Boolean).join(' ')}: ${f.detail}`),
     ),
     '',
     'GET /inventory/drift shows the full report.',
+  ]);
+}
+
+/** What an expiry reminder says beyond the token: the mark reached and why the token will not renew itself. */
+export interface ExpiryReminderFacts {
+  /** Whole days left until the expiry. */
+  daysLeft: number;
+  why: ExpiryRisk;
+  /** The token's service account is issued manually (`issuance: manual`): an admin uploads each new token. */
+  manual: boolean;
+}
+
+/**
+ * To the owner and the admins: the token reached an `expiryDays` mark and will not be rotated by itself before it
+ * expires; what to do about it.
+ */
+export function expiryReminderEmail(token: TokenRecord, facts: ExpiryReminderFacts): RenderedEmail {
+  const error = token.lastRotationError;
+  const failed = error ? `${v(error.code)} at ${error.at}` : 'an unknown error';
+  const todo =
+    facts.why === 'awaiting-upload'
+      ? [
+          'Its rotation waits for an admin to upload the new token: each admin in notifications.adminEmails has an',
+          'upload email naming the label and expiry to create in admin.atlassian.com; one of them creates it there and',
+          'pastes its value on the upload page.',
+        ]
+      : facts.why === 'rotation-failing' && facts.manual
+        ? [
+            `Its last upload round ended without a new token (${failed}). Token Warden asks the admins for an upload`,
+            'again at the next daily sweep; an admin can also rotate it now to send new upload links at once.',
+          ]
+        : facts.why === 'rotation-failing'
+          ? [
+              `Its last rotation failed (${failed}) and Token Warden retries at the next daily sweep. Check the rotation`,
+              "errors (the token's page, the rotation workflow's failed executions), fix the cause, then rotate it now.",
+            ]
+          : ['No rotation is planned before it expires. Rotate it now, or request a new token in its place.'];
+  return plainEmail(`Action needed: token expires in ${facts.daysLeft} day(s): ${named(token)}`, [
+    `Token ${token.tokenId} (${token.secretName}) expires at ${token.expiresAt} and will not be rotated by itself before then.`,
+    ...todo,
+    `If nothing is done, CI reading this secret fails from ${token.expiresAt}.`,
   ]);
 }
