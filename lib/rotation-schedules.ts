@@ -31,12 +31,19 @@ export interface RotationSchedulesProps {
    * @default 'rate(1 day)'
    */
   readonly sweepExpression?: string;
+  /**
+   * When the sweep records the reminders of approvals waiting for a decision (`notifications.reminders
+   * .pendingApprovalHours` are hours, so the daily sweep alone could remind up to a day late).
+   * @default 'rate(1 hour)'
+   */
+  readonly approvalRemindersExpression?: string;
 }
 
 /**
  * EventBridge Scheduler for rotation: the schedule group that holds the one-time `rotate-<tokenId>` schedules
  * (created at run time by promote-token, deleted on revoke), the role every schedule in it runs as, and the
- * recurring daily sweep, the safety net for a schedule that was missed, failed or lost.
+ * recurring daily sweep, the safety net for a schedule that was missed, failed or lost, and the hourly approval
+ * reminders (the sweep function, asked for those alone).
  *
  * The group is deliberately not retained like the tables: its schedules are derived data. Were they lost, the sweep
  * still finds every due token through the records table's `byDue` index and starts its rotation.
@@ -49,6 +56,8 @@ export class RotationSchedules extends Construct implements RotationScheduleTarg
   /** Name-derived ARN of the rotation state machine. */
   readonly stateMachineArn: string;
   readonly sweepSchedule: CfnSchedule;
+  /** The hourly approval reminders: the sweep function with `{"action":"approval-reminders"}`. */
+  readonly approvalRemindersSchedule: CfnSchedule;
   /** The daily inventory. */
   readonly inventorySchedule: CfnSchedule;
 
@@ -92,6 +101,19 @@ export class RotationSchedules extends Construct implements RotationScheduleTarg
       flexibleTimeWindow: { mode: 'OFF' },
       state: 'ENABLED',
       target: { arn: props.sweep.functionArn, roleArn: this.role.roleArn, input: '{}' },
+    });
+    this.approvalRemindersSchedule = new CfnSchedule(this, 'ApprovalReminders', {
+      name: `${stack.stackName}-approval-reminders`,
+      groupName: this.group.ref,
+      description: 'Token Warden: reminders of approvals waiting for a decision (pendingApprovalHours marks)',
+      scheduleExpression: props.approvalRemindersExpression ?? 'rate(1 hour)',
+      flexibleTimeWindow: { mode: 'OFF' },
+      state: 'ENABLED',
+      target: {
+        arn: props.sweep.functionArn,
+        roleArn: this.role.roleArn,
+        input: JSON.stringify({ action: 'approval-reminders' }),
+      },
     });
     this.inventorySchedule = new CfnSchedule(this, 'DailyInventory', {
       name: `${stack.stackName}-daily-inventory`,

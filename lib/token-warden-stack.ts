@@ -353,7 +353,8 @@ export class TokenWardenStack extends Stack {
   private grant(config: TokenWardenConfig): void {
     const { records, audit } = this.store;
     const indexes = this.store.recordIndexArns;
-    const byDue = indexes.filter((arn) => arn.endsWith('/index/byDue'));
+    // The sweep's indexes: due tokens (byDue) and each approver's open approvals (byOwner).
+    const dueAndApprovers = indexes.filter((arn) => /\/index\/(byDue|byOwner)$/.test(arn));
     const { linkSigningKey, orgApiKey } = this.secrets;
     const { stateMachine, stateMachineByName } = this.issuance;
     const rotation = this.rotation.stateMachine;
@@ -463,9 +464,10 @@ export class TokenWardenStack extends Stack {
       .bindAuditTable(audit, 'append', events)
       .bindMail(config.fromEmail);
     // The sweep reads due tokens from the byDue index only (never a scan), starts their rotations, expires tokens
-    // past expiry (closing their secrets) and revokes previous generations still live after their grace period.
+    // past expiry (closing their secrets) and revokes previous generations still live after their grace period; it
+    // lists each approver's open approvals (byOwner) for the approval reminders.
     f.sweep
-      .bindTable(records, 'write', byDue)
+      .bindTable(records, 'write', dueAndApprovers)
       .bindAuditTable(audit, 'append', events)
       .bindMail(config.fromEmail)
       .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')

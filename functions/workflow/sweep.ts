@@ -1,24 +1,16 @@
 import { envVar, readConfig } from '../composition/config';
-import {
-  atlassian,
-  auditLog,
-  mailer,
-  recordStore,
-  rotationStateMachineArn,
-  tokenVault,
-  workflows,
-} from '../composition/deps';
+import { atlassian, auditLog, recordStore, rotationStateMachineArn, tokenVault, workflows } from '../composition/deps';
 import { loadPolicy } from '../composition/policy-loader';
 import { systemClock } from '../domain/ports';
+import * as z from '../domain/schema';
 import { logger } from '../edge/logger';
 import { taskHandler } from '../edge/task';
-import { ORG_KEY_EXPIRY_TAG, sweep } from '../use-cases/sweep';
+import { ORG_KEY_EXPIRY_TAG, remindApprovers, sweep } from '../use-cases/sweep';
 
 const deps = {
   store: recordStore(),
   audit: auditLog(),
   workflows: workflows(),
-  mailer: mailer(),
   clock: systemClock,
   policy: loadPolicy(),
   rotationStateMachineArn: rotationStateMachineArn(),
@@ -32,8 +24,22 @@ const deps = {
   },
 };
 
-/** The daily sweep (EventBridge Scheduler, `rate(1 day)`): the safety net for lost schedules and failed rotations. */
-export const handler = taskHandler(async () => {
+/**
+ * What a schedule asks for: nothing (`{}`, the daily sweep), or `approval-reminders` (the hourly schedule: only the
+ * reminders of approvals waiting for a decision, whose marks are hours).
+ */
+export const sweepInput = z.object({ action: z.optional(z.enum(['approval-reminders'])) });
+
+/**
+ * The daily sweep (EventBridge Scheduler, `rate(1 day)`): the safety net for lost schedules and failed rotations, and
+ * the reminders; and, hourly, the approval reminders alone.
+ */
+export const handler = taskHandler(sweepInput, async (input) => {
+  if (input.action === 'approval-reminders') {
+    const report = await remindApprovers(deps);
+    logger.info('approval reminders recorded', { ...report });
+    return report;
+  }
   const report = await sweep(deps);
   logger.info('sweep finished', { ...report });
   return report;

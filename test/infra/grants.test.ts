@@ -99,11 +99,13 @@ describe('least-privilege grants', () => {
     );
   });
 
-  it('lets the sweep query the byDue index only: due tokens, never a scan of the others', () => {
+  it('lets the sweep query the byDue and byOwner indexes only: due tokens and open approvals, never a scan', () => {
     const onRecords = grantsOf(s, ENTRIES.sweep, 'dynamodb:Query').filter((st) =>
       list(st.Resource).includes(recordsArn),
     );
-    expect(onRecords.map((st) => list(st.Resource).sort())).toEqual([[recordsArn, `${recordsArn}/index/byDue`]]);
+    expect(onRecords.map((st) => list(st.Resource).sort())).toEqual([
+      [recordsArn, `${recordsArn}/index/byDue`, `${recordsArn}/index/byOwner`],
+    ]);
   });
 
   it('never grants a table action on a wildcard or on an index wildcard', () => {

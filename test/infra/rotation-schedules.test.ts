@@ -35,7 +35,7 @@ describe('RotationSchedules', () => {
     s.template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
   });
 
-  it('runs the daily sweep and the daily inventory once a day, on time, as the scheduler role, with an empty event', () => {
+  it('runs the daily sweep and the daily inventory once a day and the approval reminders hourly, on time, as the scheduler role', () => {
     // The personal-token scan's schedule starts its own workflow (test/infra/personal-token-scan.test.ts).
     const schedules = Object.values(s.template.findResources('AWS::Scheduler::Schedule')).filter(
       (r) => r.Properties.Name !== 'TokenWarden-daily-personal-token-scan',
@@ -52,6 +52,19 @@ describe('RotationSchedules', () => {
           Arn: { 'Fn::GetAtt': [functionId(s, ENTRIES.sweep), 'Arn'] },
           RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
           Input: '{}',
+        },
+      },
+      {
+        Name: 'TokenWarden-approval-reminders',
+        GroupName: { Ref: groupId },
+        Description: expect.any(String),
+        ScheduleExpression: 'rate(1 hour)',
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: 'ENABLED',
+        Target: {
+          Arn: { 'Fn::GetAtt': [functionId(s, ENTRIES.sweep), 'Arn'] },
+          RoleArn: { 'Fn::GetAtt': [roleId, 'Arn'] },
+          Input: '{"action":"approval-reminders"}',
         },
       },
       {
@@ -118,11 +131,12 @@ describe('RotationSchedules', () => {
     s.template.hasOutput('ScheduleGroupName', { Value: { Ref: groupId } });
   });
 
-  it('names the bus, the group and the sweep after the stack', () => {
+  it('names the bus, the group, the sweep and the approval reminders after the stack', () => {
     const other = synth({ stackName: 'Warden2' });
     other.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'Warden2-events' });
     other.template.hasResourceProperties('AWS::Scheduler::ScheduleGroup', { Name: 'Warden2-rotations' });
     other.template.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'Warden2-daily-sweep' });
+    other.template.hasResourceProperties('AWS::Scheduler::Schedule', { Name: 'Warden2-approval-reminders' });
     other.template.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'Warden2-rotation' });
   });
 });

@@ -270,6 +270,15 @@ describe('sweep', () => {
     expect(late.expired).toBeGreaterThanOrEqual(2);
     expect((await h.deps.store.getToken(a.tokenId))?.status).toBe('EXPIRED');
     expect((await h.deps.store.getToken(a.tokenId))?.nextRotationAt).toBeUndefined();
+    // The sweep records the expiry; the notifier's planner tells the owner and the admins, once.
+    const expiredMail = ses
+      .commandCalls(SendEmailCommand)
+      .filter((c) => (c.args[0].input.Content?.Simple?.Body?.Text?.Data ?? '').includes(`Token ${a.tokenId} `))
+      .filter((c) => /^Token expired: /.test(c.args[0].input.Content?.Simple?.Subject?.Data ?? ''));
+    expect(expiredMail.map((c) => c.args[0].input.Destination?.ToAddresses)).toEqual([
+      ['alice@example.com'],
+      ['admin@example.com'],
+    ]);
     // Its secret holds only dead tokens: no readers, scheduled for deletion, so the name can never hand another
     // member a secret that old CI still reads.
     const expiredSecret = await h.sm.send(new DescribeSecretCommand({ SecretId: a.secretName }));
@@ -438,7 +447,7 @@ describe('inventory', () => {
 });
 
 describe('organization API key expiry', () => {
-  it('emails the admins once a day from 14 days before the key expires, and not before', async () => {
+  it('records ORG_KEY_EXPIRING once a day from 14 days before the key expires, and not before; admins are emailed', async () => {
     const deps = () => ({
       ...rotationDeps(),
       atlassian: h.deps.atlassian,
@@ -458,5 +467,19 @@ describe('organization API key expiry', () => {
     expect(warnings()[0]?.args[0].input.Content?.Simple?.Subject?.Data).toBe(
       'Atlassian organization API key expires in 10 day(s)',
     );
+    const recorded = (await h.deps.audit.list('org-key')).filter((r) => r.event === 'ORG_KEY_EXPIRING');
+    expect(recorded).toEqual([
+      expect.objectContaining({
+        actor: 'token-warden',
+        requestId: 'org-key',
+        details: expect.objectContaining({ daysLeft: 10 }),
+      }),
+    ]);
+    // The next day: one more.
+    h.clock.advance(DAY);
+    daysLeft = 9;
+    await sweep(deps());
+    expect((await h.deps.audit.list('org-key')).filter((r) => r.event === 'ORG_KEY_EXPIRING')).toHaveLength(2);
+    expect(warnings()).toHaveLength(2);
   });
 });
