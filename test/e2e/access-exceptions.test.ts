@@ -142,6 +142,22 @@ async function approvalLink(id: string): Promise<string> {
   return links[0]!.link;
 }
 
+/**
+ * The outcome emails about the exception (subject "Access exception for …") as `[to, subject]`, sorted, once there
+ * are `count`: the notifier sends them from the exception's events a moment after the step that recorded them.
+ */
+async function outcomeEmails(id: string, count: number): Promise<[string, string][]> {
+  const told = await waitFor(
+    async () => {
+      const mails = (await rt.emailsAbout(id)).filter((m) => m.subject.startsWith('Access exception for'));
+      return mails.length >= count ? mails : undefined;
+    },
+    30_000,
+    `${count} outcome email(s) about ${id}`,
+  );
+  return told.map((m): [string, string] => [m.destination.to.join(','), m.subject]).sort();
+}
+
 /** The policies the member is in at the fake Atlassian. */
 async function policiesOf(email: string): Promise<string[]> {
   const answer = await rt.http(`${rt.urls.atlassian}/__control/policies`);
@@ -416,6 +432,10 @@ describe('Exceptions that move nobody, and an early end', () => {
     const states = await statesEntered(bob.exceptionId);
     expect(states).toContain('Close the exception');
     expect(states.filter((name) => MOVES.includes(name))).toEqual([]);
+    expect(await outcomeEmails(bob.exceptionId, 2)).toEqual([
+      [SEED.bob, `Access exception for ${SEED.bob} was rejected`],
+      [APPROVER, `Access exception for ${SEED.bob} was rejected`],
+    ]);
     expect(await policiesOf(SEED.bob)).toEqual([BLOCK]);
     expect(await allowMembers()).toEqual([SEED.alice]);
     expect((await createToken(SEED.bob, 'after the rejection')).status).toBe(403);
@@ -453,6 +473,21 @@ describe('Exceptions that move nobody, and an early end', () => {
     expect(await statesEntered(mine.exceptionId)).not.toContain('Move back into the block policy');
     await waitFor(async () => (await fakeStatus(token.id)) === 'REVOKED', 30_000, 'approver1’s token to be revoked');
     expect(await memberMyself(token)).toBe(401);
+    // Told by the notifier: the activation to the member, the end (with the tokens revoked) to member and approver.
+    const told = await outcomeEmails(mine.exceptionId, 3);
+    const endSubject = told.find(([to]) => to === APPROVER)?.[1];
+    expect(endSubject).toMatch(
+      new RegExp(
+        `^Access exception for ${SEED.approver1} ended \\(ENDED_EARLY\\); [1-9]\\d* personal token\\(s\\) of theirs revoked$`,
+      ),
+    );
+    expect(told).toEqual(
+      [
+        [APPROVER, endSubject],
+        [SEED.approver1, endSubject],
+        [SEED.approver1, `Access exception for ${SEED.approver1} is active until ${active.endsAt}`],
+      ].sort(),
+    );
     expect((await createToken(SEED.approver1, 'after the end')).status).toBe(403);
     const again = await rt.api('POST', `/access-exceptions/${mine.exceptionId}/end`, {
       token: await as(SEED.approver1),
