@@ -269,6 +269,21 @@ async function mailTo(runtime: LocalRuntime, email: string, id?: string) {
 
 const subjects = (mails: { subject: string }[]) => mails.map((m) => m.subject);
 
+/**
+ * The emails to `email` (about `id`), once at least `count` have arrived: the notifier sends them from the scan's
+ * events off its queue, a moment after the scan has ended.
+ */
+async function mailArrived(runtime: LocalRuntime, email: string, id: string | undefined, count: number) {
+  return waitFor(
+    async () => {
+      const mails = await mailTo(runtime, email, id);
+      return mails.length >= count ? mails : undefined;
+    },
+    30_000,
+    `${count} email(s) to ${email}${id === undefined ? '' : ` about ${id}`}`,
+  );
+}
+
 describe('Personal tokens on the shipped policy (report mode)', () => {
   afterAll(async () => {
     // Nothing below needs it: give its processes back.
@@ -529,7 +544,7 @@ describe('Personal tokens in revoke mode', () => {
       [SEED.alice, members.aliceScoped.id],
       [SEED.alice, seededId],
     ] as const) {
-      const notices = await mailTo(rt, email, id);
+      const notices = await mailArrived(rt, email, id, 1);
       expect({ id, subjects: subjects(notices) }).toEqual({
         id,
         subjects: [
@@ -542,7 +557,14 @@ describe('Personal tokens in revoke mode', () => {
     }
     expect(subjects(await mailTo(rt, SEED.bob))).toHaveLength(1);
     expect(await mailTo(rt, SECURITY)).toEqual([]);
-    const digests = (await mailTo(rt, SEED.admin)).filter((m) => m.subject.startsWith('Personal tokens:'));
+    const digests = await waitFor(
+      async () => {
+        const all = (await mailTo(rt, SEED.admin)).filter((m) => m.subject.startsWith('Personal tokens: 3 new,'));
+        return all.length > 0 ? all : undefined;
+      },
+      30_000,
+      'the digest of the scan',
+    );
     expect(subjects(digests)).toContain('Personal tokens: 3 new, 0 gone, 0 revoked');
   });
 
@@ -685,14 +707,14 @@ describe('Personal tokens in revoke mode', () => {
     expect(await mailTo(rt, SECURITY)).toEqual([]);
 
     // Each owner: one notice and one revocation email per token.
-    const bobMail = await mailTo(rt, SEED.bob, members.bob.id);
+    const bobMail = await mailArrived(rt, SEED.bob, members.bob.id, 2);
     expect(subjects(bobMail)).toEqual([
       expect.stringMatching(/will be revoked on/),
       'Your Atlassian API token "bob jenkins job" was revoked',
     ]);
     expect(bobMail[1]!.body.text).toContain('notice period ended');
     expect(subjects(await mailTo(rt, SEED.bob))).toHaveLength(2);
-    expect(subjects(await mailTo(rt, SEED.alice, seededId))).toEqual([
+    expect(subjects(await mailArrived(rt, SEED.alice, seededId, 2))).toEqual([
       expect.stringMatching(/will be revoked on/),
       'Your Atlassian API token "my laptop scripts" was revoked',
     ]);
