@@ -2,12 +2,15 @@
  * End to end: lifecycle events reach the policy's Slack channel through the real path — the function publishes
  * on the bus, the rule sends the event to the notifier's queue, the event source mapping invokes the notifier, and
  * the notifier posts to the webhook URL it reads from the channel's secret, which the runtime seeded with its local
- * sink. Faults of the sink drive the back-off, the duplicate and the refused-for-good paths.
+ * sink. Faults of the sink drive the back-off, the duplicate and the refused-for-good paths. The policy is the
+ * shipped one plus a Microsoft Teams channel that hears only issued jenkins-bot tokens.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetQueueAttributesCommand, ListQueuesCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { parseDocument } from 'yaml';
 import { LocalRuntime, type RequestView, requestBody, SEED, waitFor } from '../../local/driver';
 import { awsClientConfig, scanForLeaks } from './support/leaks';
 
@@ -17,6 +20,22 @@ jest.setTimeout(300_000);
 const SECRET = 'token-warden/chat/slack-security';
 const SINK = 'slack-security';
 const WAIT_MS = 60_000;
+/** The Teams channel this test adds to the shipped policy, and its sink. */
+const TEAMS_SECRET = 'token-warden/chat/teams-platform';
+const TEAMS_SINK = 'teams-platform';
+const policyFile = join(tmpdir(), `token-warden-e2e-notifier-policy-${process.pid}.yaml`);
+
+/** The shipped policy (its Slack channel as shipped) with a Teams channel for ISSUED of jenkins-bot. */
+function writePolicy(): void {
+  const doc = parseDocument(readFileSync(join(__dirname, '../../policy/policy.yaml'), 'utf8'));
+  const chat = (doc.toJS() as { notifications: { chat: { webhookSecretName: string }[] } }).notifications.chat;
+  expect(chat.map((c) => c.webhookSecretName)).toEqual([SECRET]);
+  doc.setIn(
+    ['notifications', 'chat'],
+    [...chat, { kind: 'teams', webhookSecretName: TEAMS_SECRET, events: ['ISSUED'], serviceAccounts: ['jenkins-bot'] }],
+  );
+  writeFileSync(policyFile, doc.toString());
+}
 
 interface Delivery {
   name: string;
@@ -44,7 +63,8 @@ let sqs: SQSClient;
 let queues: { events: string; deadLetters: string };
 
 beforeAll(async () => {
-  rt = await LocalRuntime.start('notifier');
+  writePolicy();
+  rt = await LocalRuntime.start('notifier', { policy: policyFile });
   alice = await rt.memberToken(SEED.alice);
   sqs = new SQSClient(awsClientConfig(rt));
   queues = await notifierQueues();
@@ -53,6 +73,7 @@ beforeAll(async () => {
 afterAll(async () => {
   sqs?.destroy();
   await rt?.dispose();
+  rmSync(policyFile, { force: true });
 });
 
 /** The notifier's queue (the one with a redrive policy) and its dead-letter queue, from the AWS endpoint. */
@@ -95,8 +116,8 @@ async function untilDrained(): Promise<void> {
   await waitFor(async () => (await depth(queues.events)) === 0, WAIT_MS, "the notifier's queue to drain");
 }
 
-async function deliveries(): Promise<Delivery[]> {
-  const answer = await rt.http(`${rt.urls.api}/local/webhooks?name=${SINK}`);
+async function deliveries(sink = SINK): Promise<Delivery[]> {
+  const answer = await rt.http(`${rt.urls.api}/local/webhooks?name=${sink}`);
   expect(answer.status).toBe(200);
   return (answer.json as { items: Delivery[] }).items;
 }
@@ -238,6 +259,41 @@ describe('Chat notifications through the local runtime', () => {
     for (const m of await deliveries()) expect(JSON.stringify(m.body)).not.toContain(token);
   });
 
+  it("posts ISSUED to the Teams channel as an Adaptive Card linking to the token's page, and nothing else", async () => {
+    // Prepare
+    const { requestId } = await submit('notify-teams');
+
+    // Act
+    const issued = await approve(requestId);
+    const [card, ...more] = await waitFor(
+      async () => {
+        // Card text is Markdown-escaped (`req\_…`): the token name has nothing to escape.
+        const found = (await deliveries(TEAMS_SINK)).filter((d) => JSON.stringify(d.body).includes('"notify-teams"'));
+        return found.length > 0 && found;
+      },
+      WAIT_MS,
+      'the Teams card',
+    );
+
+    // Assess: a Workflows webhook message holding one Adaptive Card 1.4.
+    await untilDrained();
+    expect(more).toEqual([]);
+    const body = card!.body as unknown as {
+      type: string;
+      attachments: { contentType: string; content: { type: string; version: string; body: { text?: string }[] } }[];
+    };
+    expect(body.type).toBe('message');
+    expect(body.attachments).toHaveLength(1);
+    expect(body.attachments[0]!.contentType).toBe('application/vnd.microsoft.card.adaptive');
+    expect(body.attachments[0]!.content).toMatchObject({ type: 'AdaptiveCard', version: '1.4' });
+    expect(body.attachments[0]!.content.body[0]!.text).toMatch(/^Token request issued: jenkins-bot/);
+    expect(linksOf(card!).filter((l) => !l.startsWith('http://adaptivecards.io/'))).toEqual([
+      `${rt.urls.api}/console/tokens/${issued.tokenId}`,
+    ]);
+    // The channel hears ISSUED only: the request's REQUESTED and APPROVED went to Slack alone.
+    expect((await messagesAbout(requestId)).map(eventOf).sort()).toEqual(['APPROVED', 'ISSUED', 'REQUESTED']);
+  });
+
   it('waits as a 429 Retry-After asks, then delivers the message exactly once', async () => {
     // Prepare
     await untilDrained();
@@ -346,7 +402,9 @@ describe('Chat notifications through the local runtime', () => {
     const report = await scanForLeaks(rt);
 
     // Assess
-    expect(report.secrets.map((s) => s.label)).toEqual(expect.arrayContaining([expect.stringContaining(SECRET)]));
+    expect(report.secrets.map((s) => s.label)).toEqual(
+      expect.arrayContaining([expect.stringContaining(SECRET), expect.stringContaining(TEAMS_SECRET)]),
+    );
     expect(report.sources).toEqual(expect.arrayContaining(['data dir: webhooks.json']));
     expect(report.secretLeaks).toEqual([]);
     expect(report.taskTokenLeaks).toEqual([]);

@@ -45,10 +45,33 @@ export async function setHandlerEnvironment(dynamo: LocalDynamo, extra: Record<s
     FROM_EMAIL: 'token-warden@example.com',
     APPROVAL_BASE_URL: 'https://api.example.com',
     CONSOLE_URL: 'https://console.example.com/',
+    QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/token-warden-notifier',
     POLICY_FILE: bundledPolicyFile(),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     ...extra,
   });
+}
+
+/**
+ * The SQS event the notifier's queue would deliver for the lifecycle events in these `PutEvents` inputs (the bus
+ * mock's calls): the rule's envelope around each entry's detail, one record per entry.
+ */
+export function notifierEventOf(inputs: readonly PutEventsCommand['input'][]) {
+  const entries = inputs.flatMap((input) => input.Entries ?? []);
+  return {
+    Records: entries.map((entry, i) => ({
+      messageId: `m-${i}`,
+      receiptHandle: `r-${i}`,
+      attributes: { ApproximateReceiveCount: '1' },
+      body: JSON.stringify({
+        id: `e-${i}`,
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        time: (entry.Time ?? new Date()).toISOString(),
+        detail: JSON.parse(entry.Detail ?? '{}'),
+      }),
+    })),
+  };
 }
 
 /** An API handler as the tests call it. */

@@ -39,6 +39,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import fc from 'fast-check';
 import { AtlassianClient } from '../../../functions/adapters/atlassian/client';
@@ -57,6 +58,7 @@ import {
   approvalAwsMocks,
   createPersonalTokenAt,
   movePolicyMemberAt,
+  notifierEventOf,
   seedAccessException,
   setHandlerEnvironment,
 } from '../../support/handler-env';
@@ -252,7 +254,12 @@ async function seedRequest(email: string, name: string, withApproval: boolean): 
   const requestId = JSON.parse(res.body).requestId as string;
   if (withApproval) {
     ses.resetHistory();
+    eventBridge.resetHistory();
     await requestApproval({ requestId, taskToken: `task-token-${requestId}` }, lambdaContext);
+    // The approvers' emails come from the notifier, fed the events the step published.
+    const published = eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input);
+    const { batchItemFailures } = await notifier(notifierEventOf(published), lambdaContext);
+    if (batchItemFailures.length > 0) throw new Error('the notifier did not tell every event');
     for (const call of ses.commandCalls(SendEmailCommand)) {
       const text = call.args[0].input.Content?.Simple?.Body?.Text?.Data ?? '';
       const line = text.split('\n').find((l) => l.startsWith('https://'));
@@ -451,6 +458,7 @@ async function seedExceptionApproval(): Promise<void> {
 }
 
 let requestApproval: Task;
+let notifier: (event: ReturnType<typeof notifierEventOf>, context: typeof lambdaContext) => Promise<SQSBatchResponse>;
 const fakeUrl = () => `http://127.0.0.1:${(fakeServer.address() as AddressInfo).port}`;
 
 beforeAll(async () => {
@@ -496,6 +504,7 @@ beforeAll(async () => {
     if (scan.status !== 'COMPLETE') throw new Error(`scan ${scanId} ended ${scan.status}: ${scan.error ?? ''}`);
   };
   requestApproval = (await import('../../../functions/workflow/request-approval')).handler;
+  notifier = (await import('../../../functions/events/notifier')).handler as unknown as typeof notifier;
   store = createRecordStore(dynamo.doc, dynamo.tableName);
 
   seeded.requests.alice.push(await seedRequest(EMAILS.alice, 'seed-alice-1', true));
