@@ -375,7 +375,6 @@ export class TokenWardenStack extends Stack {
     f.tokens
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail)
       .bindRotationSchedules(schedules, 'delete')
       .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')
       .bindStopExecutions(this.rotation.stateMachineName)
@@ -410,18 +409,16 @@ export class TokenWardenStack extends Stack {
       .bindAuditTable(audit, 'append', events)
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindStateMachine(stateMachineByName, ['respond'])
-      .bindMail(config.fromEmail)
       .addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
-    // Manual issuance. request-upload seals the wait's task token with the link key on the mint record and emails the
-    // admins their links; it resumes its own task when the upload arrived before a retried or re-driven attempt, in
-    // either workflow (hence respond, by name: it is one of their steps).
+    // Manual issuance. request-upload seals the wait's task token with the link key on the mint record and records
+    // one upload request per admin (the notifier emails their links); it resumes its own task when the upload arrived
+    // before a retried or re-driven attempt, in either workflow (hence respond, by name: it is one of their steps).
     f.requestUpload
       .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindStateMachine(stateMachineByName, ['respond'])
-      .bindStateMachine(this.rotation.stateMachineByName, ['respond'])
-      .bindMail(config.fromEmail)
-      .addEnvironment('APPROVAL_BASE_URL', approvalBaseUrl);
+      .bindStateMachine(this.rotation.stateMachineByName, ['respond']);
     // The upload page checks the link (link key), finds the labelled token at Atlassian (org key), stages the value
     // as AWSPENDING (PutSecretValue; it drops that label again when the wait ended meanwhile), audits the upload and
     // resumes whichever workflow waits for it.
@@ -433,10 +430,7 @@ export class TokenWardenStack extends Stack {
       .bindTokenSecrets('put', 'stage')
       .bindStateMachine(stateMachineByName, ['respond'])
       .bindStateMachine(this.rotation.stateMachineByName, ['respond']);
-    f.closeRequest
-      .bindTable(records, 'write', indexes)
-      .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail);
+    f.closeRequest.bindTable(records, 'write', indexes).bindAuditTable(audit, 'append', events);
     f.mintToken.bindTable(records, 'write', indexes).bindAtlassian(orgApiKey, atlassian).bindTokenSecrets('create');
     // Verify records the VERIFIED state of the generation, hence write.
     f.verifyToken.bindTable(records, 'write', indexes).bindAtlassian(orgApiKey, atlassian).bindTokenSecrets('read');
@@ -446,7 +440,6 @@ export class TokenWardenStack extends Stack {
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
       .bindTokenSecrets('stage')
-      .bindMail(config.fromEmail)
       .bindRotationSchedules(schedules, 'write');
     // A failed first issuance leaves a secret with no current value: discard schedules its deletion.
     f.discardToken
@@ -457,19 +450,14 @@ export class TokenWardenStack extends Stack {
     f.revokePrevious
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail)
       .bindAtlassian(orgApiKey, atlassian);
-    f.recordRotationFailure
-      .bindTable(records, 'write', indexes)
-      .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail);
+    f.recordRotationFailure.bindTable(records, 'write', indexes).bindAuditTable(audit, 'append', events);
     // The sweep reads due tokens from the byDue index only (never a scan), starts their rotations, expires tokens
     // past expiry (closing their secrets) and revokes previous generations still live after their grace period; it
     // lists each approver's open approvals (byOwner) for the approval reminders.
     f.sweep
       .bindTable(records, 'write', dueAndApprovers)
       .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail)
       .bindStateMachine(rotation, ['start'], 'ROTATION_STATE_MACHINE_ARN')
       .bindAtlassian(orgApiKey, atlassian)
       .bindTokenSecrets('unshare', 'delete');
@@ -477,28 +465,24 @@ export class TokenWardenStack extends Stack {
     f.sweep.role.addToPrincipalPolicy(
       new PolicyStatement({ actions: ['secretsmanager:DescribeSecret'], resources: [orgApiKey.secretArn] }),
     );
-    // Members' notices name the console; until it is deployed apart, the API's base URL.
+    // Messages name the console; until it is deployed apart, below the API's base URL.
     const consoleUrl = `${approvalBaseUrl}/console/`;
     // The personal-token routes read and revoke records, start scans (the scan lock is a record), revoke a token at
-    // Atlassian, tell its owner, and look a governed token up in its service account's listing (409).
+    // Atlassian, and look a governed token up in its service account's listing (409).
     f.personalTokens
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail)
       .bindAtlassian(orgApiKey, atlassian)
-      .bindStateMachine(this.personalTokenScan.stateMachine, ['start'], 'SCAN_STATE_MACHINE_ARN')
-      .addEnvironment('CONSOLE_URL', consoleUrl);
-    // The scan pages the org's tokens at Atlassian, reads them in batches, writes what changed, revokes what is due
-    // and mails owners and admins.
+      .bindStateMachine(this.personalTokenScan.stateMachine, ['start'], 'SCAN_STATE_MACHINE_ARN');
+    // The scan pages the org's tokens at Atlassian, reads them in batches, writes what changed and revokes what is
+    // due; its events tell owners and admins (the notifier mails them).
     f.personalTokenScan
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail)
-      .bindAtlassian(orgApiKey, atlassian)
-      .addEnvironment('CONSOLE_URL', consoleUrl);
+      .bindAtlassian(orgApiKey, atlassian);
     // Exceptions: the routes create and read exceptions, start the workflow, and unseal the approval task token to
-    // resume it on cancel. The steps move members between authentication policies (Admin Control), revoke the
-    // member's personal tokens, and mail the member, approvers and admins.
+    // resume it on cancel. The steps move members between authentication policies (Admin Control) and revoke the
+    // member's personal tokens; their events tell the member, approvers and admins (the notifier mails them).
     f.accessExceptions
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
@@ -507,7 +491,6 @@ export class TokenWardenStack extends Stack {
     f.accessExceptionStep
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail)
       .bindAtlassian(orgApiKey, atlassian);
     // The shared approval step and page also serve the exception workflow: they resume its task (by name, since the
     // workflow invokes the step).
@@ -549,7 +532,6 @@ export class TokenWardenStack extends Stack {
     f.inventory
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)
-      .bindMail(config.fromEmail)
       .bindAtlassian(orgApiKey, atlassian);
   }
 }

@@ -100,12 +100,11 @@ export const revocationStarter = /* @__PURE__ */ once(() => {
   };
 });
 
-/** What a scheduled or workflow step that calls Atlassian, records, audits and emails needs (inventory, revoke-previous). */
+/** What a scheduled or workflow step that calls Atlassian, records and audits needs (inventory, revoke-previous). */
 export const atlassianStepDeps = () => ({
   store: recordStore(),
   audit: auditLog(),
   atlassian: atlassian(),
-  mailer: mailer(),
   clock: systemClock,
   policy: loadPolicy(),
 });

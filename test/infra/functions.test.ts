@@ -31,38 +31,44 @@ const SCHEDULES = ['SCHEDULE_GROUP_NAME', 'SCHEDULER_ROLE_ARN', 'ROTATION_STATE_
 /** The variables each function gets beyond the common ones: what its handler reads, nothing more. */
 const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.tokenRequests]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'ISSUANCE_STATE_MACHINE_ARN'],
-  [ENTRIES.tokens]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES, ...ATLASSIAN, 'REVOCATION_STATE_MACHINE_ARN'],
+  [ENTRIES.tokens]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES, ...ATLASSIAN, 'REVOCATION_STATE_MACHINE_ARN'],
   [ENTRIES.admin]: ['TABLE_NAME', 'AUDIT_TABLE_NAME'],
   [ENTRIES.personalTokens]: [
     'TABLE_NAME',
     ...AUDIT,
-    'FROM_EMAIL',
+
     ...ATLASSIAN,
     'SCAN_STATE_MACHINE_ARN',
-    'CONSOLE_URL',
   ],
-  [ENTRIES.personalTokenScan]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN, 'CONSOLE_URL'],
+  [ENTRIES.personalTokenScan]: ['TABLE_NAME', ...AUDIT, ...ATLASSIAN],
   [ENTRIES.approvals]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'APPROVAL_BASE_URL'],
   [ENTRIES.uploads]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', ...ATLASSIAN],
   [ENTRIES.health]: [],
-  [ENTRIES.requestApproval]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
-  [ENTRIES.requestUpload]: ['TABLE_NAME', 'LINK_SIGNING_SECRET_ID', 'FROM_EMAIL', 'APPROVAL_BASE_URL'],
-  [ENTRIES.closeRequest]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL'],
+  [ENTRIES.requestApproval]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'APPROVAL_BASE_URL'],
+  [ENTRIES.requestUpload]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID'],
+  [ENTRIES.closeRequest]: ['TABLE_NAME', ...AUDIT],
   [ENTRIES.mintToken]: ['TABLE_NAME', ...ATLASSIAN, 'SECRETS_KMS_KEY_ID'],
   [ENTRIES.verifyToken]: ['TABLE_NAME', ...ATLASSIAN],
-  [ENTRIES.promoteToken]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...SCHEDULES],
+  [ENTRIES.promoteToken]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES],
   [ENTRIES.discardToken]: ['TABLE_NAME', ...ATLASSIAN],
   [ENTRIES.beginRotation]: ['TABLE_NAME'],
-  [ENTRIES.revokePrevious]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
-  [ENTRIES.recordRotationFailure]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL'],
+  [ENTRIES.revokePrevious]: ['TABLE_NAME', ...AUDIT, ...ATLASSIAN],
+  [ENTRIES.recordRotationFailure]: ['TABLE_NAME', ...AUDIT],
   [ENTRIES.finishRevocation]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES, ...ATLASSIAN],
-  [ENTRIES.sweep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', 'ROTATION_STATE_MACHINE_ARN', ...ATLASSIAN],
-  [ENTRIES.inventory]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
+  [ENTRIES.sweep]: ['TABLE_NAME', ...AUDIT, 'ROTATION_STATE_MACHINE_ARN', ...ATLASSIAN],
+  [ENTRIES.inventory]: ['TABLE_NAME', ...AUDIT, ...ATLASSIAN],
   [ENTRIES.accessExceptions]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID', 'EXCEPTION_STATE_MACHINE_ARN'],
-  [ENTRIES.accessExceptionStep]: ['TABLE_NAME', ...AUDIT, 'FROM_EMAIL', ...ATLASSIAN],
+  [ENTRIES.accessExceptionStep]: ['TABLE_NAME', ...AUDIT, ...ATLASSIAN],
   [ENTRIES.console]: ['TABLE_NAME', ...AUDIT, 'LINK_SIGNING_SECRET_ID'],
   [ENTRIES.consoleAssets]: ['CONSOLE_ISSUER', 'CONSOLE_CLIENT_ID', 'CONSOLE_CONNECT_ORIGINS'],
-  [ENTRIES.notifier]: ['TABLE_NAME', 'QUEUE_URL', 'CONSOLE_URL'],
+  [ENTRIES.notifier]: [
+    'TABLE_NAME',
+    'QUEUE_URL',
+    'CONSOLE_URL',
+    'FROM_EMAIL',
+    'LINK_SIGNING_SECRET_ID',
+    'APPROVAL_BASE_URL',
+  ],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */
@@ -175,15 +181,14 @@ describe('Token Warden functions', () => {
       LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
     });
     const apiId = logicalId(s, s.stack.api.api.node.defaultChild as CfnResource);
-    expect(environmentOf(s, ENTRIES.requestApproval)).toMatchObject({
+    expect(environmentOf(s, ENTRIES.notifier)).toMatchObject({
       FROM_EMAIL: 'token-warden@example.com',
       APPROVAL_BASE_URL: `https://${apiId}.execute-api.us-east-1.amazonaws.com`,
+      LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
     });
     expect(environmentOf(s, ENTRIES.requestUpload)).toMatchObject({
       TABLE_NAME: logicalId(s, s.stack.store.records.node.defaultChild as CfnResource),
       LINK_SIGNING_SECRET_ID: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key',
-      FROM_EMAIL: 'token-warden@example.com',
-      APPROVAL_BASE_URL: `https://${apiId}.execute-api.us-east-1.amazonaws.com`,
     });
     expect(environmentOf(s, ENTRIES.uploads)).toMatchObject({
       TABLE_NAME: logicalId(s, s.stack.store.records.node.defaultChild as CfnResource),
@@ -290,7 +295,10 @@ describe('Token Warden functions', () => {
       atlassianSiteBaseUrl: 'http://127.0.0.1:4610/sites/{site}',
     });
     expect(environmentOf(other, ENTRIES.approvals)).toMatchObject({ APPROVAL_BASE_URL: 'https://warden.corp.example' });
-    expect(environmentOf(other, ENTRIES.requestApproval)).toMatchObject({ FROM_EMAIL: 'warden@corp.example' });
+    expect(environmentOf(other, ENTRIES.notifier)).toMatchObject({
+      FROM_EMAIL: 'warden@corp.example',
+      APPROVAL_BASE_URL: 'https://warden.corp.example',
+    });
     expect(environmentOf(other, ENTRIES.discardToken)).toMatchObject({
       ORG_API_KEY_SECRET_ID: 'corp/atlassian-key',
       ATLASSIAN_API_BASE_URL: 'http://127.0.0.1:4610',

@@ -38,6 +38,7 @@ const APPENDERS = [
   ENTRIES.approvals,
   ENTRIES.uploads,
   ENTRIES.requestApproval,
+  ENTRIES.requestUpload,
   ENTRIES.closeRequest,
   ENTRIES.promoteToken,
   ENTRIES.revokePrevious,
@@ -297,7 +298,7 @@ describe('least-privilege grants', () => {
     expect(grantsOf(s, ENTRIES.console, 'states:StartExecution')).toEqual([]);
   });
 
-  it('gives the access-exception steps exactly the table, audit, the org key and mail, and no workflow access', () => {
+  it('gives the access-exception steps exactly the table, audit and the org key, and no workflow access or mail', () => {
     const actions = [...actionsOf(s, ENTRIES.accessExceptionStep)].filter((a) => !a.startsWith('kms:'));
     expect(actions.sort()).toEqual(
       [
@@ -307,7 +308,6 @@ describe('least-privilege grants', () => {
         'events:PutEvents',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
-        'ses:SendEmail',
       ].sort(),
     );
     // The org key moves members between policies and revokes their tokens; the link key is not needed here.
@@ -325,21 +325,17 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('gives request-upload exactly the table, the link key, mail and task responses', () => {
+  it('gives request-upload exactly the table, audit, the link key and task responses, and no mail', () => {
     const linkKey = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key';
     const actions = [...actionsOf(s, ENTRIES.requestUpload)].filter((a) => !a.startsWith('kms:'));
     expect(actions.sort()).toEqual(
       [
         ...LOGS,
         ...XRAY,
-        'dynamodb:DeleteItem',
-        'dynamodb:GetItem',
-        'dynamodb:PutItem',
-        'dynamodb:Query',
-        'dynamodb:UpdateItem',
+        ...TABLE_WRITE,
+        'events:PutEvents',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
-        'ses:SendEmail',
         'states:SendTaskFailure',
         'states:SendTaskHeartbeat',
         'states:SendTaskSuccess',
@@ -461,6 +457,7 @@ describe('least-privilege grants', () => {
     );
     expect(readers.sort()).toEqual(
       [
+        ENTRIES.notifier,
         ENTRIES.tokenRequests,
         ENTRIES.approvals,
         ENTRIES.requestApproval,
@@ -495,23 +492,8 @@ describe('least-privilege grants', () => {
     );
   });
 
-  it('sends mail only from the configured address', () => {
-    expect(holders(s, 'ses:SendEmail').sort()).toEqual(
-      [
-        ENTRIES.requestApproval,
-        ENTRIES.requestUpload,
-        ENTRIES.closeRequest,
-        ENTRIES.promoteToken,
-        ENTRIES.tokens,
-        ENTRIES.revokePrevious,
-        ENTRIES.recordRotationFailure,
-        ENTRIES.sweep,
-        ENTRIES.inventory,
-        ENTRIES.personalTokens,
-        ENTRIES.personalTokenScan,
-        ENTRIES.accessExceptionStep,
-      ].sort(),
-    );
+  it('sends mail only from the notifier, and only from the configured address', () => {
+    expect(holders(s, 'ses:SendEmail')).toEqual([ENTRIES.notifier]);
     for (const entry of holders(s, 'ses:SendEmail')) {
       expect(grantsOf(s, entry, 'ses:SendEmail')).toEqual([
         {

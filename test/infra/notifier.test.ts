@@ -16,6 +16,7 @@ import {
 
 const XRAY = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 const LOGS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+const LINK_KEY = 'arn:aws:secretsmanager:us-east-1:000000000000:secret:TokenWarden/link-signing-key';
 const MARKER_WRITES = ['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 const CONSUME = [
   'sqs:ChangeMessageVisibility',
@@ -126,12 +127,30 @@ describe('Notifier', () => {
     ]);
   });
 
-  it("gives the notifier reads of the records table, writes to its NOTE# markers, its queue and the channels' secrets, nothing else", () => {
+  it("gives the notifier reads of the records table, writes to its NOTE# markers, its queue, the link key, the channels' secrets and mail, nothing else", () => {
     // Assess
     const actions = [...actionsOf(s, ENTRIES.notifier)].filter((a) => !a.startsWith('kms:'));
     expect(actions.sort()).toEqual(
-      [...LOGS, ...XRAY, 'dynamodb:GetItem', ...MARKER_WRITES, ...CONSUME, 'secretsmanager:GetSecretValue'].sort(),
+      [
+        ...LOGS,
+        ...XRAY,
+        'dynamodb:GetItem',
+        'dynamodb:BatchGetItem',
+        ...MARKER_WRITES,
+        ...CONSUME,
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:DescribeSecret',
+        'ses:SendEmail',
+      ].sort(),
     );
+    // It signs approval and upload links: the link key, read only.
+    expect(statementsOf(s, ENTRIES.notifier).filter((st) => list(st.Resource).includes(LINK_KEY))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: LINK_KEY,
+      },
+    ]);
     for (const st of statementsOf(s, ENTRIES.notifier).filter((st) =>
       list(st.Action).some((a) => a.startsWith('sqs:')),
     )) {
@@ -143,7 +162,7 @@ describe('Notifier', () => {
       list(st.Action).some((a) => a.startsWith('dynamodb:')),
     );
     expect(onTable.map((st) => ({ ...st, Action: list(st.Action).sort() }))).toEqual([
-      { Effect: 'Allow', Action: ['dynamodb:GetItem'], Resource: recordsArn },
+      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], Resource: recordsArn },
       {
         Effect: 'Allow',
         Action: MARKER_WRITES,
@@ -170,9 +189,11 @@ describe('Notifier', () => {
     const withoutChat = synth({ policy: writePolicy(none) });
 
     // Assess
-    const reads = statementsOf(withChat, ENTRIES.notifier).filter((st) =>
-      list(st.Action).includes('secretsmanager:GetSecretValue'),
-    );
+    const chatReads = (synthesized: typeof s) =>
+      statementsOf(synthesized, ENTRIES.notifier).filter(
+        (st) => list(st.Action).includes('secretsmanager:GetSecretValue') && !list(st.Resource).includes(LINK_KEY),
+      );
+    const reads = chatReads(withChat);
     expect(reads).toEqual([
       {
         Effect: 'Allow',
@@ -180,13 +201,9 @@ describe('Notifier', () => {
         Resource: [secretArn('token-warden/chat/slack-security'), secretArn('token-warden/chat/teams-ops')],
       },
     ]);
-    expect(actionsOf(withChat, ENTRIES.notifier)).not.toContain('secretsmanager:DescribeSecret');
-    expect(actionsOf(withoutChat, ENTRIES.notifier)).not.toContain('secretsmanager:GetSecretValue');
-    expect(
-      statementsOf(s, ENTRIES.notifier)
-        .filter((st) => list(st.Action).includes('secretsmanager:GetSecretValue'))
-        .flatMap((st) => list(st.Resource)),
-    ).toEqual([secretArn('token-warden/chat/slack-security')]);
+    expect(reads.flatMap((st) => list(st.Action))).not.toContain('secretsmanager:DescribeSecret');
+    expect(chatReads(withoutChat)).toEqual([]);
+    expect(chatReads(s).flatMap((st) => list(st.Resource))).toEqual([secretArn('token-warden/chat/slack-security')]);
   });
 
   it('tells the notifier its queue and the console', () => {
