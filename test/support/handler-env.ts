@@ -3,6 +3,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import {
   activate,
@@ -72,6 +73,26 @@ export function notifierEventOf(inputs: readonly PutEventsCommand['input'][]) {
       }),
     })),
   };
+}
+
+/** The notifier's handler as the tests call it. */
+export type NotifierFunction = (
+  event: ReturnType<typeof notifierEventOf>,
+  context: typeof lambdaContext,
+) => Promise<SQSBatchResponse>;
+
+/**
+ * Delivers to the notifier every lifecycle event the bus mock received since its history was last reset, as its
+ * queue would (an event delivered before is a duplicate: the notifier sends nothing twice). Throws unless every
+ * event was told.
+ */
+export async function notifyPublished(
+  eventBridge: AwsClientStub<EventBridgeClient>,
+  notifier: NotifierFunction,
+): Promise<void> {
+  const published = eventBridge.commandCalls(PutEventsCommand).map((c) => c.args[0].input);
+  const { batchItemFailures } = await notifier(notifierEventOf(published), lambdaContext);
+  if (batchItemFailures.length > 0) throw new Error(`the notifier failed ${batchItemFailures.length} event(s)`);
 }
 
 /** An API handler as the tests call it. */

@@ -6,6 +6,8 @@ import {
   type ApiFunction,
   approvalAwsMocks,
   callApi,
+  type NotifierFunction,
+  notifyPublished,
   setHandlerEnvironment,
   stubApprovalAws,
 } from '../../support/handler-env';
@@ -17,6 +19,7 @@ let requests: ApiFunction;
 let approvals: ApiFunction;
 let requestApproval: (event: unknown, context: typeof lambdaContext) => Promise<unknown>;
 let closeRequest: (event: unknown, context: typeof lambdaContext) => Promise<unknown>;
+let notifier: NotifierFunction;
 
 const body = {
   serviceAccount: 'jenkins-bot',
@@ -34,6 +37,7 @@ beforeAll(async () => {
   ({ handler: approvals } = await import('../../../functions/api/approvals'));
   ({ handler: requestApproval } = await import('../../../functions/workflow/request-approval'));
   ({ handler: closeRequest } = await import('../../../functions/workflow/close-request'));
+  notifier = (await import('../../../functions/events/notifier')).handler as unknown as NotifierFunction;
 });
 
 afterAll(async () => {
@@ -52,6 +56,8 @@ async function pendingRequest(name: string, taskToken = `task-token-${name}`) {
   });
   const requestId = JSON.parse(created.body).requestId as string;
   await requestApproval({ requestId, taskToken }, lambdaContext);
+  // The approvers' emails come from the notifier, fed what the step published.
+  await notifyPublished(eventBridge, notifier);
   const links = ses.commandCalls(SendEmailCommand).map((c) => {
     const input = c.args[0].input;
     const text = input.Content?.Simple?.Body?.Text?.Data ?? '';
@@ -100,6 +106,7 @@ describe('approval emails', () => {
     const { requestId, links } = await pendingRequest('twice');
     ses.resetHistory();
     await requestApproval({ requestId, taskToken: 'task-token-again' }, lambdaContext);
+    await notifyPublished(eventBridge, notifier);
     expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
     expect(links).toHaveLength(2);
   });
@@ -215,6 +222,7 @@ describe('the approval page', () => {
     ses.resetHistory();
     await closeRequest({ requestId, outcome: 'EXPIRED' }, lambdaContext);
     await closeRequest({ requestId, outcome: 'EXPIRED' }, lambdaContext);
+    await notifyPublished(eventBridge, notifier);
     const sent = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input.Destination?.ToAddresses?.[0]);
     expect(sent.sort()).toEqual(['alice@example.com', 'approver1@example.com', 'approver2@example.com']);
     expect((await open(links[0]!.url)).status).toBe(409);

@@ -18,6 +18,8 @@ import {
   type ApiFunction,
   approvalAwsMocks,
   callApi,
+  type NotifierFunction,
+  notifyPublished,
   setHandlerEnvironment,
   stubApprovalAws,
 } from '../../support/handler-env';
@@ -28,6 +30,7 @@ let dynamo: LocalDynamo;
 let requests: ApiFunction;
 let approvals: ApiFunction;
 let requestApproval: (event: unknown, context: typeof lambdaContext) => Promise<unknown>;
+let notifier: NotifierFunction;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'tw-approver-sign-in-'));
 let idp: Server;
@@ -64,6 +67,7 @@ beforeAll(async () => {
   ({ handler: requests } = await import('../../../functions/api/token-requests'));
   ({ handler: approvals } = await import('../../../functions/api/approvals'));
   ({ handler: requestApproval } = await import('../../../functions/workflow/request-approval'));
+  notifier = (await import('../../../functions/events/notifier')).handler as unknown as NotifierFunction;
 });
 
 afterAll(async () => {
@@ -90,6 +94,8 @@ async function pendingLink(name: string): Promise<URL> {
   });
   const requestId = JSON.parse(created.body).requestId as string;
   await requestApproval({ requestId, taskToken: `task-${name}` }, lambdaContext);
+  // The emails come from the notifier, fed what the step published.
+  await notifyPublished(eventBridge, notifier);
   for (const call of ses.commandCalls(SendEmailCommand)) {
     const input = call.args[0].input;
     if (input.Destination?.ToAddresses?.[0] !== 'approver1@example.com') continue;

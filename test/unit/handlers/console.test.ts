@@ -21,6 +21,8 @@ import {
   type ApiFunction,
   approvalAwsMocks,
   callApi,
+  type NotifierFunction,
+  notifyPublished,
   seedAccessException,
   setHandlerEnvironment,
   stubApprovalAws,
@@ -60,6 +62,7 @@ let consoleApi: ApiFunction;
 let requests: ApiFunction;
 let approvalPage: ApiFunction;
 let requestApproval: (event: unknown, context: typeof lambdaContext) => Promise<unknown>;
+let notifier: NotifierFunction;
 
 async function call(spec: EventSpec) {
   const res = await callApi(consoleApi, spec);
@@ -100,6 +103,8 @@ async function pendingRequest(serviceAccount = 'jenkins-bot') {
   const requestId = JSON.parse(created.body).requestId as string;
   const taskToken = `task-token-${name}`;
   await requestApproval({ requestId, taskToken }, lambdaContext);
+  // The emails come from the notifier, fed what the step published.
+  await notifyPublished(mocks.eventBridge, notifier);
   return { requestId, taskToken, approvalOf: (approver: string) => approvalIdFor(requestId, approver) };
 }
 
@@ -180,6 +185,7 @@ beforeAll(async () => {
   ({ handler: requests } = await import('../../../functions/api/token-requests'));
   ({ handler: approvalPage } = await import('../../../functions/api/approvals'));
   ({ handler: requestApproval } = await import('../../../functions/workflow/request-approval'));
+  notifier = (await import('../../../functions/events/notifier')).handler as unknown as NotifierFunction;
 }, 60_000);
 
 afterAll(async () => {

@@ -31,7 +31,12 @@ import { logger } from '../../../functions/edge/logger';
 import { createFakeAtlassian, DEMO_SEED } from '../../../local/fake-atlassian';
 import { type LocalDynamo, startDynamo } from '../../support/dynamo';
 import { apiEvent, type EventSpec, lambdaContext } from '../../support/events';
-import { approvalAwsMocks, setHandlerEnvironment } from '../../support/handler-env';
+import {
+  approvalAwsMocks,
+  type NotifierFunction,
+  notifyPublished,
+  setHandlerEnvironment,
+} from '../../support/handler-env';
 
 const { sfn, eventBridge, ses, secrets } = approvalAwsMocks();
 
@@ -48,6 +53,7 @@ let atlassian: AtlassianClient;
 let store: RecordStore;
 let uploads: Api;
 let requestUpload: Task;
+let notifier: NotifierFunction;
 let policyFile: string;
 
 beforeAll(async () => {
@@ -73,6 +79,7 @@ beforeAll(async () => {
   });
   ({ handler: uploads } = await import('../../../functions/api/uploads'));
   ({ handler: requestUpload } = await import('../../../functions/workflow/request-upload'));
+  notifier = (await import('../../../functions/events/notifier')).handler as unknown as NotifierFunction;
 });
 
 afterAll(async () => {
@@ -143,6 +150,8 @@ async function awaitingUpload(name: string) {
   });
   const taskToken = `task-token-${name}`;
   await requestUpload({ tokenId, generation: 1, requestId, taskToken }, lambdaContext);
+  // The emails come from the notifier, fed what the step published.
+  await notifyPublished(eventBridge, notifier);
   const [email] = ses.commandCalls(SendEmailCommand).map((c) => c.args[0].input);
   const text = email?.Content?.Simple?.Body?.Text?.Data ?? '';
   const url = new URL(text.split('\n').find((l) => l.startsWith('https://')) ?? 'https://missing/');
