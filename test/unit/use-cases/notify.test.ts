@@ -1,6 +1,7 @@
+import { LIFECYCLE_DETAIL_TYPES } from '../../../functions/adapters/aws/lifecycle-events';
 import type { LifecycleEvent } from '../../../functions/domain/lifecycle-event';
 import type { ChatChannel, Policy } from '../../../functions/domain/policy';
-import type { AuditEvent, StoredRequest, StoredToken } from '../../../functions/domain/records';
+import { AUDIT_EVENTS, type AuditEvent, type StoredRequest, type StoredToken } from '../../../functions/domain/records';
 import { type ChatDeps, chatEvent, chatMarkerId, DELIVERY_LEASE_SECONDS } from '../../../functions/use-cases/notify';
 import { ChatDeliveryRejectedError, ChatDeliveryRetryableError } from '../../../functions/use-cases/port-errors';
 import type { ChatChannelRef } from '../../../functions/use-cases/ports';
@@ -407,5 +408,49 @@ describe('Function: chatEvent', () => {
       expect(JSON.stringify(f.sent[0]?.body)).toContain('Token Inventory Drift Detected');
       expect(JSON.stringify(f.sent[0]?.body)).toContain('Revocations due');
     });
+
+    it.each(AUDIT_EVENTS)(
+      'renders %s for Slack (Block Kit) and Teams (Adaptive Card 1.4), with no token value',
+      async (name) => {
+        // Prepare: a channel of each kind hearing the event, whose request and token are on record.
+        const hearing: ChatChannel[] = [
+          { kind: 'slack', webhookSecretName: 'chat/slack-every', events: [name] },
+          { kind: 'teams', webhookSecretName: 'chat/teams-every', events: [name] },
+        ];
+        const f = fakes(hearing, {
+          requests: [request({ tokenId: 'tok_x' })],
+          tokens: [{ ...tokenRecord({ tokenId: 'tok_x' }), version: 1 }],
+        });
+        const told = event(
+          name,
+          { tokenId: 'tok_x', actor: 'token-warden', details: { reason: 'r', generation: 2, value: TOKEN_LIKE } },
+          LIFECYCLE_DETAIL_TYPES[name],
+        );
+
+        // Act
+        await chatEvent(f.deps, told);
+
+        // Assess
+        const [slack, teams] = [
+          f.sent.find((m) => m.channel.kind === 'slack'),
+          f.sent.find((m) => m.channel.kind === 'teams'),
+        ];
+        const slackBody = slack?.body as { text?: string; blocks?: { type: string }[] };
+        expect(typeof slackBody.text).toBe('string');
+        expect(slackBody.blocks?.[0]?.type).toBe('header');
+        expect(slackBody.blocks!.length).toBeLessThanOrEqual(50);
+        expect(teams?.body).toMatchObject({
+          type: 'message',
+          attachments: [
+            {
+              contentType: 'application/vnd.microsoft.card.adaptive',
+              content: { type: 'AdaptiveCard', version: '1.4' },
+            },
+          ],
+        });
+        for (const m of f.sent) expect(JSON.stringify(m.body)).not.toContain('ATATT');
+        for (const m of f.sent) expect(JSON.stringify(m.body)).not.toMatch(/sig=/);
+      },
+    );
   });
 });
