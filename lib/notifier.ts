@@ -40,6 +40,12 @@ export interface NotifierProps {
    */
   readonly batchSize?: number;
   /**
+   * At most this many notifier invocations at once (the event source's maximum concurrency), so a burst of events
+   * (a first scan's notices) meets SES's sending rate at a steady pace rather than as throttles.
+   * @default 5
+   */
+  readonly maxConcurrency?: number;
+  /**
    * How often EventBridge retries delivering an event to the queue before it goes to the dead-letter queue.
    * @default 185 (EventBridge's maximum)
    */
@@ -102,7 +108,11 @@ export class Notifier extends Construct {
     );
 
     props.handler.function.addEventSource(
-      new SqsEventSource(this.queue, { batchSize: props.batchSize ?? 10, reportBatchItemFailures: true }),
+      new SqsEventSource(this.queue, {
+        batchSize: props.batchSize ?? 10,
+        maxConcurrency: props.maxConcurrency ?? 5,
+        reportBatchItemFailures: true,
+      }),
     );
 
     const period = Duration.minutes(5);

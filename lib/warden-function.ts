@@ -227,13 +227,18 @@ export class WardenFunction extends Construct {
   }
 
   /**
-   * `TABLE_NAME`, `GetItem` and `BatchGetItem` on the records table (no `Query`, no index), and `PutItem`, `UpdateItem` and
-   * `DeleteItem` only on items whose partition key starts `NOTE#` (the notifier's delivery markers).
+   * `TABLE_NAME`, `GetItem` and `BatchGetItem` on the records table only for items whose partition key matches one of
+   * `readKeys` (no `Query`, no index), and `PutItem`, `UpdateItem` and `DeleteItem` only on items whose partition
+   * key starts `NOTE#` (the notifier's delivery markers).
    */
-  bindNotificationMarkers(table: ITable): this {
+  bindNotificationMarkers(table: ITable, readKeys: readonly string[]): this {
     this.function.addEnvironment('TABLE_NAME', table.tableName);
     this.role.addToPrincipalPolicy(
-      new PolicyStatement({ actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'], resources: [table.tableArn] }),
+      new PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:BatchGetItem'],
+        resources: [table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [...readKeys, 'NOTE#*'] } },
+      }),
     );
     this.role.addToPrincipalPolicy(
       new PolicyStatement({

@@ -25,6 +25,8 @@ export interface ApprovalRecord {
   status: 'OPEN' | 'DECIDED' | 'CLOSED';
   decision?: 'APPROVED' | 'REJECTED';
   decidedAt?: string;
+  /** Set on approvals whose link a step emailed itself, before the notifier sent every email: not emailed again. */
+  emailedAt?: string;
   /** sha256 of the anti-forgery values handed out with rendered pages (latest few). */
   csrfHashes: string[];
   createdAt: string;
@@ -76,6 +78,8 @@ export interface UploadRecord {
   status: 'OPEN' | 'USED';
   /** sha256 of the anti-forgery values handed out with rendered pages (latest few). */
   csrfHashes: string[];
+  /** Set on uploads whose link a step emailed itself, before the notifier sent every email: not emailed again. */
+  emailedAt?: string;
   usedAt?: string;
   createdAt: string;
 }

@@ -70,14 +70,20 @@ export function orgKeyExpiryEmail(expiresAt: string, daysLeft: number): Rendered
   );
 }
 
-/** To the admins: what the periodic inventory found different between the records and Atlassian. */
-export function driftEmail(generatedAt: string, findings: readonly DriftFinding[]): RenderedEmail {
-  return plainEmail(`Token inventory: ${findings.length} finding(s)`, [
+/**
+ * To the admins: what the periodic inventory found different between the records and Atlassian. Without `findings`
+ * (a later inventory replaced that run's report before this was sent) it gives the count and where to look.
+ */
+export function driftEmail(generatedAt: string, count: number, findings?: readonly DriftFinding[]): RenderedEmail {
+  const list = findings
+    ? findings.map((f) =>
+        v(`- ${[f.kind, f.serviceAccount, f.label, f.tokenId].filter(Boolean).join(' ')}: ${f.detail}`),
+      )
+    : ['(A later inventory has replaced this report since; its own findings are in the latest report.)'];
+  return plainEmail(`Token inventory: ${count} finding(s)`, [
     `The inventory of ${v(generatedAt)} found differences between Token Warden's records and Atlassian:`,
     '',
-    ...findings.map((f) =>
-      v(`- ${[f.kind, f.serviceAccount, f.label, f.tokenId].filter(Boolean).join(' ')}: ${f.detail}`),
-    ),
+    ...list,
     '',
     'GET /inventory/drift shows the full report.',
   ]);

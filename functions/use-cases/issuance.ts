@@ -7,7 +7,6 @@ import { IssuanceRefusedError, TokenVerificationError } from './port-errors';
 import type {
   Atlassian,
   AuditTrail,
-  Mailer,
   MintRepository,
   RequestRepository,
   RotationScheduler,

@@ -10,7 +10,7 @@ import type { RenderedEmail } from '../domain/notice';
 import type { Policy } from '../domain/policy';
 import type { Clock } from '../domain/ports';
 import type { AuditEvent } from '../domain/records';
-import { DeliveryRetryableError, EmailRejectedError } from './port-errors';
+import { AwsTransientError, DeliveryRetryableError, EmailRejectedError } from './port-errors';
 import type {
   AccessExceptionRepository,
   ApprovalRepository,
@@ -69,6 +69,12 @@ export type EmailPlanners = Partial<Record<AuditEvent, EmailPlanner>>;
  */
 export const EMAIL_LEASE_SECONDS = 120;
 
+/**
+ * The first wait after the mail provider throttled or failed (SES `TooManyRequests`, 5xx, network): the batch handler
+ * doubles it per receive, so the queue's receives span hours of an outage, as for a failing webhook.
+ */
+export const EMAIL_RETRY_SECONDS = 60;
+
 export interface EmailDeps extends NoticeContext {
   store: NoticeReads & DeliveryLeases;
   mailer: Mailer;
@@ -91,7 +97,8 @@ export function emailMarkerId(eventId: string, to: string): string {
 
 /**
  * Sends the emails `event` asks for, each once per event id and recipient (a recipient named twice gets one). A
- * retryable failure gives that recipient's lease back and throws, so the redelivered event sends the rest; a refusal
+ * retryable failure gives that recipient's lease back and throws (a throttled or failing provider as a
+ * `DeliveryRetryableError`, so the event waits with back-off), and the redelivered event sends the rest; a refusal
  * for good is logged (never the address) and counted, and is not sent again.
  */
 export async function emailEvent(deps: EmailDeps, event: LifecycleEventDetail): Promise<EmailResult> {
@@ -144,6 +151,9 @@ async function sendOnce(
       return 'rejected';
     }
     await deps.store.releaseNotification(markerId);
+    if (error instanceof AwsTransientError) {
+      throw new DeliveryRetryableError(`${error.message}: the email is sent again later`, EMAIL_RETRY_SECONDS);
+    }
     throw error;
   }
   // Outside the send's error handling, as for chat: a failed confirm keeps the lease rather than send twice at once.

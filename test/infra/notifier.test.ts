@@ -122,6 +122,7 @@ describe('Notifier', () => {
         FunctionName: { Ref: functionId(s, ENTRIES.notifier) },
         EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
         BatchSize: 10,
+        ScalingConfig: { MaximumConcurrency: 5 },
         FunctionResponseTypes: ['ReportBatchItemFailures'],
       },
     ]);
@@ -162,7 +163,26 @@ describe('Notifier', () => {
       list(st.Action).some((a) => a.startsWith('dynamodb:')),
     );
     expect(onTable.map((st) => ({ ...st, Action: list(st.Action).sort() }))).toEqual([
-      { Effect: 'Allow', Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'], Resource: recordsArn },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem'],
+        Resource: recordsArn,
+        Condition: {
+          'ForAllValues:StringLike': {
+            'dynamodb:LeadingKeys': [
+              'REQ#*',
+              'APV#*',
+              'UPL#*',
+              'TOK#*',
+              'EXC#*',
+              'PT#*',
+              'SCAN#*',
+              'INVENTORY',
+              'NOTE#*',
+            ],
+          },
+        },
+      },
       {
         Effect: 'Allow',
         Action: MARKER_WRITES,

@@ -2,11 +2,13 @@
  * Emails about token requests and approvals: each approver's own approval link (built and signed here, from the
  * approval id in `APPROVAL_REQUESTED`), and how a request ended, to its requester and approvers.
  */
-import { toExceptionRepresentation } from '../../domain/access-exceptions';
+import { eligibleExceptionApprovers, toExceptionRepresentation } from '../../domain/access-exceptions';
 import type { LifecycleEventDetail } from '../../domain/lifecycle-event';
 import { signApprovalLink } from '../../domain/links';
 import { approvalRequestEmail, exceptionApprovalEmail, type Outcome, outcomeEmail } from '../../domain/messages';
+import { findServiceAccount } from '../../domain/policy';
 import type { ApprovalRecord } from '../../domain/records';
+import { eligibleApprovers } from '../../domain/requests';
 import type { EmailPlanners, NoticeContext, PlannedEmail } from '../notify-email';
 
 const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
@@ -23,7 +25,9 @@ export async function approvalEmail(
   reminder?: { hours: number },
 ): Promise<PlannedEmail | undefined> {
   const approval = await ctx.store.getApproval(approvalId);
-  if (!approval || approval.status !== 'OPEN') return undefined;
+  if (approval?.status !== 'OPEN') return undefined;
+  // Emailed by the step itself, before the notifier sent the links: a retried step's event sends it no second time.
+  if (!reminder && approval.emailedAt) return undefined;
   const expiresAt = new Date(approval.expiresAt);
   if (expiresAt.getTime() <= ctx.clock.now().getTime()) return undefined;
   const link = `${base(ctx.linkBaseUrl)}/approvals/${approval.approvalId}?sig=${encodeURIComponent(
@@ -34,14 +38,22 @@ export async function approvalEmail(
   return { to: approval.approver, email: reminder ? asReminder(email, reminder.hours) : email };
 }
 
+/**
+ * The approver's email, or none when the subject is no longer pending or the policy of now no longer lets this
+ * approver decide it (their link would answer 403): as the page and the decision, the current policy decides.
+ */
 async function approvalEmailBody(ctx: NoticeContext, approval: ApprovalRecord, link: string) {
+  const approver = approval.approver.toLowerCase();
   if (approval.subject === 'exception') {
     const exception = await ctx.store.getException(approval.requestId);
     if (exception?.status !== 'PENDING_APPROVAL') return undefined;
+    if (!eligibleExceptionApprovers(ctx.policy, exception.member).includes(approver)) return undefined;
     return exceptionApprovalEmail(toExceptionRepresentation(exception), link, approval.expiresAt);
   }
   const request = await ctx.store.getRequest(approval.requestId);
   if (request?.status !== 'PENDING_APPROVAL') return undefined;
+  const account = findServiceAccount(ctx.policy, request.serviceAccount);
+  if (!account || !eligibleApprovers(account, request.requester).includes(approver)) return undefined;
   return approvalRequestEmail(request, link, approval.expiresAt);
 }
 

@@ -32,7 +32,7 @@ const tokenOf = (ctx: NoticeContext, event: LifecycleEventDetail) =>
  */
 async function uploadEmail(ctx: NoticeContext, uploadId: string): Promise<PlannedEmail | undefined> {
   const upload = await ctx.store.getUpload(uploadId);
-  if (!upload || upload.status !== 'OPEN') return undefined;
+  if (upload?.status !== 'OPEN' || upload.emailedAt) return undefined;
   const expiresAt = new Date(upload.expiresAt);
   if (expiresAt.getTime() <= ctx.clock.now().getTime()) return undefined;
   const mint = await ctx.store.getMint(upload.tokenId, upload.generation);
@@ -79,9 +79,11 @@ export const tokenPlanners: EmailPlanners = {
   },
   async DRIFT_DETECTED(ctx, event) {
     const report = await ctx.store.getDriftReport();
-    // A later inventory replaced the report: its own event tells its findings.
-    if (!report || report.generatedAt !== event.at || !Array.isArray(report.findings)) return [];
-    const email = driftEmail(event.at, report.findings as DriftFinding[]);
+    const count = typeof event.details?.findings === 'number' ? event.details.findings : undefined;
+    const current = report?.generatedAt === event.at && Array.isArray(report.findings);
+    // Delivered after a later inventory replaced the report: the count the event carries, and where to look.
+    const findings = current ? (report.findings as DriftFinding[]) : undefined;
+    const email = driftEmail(event.at, count ?? findings?.length ?? 0, findings);
     return ctx.policy.notifications.adminEmails.map((to) => ({ to, email }));
   },
   async ORG_KEY_EXPIRING(ctx, event) {

@@ -4,6 +4,7 @@ import type { Policy } from '../../../functions/domain/policy';
 import { type NotifyDeps, notifyEvent } from '../../../functions/use-cases/notify';
 import {
   EMAIL_LEASE_SECONDS,
+  EMAIL_RETRY_SECONDS,
   type EmailDeps,
   type EmailPlanners,
   emailEvent,
@@ -101,7 +102,11 @@ describe('Function: emailEvent', () => {
       new Map([['admin@example.com', new AwsTransientError('SES throttled')]]),
     );
 
-    await expect(emailEvent(f.deps, EVENT)).rejects.toThrow(AwsTransientError);
+    // A throttled provider asks the queue to wait, with back-off from EMAIL_RETRY_SECONDS.
+    await expect(emailEvent(f.deps, EVENT)).rejects.toMatchObject({
+      name: 'DeliveryRetryableError',
+      retryAfterSeconds: EMAIL_RETRY_SECONDS,
+    });
     expect(f.markers.get(emailMarkerId(EVENT.eventId, 'admin@example.com'))).toBeUndefined();
     f.failures.clear();
     const retried = await emailEvent(f.deps, EVENT);
@@ -126,6 +131,12 @@ describe('Function: emailEvent', () => {
     expect(f.rejected()).toBe(1);
     expect(f.warnings).toHaveLength(1);
     expect(JSON.stringify(f.warnings)).not.toContain('nobody@example.com');
+  });
+
+  it('throws any other failure as it is, so the event comes back after the visibility timeout', async () => {
+    const f = fakes(['owner@example.com'], new Map([['owner@example.com', new Error('unexpected')]]));
+    await expect(emailEvent(f.deps, EVENT)).rejects.toThrow('unexpected');
+    expect(f.markers.size).toBe(0);
   });
 
   it('sends nothing and asks to be retried after the lease when another attempt holds it', async () => {

@@ -202,6 +202,28 @@ describe('Email planners: requests and approvals', () => {
     expect(mails[0]!.text).toContain('Expires: 2026-12-31T00:00:00Z');
   });
 
+  it('sends nothing to an approver the policy of now no longer lets decide (their link would answer 403)', async () => {
+    const removed = {
+      ...policy,
+      serviceAccounts: [{ ...policy.serviceAccounts[0]!, approvers: [APPROVER2] }, ...policy.serviceAccounts.slice(1)],
+    };
+    const planner = EMAIL_PLANNERS.APPROVAL_REQUESTED!;
+    const stored = { requests: [request()], approvals: [approval()] };
+    expect(await planner({ ...context(stored), policy: removed }, asked())).toEqual([]);
+    expect(await planner(context(stored), asked())).toHaveLength(1);
+  });
+
+  it('does not email again a link its step emailed before the notifier sent them, but reminds of it', async () => {
+    const stored = { requests: [request()], approvals: [approval({ emailedAt: '2026-12-01T00:00:01Z' })] };
+    const reminder = event('APPROVAL_REMINDER', {
+      details: { approvalId: approval().approvalId, approver: APPROVER1, subject: 'request', hours: 24 },
+    });
+    expect(await plan(stored, asked())).toEqual([]);
+    expect((await plan(stored, reminder)).map((m) => m.subject)).toEqual([
+      expect.stringMatching(/^Reminder: Approval needed/),
+    ]);
+  });
+
   it("sends nothing for an approver's own rejection or the member's own cancel: the workflow's closing event tells", async () => {
     const byApprover = event('REJECTED', { actor: APPROVER1, details: { outcome: 'REJECTED' } });
     const byMember = event('CANCELLED', { actor: 'alice@example.com' });
@@ -264,6 +286,10 @@ describe('Email planners: upload requests (manual issuance)', () => {
     ['used', { uploads: [upload({ status: 'USED' })], mints: [mint('AWAITING_UPLOAD')] }],
     ['expired', { uploads: [upload({ expiresAt: '2026-12-01T11:00:00Z' })], mints: [mint('AWAITING_UPLOAD')] }],
     ['no longer awaited', { uploads: [upload()], mints: [mint('DISCARDED')] }],
+    [
+      'emailed by its step before',
+      { uploads: [upload({ emailedAt: '2026-12-01T00:00:01Z' })], mints: [mint('AWAITING_UPLOAD')] },
+    ],
   ])('sends nothing for an upload link %s', async (_what, stored) => {
     expect(await plan({ requests: [request()], ...(stored as Stored) }, requested)).toEqual([]);
   });
@@ -313,7 +339,7 @@ describe('Email planners: tokens', () => {
     expect(await plan({}, about('ROTATED', { generation: 2 }))).toEqual([]);
   });
 
-  it("lists the inventory's findings to the admins, unless a later inventory replaced the report", async () => {
+  it("lists the inventory's findings to the admins; delivered after a later run, the count and where to look", async () => {
     const findings = [{ kind: 'UNKNOWN_TOKEN', serviceAccount: 'jenkins-bot', label: 'x', detail: 'not recorded' }];
     const drift = event('DRIFT_DETECTED', {
       requestId: 'inventory',
@@ -321,11 +347,12 @@ describe('Email planners: tokens', () => {
       details: { findings: 1 },
     });
     const current = await plan({ drift: { generatedAt: drift.at, findings } }, drift);
-    const replaced = await plan({ drift: { generatedAt: '2026-12-02T00:00:00Z', findings } }, drift);
+    const replaced = await plan({ drift: { generatedAt: '2026-12-02T00:00:00Z', findings: [] } }, drift);
 
     expect(current.map((m) => [m.to, m.subject])).toEqual([[ADMIN, 'Token inventory: 1 finding(s)']]);
     expect(current[0]!.text).toContain('- UNKNOWN_TOKEN jenkins-bot x: not recorded');
-    expect(replaced).toEqual([]);
+    expect(replaced.map((m) => [m.to, m.subject])).toEqual([[ADMIN, 'Token inventory: 1 finding(s)']]);
+    expect(replaced[0]!.text).toContain('A later inventory has replaced this report');
   });
 
   it('warns the admins of the org key expiry, or that it has expired', async () => {
