@@ -2,13 +2,14 @@
  * `npm run bench` — Token Warden's benchmark. Measures, on this machine and beside a baseline in the same run:
  * Lambda bundle size and cold import, the workflow's machine time, cost per token-year on AWS, a burst of rotations
  * under Atlassian's rate limit, the daily sweep's scaling, the personal-token scan's scaling, API latency, and the web
- * console's transfer size and first signed-in render. Prints
+ * console's transfer size and first signed-in render, and the notifier's delivery from event to sink. Prints
  * one table and writes bench/results.json (or `--out`). Targets and the latest figures: BENCHMARKS.md; how each
  * section measures: bench/README.md.
  *
  * Flags: `--quick` (smaller sizes, one runtime: a smoke run of about two minutes); `--only=a,b` / `--skip=a,b`
- * (sections: bundles, workflow, cost, burst, sweep, scan, api, console); `--burst-count=N`, `--burst-rate=N` (Atlassian
- * requests per second); `--import-samples=N`; `--import-in-process` (also time `require()` inside the process);
+ * (sections: bundles, workflow, cost, burst, sweep, scan, api, console, notifier); `--burst-count=N`,
+ * `--burst-rate=N` (Atlassian requests per second); `--import-samples=N`; `--import-in-process` (also time
+ * `require()` inside the process);
  * `--out=FILE` or `--out FILE` (write the results there instead of bench/results.json). A value may follow its flag
  * after `=` or as the next argument.
  */
@@ -27,11 +28,12 @@ import { runBundles } from './sections/bundles';
 import { runBurst } from './sections/burst';
 import { runConsole } from './sections/console';
 import { runCost } from './sections/cost';
+import { runNotifier } from './sections/notifier';
 import { runScanScale } from './sections/scan';
 import { runSweep } from './sections/sweep';
 import { runWorkflow } from './sections/workflow';
 
-const SECTIONS = ['bundles', 'workflow', 'cost', 'burst', 'sweep', 'scan', 'api', 'console'] as const;
+const SECTIONS = ['bundles', 'workflow', 'cost', 'burst', 'sweep', 'scan', 'api', 'console', 'notifier'] as const;
 type SectionId = (typeof SECTIONS)[number];
 
 const args = process.argv.slice(2);
@@ -82,6 +84,7 @@ const settings = {
   apiRequests: quick ? 200 : 2000,
   apiConcurrency: 20,
   consoleRuns: quick ? 5 : 20,
+  notifierSamples: quick ? 5 : 20,
 };
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -200,8 +203,8 @@ async function main(): Promise<number> {
     );
   };
   /**
-   * bundles (from this runtime's cdk.out), workflow, cost, the console, [burst], then API latency (it leaves thousands
-   * of pending requests).
+   * bundles (from this runtime's cdk.out), workflow, cost, the console, the notifier, [burst], then API latency (it
+   * leaves thousands of pending requests, and their events would queue ahead of the notifier's samples).
    */
   const runtimeSections = (withBurst: boolean) => async (rt: LocalRuntime, aws: AwsClients, assemblyDir: string) => {
     if (wanted('bundles')) {
@@ -232,6 +235,13 @@ async function main(): Promise<number> {
         ),
       );
     }
+    if (wanted('notifier')) {
+      results.push(
+        await section('notifier', 'notifier: event to sink', () =>
+          runNotifier({ rt, samples: settings.notifierSamples, log }),
+        ),
+      );
+    }
     if (withBurst && wanted('burst')) await burstSection(rt, aws, assemblyDir);
     if (wanted('api')) {
       results.push(
@@ -247,7 +257,7 @@ async function main(): Promise<number> {
       );
     }
   };
-  const needsRuntime = (['bundles', 'workflow', 'cost', 'burst', 'api', 'console'] as const).some(wanted);
+  const needsRuntime = (['bundles', 'workflow', 'cost', 'burst', 'api', 'console', 'notifier'] as const).some(wanted);
 
   if (quick) {
     // One runtime for everything; the in-process sections run while it starts (a smoke run, under two minutes).
@@ -258,8 +268,8 @@ async function main(): Promise<number> {
     // The sweep and the scan first, on a quiet machine; then runtime A; then the burst on a fresh runtime B, so neither
     // it nor the API load runs on the other's leftovers (the local emulators slow down as their stores grow).
     await inProcessSections();
-    if ((['bundles', 'workflow', 'cost', 'api', 'console'] as const).some(wanted)) {
-      await guarded('bundles/workflow/cost/console/api', () => withRuntime('bench', runtimeSections(false)));
+    if ((['bundles', 'workflow', 'cost', 'api', 'console', 'notifier'] as const).some(wanted)) {
+      await guarded('bundles/workflow/cost/console/notifier/api', () => withRuntime('bench', runtimeSections(false)));
     }
     if (wanted('burst')) await guarded('burst', () => withRuntime('bench-burst', burstSection));
   }

@@ -36,13 +36,13 @@ export function shortNameOf(logicalId: string): string {
   return logicalId.replace(/^Functions/, '').replace(/Function[0-9A-F]{8}$/, '');
 }
 
-/** The first project source under `functions/api` or `functions/workflow` named in the bundle's source map. */
+/** The first project source under `functions/api`, `functions/workflow` or `functions/events` named in the bundle's source map. */
 function entryOf(bundle: string): string | undefined {
   const map = `${bundle}.map`;
   if (!existsSync(map)) return undefined;
   const sources = (JSON.parse(readFileSync(map, 'utf8')) as { sources?: string[] }).sources ?? [];
-  const hit = sources.find((s) => /(^|\/)functions\/(api|workflow)\/[^/]+\.ts$/.test(s));
-  const m = hit ? /(functions\/(api|workflow)\/[^/]+\.ts)$/.exec(hit) : null;
+  const hit = sources.find((s) => /(^|\/)functions\/(api|workflow|events)\/[^/]+\.ts$/.test(s));
+  const m = hit ? /(functions\/(api|workflow|events)\/[^/]+\.ts)$/.exec(hit) : null;
   return m?.[1];
 }
 
