@@ -360,8 +360,11 @@ async function accountIdOf(deps: ExceptionStepDeps, exception: StoredException):
  */
 export async function grantException(deps: ExceptionStepDeps, input: { exceptionId: string }) {
   const exception = await load(deps, input.exceptionId);
-  if (exception.status === 'ACTIVE' && exception.endsAt)
+  if (exception.status === 'ACTIVE' && exception.endsAt) {
+    // A retried step: the activation's record again (the same one), in case the first attempt stopped before it.
+    await auditActivated(deps, exception);
     return { exceptionId: exception.exceptionId, endsAt: exception.endsAt };
+  }
   if (exception.status !== 'APPROVED') {
     throw new PolicyMoveFailedError(`exception ${exception.exceptionId} is ${exception.status}, not APPROVED`);
   }
@@ -380,11 +383,16 @@ export async function grantException(deps: ExceptionStepDeps, input: { exception
   const active = saved ?? (await load(deps, exception.exceptionId));
   if (active.status !== 'ACTIVE' || !active.endsAt)
     throw new Error(`exception ${active.exceptionId} is ${active.status}`);
-  await audit(deps, active, 'EXCEPTION_ACTIVATED', active.startsAt ?? isoSeconds(now), 'token-warden', {
-    endsAt: active.endsAt,
-    policyId: settings.authPolicies.allowPolicyId,
-  });
+  await auditActivated(deps, active);
   return { exceptionId: active.exceptionId, endsAt: active.endsAt };
+}
+
+/** `EXCEPTION_ACTIVATED` of an `ACTIVE` exception (one record: a repeat is a no-op, its event published again). */
+function auditActivated(deps: ExceptionStepDeps, active: StoredException) {
+  return audit(deps, active, 'EXCEPTION_ACTIVATED', active.startsAt ?? active.updatedAt, 'token-warden', {
+    endsAt: active.endsAt ?? '',
+    policyId: exceptionSettings(deps.policy).authPolicies.allowPolicyId,
+  });
 }
 
 /**
@@ -580,6 +588,14 @@ export async function closeException(
   }
   if (closed.status === 'FAILED') {
     await audit(deps, closed, 'EXCEPTION_FAILED', closed.updatedAt, 'token-warden', { reason: closed.reason ?? '' });
+  }
+  // A rejection or cancel is closed here whatever became of the route's own record: this one tells the member and
+  // the approvers (the notifier's planner sends from the workflow's closing record only).
+  if (closed.status === 'REJECTED') {
+    const event = closed.reason === 'CANCELLED' ? 'EXCEPTION_CANCELLED' : 'EXCEPTION_REJECTED';
+    const details: Record<string, string> =
+      event === 'EXCEPTION_REJECTED' ? { outcome: 'REJECTED', reason: closed.reason ?? '' } : {};
+    await audit(deps, closed, event, closed.updatedAt, 'token-warden', details, 'closed');
   }
   return { exceptionId: closed.exceptionId, status: closed.status };
 }

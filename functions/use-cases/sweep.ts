@@ -114,8 +114,7 @@ async function expireToken(deps: SweepDeps, token: StoredToken): Promise<boolean
   const { nextRotationAt: _next, rotation: _rotation, ...rest } = token;
   const saved = await deps.store.saveToken({ ...rest, status: 'EXPIRED' });
   if (!saved) return false;
-  await closeSecret(deps.vault, saved);
-  await deps.store.releaseName(token.serviceAccount, token.name, token.requestId);
+  // Recorded first: the token has left the due index, so no later sweep would record it (nor the notifier tell it).
   await deps.audit.append(
     tokenAuditRecord(token, 'TOKEN_EXPIRED', isoSeconds(deps.clock.now()), {
       expiresAt: token.expiresAt,
@@ -123,6 +122,8 @@ async function expireToken(deps: SweepDeps, token: StoredToken): Promise<boolean
     }),
     `g${token.generation}`,
   );
+  await closeSecret(deps.vault, saved);
+  await deps.store.releaseName(token.serviceAccount, token.name, token.requestId);
   return true;
 }
 

@@ -56,13 +56,16 @@ export const exceptionPlanners: EmailPlanners = {
     return to(everyone(e), statusEmail(e, { kind: 'ENDED', reason, tokens: tokensOf(event.details) }));
   },
   // An approver's reject closes the exception at once (the workflow only tidies up after it): its one record.
+  /** Sent from the workflow's closing record (actor `token-warden`), never from the approver's decision itself. */
   async EXCEPTION_REJECTED(ctx, event) {
-    if (event.details?.outcome !== 'REJECTED') return [];
+    if (event.actor !== 'token-warden' || event.details?.outcome !== 'REJECTED') return [];
     const e = await exceptionOf(ctx, event);
     if (e?.status !== 'REJECTED' || e.reason !== 'REJECTED_BY_APPROVER') return [];
     return to(everyone(e), statusEmail(e, { kind: 'REJECTED' }));
   },
+  /** Sent from the workflow's closing record (actor `token-warden`), never from the member's cancel itself. */
   async EXCEPTION_CANCELLED(ctx, event) {
+    if (event.actor !== 'token-warden') return [];
     const e = await exceptionOf(ctx, event);
     if (e?.status !== 'REJECTED' || e.reason !== 'CANCELLED') return [];
     return to(everyone(e), statusEmail(e, { kind: 'CANCELLED' }));

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import type { AtlassianClient } from '../../../functions/adapters/atlassian/client';
 import type { AuditLog } from '../../../functions/adapters/aws/audit-log';
 import { cryptoRandom } from '../../../functions/composition/random';
-import { close, newException, type StoredException } from '../../../functions/domain/access-exceptions';
+import { activate, close, newException, type StoredException } from '../../../functions/domain/access-exceptions';
 import { signApprovalLink } from '../../../functions/domain/links';
 import type { Caller } from '../../../functions/domain/model';
 import { approvalIdFor } from '../../../functions/domain/naming';
@@ -46,7 +46,11 @@ import { policy, useHarness } from '../../support/harness';
 import { notifyingAudit } from '../../support/inline-notifier';
 
 const ses = mockClient(SESv2Client);
-const h = useHarness(ses);
+const h = useHarness(ses, () => {
+  notifierPolicy = policy;
+});
+/** The policy the inline notifier plans with: the deployed one, unless a test deploys another. */
+let notifierPolicy: Policy;
 const DAY = 24 * 3600 * 1000;
 const KEY = Buffer.alloc(32, 9);
 const ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:token-warden-access-exception';
@@ -83,7 +87,7 @@ beforeAll(() => {
     store: h.deps.store,
     mailer,
     clock: h.clock,
-    policy,
+    policy: notifierPolicy,
     linkBaseUrl: 'https://api.example.com/',
     linkKey: async () => KEY,
   }));
@@ -453,16 +457,18 @@ describe('Use case: cancelException', () => {
     expect(resumed).toEqual([]);
     // Act
     await requestApproval(approvals(), { exceptionId: created.exceptionId, taskToken: 'task-late' });
-    // Assess: the cancellation was told when it was made; no link went out.
+    // Assess: no link went out; the workflow's close, resumed with CANCELLED, tells the cancellation.
     expect(resumed).toEqual([{ token: 'task-late', output: { outcome: 'CANCELLED' } }]);
     expect(links().size).toBe(0);
+    expect(sent).toEqual([]);
+    await closeException(steps(), { exceptionId: created.exceptionId, outcome: 'CANCELLED' });
     expect(sent.map((m) => [m.to, m.subject]).sort()).toEqual([
       ['alice@example.com', 'Access exception for alice@example.com was cancelled'],
       ['security@example.com', 'Access exception for alice@example.com was cancelled'],
     ]);
   });
 
-  it('a repeat records the cancellation a first call saved but did not audit, and so tells it', async () => {
+  it("a repeat records the cancellation a first call saved but did not audit; the workflow's close tells it", async () => {
     // Prepare: the first call saved the cancellation and stopped before its audit record.
     const created = await createException(routes(), ALICE, BODY, undefined);
     await requestApproval(approvals(), { exceptionId: created.exceptionId, taskToken: 'task-stopped' });
@@ -477,6 +483,8 @@ describe('Use case: cancelException', () => {
     // Assess
     const cancelled = (await h.deps.audit.list(created.exceptionId)).filter((r) => r.event === 'EXCEPTION_CANCELLED');
     expect(cancelled).toEqual([expect.objectContaining({ actor: 'alice@example.com' })]);
+    expect(sent).toEqual([]);
+    await closeException(steps(), { exceptionId: created.exceptionId, outcome: 'CANCELLED' });
     expect(sent.map((m) => [m.to, m.subject]).sort()).toEqual([
       ['alice@example.com', 'Access exception for alice@example.com was cancelled'],
       ['security@example.com', 'Access exception for alice@example.com was cancelled'],
@@ -593,6 +601,7 @@ describe('Use case: the approval of an exception', () => {
   it('needs the quorum before resuming; one reject resumes with REJECTED', async () => {
     // Prepare
     const p = withApprovers(['security@example.com', 'approver1@example.com', 'approver2@example.com'], 2);
+    notifierPolicy = p;
     const d = approvals({ policy: p });
     const first = await createException(routes({ policy: p }), ALICE, BODY, undefined);
     await requestApproval(d, { exceptionId: first.exceptionId, taskToken: 'task-quorum' });
@@ -622,6 +631,19 @@ describe('Use case: the approval of an exception', () => {
 });
 
 describe('Use case: grantException', () => {
+  it('a retried step records the activation a first attempt saved but did not audit, and so tells the member', async () => {
+    // Prepare: the first attempt moved the member and saved ACTIVE, then stopped before its audit record.
+    const exceptionId = await approvedException();
+    expect(await h.deps.store.saveException(activate(await stored(exceptionId), h.clock.now()))).toBeDefined();
+    sent = [];
+    // Act
+    await grantException(steps(), { exceptionId });
+    await grantException(steps(), { exceptionId });
+    // Assess
+    expect((await auditOf(exceptionId)).filter((e) => e === 'EXCEPTION_ACTIVATED')).toHaveLength(1);
+    expect(sent.map((m) => m.to)).toEqual(['alice@example.com']);
+  });
+
   it('moves the member into the allow policy, confirms it, and makes the exception ACTIVE for its days', async () => {
     // Prepare
     const exceptionId = await approvedException();
@@ -1091,7 +1113,7 @@ describe('Use case: closeException', () => {
       if (outcome === 'CANCELLED') await cancelException(routes(), ALICE, created.exceptionId);
       if (outcome === 'EXPIRED') h.clock.advance(policy.approvalExpiryHours * 3_600_000);
       const outcomes = () => sent.filter((m) => m.subject.startsWith('Access exception for'));
-      // A reject or a cancel is told as it is recorded, before the workflow closes the exception.
+      // A reject or a cancel is told when the workflow closes the exception, whatever became of the route's record.
       const toldBefore = outcomes().length;
       // Act: delivered twice.
       const closed = await closeException(steps(), { exceptionId: created.exceptionId, outcome });
@@ -1100,7 +1122,7 @@ describe('Use case: closeException', () => {
       expect(closed).toEqual({ exceptionId: created.exceptionId, status });
       expect(await stored(created.exceptionId)).toMatchObject({ status, reason });
       expect(await policyOf('alice@example.com')).toBe('policy-block');
-      expect(toldBefore).toBe(outcome === 'REJECTED' || outcome === 'CANCELLED' ? 2 : 0);
+      expect(toldBefore).toBe(0);
       const told = outcomes();
       expect(told.map((m) => m.to).sort()).toEqual(['alice@example.com', 'security@example.com']);
       expect(told.map((m) => m.subject)).toEqual([

@@ -245,6 +245,14 @@ describe('Planners: access exceptions', () => {
       expect(await plan(exception(over), event(name, details))).toEqual([]);
     });
 
+    it.each<[string, AuditEvent, Record<string, string | number>, Partial<StoredException>]>([
+      ["the approver's own rejection", 'EXCEPTION_REJECTED', { outcome: 'REJECTED' }, { status: 'REJECTED' }],
+      ["the member's own cancel", 'EXCEPTION_CANCELLED', {}, { status: 'REJECTED', reason: 'CANCELLED' }],
+    ])('%s sends nothing: the workflow closing the exception tells', async (_what, name, details, over) => {
+      // Act, Assess
+      expect(await plan(exception(over), { ...event(name, details), actor: 'security@example.com' })).toEqual([]);
+    });
+
     it('sends nothing for the events no email belongs to', () => {
       // Act, Assess
       for (const name of ['EXCEPTION_REQUESTED', 'EXCEPTION_APPROVED', 'EXCEPTION_END_REQUESTED'] as const) {
