@@ -5,24 +5,20 @@ import { dynamoDocumentClient } from '../adapters/aws/clients';
 import { Keyring } from '../adapters/aws/keyring';
 import { LifecycleEvents } from '../adapters/aws/lifecycle-events';
 import { SesMailer } from '../adapters/aws/mailer';
-import { SqsMessageVisibility } from '../adapters/aws/message-visibility';
-import { PowertoolsNotifierMetrics } from '../adapters/aws/metrics';
 import { SharedRateLimiter } from '../adapters/aws/rate-limiter';
 import { createRecordStore } from '../adapters/aws/record-store';
 import { RotationSchedules } from '../adapters/aws/rotation-schedules';
 import { TokenVault } from '../adapters/aws/token-vault';
 import { Workflows } from '../adapters/aws/workflow';
-import { WebhookChatSender } from '../adapters/chat/webhook';
 import { systemClock } from '../domain/ports';
 import { logger } from '../edge/logger';
 import { exceptionHolders } from '../use-cases/access-exceptions';
-import { EMAIL_PLANNERS } from '../use-cases/notices';
-import type { NotifyDeps } from '../use-cases/notify';
 import { envVar, readConfig } from './config';
 import { loadPolicy } from './policy-loader';
 import { cryptoRandom } from './random';
 
-const once = <T>(make: () => T) => {
+/** `make()` once, on first use. */
+export const once = <T>(make: () => T) => {
   let value: T | undefined;
   return () => (value ??= make());
 };
@@ -131,31 +127,4 @@ export const personalTokenDeps = () => ({
   log: logger,
   // Holders of an active access exception are exempt.
   exceptions: exceptionHolders(recordStore(), systemClock),
-});
-
-/** Chat webhooks: each channel's URL is read from its secret (`webhookSecretName`) at run time, never logged. */
-export const chatSender = /* @__PURE__ */ once(
-  () => new WebhookChatSender({ readSecret: (secretId, options) => keyring().text(secretId, options) }),
-);
-
-/** The notifier's queue (`QUEUE_URL`): a message to retry later is hidden until then. */
-export const messageVisibility = /* @__PURE__ */ once(
-  () => new SqsMessageVisibility(readConfig({ QUEUE_URL: envVar.url }).QUEUE_URL),
-);
-
-export const notifierMetrics = /* @__PURE__ */ once(() => new PowertoolsNotifierMetrics());
-
-/** What the notifier needs to tell lifecycle events by email and to chat channels. */
-export const notifierDeps = (): NotifyDeps => ({
-  store: recordStore(),
-  chat: chatSender(),
-  mailer: mailer(),
-  planners: EMAIL_PLANNERS,
-  clock: systemClock,
-  policy: loadPolicy(),
-  consoleUrl: consoleUrl(),
-  linkBaseUrl: readConfig({ APPROVAL_BASE_URL: envVar.url }).APPROVAL_BASE_URL,
-  linkKey: linkAndSealKey,
-  metrics: notifierMetrics(),
-  log: logger,
 });

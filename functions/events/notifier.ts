@@ -1,4 +1,4 @@
-import { messageVisibility, notifierDeps, notifierMetrics } from '../composition/deps';
+import { messageVisibility, notifierDeps, notifierMetrics } from '../composition/notifier-deps';
 import * as z from '../domain/schema';
 import { logger } from '../edge/logger';
 import { taskHandler } from '../edge/task';
