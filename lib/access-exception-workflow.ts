@@ -24,7 +24,7 @@ import { invoke, retryTransient, workflowStateMachine } from './workflow-parts';
 export interface AccessExceptionWorkflowProps {
   /** `functions/workflow/request-approval.ts`: the token requests' approval step, for an exception. */
   readonly requestApproval: IFunction;
-  /** `functions/workflow/access-exception.ts`: grant, revert, close, and tell of a failed move back. */
+  /** `functions/workflow/access-exception.ts`: grant, revert, close, and record a failed move back. */
   readonly exceptionStep: IFunction;
   /** How long approvers have: the `Request approval` task's timeout. */
   readonly approvalExpiryHours: number;
@@ -53,8 +53,9 @@ export interface AccessExceptionWorkflowProps {
  * - `Move into the allow policy` (moved, polled, confirmed; `ACTIVE`), then `Wait until the exception ends`
  *   (`$.endsAt`), then `Move back into the block policy` (`ENDED`, the member's tokens handled per the mode).
  * - A move in that fails after its retries moves the member back and fails (`FAILED`); if that move back fails too,
- *   `Record the failed exception` marks it `FAILED` and tells the admins to check the member's policy by hand. A move back that fails after
- *   its retries tells the admins, waits `moveBackRetryWait` and tries again, until it succeeds or the execution
+ *   `Record the failed exception` marks it `FAILED`, whose record asks the admins to check the member's policy by
+ *   hand. A move back that fails after its retries is recorded for the admins, waits `moveBackRetryWait` and tries
+ *   again, until it succeeds or the execution
  *   reaches Step Functions' history limit (weeks of failures), when it fails and the alarm fires: a member must never
  *   stay in the allow policy silently. The `ExceptionFailed` count has its own alarm on the admins' topic.
  * - Any other failure of `Request approval` after its retries closes the exception `FAILED` (`Fail the exception`).

@@ -98,8 +98,8 @@ export const DEFAULT_CHAT_EVENTS: readonly AuditEvent[] = [
 
 /** A Secrets Manager secret name: 1–512 of the characters Secrets Manager allows in names. */
 /**
- * A chat webhook's secret: under `token-warden/chat/`, so the notifier's read grant can never reach a token's secret
- * (`token-warden.<alias>.<name>`), the link-signing key or the org key, whatever the policy names.
+ * A chat webhook's secret: under `token-warden/chat/`, so the notifier's grant for the policy's channels can never
+ * reach a token's secret (`token-warden.<alias>.<name>`) or the org key, whatever the policy names.
  */
 export const CHAT_SECRET_PREFIX = 'token-warden/chat/';
 const secretName = z

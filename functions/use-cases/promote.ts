@@ -10,8 +10,9 @@ import { type IssuanceDeps, loadMint, loadRequest, type PromoteDeps, requireRota
 import { IssuanceRefusedError } from './port-errors';
 
 /**
- * Task `Promote token`: makes the verified generation `AWSCURRENT`, records the token and the issued request, and
- * tells the requester and approvers. Each write is idempotent, so a retry completes what a failed attempt began.
+ * Task `Promote token`: makes the verified generation `AWSCURRENT` and records the token and the issued request
+ * (`ISSUED`, which the notifier tells the requester and approvers). Each write is idempotent, so a retry completes what
+ * a failed attempt began.
  */
 export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; generation: number }) {
   const { mint, request, secretName } = await loadMint(deps, input.tokenId, input.generation);
