@@ -1,17 +1,20 @@
 /** The email planners of reminders: the approver's own link again, and what to do about a token that will not renew. */
 import type { LifecycleEventDetail } from '../../../../functions/domain/lifecycle-event';
-import { approvalIdFor } from '../../../../functions/domain/naming';
 import type { Policy } from '../../../../functions/domain/policy';
 import type { ApprovalRecord, AuditEvent, StoredRequest, StoredToken } from '../../../../functions/domain/records';
-import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../../../functions/domain/requests';
 import { EMAIL_PLANNERS } from '../../../../functions/use-cases/notices';
-import type { NoticeContext, NoticeReads } from '../../../../functions/use-cases/notify-email';
 import { policy } from '../../../support/harness';
+import {
+  approvalRecord,
+  noticeContext,
+  REQUEST_ID,
+  type Stored,
+  storedRequest,
+  storedToken,
+  TOKEN_ID,
+} from './fixtures';
 
-const KEY = Buffer.alloc(32, 3);
 const NOW = new Date('2026-12-01T12:00:00Z');
-const REQUEST_ID = 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa';
-const TOKEN_ID = 'tok_aaaaaaaaaaaaaaaaaaaaaaaaaa';
 const APPROVER = policy.serviceAccounts[0]!.approvers[0]!;
 const ADMIN = policy.notifications.adminEmails[0]!;
 const manual: Policy = {
@@ -19,95 +22,21 @@ const manual: Policy = {
   serviceAccounts: policy.serviceAccounts.map((a) => ({ ...a, issuance: 'manual' as const })),
 };
 
-function request(over: Partial<StoredRequest> = {}): StoredRequest {
-  const body = parseCreateRequestBody({
-    serviceAccount: 'jenkins-bot',
-    name: 'ci-main',
-    scopes: ['read:jira-work'],
-    lifetimeDays: 30,
-    justification: 'Jenkins reads Jira issues',
-  });
-  return {
-    ...newRequest({
-      requestId: REQUEST_ID,
-      body,
-      check: checkRequestAgainstPolicy(body, policy, 'alice@example.com'),
-      requester: 'alice@example.com',
-      now: new Date('2026-11-30T00:00:00Z'),
-    }),
-    version: 1,
-    ...over,
-  } as StoredRequest;
-}
-
-function approval(over: Partial<ApprovalRecord> = {}): ApprovalRecord {
-  return {
-    approvalId: approvalIdFor(REQUEST_ID, APPROVER),
-    requestId: REQUEST_ID,
-    approver: APPROVER,
-    expiresAt: '2026-12-03T00:00:00Z',
-    status: 'OPEN',
-    csrfHashes: [],
-    createdAt: '2026-11-30T00:00:00Z',
-    ...over,
-  };
-}
+const request = (over: Partial<StoredRequest> = {}) => storedRequest('2026-11-30T00:00:00Z', over);
+const approval = (over: Partial<ApprovalRecord> = {}) =>
+  approvalRecord(APPROVER, { createdAt: '2026-11-30T00:00:00Z', expiresAt: '2026-12-03T00:00:00Z' }, over);
 
 /** A token three and a half days before its expiry, whose rotation to generation 3 failed. */
-function token(over: Partial<StoredToken> = {}): StoredToken {
-  return {
-    tokenId: TOKEN_ID,
-    requestId: REQUEST_ID,
-    serviceAccount: 'jenkins-bot',
-    name: 'ci-main',
-    owner: 'alice@example.com',
-    secretName: 'token-warden.jenkins-bot.ci-main',
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:token-warden.jenkins-bot.ci-main-abc',
-    status: 'ACTIVE',
-    scopes: ['read:jira-work'],
-    lifetimeDays: 30,
-    consumers: [],
+const token = (over: Partial<StoredToken> = {}) =>
+  storedToken({
     expiresAt: '2026-12-05T00:00:00Z',
     nextRotationAt: '2026-11-28T00:00:00Z',
     lastRotationError: { code: 'AtlassianUnavailable', message: 'x', at: '2026-11-30T00:00:00Z' },
-    generation: 2,
     createdAt: '2026-11-05T00:00:00Z',
-    generations: [],
-    correlationId: REQUEST_ID,
-    version: 1,
     ...over,
-  };
-}
+  });
 
-interface Stored {
-  requests?: StoredRequest[];
-  approvals?: ApprovalRecord[];
-  tokens?: StoredToken[];
-}
-
-function context(stored: Stored, current: Policy): NoticeContext {
-  const none = async () => undefined;
-  const store: NoticeReads = {
-    getRequest: async (id) => stored.requests?.find((r) => r.requestId === id),
-    getApproval: async (id) => stored.approvals?.find((a) => a.approvalId === id),
-    getToken: async (id) => stored.tokens?.find((t) => t.tokenId === id),
-    getMint: none,
-    getUpload: none,
-    getException: none,
-    getPersonalToken: none,
-    getPersonalTokens: async () => new Map(),
-    getScan: none,
-    getDriftReport: none,
-  };
-  return {
-    store,
-    policy: current,
-    clock: { now: () => NOW },
-    consoleUrl: 'https://console.example.com/console/',
-    linkBaseUrl: 'https://api.example.com/',
-    linkKey: async () => KEY,
-  };
-}
+const context = (stored: Stored, current: Policy) => noticeContext(stored, NOW, current);
 
 function event(name: AuditEvent, details: LifecycleEventDetail['details']): LifecycleEventDetail {
   return {

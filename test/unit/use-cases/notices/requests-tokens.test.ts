@@ -1,116 +1,36 @@
 /** The email planners of requests, approvals, uploads and tokens: who is told what, from which event. */
 import type { LifecycleEventDetail } from '../../../../functions/domain/lifecycle-event';
 import { verifyApprovalLink, verifyUploadLink } from '../../../../functions/domain/links';
-import { approvalIdFor, uploadIdFor } from '../../../../functions/domain/naming';
+import { uploadIdFor } from '../../../../functions/domain/naming';
 import type {
   ApprovalRecord,
   AuditEvent,
   MintRecord,
   StoredRequest,
-  StoredToken,
   UploadRecord,
 } from '../../../../functions/domain/records';
-import { checkRequestAgainstPolicy, newRequest, parseCreateRequestBody } from '../../../../functions/domain/requests';
 import { EMAIL_PLANNERS } from '../../../../functions/use-cases/notices';
-import type { NoticeContext, NoticeReads } from '../../../../functions/use-cases/notify-email';
 import { policy } from '../../../support/harness';
+import {
+  approvalRecord,
+  KEY,
+  noticeContext,
+  REQUEST_ID,
+  type Stored,
+  storedRequest,
+  storedToken,
+  TOKEN_ID,
+} from './fixtures';
 
-const KEY = Buffer.alloc(32, 3);
 const NOW = new Date('2026-12-01T12:00:00Z');
-const REQUEST_ID = 'req_aaaaaaaaaaaaaaaaaaaaaaaaaa';
-const TOKEN_ID = 'tok_aaaaaaaaaaaaaaaaaaaaaaaaaa';
 const [APPROVER1, APPROVER2] = policy.serviceAccounts[0]!.approvers as [string, string];
 const ADMIN = policy.notifications.adminEmails[0]!;
 
-function request(over: Partial<StoredRequest> = {}): StoredRequest {
-  const body = parseCreateRequestBody({
-    serviceAccount: 'jenkins-bot',
-    name: 'ci-main',
-    scopes: ['read:jira-work'],
-    lifetimeDays: 30,
-    justification: 'Jenkins reads Jira issues',
-  });
-  return {
-    ...newRequest({
-      requestId: REQUEST_ID,
-      body,
-      check: checkRequestAgainstPolicy(body, policy, 'alice@example.com'),
-      requester: 'alice@example.com',
-      now: new Date('2026-12-01T00:00:00Z'),
-    }),
-    version: 1,
-    ...over,
-  } as StoredRequest;
-}
-
-function approval(over: Partial<ApprovalRecord> = {}): ApprovalRecord {
-  return {
-    approvalId: approvalIdFor(REQUEST_ID, APPROVER1),
-    requestId: REQUEST_ID,
-    approver: APPROVER1,
-    expiresAt: '2026-12-04T00:00:00Z',
-    status: 'OPEN',
-    csrfHashes: [],
-    createdAt: '2026-12-01T00:00:00Z',
-    ...over,
-  };
-}
-
-function token(over: Partial<StoredToken> = {}): StoredToken {
-  return {
-    tokenId: TOKEN_ID,
-    requestId: REQUEST_ID,
-    serviceAccount: 'jenkins-bot',
-    name: 'ci-main',
-    owner: 'alice@example.com',
-    secretName: 'token-warden.jenkins-bot.ci-main',
-    secretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:token-warden.jenkins-bot.ci-main-abc',
-    status: 'ACTIVE',
-    scopes: ['read:jira-work'],
-    lifetimeDays: 30,
-    consumers: [],
-    expiresAt: '2026-12-31T00:00:00Z',
-    generation: 2,
-    createdAt: '2026-12-01T00:00:00Z',
-    generations: [],
-    correlationId: REQUEST_ID,
-    version: 1,
-    ...over,
-  };
-}
-
-interface Stored {
-  requests?: StoredRequest[];
-  approvals?: ApprovalRecord[];
-  tokens?: StoredToken[];
-  mints?: MintRecord[];
-  uploads?: UploadRecord[];
-  drift?: Record<string, unknown>;
-}
-
-function context(stored: Stored): NoticeContext {
-  const none = async () => undefined;
-  const store: NoticeReads = {
-    getRequest: async (id) => stored.requests?.find((r) => r.requestId === id),
-    getApproval: async (id) => stored.approvals?.find((a) => a.approvalId === id),
-    getToken: async (id) => stored.tokens?.find((t) => t.tokenId === id),
-    getMint: async (id, g) => stored.mints?.find((m) => m.tokenId === id && m.generation === g),
-    getUpload: async (id) => stored.uploads?.find((u) => u.uploadId === id),
-    getException: none,
-    getPersonalToken: none,
-    getPersonalTokens: async () => new Map(),
-    getScan: none,
-    getDriftReport: async () => stored.drift,
-  };
-  return {
-    store,
-    policy,
-    clock: { now: () => NOW },
-    consoleUrl: 'https://console.example.com/console/',
-    linkBaseUrl: 'https://api.example.com/',
-    linkKey: async () => KEY,
-  };
-}
+const request = (over: Partial<StoredRequest> = {}) => storedRequest('2026-12-01T00:00:00Z', over);
+const approval = (over: Partial<ApprovalRecord> = {}) =>
+  approvalRecord(APPROVER1, { createdAt: '2026-12-01T00:00:00Z', expiresAt: '2026-12-04T00:00:00Z' }, over);
+const token = storedToken;
+const context = (stored: Stored) => noticeContext(stored, NOW);
 
 function event(name: AuditEvent, over: Partial<LifecycleEventDetail> = {}): LifecycleEventDetail {
   return {
