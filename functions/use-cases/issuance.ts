@@ -311,6 +311,9 @@ export async function discardToken(deps: DiscardDeps, input: MintInput) {
   if (!account) return { revoked: 0 };
   let mint = await deps.store.getMint(target.tokenId, target.generation);
   if (mint?.state === 'PROMOTED') return { revoked: 0 };
+  const token = target.generation > 1 ? await deps.store.getToken(target.tokenId) : undefined;
+  // Recorded as the token's current generation already (its promotion stopped before marking the mint): live, kept.
+  if (token && token.generation >= target.generation) return { revoked: 0 };
   if (mint?.state === 'AWAITING_UPLOAD') {
     // Close the door first, so an upload arriving now is refused rather than staged behind our back; if one won the
     // race, it is discarded like any staged token.
@@ -321,6 +324,11 @@ export async function discardToken(deps: DiscardDeps, input: MintInput) {
       if (mint?.state === 'PROMOTED') return { revoked: 0 };
     }
   }
+  const secretName = secretNameFor(request.serviceAccount, request.name);
+  const versionId = mint?.versionId ?? secretVersionId(target.tokenId, target.generation);
+  // A promotion that moved AWSCURRENT to this generation, then failed before recording it: give AWSCURRENT back to
+  // the generation the record names current before revoking this one, so the current token keeps working.
+  if (token) await restoreCurrent(deps, secretName, versionId, token);
   let revoked = 0;
   if (
     mint?.atlassianTokenId &&
@@ -329,8 +337,6 @@ export async function discardToken(deps: DiscardDeps, input: MintInput) {
     revoked++;
   }
   revoked += await revokeByLabel(deps, account, mintLabel(target.tokenId, target.generation));
-  const secretName = secretNameFor(request.serviceAccount, request.name);
-  const versionId = mint?.versionId ?? secretVersionId(target.tokenId, target.generation);
   const described = await deps.vault.describe(secretName);
   if (described && !described.DeletedDate) {
     await deps.vault.dropPending(secretName, versionId);
@@ -340,4 +346,13 @@ export async function discardToken(deps: DiscardDeps, input: MintInput) {
   }
   if (mint) await deps.store.putMint({ ...mint, state: 'DISCARDED' });
   return { revoked };
+}
+
+/** Moves `AWSCURRENT` from `versionId` back to the version of the token's recorded generation, if it moved. */
+async function restoreCurrent(deps: DiscardDeps, secretName: string, versionId: string, token: StoredToken) {
+  const described = await deps.vault.describe(secretName);
+  if (!described?.VersionIdsToStages?.[versionId]?.includes('AWSCURRENT')) return;
+  const recorded = token.generations.find((g) => g.generation === token.generation);
+  if (!recorded) return;
+  await deps.vault.promote(secretName, recorded.versionId);
 }

@@ -342,6 +342,8 @@ export interface SecretDescription {
   ARN?: string;
   DeletedDate?: Date;
   Tags?: { Key?: string; Value?: string }[];
+  /** Each version's staging labels (`AWSCURRENT`, `AWSPREVIOUS`, `AWSPENDING`). */
+  VersionIdsToStages?: Record<string, string[]>;
 }
 
 /** What a token secret is created with. */

@@ -83,6 +83,57 @@ describe('every step twice', () => {
     ).toEqual([`token-warden:${minted.tokenId}:g1`]);
   });
 
+  it('a discard after a promotion that moved AWSCURRENT but failed before recording it leaves the current token working', async () => {
+    // Prepare: generation 2 minted and verified; its promotion moved AWSCURRENT to it, then failed for good.
+    const request = await h.approvedRequest();
+    const minted = await mintToken(h.deps, { requestId: request.requestId });
+    await verifyToken(h.deps, minted);
+    await promoteToken(h.deps, minted);
+    const { secretName } = (await h.deps.store.getToken(minted.tokenId))!;
+    await beginRotation(h.deps, { tokenId: minted.tokenId, generation: 2, attempt: 1 });
+    const second = await mintToken(h.deps, { tokenId: minted.tokenId, generation: 2 });
+    await verifyToken(h.deps, second);
+    const mint2 = (await h.deps.store.getMint(minted.tokenId, 2))!;
+    await h.deps.vault.promote(secretName, mint2.versionId);
+
+    // Act: the workflow's Catch discards the generation, twice.
+    await twice(() => discardToken(h.deps, { tokenId: minted.tokenId, generation: 2 }).then(() => 'done'));
+
+    // Assess: AWSCURRENT is back on generation 1, which Atlassian still accepts; generation 2 is revoked.
+    const described = await h.deps.vault.describe(secretName);
+    const current = Object.entries(described?.VersionIdsToStages ?? {}).find(([, l]) => l.includes('AWSCURRENT'))?.[0];
+    const mint1 = (await h.deps.store.getMint(minted.tokenId, 1))!;
+    expect(current).toBe(mint1.versionId);
+    const value = await h.deps.vault.read(secretName, mint1.versionId);
+    expect(await h.myself(value)).toBe(200);
+    expect(h.fakeTokens(minted.tokenId).map((t) => [t.label, t.status])).toEqual([
+      [`token-warden:${minted.tokenId}:g1`, 'ACTIVE'],
+      [`token-warden:${minted.tokenId}:g2`, 'REVOKED'],
+    ]);
+    expect((await h.deps.store.getToken(minted.tokenId))?.generation).toBe(1);
+  });
+
+  it('a discard never revokes the generation the token record already names current', async () => {
+    // Prepare: generation 2's promotion recorded it, then failed before marking its mint PROMOTED.
+    const request = await h.approvedRequest();
+    const minted = await mintToken(h.deps, { requestId: request.requestId });
+    await verifyToken(h.deps, minted);
+    await promoteToken(h.deps, minted);
+    await beginRotation(h.deps, { tokenId: minted.tokenId, generation: 2, attempt: 1 });
+    const second = await mintToken(h.deps, { tokenId: minted.tokenId, generation: 2 });
+    await verifyToken(h.deps, second);
+    await promoteToken(h.deps, second);
+    const mint2 = (await h.deps.store.getMint(minted.tokenId, 2))!;
+    await h.deps.store.putMint({ ...mint2, state: 'VERIFIED' });
+
+    // Act
+    const result = await discardToken(h.deps, { tokenId: minted.tokenId, generation: 2 });
+
+    // Assess
+    expect(result).toEqual({ revoked: 0 });
+    expect(h.fakeTokens(minted.tokenId).find((t) => t.label.endsWith(':g2'))?.status).toBe('ACTIVE');
+  });
+
   it('closing a request twice notifies and audits once', async () => {
     const request = await h.approvedRequest();
     await h.deps.store.saveRequest({
