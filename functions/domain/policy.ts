@@ -171,10 +171,13 @@ export const notificationsSchema = z.strictObject({
   })),
 });
 
+/** The longest `approvalExpiryHours` allowed: no approval stays open longer after it was created. */
+export const MAX_APPROVAL_EXPIRY_HOURS = 24 * 30;
+
 export const policySchema = z
   .strictObject({
     serviceAccounts: z.array(serviceAccountSchema).check(z.minLength(1), z.maxLength(100)),
-    approvalExpiryHours: int(1, 24 * 30),
+    approvalExpiryHours: int(1, MAX_APPROVAL_EXPIRY_HOURS),
     rotationLeadDays: int(1, 364),
     gracePeriodHours: int(0, 24 * 30),
     adminGroup: z._default(text(1, 256), 'token-warden-admins'),

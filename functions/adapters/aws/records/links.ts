@@ -1,3 +1,5 @@
+import { MAX_APPROVAL_EXPIRY_HOURS } from '../../../domain/policy';
+import { isoSeconds } from '../../../domain/ports';
 import type { ApprovalRecord, UploadRecord } from '../../../domain/records';
 import type { ApprovalRepository, UploadRepository } from '../../../use-cases/ports';
 import { type RecordTable, strip } from './table';
@@ -62,6 +64,9 @@ export function approvalRepository(table: RecordTable): ApprovalRepository {
           values: { ':open': 'OPEN', ':now': opts.nowIso },
         },
         opts.nextToken,
+        // An approval open at `nowIso` was created less than the longest approval expiry before: older ones are not
+        // read at all, so an approver's history does not make the hourly reminders slower.
+        `${isoSeconds(new Date(Date.parse(opts.nowIso) - MAX_APPROVAL_EXPIRY_HOURS * 3_600_000))}#`,
       ),
   };
 }

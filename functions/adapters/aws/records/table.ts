@@ -254,16 +254,26 @@ export function recordTable(doc: DynamoDBDocumentClient, tableName: string) {
       limit: number,
       filter: { expression: string; names: Record<string, string>; values: Item } | undefined,
       nextToken?: string,
+      /** Only items whose index sort key is at least this (newest first, so the query stops there). */
+      sortFrom?: string,
     ): Promise<Page<T>> {
-      if (!filter) return table.query<T>(index, partitionAttr, partition, limit, nextToken);
+      if (!filter && sortFrom === undefined) return table.query<T>(index, partitionAttr, partition, limit, nextToken);
       const [, sortAttr] = INDEX_KEYS[index];
       const input: QueryCommandInput = {
         TableName: tableName,
         IndexName: index,
-        KeyConditionExpression: '#p = :p',
-        FilterExpression: filter.expression,
-        ExpressionAttributeNames: { '#p': partitionAttr, ...filter.names },
-        ExpressionAttributeValues: { ':p': partition, ...filter.values },
+        KeyConditionExpression: sortFrom === undefined ? '#p = :p' : '#p = :p AND #sortKey >= :sortFrom',
+        ...(filter ? { FilterExpression: filter.expression } : {}),
+        ExpressionAttributeNames: {
+          '#p': partitionAttr,
+          ...(sortFrom === undefined ? {} : { '#sortKey': sortAttr }),
+          ...filter?.names,
+        },
+        ExpressionAttributeValues: {
+          ':p': partition,
+          ...(sortFrom === undefined ? {} : { ':sortFrom': sortFrom }),
+          ...filter?.values,
+        },
         ScanIndexForward: false,
         Limit: Math.max(limit, 100),
       };
