@@ -577,8 +577,13 @@ export async function closeException(
     FAILED: ['FAILED', 'APPROVAL_FAILED'],
   } as const;
   const [status, reason] = closing[input.outcome];
+  // An exception approved whose workflow then timed out or failed before moving anyone (its resume was lost) is closed
+  // too: nothing will act on it any more.
+  const closable = (current: StoredException) =>
+    current.status === 'PENDING_APPROVAL' ||
+    (current.status === 'APPROVED' && (input.outcome === 'EXPIRED' || input.outcome === 'FAILED'));
   const saved = await saveOrRetry(deps, input.exceptionId, (current) =>
-    current.status === 'PENDING_APPROVAL' ? close(current, status, reason, now) : undefined,
+    closable(current) ? close(current, status, reason, now) : undefined,
   );
   const closed = saved ?? (await load(deps, input.exceptionId));
   await deps.store.releaseLiveException(closed.member, closed.exceptionId);

@@ -59,6 +59,8 @@ export async function closeRequest(deps: CloseDeps, input: CloseInput) {
     }
   }
   if (!request || !isTerminalRequest(request.status)) throw new Error(`request ${input.requestId} could not be closed`);
+  // Issued meanwhile (a promotion that failed only after marking the request): nothing to close, nobody to tell.
+  if (request.status === 'ISSUED') return { status: request.status };
 
   for (const approver of request.approvers) await deps.store.closeApproval(approvalIdFor(request.requestId, approver));
   await deps.store.releasePendingSlot(request.requester, request.requestId);

@@ -311,8 +311,9 @@ export async function discardToken(deps: DiscardDeps, input: MintInput) {
   if (!account) return { revoked: 0 };
   let mint = await deps.store.getMint(target.tokenId, target.generation);
   if (mint?.state === 'PROMOTED') return { revoked: 0 };
-  const token = target.generation > 1 ? await deps.store.getToken(target.tokenId) : undefined;
-  // Recorded as the token's current generation already (its promotion stopped before marking the mint): live, kept.
+  const token = await deps.store.getToken(target.tokenId);
+  // Recorded as the token's current generation already (its promotion stopped after recording it, before marking the
+  // mint): it is live and the record names it, so it is kept, whatever generation it is.
   if (token && token.generation >= target.generation) return { revoked: 0 };
   if (mint?.state === 'AWAITING_UPLOAD') {
     // Close the door first, so an upload arriving now is refused rather than staged behind our back; if one won the
@@ -328,7 +329,7 @@ export async function discardToken(deps: DiscardDeps, input: MintInput) {
   const versionId = mint?.versionId ?? secretVersionId(target.tokenId, target.generation);
   // A promotion that moved AWSCURRENT to this generation, then failed before recording it: give AWSCURRENT back to
   // the generation the record names current before revoking this one, so the current token keeps working.
-  if (token) await restoreCurrent(deps, secretName, versionId, token);
+  if (token && target.generation > 1) await restoreCurrent(deps, secretName, versionId, token);
   let revoked = 0;
   if (
     mint?.atlassianTokenId &&
@@ -348,10 +349,15 @@ export async function discardToken(deps: DiscardDeps, input: MintInput) {
   return { revoked };
 }
 
-/** Moves `AWSCURRENT` from `versionId` back to the version of the token's recorded generation, if it moved. */
+/**
+ * Moves `AWSCURRENT` from `versionId` back to the version of the token's recorded generation, if it moved. Not for a
+ * token revoked or expired meanwhile: its secret is closed (scheduled for deletion) and serves nobody.
+ */
 async function restoreCurrent(deps: DiscardDeps, secretName: string, versionId: string, token: StoredToken) {
+  if (token.status !== 'ACTIVE' && token.status !== 'ROTATING') return;
   const described = await deps.vault.describe(secretName);
-  if (!described?.VersionIdsToStages?.[versionId]?.includes('AWSCURRENT')) return;
+  if (!described || described.DeletedDate) return;
+  if (!described.VersionIdsToStages?.[versionId]?.includes('AWSCURRENT')) return;
   const recorded = token.generations.find((g) => g.generation === token.generation);
   if (!recorded) return;
   await deps.vault.promote(secretName, recorded.versionId);

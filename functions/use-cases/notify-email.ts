@@ -10,7 +10,7 @@ import type { RenderedEmail } from '../domain/notice';
 import type { Policy } from '../domain/policy';
 import type { Clock } from '../domain/ports';
 import type { AuditEvent } from '../domain/records';
-import { AwsTransientError, DeliveryRetryableError, EmailRejectedError } from './port-errors';
+import { DeliveryRetryableError, EmailRejectedError } from './port-errors';
 import type {
   AccessExceptionRepository,
   ApprovalRepository,
@@ -97,9 +97,9 @@ export function emailMarkerId(eventId: string, to: string): string {
 
 /**
  * Sends the emails `event` asks for, each once per event id and recipient (a recipient named twice gets one). A
- * retryable failure gives that recipient's lease back and throws (a throttled or failing provider as a
- * `DeliveryRetryableError`, so the event waits with back-off), and the redelivered event sends the rest; a refusal
- * for good is logged (never the address) and counted, and is not sent again.
+ * failed send gives that recipient's lease back and throws a `DeliveryRetryableError`, so the event waits with
+ * back-off and the redelivered event sends the rest; a refusal for good (`EmailRejectedError`) is logged (never the
+ * address) and counted, and is not sent again.
  */
 export async function emailEvent(deps: EmailDeps, event: LifecycleEventDetail): Promise<EmailResult> {
   const result: EmailResult = { sent: 0, duplicates: 0, rejected: 0 };
@@ -151,10 +151,10 @@ async function sendOnce(
       return 'rejected';
     }
     await deps.store.releaseNotification(markerId);
-    if (error instanceof AwsTransientError) {
-      throw new DeliveryRetryableError(`${error.message}: the email is sent again later`, EMAIL_RETRY_SECONDS);
-    }
-    throw error;
+    // Throttled, failing, or refusing for now (a paused or suspended account, an unverified sender, a spent quota):
+    // sent again with back-off, so an admin has hours to mend it before the event reaches the dead-letter queue.
+    const name = error instanceof Error ? error.name : 'Error';
+    throw new DeliveryRetryableError(`the email could not be sent (${name}): sent again later`, EMAIL_RETRY_SECONDS);
   }
   // Outside the send's error handling, as for chat: a failed confirm keeps the lease rather than send twice at once.
   await deps.store.confirmDelivery(markerId);

@@ -1098,6 +1098,22 @@ describe('Use case: revertException', () => {
 });
 
 describe('Use case: closeException', () => {
+  it('closes an exception approved whose workflow then expired before moving anyone, and tells it', async () => {
+    // Prepare: approved, but the workflow's resume was lost; it timed out into `Expire the exception`.
+    const created = await createException(routes(), ALICE, BODY, undefined);
+    await requestApproval(approvals(), { exceptionId: created.exceptionId, taskToken: 'task-lost' });
+    await h.deps.store.saveException({ ...(await stored(created.exceptionId)), status: 'APPROVED' });
+    sent = [];
+    // Act
+    const closed = await closeException(steps(), { exceptionId: created.exceptionId, outcome: 'EXPIRED' });
+    // Assess
+    expect(closed).toEqual({ exceptionId: created.exceptionId, status: 'EXPIRED' });
+    expect(await policyOf('alice@example.com')).toBe('policy-block');
+    expect(sent.map((m) => m.subject)).toContain(
+      'Access exception for alice@example.com expired before enough approvals arrived',
+    );
+  });
+
   it.each([
     ['REJECTED', 'REJECTED', 'REJECTED_BY_APPROVER', 'was rejected'],
     ['CANCELLED', 'REJECTED', 'CANCELLED', 'was cancelled'],

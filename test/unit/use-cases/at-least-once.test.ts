@@ -134,6 +134,28 @@ describe('every step twice', () => {
     expect(h.fakeTokens(minted.tokenId).find((t) => t.label.endsWith(':g2'))?.status).toBe('ACTIVE');
   });
 
+  it('a first issuance whose promotion recorded the token, then failed, keeps it; closing the issued request tells nobody', async () => {
+    // Prepare: generation 1 promoted, its mint left VERIFIED as by a promotion that failed after recording.
+    const request = await h.approvedRequest();
+    const minted = await mintToken(h.deps, { requestId: request.requestId });
+    await verifyToken(h.deps, minted);
+    await promoteToken(h.deps, minted);
+    const mint1 = (await h.deps.store.getMint(minted.tokenId, 1))!;
+    await h.deps.store.putMint({ ...mint1, state: 'VERIFIED' });
+    ses.resetHistory();
+
+    // Act: the workflow's Catch path, Discard staged token then Fail request.
+    const discarded = await discardToken(h.deps, { requestId: request.requestId });
+    const closed = await closeRequest(h.deps, { requestId: request.requestId, outcome: 'FAILED' });
+
+    // Assess
+    expect(discarded).toEqual({ revoked: 0 });
+    expect(h.fakeTokens(minted.tokenId).map((t) => t.status)).toEqual(['ACTIVE']);
+    expect(closed).toEqual({ status: 'ISSUED' });
+    expect((await h.deps.audit.list(request.requestId)).map((r) => r.event)).not.toContain('REJECTED');
+    expect(ses.commandCalls(SendEmailCommand)).toHaveLength(0);
+  });
+
   it('closing a request twice notifies and audits once', async () => {
     const request = await h.approvedRequest();
     await h.deps.store.saveRequest({

@@ -133,9 +133,14 @@ describe('Function: emailEvent', () => {
     expect(JSON.stringify(f.warnings)).not.toContain('nobody@example.com');
   });
 
-  it('throws any other failure as it is, so the event comes back after the visibility timeout', async () => {
-    const f = fakes(['owner@example.com'], new Map([['owner@example.com', new Error('unexpected')]]));
-    await expect(emailEvent(f.deps, EVENT)).rejects.toThrow('unexpected');
+  it('waits with back-off on any other failure (a paused account, an unverified sender), naming only its kind', async () => {
+    const paused = Object.assign(new Error('Sending paused for account'), { name: 'SendingPausedException' });
+    const f = fakes(['owner@example.com'], new Map([['owner@example.com', paused]]));
+    await expect(emailEvent(f.deps, EVENT)).rejects.toMatchObject({
+      name: 'DeliveryRetryableError',
+      retryAfterSeconds: EMAIL_RETRY_SECONDS,
+      message: 'the email could not be sent (SendingPausedException): sent again later',
+    });
     expect(f.markers.size).toBe(0);
   });
 
