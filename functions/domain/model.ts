@@ -79,8 +79,18 @@ export interface TokenRecord {
   nextRotationAt?: string;
   lastRotationError?: RotationError;
   generations: TokenGeneration[];
-  /** The rotation in progress (a lock: one rotation per token at a time). */
-  rotation?: { generation: number; attempt: number; startedAt: string };
+  /**
+   * The rotation in progress (a lock: one rotation per token at a time, whoever started it). `source` says who holds
+   * it: the rotation workflow (absent) or Secrets Manager's rotation function, whose lock also names the rotation's
+   * `ClientRequestToken` (the secret version it stages).
+   */
+  rotation?: {
+    generation: number;
+    attempt: number;
+    startedAt: string;
+    source?: 'workflow' | 'secretsmanager';
+    clientRequestToken?: string;
+  };
   /** The last rotation attempt started, so the next one gets a fresh execution name. */
   lastRotationAttempt?: { generation: number; attempt: number };
   /** When owners and admins were last reminded that the token is inside the lead window without a rotation. */

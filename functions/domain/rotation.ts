@@ -91,12 +91,23 @@ export function rotationEligibility(
   return 'eligible';
 }
 
-/** Takes the rotation lock: the token becomes `ROTATING`. */
-export function lockRotation(token: TokenRecord, plan: RotationPlan, now: string): TokenRecord {
+/** Who takes a rotation lock other than the workflow: Secrets Manager, for the rotation staging one version. */
+export interface LockHolder {
+  source: 'secretsmanager';
+  clientRequestToken: string;
+}
+
+/** Whether the lock is held by the rotation workflow (a lock without `source` is the workflow's). */
+export function isWorkflowLock(lock: NonNullable<TokenRecord['rotation']>): boolean {
+  return lock.source === undefined || lock.source === 'workflow';
+}
+
+/** Takes the rotation lock: the token becomes `ROTATING`. Without `holder` the workflow holds it. */
+export function lockRotation(token: TokenRecord, plan: RotationPlan, now: string, holder?: LockHolder): TokenRecord {
   return {
     ...token,
     status: 'ROTATING',
-    rotation: { generation: plan.generation, attempt: plan.attempt, startedAt: now },
+    rotation: { generation: plan.generation, attempt: plan.attempt, startedAt: now, ...holder },
     lastRotationAttempt: { generation: plan.generation, attempt: plan.attempt },
   };
 }

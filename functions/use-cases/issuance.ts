@@ -47,6 +47,11 @@ export interface MintInput {
   requestId?: string;
   tokenId?: string;
   generation?: number;
+  /**
+   * The secret version to stage under, replacing the derived {@link secretVersionId}: Secrets Manager's rotation
+   * names it (its `ClientRequestToken`). Stored on the mint record; the label stays {@link mintLabel}.
+   */
+  versionId?: string;
 }
 
 export interface MintTarget {
@@ -145,7 +150,7 @@ export async function mintToken(deps: MintDeps, input: MintInput): Promise<Minte
   }
   // A secret version can never take another value: minting this generation again stages under a new version id.
   const round = previous ? (previous.round ?? 1) + 1 : 1;
-  const versionId = secretVersionId(target.tokenId, target.generation, round);
+  const versionId = input.versionId ?? secretVersionId(target.tokenId, target.generation, round);
 
   if (rotating) {
     // A rotation never creates, restores or widens the secret: a secret scheduled for deletion stays so.

@@ -14,6 +14,15 @@ export class IssuanceRefusedError extends Error {
   override readonly name = 'IssuanceRefusedError';
 }
 
+/**
+ * Secrets Manager asked for a rotation Token Warden does not run now (a workflow rotation holds the lock, the previous
+ * generation is in its grace period, the token is revoked or expired, the account is issued by hand), or for a step
+ * of a rotation that never began. The message names the token and the reason, never a value.
+ */
+export class RotationRefusedError extends Error {
+  override readonly name = 'RotationRefusedError';
+}
+
 /** The minted token did not pass verification. Not retried: the token is discarded. */
 export class TokenVerificationError extends Error {
   override readonly name = 'TokenVerificationError';

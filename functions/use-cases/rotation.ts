@@ -4,7 +4,7 @@ import { type Caller, canSeeToken, toTokenRepresentation } from '../domain/model
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import { type StoredToken, tokenAuditRecord } from '../domain/records';
-import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
+import { graceEndsAt, isWorkflowLock, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
 import type { Atlassian, AuditTrail, TokenRepository, WorkflowEngine } from './ports';
 
 /** The repositories these use cases read and write. */
@@ -111,7 +111,10 @@ export async function beginRotation(deps: Pick<RotationDeps, 'store' | 'clock'>,
     if (token.status !== 'ACTIVE' && token.status !== 'ROTATING')
       return { ...input, proceed: false, reason: 'not-active' };
     const lock = token.rotation;
-    if (lock?.generation === input.generation && lock.attempt === input.attempt) return { ...input, proceed: true };
+    // Only a workflow lock can be this execution's: Secrets Manager's rotation of the same generation is not ours.
+    if (lock && isWorkflowLock(lock) && lock.generation === input.generation && lock.attempt === input.attempt) {
+      return { ...input, proceed: true };
+    }
     const eligibility = rotationEligibility(token, deps.clock.now(), false);
     if (eligibility !== 'eligible') return { ...input, proceed: false, reason: eligibility };
     const plan = { ...input, executionName: '' };
@@ -146,7 +149,11 @@ export async function recordRotationFailure(
     // Revoked meanwhile: the rotation was meant to fail; revoke told the owner.
     if (!token || token.status === 'REVOKED') return { recorded: false };
     const lock = token.rotation;
-    const ours = lock?.generation === input.generation && lock.attempt === input.attempt;
+    const ours =
+      lock !== undefined &&
+      isWorkflowLock(lock) &&
+      lock.generation === input.generation &&
+      lock.attempt === input.attempt;
     if (!ours && token.lastRotationError?.at) break;
     const { rotation: _r, ...rest } = token;
     const next: StoredToken = {

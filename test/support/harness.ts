@@ -28,7 +28,7 @@ import { type IssuanceDeps, mintToken, verifyToken } from '../../functions/use-c
 import type { Mailer, RotationScheduler } from '../../functions/use-cases/ports';
 import { promoteToken } from '../../functions/use-cases/promote';
 import { type AwsEdge, createAwsEdge } from '../../local/aws/edge';
-import { LocalSecretsManager } from '../../local/aws/secrets-manager';
+import { LocalSecretsManager, type LocalSecretsManagerOptions } from '../../local/aws/secrets-manager';
 import { createFakeAtlassian, DEMO_SEED, type FakeAtlassian } from '../../local/fake-atlassian';
 import { type LocalDynamo, startDynamo } from './dynamo';
 import { notifyingAudit } from './inline-notifier';
@@ -87,10 +87,11 @@ export interface Harness {
 export function useHarness(
   ses: AwsStub<ServiceInputTypes, ServiceOutputTypes, SESv2ClientResolvedConfig>,
   beforeEachTest: () => void = () => undefined,
+  options: HarnessOptions = {},
 ): Harness {
   let started: Harness | undefined;
   beforeAll(async () => {
-    started = await startHarness();
+    started = await startHarness(options);
   });
   afterAll(async () => {
     await started?.close();
@@ -108,10 +109,18 @@ export function useHarness(
   });
 }
 
-export async function startHarness(): Promise<Harness> {
+/** How the emulators behind a harness run. */
+export interface HarnessOptions {
+  /** Rotation by a Lambda function in the Secrets Manager emulator (`RotateSecret`). @default none: refused */
+  secretsManager?: Pick<LocalSecretsManagerOptions, 'invokeRotation' | 'track' | 'onRotationFailure'>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = new TestClock();
   const dynamo = await startDynamo();
-  const edge: AwsEdge = createAwsEdge({ services: [new LocalSecretsManager({ now: () => clock.now() })] });
+  const edge: AwsEdge = createAwsEdge({
+    services: [new LocalSecretsManager({ now: () => clock.now(), ...options.secretsManager })],
+  });
   const edgeServer = await edge.listen(0);
   const sm = new SecretsManagerClient({
     endpoint: `http://127.0.0.1:${(edgeServer.address() as AddressInfo).port}`,

@@ -1,6 +1,8 @@
 import type { TokenRecord } from '../../../functions/domain/model';
 import {
   graceEndsAt,
+  isWorkflowLock,
+  lockRotation,
   MAX_LIVE_GENERATIONS,
   nextRotationDue,
   rotationEligibility,
@@ -80,5 +82,27 @@ describe('rotation limits', () => {
     expect(graceEndsAt(rotated, 24)).toEqual(new Date('2026-12-04T10:00:00Z'));
     expect(graceEndsAt({ ...rotated, generations: [generation(1, true), generation(2)] }, 24)).toBeUndefined();
     expect(graceEndsAt(token(), 24)).toBeUndefined();
+  });
+});
+
+describe('lockRotation', () => {
+  const plan = { generation: 2, attempt: 1, executionName: 'x' };
+
+  it('takes the lock for the workflow unless another holder is named', () => {
+    // Act
+    const workflow = lockRotation(token(), plan, '2026-12-03T12:00:00Z');
+    const secretsManager = lockRotation(token(), plan, '2026-12-03T12:00:00Z', {
+      source: 'secretsmanager',
+      clientRequestToken: 'aaaaaaaa-0000-4000-8000-000000000001',
+    });
+
+    // Assess
+    expect(workflow.rotation).toEqual({ generation: 2, attempt: 1, startedAt: '2026-12-03T12:00:00Z' });
+    expect(isWorkflowLock(workflow.rotation!)).toBe(true);
+    expect(isWorkflowLock({ ...workflow.rotation!, source: 'workflow' })).toBe(true);
+    expect(secretsManager.rotation).toMatchObject({ source: 'secretsmanager', generation: 2, attempt: 1 });
+    expect(isWorkflowLock(secretsManager.rotation!)).toBe(false);
+    expect(secretsManager.status).toBe('ROTATING');
+    expect(rotationEligibility(secretsManager, now, false)).toBe('rotating');
   });
 });

@@ -1,0 +1,218 @@
+/**
+ * Secrets Manager's rotation protocol over Token Warden's own rotation: `RotateSecret` (the console's "Rotate secret
+ * immediately", `aws secretsmanager rotate-secret`) invokes the rotation function for `createSecret`, `setSecret`,
+ * `testSecret` and `finishSecret`, each naming the secret and the `ClientRequestToken` T of the version it stages.
+ * Each step delegates to the steps the rotation workflow runs (mint, verify, promote), for the token's next
+ * generation N, staged under T. Both share one lock on the token record, one generation counter and one history, so
+ * a rotation started by Secrets Manager and one started by the workflow never run at once or mint twice.
+ *
+ * Every step reloads the record, the mint and the version labels first and is idempotent per T: Secrets Manager may
+ * invoke a step again, and a rotation that stopped between steps completes when it is run again from `createSecret`
+ * with the same T.
+ */
+import { findServiceAccount } from '../domain/policy';
+import { isoSeconds } from '../domain/ports';
+import type { MintRecord, StoredToken } from '../domain/records';
+import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
+import { discardToken, type IssuanceDeps, mintToken, verifyToken } from './issuance';
+import { RotationRefusedError } from './port-errors';
+import { promoteToken } from './promote';
+
+/** What the steps use: everything the minting steps do. */
+export type SecretRotationDeps = IssuanceDeps;
+
+/** The steps of Secrets Manager's rotation protocol, in the order it invokes them. */
+export const SECRET_ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
+export type SecretRotationStepName = (typeof SECRET_ROTATION_STEPS)[number];
+
+/** What Secrets Manager invokes the rotation function with (its `RotationToken` is not needed). */
+export interface SecretRotationEvent {
+  Step: SecretRotationStepName;
+  /** The secret's ARN (or name). */
+  SecretId: string;
+  /** The id of the secret version this rotation stages. */
+  ClientRequestToken: string;
+}
+
+/** The tag every token secret carries (set when the secret is created at issuance). */
+export const TOKEN_ID_TAG = 'token-warden:token-id';
+
+export type SecretRotationOutcome =
+  | { step: SecretRotationStepName; tokenId: string; generation: number; outcome: 'already-rotated' }
+  | { step: 'createSecret'; tokenId: string; generation: number; outcome: 'minted' | 'already-minted' }
+  | { step: 'setSecret'; tokenId: string; generation: number; outcome: 'staged' }
+  | { step: 'testSecret'; tokenId: string; generation: number; outcome: 'verified' | 'configuration-test' }
+  | {
+      step: 'finishSecret';
+      tokenId: string;
+      generation: number;
+      outcome: 'promoted';
+      /**
+       * The previous generation stays live at Atlassian through its grace period; revoking it afterwards is left to
+       * the sweep's revocation of stale generations, so this step reports it pending.
+       */
+      previousGeneration: 'retire-after-grace-period';
+    };
+
+const STAGED_OR_LATER: readonly MintRecord['state'][] = ['STAGED', 'VERIFIED', 'PROMOTED'];
+
+/**
+ * Runs one step of Secrets Manager's rotation of the token secret `SecretId`, staging version `ClientRequestToken`:
+ *
+ * - `createSecret`: for a new T, the same rules as `POST /tokens/{id}/rotate` apply (no rotation running, the
+ *   previous generation out of its grace period, the token neither revoked nor expired, an account issued by API);
+ *   then the lock is taken for Secrets Manager with T and generation N is minted and staged under T. A refused
+ *   rotation drops `AWSPENDING` from T (an empty pending version would block every later rotation) and throws
+ *   {@link RotationRefusedError}; a failed mint is discarded, the lock released and `AWSPENDING` dropped.
+ * - `setSecret`: nothing to do (Atlassian made the value when it was minted); checks that T is staged.
+ * - `testSecret`: verifies generation N at Atlassian. For a T no rotation began (`RotateImmediately: false`, Secrets
+ *   Manager testing the configuration) it succeeds without calling Atlassian.
+ * - `finishSecret`: promotes generation N (T becomes `AWSCURRENT`, the previous one `AWSPREVIOUS`), records it,
+ *   schedules the next rotation and releases the lock. The previous generation is revoked after its grace period by
+ *   the sweep, not here: the outcome says so.
+ *
+ * A T that is `AWSCURRENT` and recorded as a generation of the token is a finished rotation: every step answers
+ * `already-rotated`.
+ */
+export async function rotationStep(
+  deps: SecretRotationDeps,
+  event: SecretRotationEvent,
+): Promise<SecretRotationOutcome> {
+  const { Step: step, SecretId: secretId, ClientRequestToken: versionId } = event;
+  const described = await deps.vault.describe(secretId);
+  if (!described || described.DeletedDate) {
+    throw new RotationRefusedError(`secret ${secretId} does not exist or is scheduled for deletion`);
+  }
+  const tokenId = described.Tags?.find((t) => t.Key === TOKEN_ID_TAG)?.Value;
+  const token = tokenId ? await deps.store.getToken(tokenId) : undefined;
+  if (!tokenId || !token) throw new RotationRefusedError(`secret ${secretId} holds no token Token Warden issued`);
+  const current = described.VersionIdsToStages?.[versionId]?.includes('AWSCURRENT') ?? false;
+  const recorded = token.generations.find((g) => g.versionId === versionId);
+  if (recorded && current) {
+    // A promotion that recorded the generation but stopped before scheduling the next rotation finishes here.
+    if (step === 'finishSecret' && recorded.generation > 1 && recorded.generation === token.generation) {
+      await promoteToken(deps, { tokenId, generation: recorded.generation });
+    }
+    return { step, tokenId, generation: recorded.generation, outcome: 'already-rotated' };
+  }
+
+  const generation = token.generation + 1;
+  const mint = await deps.store.getMint(tokenId, generation);
+  const known = mint?.versionId === versionId && mint.state !== 'DISCARDED';
+  const lock = token.rotation;
+  const ourLock = lock?.source === 'secretsmanager' && lock.clientRequestToken === versionId;
+
+  switch (step) {
+    case 'createSecret':
+      if (known && mint && STAGED_OR_LATER.includes(mint.state)) {
+        return { step, tokenId, generation, outcome: 'already-minted' };
+      }
+      await createSecret(deps, secretId, versionId, token, ourLock);
+      return { step, tokenId, generation, outcome: 'minted' };
+    case 'setSecret':
+      requireStaged(mint, known, tokenId, generation, versionId);
+      return { step, tokenId, generation, outcome: 'staged' };
+    case 'testSecret':
+      if (!known && !lock) return { step, tokenId, generation, outcome: 'configuration-test' };
+      requireStaged(mint, known, tokenId, generation, versionId);
+      await verifyToken(deps, { tokenId, generation });
+      return { step, tokenId, generation, outcome: 'verified' };
+    case 'finishSecret':
+      requireStaged(mint, known, tokenId, generation, versionId);
+      await promoteToken(deps, { tokenId, generation });
+      return { step, tokenId, generation, outcome: 'promoted', previousGeneration: 'retire-after-grace-period' };
+  }
+}
+
+function requireStaged(
+  mint: MintRecord | undefined,
+  known: boolean,
+  tokenId: string,
+  generation: number,
+  versionId: string,
+): asserts mint is MintRecord {
+  if (!known || !mint || !STAGED_OR_LATER.includes(mint.state)) {
+    throw new RotationRefusedError(
+      `version ${versionId} of token ${tokenId} is not staged as generation ${generation}: createSecret did not complete`,
+    );
+  }
+}
+
+/** Takes the lock for Secrets Manager (unless this T holds it already), then mints generation N under T. */
+async function createSecret(
+  deps: SecretRotationDeps,
+  secretId: string,
+  versionId: string,
+  loaded: StoredToken,
+  ourLock: boolean,
+) {
+  const tokenId = loaded.tokenId;
+  const generation = loaded.generation + 1;
+  if (!ourLock) await takeLock(deps, secretId, versionId, loaded);
+  try {
+    const minted = await mintToken(deps, { tokenId, generation, versionId });
+    if (minted.versionId !== versionId) {
+      throw new RotationRefusedError(`generation ${generation} of token ${tokenId} is staged under another version`);
+    }
+  } catch (error) {
+    await discardToken(deps, { tokenId, generation });
+    await releaseLock(deps, tokenId, versionId);
+    await deps.vault.dropPending(secretId, versionId);
+    throw error;
+  }
+}
+
+async function takeLock(deps: SecretRotationDeps, secretId: string, versionId: string, loaded: StoredToken) {
+  let token: StoredToken | undefined = loaded;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    if (attempt > 0) token = await deps.store.getToken(loaded.tokenId);
+    const reason = token ? refusal(deps, token) : 'it no longer exists';
+    if (reason || !token) {
+      await deps.vault.dropPending(secretId, versionId);
+      throw new RotationRefusedError(`token ${loaded.tokenId} is not rotated now: ${reason}`);
+    }
+    const now = deps.clock.now();
+    const locked = lockRotation(token, nextRotation(token), isoSeconds(now), {
+      source: 'secretsmanager',
+      clientRequestToken: versionId,
+    });
+    if (await deps.store.saveToken({ ...token, ...locked })) return;
+  }
+  await deps.vault.dropPending(secretId, versionId);
+  throw new RotationRefusedError(`token ${loaded.tokenId} changed concurrently; rotate again`);
+}
+
+/** Why a new rotation of `token` may not start now, or undefined if it may (the rules of rotate-now). */
+function refusal(deps: SecretRotationDeps, token: StoredToken): string | undefined {
+  const account = findServiceAccount(deps.policy, token.serviceAccount);
+  if (!account) return `service account ${token.serviceAccount} is no longer in the policy`;
+  if (account.issuance === 'manual') return 'its service account is issued by hand, through an admin upload';
+  const now = deps.clock.now();
+  const graceEnd = graceEndsAt(token, deps.policy.gracePeriodHours);
+  if (graceEnd && graceEnd.getTime() > now.getTime()) {
+    return `the previous token is in its grace period until ${isoSeconds(graceEnd)}`;
+  }
+  switch (rotationEligibility(token, now, false)) {
+    case 'eligible':
+      return undefined;
+    case 'rotating':
+      return 'a rotation of this token is already running';
+    case 'too-many-live':
+      return 'too many generations of this token are still live at Atlassian';
+    case 'expired':
+      return 'the token has expired';
+    case 'not-active':
+      return `the token is ${token.status}`;
+  }
+}
+
+/** Releases the lock if Secrets Manager's rotation of `versionId` holds it. */
+async function releaseLock(deps: SecretRotationDeps, tokenId: string, versionId: string) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const token = await deps.store.getToken(tokenId);
+    const lock = token?.rotation;
+    if (!token || lock?.source !== 'secretsmanager' || lock.clientRequestToken !== versionId) return;
+    const { rotation: _rotation, ...rest } = token;
+    if (await deps.store.saveToken({ ...rest, status: token.status === 'ROTATING' ? 'ACTIVE' : token.status })) return;
+  }
+}

@@ -1,0 +1,324 @@
+/**
+ * Secrets Manager's four rotation steps over Token Warden's rotation, against the Secrets Manager emulator (whose
+ * `RotateSecret` creates the empty `AWSPENDING` version and invokes the steps), dynalite and the fake Atlassian.
+ */
+import { randomUUID } from 'node:crypto';
+import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { mockClient } from 'aws-sdk-client-mock';
+import type { Policy } from '../../../functions/domain/policy';
+import { RotationRefusedError } from '../../../functions/use-cases/port-errors';
+import type { Atlassian } from '../../../functions/use-cases/ports';
+import { beginRotation } from '../../../functions/use-cases/rotation';
+import {
+  rotationStep,
+  SECRET_ROTATION_STEPS,
+  type SecretRotationDeps,
+  type SecretRotationOutcome,
+} from '../../../functions/use-cases/secret-rotation';
+import type { RotationEvent, RotationFailure, RotationInvoker } from '../../../local/aws/secrets-manager';
+import { useHarness } from '../../support/harness';
+
+const ses = mockClient(SESv2Client);
+const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:token-warden-secret-rotation';
+
+/** What the emulator's rotation invokes; each test sets it (by default every step fails, leaving T pending). */
+let invoker: RotationInvoker = async () => undefined;
+const failures: RotationFailure[] = [];
+const inFlight: Promise<unknown>[] = [];
+const holdAtCreate: RotationInvoker = async () => {
+  throw new Error('the rotation function is not running');
+};
+
+const h = useHarness(
+  ses,
+  () => {
+    invoker = holdAtCreate;
+    failures.length = 0;
+  },
+  {
+    secretsManager: {
+      invokeRotation: (arn, event) => invoker(arn, event),
+      track: <T>(work: Promise<T>) => {
+        inFlight.push(work);
+        return work;
+      },
+      onRotationFailure: (failure) => failures.push(failure),
+    },
+  },
+);
+
+async function settled() {
+  while (inFlight.length > 0) await Promise.allSettled(inFlight.splice(0));
+}
+
+/** Asks Secrets Manager to rotate the secret (the console's "Rotate secret immediately") and waits for it. */
+async function rotateSecret(secretArn: string, token = randomUUID(), immediately = true) {
+  await h.sm.send(
+    new RotateSecretCommand({
+      SecretId: secretArn,
+      ClientRequestToken: token,
+      RotationLambdaARN: FUNCTION_ARN,
+      RotationRules: { AutomaticallyAfterDays: 25 },
+      RotateImmediately: immediately,
+    }),
+  );
+  await settled();
+  return token;
+}
+
+/** An issued token and a rotation Secrets Manager began but whose steps have not run: T is an empty AWSPENDING. */
+async function pendingRotation() {
+  const issued = await h.issuedToken();
+  const token = (await h.deps.store.getToken(issued.tokenId))!;
+  const clientRequestToken = await rotateSecret(token.secretArn);
+  failures.length = 0;
+  return { ...issued, secretArn: token.secretArn, clientRequestToken };
+}
+
+const step = (
+  Step: (typeof SECRET_ROTATION_STEPS)[number],
+  secretArn: string,
+  clientRequestToken: string,
+  deps: SecretRotationDeps = h.deps,
+) => rotationStep(deps, { Step, SecretId: secretArn, ClientRequestToken: clientRequestToken });
+
+async function stagesOf(secretName: string) {
+  return (await h.deps.vault.describe(secretName))?.VersionIdsToStages ?? {};
+}
+
+/** Generation 2 is current under `versionId`, generation 1 previous, both accepted by Atlassian, one token each. */
+async function expectRotated(tokenId: string, secretName: string, versionId: string) {
+  const token = (await h.deps.store.getToken(tokenId))!;
+  expect(token).toMatchObject({ generation: 2, status: 'ACTIVE' });
+  expect(token.rotation).toBeUndefined();
+  expect(token.generations.map((g) => [g.generation, g.versionId])).toEqual([
+    [1, token.generations[0]!.versionId],
+    [2, versionId],
+  ]);
+  const stages = await stagesOf(secretName);
+  expect(stages[versionId]).toEqual(['AWSCURRENT']);
+  expect(stages[token.generations[0]!.versionId]).toEqual(['AWSPREVIOUS']);
+  expect(await h.myself(await h.deps.vault.read(secretName, versionId))).toBe(200);
+  expect(await h.myself(await h.deps.vault.read(secretName, token.generations[0]!.versionId))).toBe(200);
+  expect(h.fakeTokens(tokenId).map((t) => [t.label, t.status])).toEqual([
+    [`token-warden:${tokenId}:g1`, 'ACTIVE'],
+    [`token-warden:${tokenId}:g2`, 'ACTIVE'],
+  ]);
+  expect((await h.deps.store.getMint(tokenId, 2))?.state).toBe('PROMOTED');
+  expect(h.schedules.schedules.get(tokenId)?.input).toEqual({ tokenId, generation: 3, attempt: 1 });
+}
+
+/** A refused createSecret left no pending version, minted nothing, and Secrets Manager accepts the next rotation. */
+async function expectNothingStarted(tokenId: string, secretName: string, secretArn: string, versionId: string) {
+  expect((await stagesOf(secretName))[versionId] ?? []).not.toContain('AWSPENDING');
+  expect(h.fakeTokens(tokenId).map((t) => t.label)).toEqual([`token-warden:${tokenId}:g1`]);
+  expect(await h.deps.store.getMint(tokenId, 2)).toBeUndefined();
+  await expect(rotateSecret(secretArn)).resolves.toEqual(expect.any(String));
+}
+
+describe('Use case: Secrets Manager rotation', () => {
+  describe('Function: rotationStep', () => {
+    it('rotates the token when Secrets Manager runs the four steps', async () => {
+      // Prepare
+      const issued = await h.issuedToken();
+      const { secretArn } = (await h.deps.store.getToken(issued.tokenId))!;
+      const outcomes: SecretRotationOutcome[] = [];
+      invoker = async (_arn, event: RotationEvent) => {
+        outcomes.push(await rotationStep(h.deps, event));
+      };
+
+      // Act
+      const versionId = await rotateSecret(secretArn);
+
+      // Assess
+      expect(failures).toEqual([]);
+      expect(outcomes.map((o) => [o.step, o.outcome])).toEqual([
+        ['createSecret', 'minted'],
+        ['setSecret', 'staged'],
+        ['testSecret', 'verified'],
+        ['finishSecret', 'promoted'],
+      ]);
+      expect(outcomes[3]).toMatchObject({ previousGeneration: 'retire-after-grace-period' });
+      await expectRotated(issued.tokenId, issued.secretName, versionId);
+    });
+
+    it('leaves what one run leaves when each step runs twice', async () => {
+      // Prepare
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+
+      // Act
+      const results: [SecretRotationOutcome, SecretRotationOutcome][] = [];
+      for (const name of SECRET_ROTATION_STEPS) {
+        results.push([
+          await step(name, secretArn, clientRequestToken),
+          await step(name, secretArn, clientRequestToken),
+        ]);
+      }
+
+      // Assess
+      expect(results.map(([first, second]) => [first.outcome, second.outcome])).toEqual([
+        ['minted', 'already-minted'],
+        ['staged', 'staged'],
+        ['verified', 'verified'],
+        ['promoted', 'already-rotated'],
+      ]);
+      await expectRotated(tokenId, secretName, clientRequestToken);
+    });
+
+    it.each([1, 2, 3, 4])(
+      'completes a rotation that stopped after step %i when run again from createSecret with the same token',
+      async (stoppedAfter) => {
+        // Prepare
+        const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+        for (const name of SECRET_ROTATION_STEPS.slice(0, stoppedAfter))
+          await step(name, secretArn, clientRequestToken);
+
+        // Act
+        for (const name of SECRET_ROTATION_STEPS) await step(name, secretArn, clientRequestToken);
+
+        // Assess
+        await expectRotated(tokenId, secretName, clientRequestToken);
+      },
+    );
+
+    it('refuses a new rotation while a workflow rotation holds the lock', async () => {
+      // Prepare
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      expect(await beginRotation(h.deps, { tokenId, generation: 2, attempt: 1 })).toMatchObject({ proceed: true });
+
+      // Act
+      const refused = step('createSecret', secretArn, clientRequestToken);
+
+      // Assess
+      await expect(refused).rejects.toThrow(RotationRefusedError);
+      await expect(refused).rejects.toThrow(/already running/);
+      expect((await h.deps.store.getToken(tokenId))?.rotation).toEqual({
+        generation: 2,
+        attempt: 1,
+        startedAt: expect.any(String),
+      });
+      await expectNothingStarted(tokenId, secretName, secretArn, clientRequestToken);
+    });
+
+    it('refuses a new rotation while the previous generation is in its grace period', async () => {
+      // Prepare: one rotation done; generation 1 is still live in its grace period.
+      const issued = await h.issuedToken();
+      const { secretArn } = (await h.deps.store.getToken(issued.tokenId))!;
+      invoker = async (_arn, event) => {
+        await rotationStep(h.deps, event);
+      };
+      await rotateSecret(secretArn);
+      invoker = holdAtCreate;
+      const second = await rotateSecret(secretArn);
+
+      // Act
+      const refused = step('createSecret', secretArn, second);
+
+      // Assess
+      await expect(refused).rejects.toThrow(/grace period/);
+      expect((await stagesOf(issued.secretName))[second] ?? []).not.toContain('AWSPENDING');
+      expect(h.fakeTokens(issued.tokenId).map((t) => t.label.split(':').pop())).toEqual(['g1', 'g2']);
+      expect(await h.deps.store.getMint(issued.tokenId, 3)).toBeUndefined();
+      expect((await h.deps.store.getToken(issued.tokenId))?.generation).toBe(2);
+    });
+
+    it('refuses to rotate a revoked token', async () => {
+      // Prepare
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      const token = (await h.deps.store.getToken(tokenId))!;
+      await h.deps.store.saveToken({ ...token, status: 'REVOKED' });
+
+      // Act
+      const refused = step('createSecret', secretArn, clientRequestToken);
+
+      // Assess
+      await expect(refused).rejects.toThrow(/REVOKED/);
+      await expectNothingStarted(tokenId, secretName, secretArn, clientRequestToken);
+    });
+
+    it('refuses to rotate a token of a service account issued by hand', async () => {
+      // Prepare
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      const manual: Policy = {
+        ...h.deps.policy,
+        serviceAccounts: h.deps.policy.serviceAccounts.map((a) => ({ ...a, issuance: 'manual' as const })),
+      };
+
+      // Act
+      const refused = step('createSecret', secretArn, clientRequestToken, { ...h.deps, policy: manual });
+
+      // Assess
+      await expect(refused).rejects.toThrow(/issued by hand/);
+      await expectNothingStarted(tokenId, secretName, secretArn, clientRequestToken);
+    });
+
+    it('discards what it minted, releases the lock and drops AWSPENDING when the mint fails', async () => {
+      // Prepare
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      await h.control('/__control/faults', { route: 'mint', status: 400, count: 1 });
+
+      // Act
+      const failed = step('createSecret', secretArn, clientRequestToken);
+
+      // Assess
+      await expect(failed).rejects.toThrow();
+      const token = (await h.deps.store.getToken(tokenId))!;
+      expect(token).toMatchObject({ status: 'ACTIVE', generation: 1 });
+      expect(token.rotation).toBeUndefined();
+      expect((await stagesOf(secretName))[clientRequestToken] ?? []).not.toContain('AWSPENDING');
+      expect(
+        h
+          .fakeTokens(tokenId)
+          .filter((t) => t.status === 'ACTIVE')
+          .map((t) => t.label),
+      ).toEqual([`token-warden:${tokenId}:g1`]);
+    });
+
+    it('passes Secrets Manager’s configuration test without calling Atlassian', async () => {
+      // Prepare
+      const issued = await h.issuedToken();
+      const { secretArn } = (await h.deps.store.getToken(issued.tokenId))!;
+      const unreachable = new Proxy({} as Atlassian, {
+        get: () => () => Promise.reject(new Error('Atlassian was called')),
+      });
+      const outcomes: SecretRotationOutcome[] = [];
+      invoker = async (_arn, event) => {
+        outcomes.push(await rotationStep({ ...h.deps, atlassian: unreachable }, event));
+      };
+
+      // Act
+      const versionId = await rotateSecret(secretArn, randomUUID(), false);
+
+      // Assess
+      expect(failures).toEqual([]);
+      expect(outcomes.map((o) => [o.step, o.outcome])).toEqual([['testSecret', 'configuration-test']]);
+      expect((await stagesOf(issued.secretName))[versionId] ?? []).not.toContain('AWSPENDING');
+      const token = (await h.deps.store.getToken(issued.tokenId))!;
+      expect(token.generation).toBe(1);
+      expect(token.rotation).toBeUndefined();
+    });
+  });
+
+  describe('Function: beginRotation', () => {
+    it('never takes a Secrets Manager lock for its own, even with the same generation and attempt', async () => {
+      // Prepare: Secrets Manager's createSecret holds the lock for generation 2, attempt 1.
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      await step('createSecret', secretArn, clientRequestToken);
+      expect((await h.deps.store.getToken(tokenId))?.rotation).toMatchObject({
+        generation: 2,
+        attempt: 1,
+        source: 'secretsmanager',
+        clientRequestToken,
+      });
+
+      // Act: the scheduled execution `-g2-a1` begins.
+      const begun = await beginRotation(h.deps, { tokenId, generation: 2, attempt: 1 });
+
+      // Assess: it does not proceed, and Secrets Manager's rotation completes.
+      expect(begun).toMatchObject({ proceed: false, reason: 'rotating' });
+      for (const name of SECRET_ROTATION_STEPS.slice(1)) await step(name, secretArn, clientRequestToken);
+      await expectRotated(tokenId, secretName, clientRequestToken);
+    });
+  });
+});
