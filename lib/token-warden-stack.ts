@@ -521,9 +521,9 @@ export class TokenWardenStack extends Stack {
     // channels' webhook secrets, and delays a message whose webhook asked to wait. Its queue grants (receive,
     // delete) come with the event source.
     f.notifier
-      // What planners read: requests, approvals, uploads, tokens and their mints, exceptions, personal tokens, scans
-      // and the drift report; never name locks, pending slots, live-exception places or the rate limiter.
-      .bindNotificationMarkers(records, ['REQ#*', 'APV#*', 'UPL#*', 'TOK#*', 'EXC#*', 'PT#*', 'SCAN#*', 'INVENTORY'])
+      // What planners read: requests, approvals, uploads, tokens and their mints, exceptions, personal tokens and the
+      // drift report; never name locks, pending slots, live-exception places, scans or the rate limiter.
+      .bindNotificationMarkers(records, ['REQ#*', 'APV#*', 'UPL#*', 'TOK#*', 'EXC#*', 'PT#*', 'INVENTORY'])
       .bindMail(config.fromEmail)
       .bindSecret('LINK_SIGNING_SECRET_ID', linkSigningKey)
       .bindChatWebhooks((config.policy.notifications.chat ?? []).map((c) => c.webhookSecretName))

@@ -22,7 +22,6 @@ import type {
   OperatorLog,
   PersonalTokenRepository,
   RequestRepository,
-  ScanRepository,
   TokenRepository,
   UploadRepository,
 } from './ports';
@@ -35,7 +34,6 @@ export type NoticeReads = Pick<RequestRepository, 'getRequest'> &
   Pick<UploadRepository, 'getUpload'> &
   Pick<AccessExceptionRepository, 'getException'> &
   Pick<PersonalTokenRepository, 'getPersonalToken' | 'getPersonalTokens'> &
-  Pick<ScanRepository, 'getScan'> &
   Pick<DriftReports, 'getDriftReport'>;
 
 /** What a planner may use. */

@@ -169,17 +169,7 @@ describe('Notifier', () => {
         Resource: recordsArn,
         Condition: {
           'ForAllValues:StringLike': {
-            'dynamodb:LeadingKeys': [
-              'REQ#*',
-              'APV#*',
-              'UPL#*',
-              'TOK#*',
-              'EXC#*',
-              'PT#*',
-              'SCAN#*',
-              'INVENTORY',
-              'NOTE#*',
-            ],
+            'dynamodb:LeadingKeys': ['REQ#*', 'APV#*', 'UPL#*', 'TOK#*', 'EXC#*', 'PT#*', 'INVENTORY', 'NOTE#*'],
           },
         },
       },

@@ -58,7 +58,6 @@ function context(stored: StoredException | undefined): NoticeContext {
     getUpload: unused,
     getPersonalToken: unused,
     getPersonalTokens: unused,
-    getScan: unused,
     getDriftReport: unused,
   };
   return {

@@ -101,7 +101,6 @@ export function noticeContext(stored: Stored, now: Date, current: Policy = polic
     getException: none,
     getPersonalToken: none,
     getPersonalTokens: async () => new Map(),
-    getScan: none,
     getDriftReport: async () => stored.drift,
   };
   return {
