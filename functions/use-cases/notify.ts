@@ -77,6 +77,14 @@ const unowned = ({ event, details }: LifecycleEvent['detail']) =>
   event.startsWith('EXCEPTION_') ||
   (event === 'APPROVAL_REQUESTED' && details?.subject === 'exception');
 
+/** Endings the workflow records again when it closes the request or exception (actor `token-warden`). */
+const CLOSED_BY_THE_WORKFLOW: readonly AuditEvent[] = [
+  'REJECTED',
+  'CANCELLED',
+  'EXCEPTION_REJECTED',
+  'EXCEPTION_CANCELLED',
+];
+
 /** Events told from the request's point of view (its record is read). */
 const REQUEST_EVENTS: readonly AuditEvent[] = [
   'REQUESTED',
@@ -112,6 +120,8 @@ export function chatMarkerId(eventId: string, channel: Pick<ChatChannel, 'kind' 
 export async function chatEvent(deps: ChatDeps, event: LifecycleEvent): Promise<NotifyResult> {
   const { detail } = event;
   const result: NotifyResult = { sent: 0, duplicates: 0, rejected: 0 };
+  // A rejection or cancel is told once, from the workflow's closing record, as by email: not also from the person's.
+  if (CLOSED_BY_THE_WORKFLOW.includes(detail.event) && detail.actor !== 'token-warden') return result;
   const hearing = (deps.policy.notifications.chat ?? []).filter((c) => c.events.includes(detail.event));
   if (hearing.length === 0) return result;
 

@@ -122,6 +122,35 @@ describe('Function: chatEvent', () => {
       expect(result).toEqual({ sent: 2, duplicates: 0, rejected: 0 });
     });
 
+    it("posts a rejection or a cancel once, from the workflow's closing record, not from the person's own", async () => {
+      // Prepare
+      const endings: ChatChannel = {
+        kind: 'slack',
+        webhookSecretName: 'chat/endings',
+        events: ['REJECTED', 'CANCELLED', 'EXCEPTION_REJECTED', 'EXCEPTION_CANCELLED'],
+      };
+      const f = fakes([endings], { requests: [request({ status: 'REJECTED', reason: 'REJECTED_BY_APPROVER' })] });
+
+      // Act
+      const own = await chatEvent(
+        f.deps,
+        event('REJECTED', { actor: 'bob@example.com', details: { outcome: 'REJECTED' } }),
+      );
+      const cancel = await chatEvent(f.deps, event('EXCEPTION_CANCELLED', { actor: 'alice@example.com' }));
+      const closing = await chatEvent(
+        f.deps,
+        event('REJECTED', {
+          eventId: 'req_1:REJECTED#closed',
+          actor: 'token-warden',
+          details: { reason: 'REJECTED_BY_APPROVER' },
+        }),
+      );
+
+      // Assess
+      expect([own.sent, cancel.sent, closing.sent]).toEqual([0, 0, 1]);
+      expect(f.sent).toHaveLength(1);
+    });
+
     it('posts nothing for an event no channel hears', async () => {
       // Prepare
       const f = fakes([SLACK, TEAMS], { requests: [request()] });
