@@ -56,6 +56,17 @@ export type SecretRotationOutcome =
 
 const STAGED_OR_LATER: readonly MintRecord['state'][] = ['STAGED', 'VERIFIED', 'PROMOTED'];
 
+/** Whether version `versionId` of the secret holds a value (Secrets Manager's own pending version holds none). */
+async function holdsValue(deps: SecretRotationDeps, secretName: string, versionId: string): Promise<boolean> {
+  try {
+    await deps.vault.read(secretName, versionId);
+    return true;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') return false;
+    throw error;
+  }
+}
+
 /**
  * Runs one step of Secrets Manager's rotation of the token secret `SecretId`, staging version `ClientRequestToken`:
  *
@@ -105,6 +116,12 @@ export async function rotationStep(
   switch (step) {
     case 'createSecret':
       if (known && mint && STAGED_OR_LATER.includes(mint.state)) {
+        return { step, tokenId, generation, outcome: 'already-minted' };
+      }
+      // Stopped after the value was written under T, before the mint was marked staged: T can never take another
+      // value, so minting again would fail; the value there is this mint's token, so it is staged.
+      if (known && mint?.state === 'MINTED' && ourLock && (await holdsValue(deps, token.secretName, versionId))) {
+        await deps.store.putMint({ ...mint, state: 'STAGED' });
         return { step, tokenId, generation, outcome: 'already-minted' };
       }
       await createSecret(deps, secretId, versionId, token, ourLock);

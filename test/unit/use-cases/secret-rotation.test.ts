@@ -182,6 +182,22 @@ describe('Use case: Secrets Manager rotation', () => {
       },
     );
 
+    it('completes a createSecret that stopped after writing the value under the token, minting nothing more', async () => {
+      // Prepare: createSecret minted and wrote the value under T, then stopped before marking the mint staged.
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      await step('createSecret', secretArn, clientRequestToken);
+      const mint = (await h.deps.store.getMint(tokenId, 2))!;
+      await h.deps.store.putMint({ ...mint, state: 'MINTED' });
+
+      // Act
+      const again = await step('createSecret', secretArn, clientRequestToken);
+      for (const name of SECRET_ROTATION_STEPS.slice(1)) await step(name, secretArn, clientRequestToken);
+
+      // Assess
+      expect(again.outcome).toBe('already-minted');
+      await expectRotated(tokenId, secretName, clientRequestToken);
+    });
+
     it('refuses a new rotation while a workflow rotation holds the lock', async () => {
       // Prepare
       const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
