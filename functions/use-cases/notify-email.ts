@@ -10,7 +10,7 @@ import type { RenderedEmail } from '../domain/notice';
 import type { Policy } from '../domain/policy';
 import type { Clock } from '../domain/ports';
 import type { AuditEvent } from '../domain/records';
-import { DeliveryRetryableError, EmailRejectedError } from './port-errors';
+import { DeliveryRetryableError, EmailRejectedError, oneFailure } from './port-errors';
 import type {
   AccessExceptionRepository,
   ApprovalRepository,
@@ -110,7 +110,7 @@ export async function emailEvent(deps: EmailDeps, event: LifecycleEventDetail): 
     if (outcome.status === 'rejected') failures.push(outcome.reason);
     else result[outcome.value] += 1;
   }
-  if (failures.length > 0) throw failures.find((f) => !(f instanceof DeliveryRetryableError)) ?? failures[0];
+  if (failures.length > 0) throw oneFailure(failures);
   return result;
 }
 

@@ -16,7 +16,7 @@ import type { ChatChannel, Policy } from '../domain/policy';
 import type { Clock } from '../domain/ports';
 import type { AuditEvent } from '../domain/records';
 import { type EmailDeps, type EmailResult, emailEvent } from './notify-email';
-import { ChatDeliveryRejectedError, ChatDeliveryRetryableError, DeliveryRetryableError } from './port-errors';
+import { ChatDeliveryRejectedError, ChatDeliveryRetryableError, oneFailure } from './port-errors';
 import type {
   ChatSender,
   DeliveryLeases,
@@ -238,12 +238,4 @@ async function sendOnce(
   // once, and at most twice only when the post and then this write both went wrong.
   await deps.store.confirmDelivery(markerId);
   return 'sent';
-}
-
-/** One error for the event: the first that is not a chat back-off, else the back-off with the longest wait. */
-function oneFailure(failures: unknown[]): unknown {
-  const other = failures.find((f) => !(f instanceof DeliveryRetryableError));
-  if (other !== undefined) return other;
-  const retryable = failures as DeliveryRetryableError[];
-  return retryable.reduce((longest, f) => (f.retryAfterSeconds > longest.retryAfterSeconds ? f : longest));
 }

@@ -119,6 +119,17 @@ export class DeliveryRetryableError extends Error {
   }
 }
 
+/**
+ * One error for several failed deliveries of an event: the first that is no back-off, else the back-off with the
+ * longest wait (so the event comes back when every delivery may go).
+ */
+export function oneFailure(failures: readonly unknown[]): unknown {
+  const other = failures.find((f) => !(f instanceof DeliveryRetryableError));
+  if (other !== undefined) return other;
+  const retryable = failures as DeliveryRetryableError[];
+  return retryable.reduce((longest, f) => (f.retryAfterSeconds > longest.retryAfterSeconds ? f : longest));
+}
+
 /** 429, 5xx, timeout or network failure of a chat webhook: send again after `retryAfterSeconds`. */
 export class ChatDeliveryRetryableError extends DeliveryRetryableError {
   override readonly name = 'ChatDeliveryRetryableError';
