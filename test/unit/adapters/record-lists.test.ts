@@ -148,7 +148,8 @@ describe('Adapter: tokenRepository', () => {
       expect(first.items).toEqual([]);
       expect(typeof first.nextToken).toBe('string');
       expect(rest.flatMap((p) => p.items.map((t) => t.tokenId))).toEqual(['tok_90000']);
-    });
+      // Seeding 2,051 records into the emulator takes seconds on a loaded 2-core machine: more than jest's default.
+    }, 60_000);
 
     it('refuses a token of another partition under a filter', async () => {
       // Prepare
