@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +24,7 @@ import {
   type RotationFixture,
   registerContract,
 } from './support/secrets-manager-contract';
-import { call, serve, testClock } from './support/secrets-manager-local';
+import { type CliRun, call, secretsManagerCli, serve, testClock } from './support/secrets-manager-local';
 import {
   CANNOT_INVOKE,
   NO_ROTATION_FUNCTION,
@@ -209,32 +208,8 @@ if (awsCli) {
       rmSync(home, { recursive: true, force: true });
     });
 
-    /** Runs the CLI asynchronously: a synchronous call would block the server it talks to. */
-    const aws = (...args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          awsCli,
-          ['secretsmanager', ...args, '--endpoint-url', server?.endpoint ?? '', '--output', 'json'],
-          {
-            env: {
-              PATH: process.env.PATH ?? '/usr/bin:/bin',
-              HOME: home,
-              AWS_ACCESS_KEY_ID: 'test',
-              AWS_SECRET_ACCESS_KEY: 'test',
-              AWS_REGION: 'us-east-1',
-              AWS_DEFAULT_REGION: 'us-east-1',
-              AWS_CONFIG_FILE: join(home, 'config'),
-              AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-            },
-            timeout: 60_000,
-          },
-          (error, stdout, stderr) => {
-            const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      });
-    const json = (out: { code: number; stdout: string; stderr: string }) => {
+    const aws = secretsManagerCli(awsCli, home, () => server?.endpoint ?? '');
+    const json = (out: CliRun) => {
       expect({ code: out.code, stderr: out.stderr }).toEqual({ code: 0, stderr: '' });
       return JSON.parse(out.stdout) as Record<string, unknown>;
     };

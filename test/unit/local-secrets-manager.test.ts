@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import {
   type KnownDifferences,
   registerContract,
 } from './support/secrets-manager-contract';
-import { call, request, serve, testClock } from './support/secrets-manager-local';
+import { type CliRun, call, request, secretsManagerCli, serve, testClock } from './support/secrets-manager-local';
 
 const DAY_MS = 86_400_000;
 
@@ -107,32 +107,8 @@ if (awsCli) {
       rmSync(home, { recursive: true, force: true });
     });
 
-    /** Runs the CLI asynchronously: a synchronous call would block the server it talks to. */
-    const aws = (...args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile(
-          awsCli,
-          ['secretsmanager', ...args, '--endpoint-url', server?.endpoint ?? '', '--output', 'json'],
-          {
-            env: {
-              PATH: process.env.PATH ?? '/usr/bin:/bin',
-              HOME: home,
-              AWS_ACCESS_KEY_ID: 'test',
-              AWS_SECRET_ACCESS_KEY: 'test',
-              AWS_REGION: 'us-east-1',
-              AWS_DEFAULT_REGION: 'us-east-1',
-              AWS_CONFIG_FILE: join(home, 'config'),
-              AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
-            },
-            timeout: 60_000,
-          },
-          (error, stdout, stderr) => {
-            const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      });
-    const json = (out: { code: number; stdout: string; stderr: string }) => {
+    const aws = secretsManagerCli(awsCli, home, () => server?.endpoint ?? '');
+    const json = (out: CliRun) => {
       expect({ code: out.code, stderr: out.stderr }).toEqual({ code: 0, stderr: '' });
       // Operations with an empty result (TagResource) print nothing.
       return (out.stdout.trim() ? JSON.parse(out.stdout) : {}) as Record<string, unknown>;

@@ -1,6 +1,8 @@
 /** Serving and calling a `LocalSecretsManager` in tests: a movable clock, a local HTTP endpoint, raw requests. */
+import { execFile } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { AwsError, type AwsRequest, type AwsResponse, jsonError } from '../../../local/aws/protocol';
 import type { LocalSecretsManager } from '../../../local/aws/secrets-manager';
 
@@ -68,4 +70,42 @@ export function request(operation: string, body: unknown): AwsRequest {
 export async function call(service: LocalSecretsManager, operation: string, body: unknown) {
   const response = await service.handle(request(operation, body));
   return { status: response.status, json: JSON.parse(response.body.toString()) as Record<string, unknown> };
+}
+
+/** What one AWS CLI run printed, and its exit code. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * `aws secretsmanager …` against `endpoint()` with throwaway credentials and `home` as its home (no config of the
+ * developer's). Runs asynchronously: a synchronous call would block the server it talks to.
+ */
+export function secretsManagerCli(awsCli: string, home: string, endpoint: () => string) {
+  return (...args: string[]) =>
+    new Promise<CliRun>((resolve) => {
+      execFile(
+        awsCli,
+        ['secretsmanager', ...args, '--endpoint-url', endpoint(), '--output', 'json'],
+        {
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: home,
+            AWS_ACCESS_KEY_ID: 'test',
+            AWS_SECRET_ACCESS_KEY: 'test',
+            AWS_REGION: 'us-east-1',
+            AWS_DEFAULT_REGION: 'us-east-1',
+            AWS_CONFIG_FILE: join(home, 'config'),
+            AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+          },
+          timeout: 60_000,
+        },
+        (error, stdout, stderr) => {
+          const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+          resolve({ code, stdout, stderr });
+        },
+      );
+    });
 }
