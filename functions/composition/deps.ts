@@ -13,6 +13,7 @@ import { Workflows } from '../adapters/aws/workflow';
 import { systemClock } from '../domain/ports';
 import { logger } from '../edge/logger';
 import { exceptionHolders } from '../use-cases/access-exceptions';
+import type { LinkKeyring } from '../use-cases/ports';
 import { envVar, readConfig } from './config';
 import { loadPolicy } from './policy-loader';
 import { cryptoRandom } from './random';
@@ -41,9 +42,14 @@ export const mailer = /* @__PURE__ */ once(() => new SesMailer(readConfig({ FROM
 export const tokenVault = /* @__PURE__ */ once(() => new TokenVault());
 export const keyring = /* @__PURE__ */ once(() => new Keyring());
 
-/** The key that signs emailed links and seals workflow task tokens (`LINK_SIGNING_SECRET_ID`). */
-export const linkAndSealKey = () =>
-  keyring().key(readConfig({ LINK_SIGNING_SECRET_ID: envVar.name }).LINK_SIGNING_SECRET_ID);
+/**
+ * The key that signs emailed links and seals workflow task tokens (`LINK_SIGNING_SECRET_ID`): its current version and
+ * the one before the last rotation.
+ */
+export const linkAndSealKey: LinkKeyring = (options = {}) =>
+  keyring().keyVersions(readConfig({ LINK_SIGNING_SECRET_ID: envVar.name }).LINK_SIGNING_SECRET_ID, {
+    forceFetch: options.refresh === true,
+  });
 
 export const atlassian = /* @__PURE__ */ once(() => {
   const config = readConfig({

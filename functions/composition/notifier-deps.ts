@@ -35,7 +35,7 @@ export const notifierDeps = (): NotifyDeps => ({
   policy: loadPolicy(),
   consoleUrl: consoleUrl(),
   linkBaseUrl: readConfig({ APPROVAL_BASE_URL: envVar.url }).APPROVAL_BASE_URL,
-  linkKey: linkAndSealKey,
+  linkKey: async () => (await linkAndSealKey()).current,
   metrics: notifierMetrics(),
   log: logger,
 });

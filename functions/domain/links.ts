@@ -7,6 +7,28 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
+import { MAX_APPROVAL_EXPIRY_HOURS } from './policy';
+
+/**
+ * The link-signing key as Token Warden holds it: `current` (Secrets Manager's `AWSCURRENT`) signs links and seals
+ * task tokens; links and sealed tokens made with `previous` (`AWSPREVIOUS`, the version the last rotation replaced)
+ * are still accepted. Nothing signed lives longer than {@link MAX_APPROVAL_EXPIRY_HOURS} and rotations are further
+ * apart than that, so nothing still valid was made with an older key.
+ */
+export interface LinkKeys {
+  readonly current: Buffer;
+  readonly previous?: Buffer | undefined;
+}
+
+/**
+ * Days between automatic rotations of the link-signing key: one day more than the longest life of anything it signs
+ * or seals (an approval or upload link, a sealed task token; a sign-in state lives minutes), so at the next rotation
+ * nothing made with the key that drops out is still valid.
+ */
+export const LINK_KEY_ROTATION_DAYS = Math.ceil(MAX_APPROVAL_EXPIRY_HOURS / 24) + 1;
+
+/** The keys to accept, current first. */
+const acceptedKeys = (keys: LinkKeys): Buffer[] => (keys.previous ? [keys.current, keys.previous] : [keys.current]);
 
 /**
  * Approval links carry `sig = <expiresEpochSeconds>.<mac>`: an HMAC-SHA256 over the approval id, the approver's
@@ -24,6 +46,16 @@ export function verifyApprovalLink(key: Buffer, approvalId: string, approver: st
   return verify(key, 'approval-link', approvalId, approver, sig);
 }
 
+/** {@link verifyApprovalLink} with each accepted key: valid when the current or the previous key made `sig`. */
+export function verifyApprovalLinkWithAny(
+  keys: LinkKeys,
+  approvalId: string,
+  approver: string,
+  sig: string,
+): LinkCheck {
+  return verifyWithAny(keys, 'approval-link', approvalId, approver, sig);
+}
+
 /**
  * Upload links (manual issuance) have the same shape, over the upload id, the admin's email and the expiry, but the
  * MAC is keyed with a subkey derived for another purpose: an approval `sig` never verifies as an upload `sig`, nor
@@ -38,7 +70,20 @@ export function verifyUploadLink(key: Buffer, uploadId: string, admin: string, s
   return verify(key, 'upload-link', uploadId, admin, sig);
 }
 
+/** {@link verifyUploadLink} with each accepted key. */
+export function verifyUploadLinkWithAny(keys: LinkKeys, uploadId: string, admin: string, sig: string): LinkCheck {
+  return verifyWithAny(keys, 'upload-link', uploadId, admin, sig);
+}
+
 type LinkPurpose = 'approval-link' | 'upload-link';
+
+function verifyWithAny(keys: LinkKeys, purpose: LinkPurpose, id: string, email: string, sig: string): LinkCheck {
+  for (const key of acceptedKeys(keys)) {
+    const check = verify(key, purpose, id, email, sig);
+    if (check.valid) return check;
+  }
+  return { valid: false };
+}
 
 function sign(key: Buffer, purpose: LinkPurpose, id: string, email: string, expiresAt: Date): string {
   const expires = Math.floor(expiresAt.getTime() / 1000);
@@ -85,6 +130,21 @@ export function unsealTaskToken(key: Buffer, sealed: string, context: string): s
   return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
 }
 
+/**
+ * {@link unsealTaskToken} with each accepted key: the task token, or undefined when neither key opens `sealed` for
+ * `context` (or its format is unknown).
+ */
+export function unsealTaskTokenWithAny(keys: LinkKeys, sealed: string, context: string): string | undefined {
+  for (const key of acceptedKeys(keys)) {
+    try {
+      return unsealTaskToken(key, sealed, context);
+    } catch {
+      // Another key, a tampered value or another context: the next key, if any, decides.
+    }
+  }
+  return undefined;
+}
+
 /** Anti-forgery values are stored hashed. */
 export const csrfHash = (value: string) => createHash('sha256').update(value).digest('hex');
 
@@ -109,6 +169,21 @@ export function readSignInState(key: Buffer, state: string): { approvalId: strin
   const given = Buffer.from(match[4]!);
   if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
   return { approvalId: match[1]!, issuedAt: new Date(Number(match[2]) * 1000) };
+}
+
+/**
+ * {@link readSignInState} with each accepted key; the state read and the key that made it, which is also the key
+ * its PKCE verifier and nonce are derived with ({@link signInSecrets}).
+ */
+export function readSignInStateWithAny(
+  keys: LinkKeys,
+  state: string,
+): { approvalId: string; issuedAt: Date; key: Buffer } | undefined {
+  for (const key of acceptedKeys(keys)) {
+    const read = readSignInState(key, state);
+    if (read) return { ...read, key };
+  }
+  return undefined;
 }
 
 /** The PKCE pair (RFC 7636, S256) and the OpenID Connect nonce of one sign-in, bound to the browser's value. */

@@ -27,12 +27,12 @@ import {
   toExceptionRepresentation,
 } from '../domain/access-exceptions';
 import { conflict, notFound, RequestError, validationError } from '../domain/errors';
-import { unsealTaskToken } from '../domain/links';
 import type { Caller } from '../domain/model';
 import { approvalIdFor, derivedId } from '../domain/naming';
 import { withRevocation } from '../domain/personal-tokens';
 import type { Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
+import { unsealTaskTokenWith } from './link-keys';
 import { moveMember, PolicyMoveFailedError } from './policy-moves';
 import type {
   AccessExceptionRepository,
@@ -276,7 +276,7 @@ export async function cancelException(deps: ExceptionRouteDeps, caller: Caller, 
 
 async function resumeCancelled(deps: ExceptionRouteDeps, exception: StoredException) {
   if (!exception.taskTokenSealed) return;
-  const token = unsealTaskToken(await deps.linkAndSealKey(), exception.taskTokenSealed, exception.exceptionId);
+  const token = await unsealTaskTokenWith(deps.linkAndSealKey, exception.taskTokenSealed, exception.exceptionId);
   // False when the task is gone already (the workflow moved on): nothing is waiting.
   await deps.workflows.succeed(token, { outcome: 'CANCELLED' });
 }

@@ -10,14 +10,11 @@ import { conflict, forbidden, notFound, RequestError, validationError } from '..
 import { APPROVAL_ID } from '../domain/ids';
 import {
   csrfHash,
-  readSignInState,
   sealTaskToken,
   signApprovalLink,
   signedInCsrfHash,
   signInSecrets,
   signSignInState,
-  unsealTaskToken,
-  verifyApprovalLink,
 } from '../domain/links';
 import type { ApprovalPageModel } from '../domain/messages';
 import { type Caller, type Decision, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
@@ -26,6 +23,7 @@ import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
 import type { ApprovalRecord, StoredRequest } from '../domain/records';
 import { applyDecision, eligibleApprovers } from '../domain/requests';
+import { readSignInStateWith, signingKey, unsealTaskTokenWith, verifyApprovalLinkWith } from './link-keys';
 import { SignInRefused, SignInUnavailable } from './port-errors';
 import type {
   AccessExceptionRepository,
@@ -83,7 +81,7 @@ export async function requestApproval(
   input: { requestId: string; taskToken: string } | { exceptionId: string; taskToken: string },
 ) {
   if ('exceptionId' in input) return requestExceptionApproval(deps, input);
-  const key = await deps.linkAndSealKey();
+  const key = await signingKey(deps.linkAndSealKey);
   for (let attempt = 0; attempt < 5; attempt++) {
     const request = await deps.store.getRequest(input.requestId);
     if (!request) throw new Error(`request ${input.requestId} does not exist`);
@@ -111,7 +109,7 @@ export async function requestApproval(
  * (`subject: 'exception'`), each emailed once by the notifier.
  */
 async function requestExceptionApproval(deps: ApprovalDeps, input: { exceptionId: string; taskToken: string }) {
-  const key = await deps.linkAndSealKey();
+  const key = await signingKey(deps.linkAndSealKey);
   for (let attempt = 0; attempt < 5; attempt++) {
     const exception = await deps.store.getException(input.exceptionId);
     if (!exception) throw new Error(`exception ${input.exceptionId} does not exist`);
@@ -231,7 +229,7 @@ async function checkLink(
   if (!APPROVAL_ID.test(approvalId) || !sig) return invalid;
   const approval = await deps.store.getApproval(approvalId);
   if (!approval) return invalid;
-  const check = verifyApprovalLink(await deps.linkAndSealKey(), approvalId, approval.approver, sig);
+  const check = await verifyApprovalLinkWith(deps.linkAndSealKey, approvalId, approval.approver, sig);
   if (!check.valid || isoSeconds(check.expiresAt) !== approval.expiresAt) return invalid;
   return checkApproval(deps, approval, check.expiresAt);
 }
@@ -349,7 +347,7 @@ function requireSignIn(deps: ApprovalPageDeps): ApproverSignIn {
 
 async function beginSignIn(deps: ApprovalPageDeps, approval: ApprovalRecord): Promise<PageAnswer | SignInRedirect> {
   const signIn = requireSignIn(deps);
-  const key = await deps.linkAndSealKey();
+  const key = await signingKey(deps.linkAndSealKey);
   const browserBinding = deps.random.secret(32);
   const state = signSignInState(key, approval.approvalId, deps.clock.now(), deps.random.secret(18));
   const { codeChallenge, nonce } = signInSecrets(key, state, browserBinding);
@@ -405,8 +403,9 @@ export async function completeSignIn(
   const signIn = requireSignIn(deps);
   const retry = 'Open the link from the email again.';
   if (!query.state) return page(400, 'Sign-in not valid', `The sign-in answer has no state. ${retry}`);
-  const key = await deps.linkAndSealKey();
-  const state = readSignInState(key, query.state);
+  // A sign-in begun just before a rotation comes back signed with the previous key: its PKCE verifier and nonce
+  // are derived with that key too.
+  const state = await readSignInStateWith(deps.linkAndSealKey, query.state);
   if (!state) return page(403, 'Sign-in not valid', `This sign-in answer is not valid. ${retry}`);
   const age = deps.clock.now().getTime() - state.issuedAt.getTime();
   if (age > SIGN_IN_MAX_AGE_MS || age < -60_000)
@@ -424,10 +423,10 @@ export async function completeSignIn(
   const approval = await deps.store.getApproval(state.approvalId);
   if (!approval) return page(403, 'Link not valid', 'This approval link is not valid.');
   // The link's signature is derived, not carried through the provider: the state already names the approval.
-  const sig = signApprovalLink(key, approval.approvalId, approval.approver, new Date(approval.expiresAt));
+  const sig = signApprovalLink(state.key, approval.approvalId, approval.approver, new Date(approval.expiresAt));
   const checked = await checkLink(deps, approval.approvalId, sig);
   if (isPage(checked)) return withoutRequest(checked);
-  const { codeVerifier, nonce } = signInSecrets(key, query.state, browserBinding);
+  const { codeVerifier, nonce } = signInSecrets(state.key, query.state, browserBinding);
   let email: string;
   try {
     ({ email } = await signIn.complete({ code: query.code, redirectUri: callbackUrl(deps), codeVerifier, nonce }));
@@ -587,7 +586,7 @@ async function decideException(
       createHash('sha256').update(approval.approver).digest('hex').slice(0, 16),
     );
     if (applied.outcome !== 'PENDING' && saved.taskTokenSealed) {
-      const taskToken = unsealTaskToken(await deps.linkAndSealKey(), saved.taskTokenSealed, saved.exceptionId);
+      const taskToken = await unsealTaskTokenWith(deps.linkAndSealKey, saved.taskTokenSealed, saved.exceptionId);
       await deps.workflows.succeed(taskToken, { outcome: applied.outcome });
     } else if (applied.outcome !== 'PENDING') {
       deps.log.warn('decided exception has no stored task token', { exceptionId: saved.exceptionId });
@@ -611,13 +610,13 @@ async function resumeWorkflow(deps: DecisionDeps, request: StoredRequest, outcom
     deps.log.warn('decided request has no stored task token', { requestId: request.requestId });
     return;
   }
-  const taskToken = unsealTaskToken(await deps.linkAndSealKey(), request.taskTokenSealed, request.requestId);
+  const taskToken = await unsealTaskTokenWith(deps.linkAndSealKey, request.taskTokenSealed, request.requestId);
   if (!(await deps.workflows.succeed(taskToken, { outcome }))) {
     // The execution was re-driven and stored a new token meanwhile: use the newest one.
     const fresh = await deps.store.getRequest(request.requestId);
     if (fresh?.taskTokenSealed && fresh.taskTokenSealed !== request.taskTokenSealed) {
       await deps.workflows.succeed(
-        unsealTaskToken(await deps.linkAndSealKey(), fresh.taskTokenSealed, request.requestId),
+        await unsealTaskTokenWith(deps.linkAndSealKey, fresh.taskTokenSealed, request.requestId),
         {
           outcome,
         },

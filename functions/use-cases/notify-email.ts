@@ -45,7 +45,7 @@ export interface NoticeContext {
   consoleUrl: string;
   /** The base URL of approval and upload links (the HTTP API's). */
   linkBaseUrl: string;
-  /** The key that signs approval and upload links (`LINK_SIGNING_SECRET_ID`). */
+  /** The current link-signing key (`LINK_SIGNING_SECRET_ID`), which signs approval and upload links. */
   linkKey: () => Promise<Buffer>;
 }
 

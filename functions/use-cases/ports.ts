@@ -7,6 +7,7 @@
  */
 
 import type { StoredException } from '../domain/access-exceptions';
+import type { LinkKeys } from '../domain/links';
 import type { RequestStatus, TokenStatus } from '../domain/model';
 import type { PersonalTokenFlag, PersonalTokenState, ScanRecord, StoredPersonalToken } from '../domain/personal-tokens';
 import type {
@@ -383,9 +384,11 @@ export interface SecretVault {
 /**
  * Token Warden's own key: it signs the emailed links and seals the workflow task tokens. Each purpose (approval
  * links, upload links, sign-in state, task-token sealing) uses its own HKDF subkey of it (`../domain/links`), so
- * a value made for one never passes as another.
+ * a value made for one never passes as another. Secrets Manager rotates it: the keyring answers the current key
+ * and the previous one, if any, from a cache; with `refresh` it reads them again (a rotation may have happened since
+ * they were cached), which the adapter may skip when it read them moments ago.
  */
-export type LinkKeyring = () => Promise<Buffer>;
+export type LinkKeyring = (options?: { refresh?: boolean }) => Promise<LinkKeys>;
 
 /** A token as Atlassian lists it for one account (no value, no scopes). */
 export interface AtlassianApiToken {

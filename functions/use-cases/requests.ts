@@ -1,6 +1,5 @@
 import { conflict, notFound, RequestError, validationError } from '../domain/errors';
 import { REQUEST_ID } from '../domain/ids';
-import { unsealTaskToken } from '../domain/links';
 import { type Caller, canSeeRequest, type RequestRepresentation, toRequestRepresentation } from '../domain/model';
 import { derivedId, requestIdFrom } from '../domain/naming';
 import type { Policy } from '../domain/policy';
@@ -14,6 +13,7 @@ import {
   newRequest,
   parseCreateRequestBody,
 } from '../domain/requests';
+import { unsealTaskTokenWith } from './link-keys';
 import {
   type ListQuery,
   listedPerson,
@@ -249,7 +249,7 @@ export async function cancelTokenRequest(deps: RequestDeps, caller: Caller, requ
     // Resume the waiting workflow so it closes the request; if it has not stored its token yet, it sees the
     // cancelled status itself when it does.
     if (saved.taskTokenSealed) {
-      const taskToken = unsealTaskToken(await deps.linkAndSealKey(), saved.taskTokenSealed, requestId);
+      const taskToken = await unsealTaskTokenWith(deps.linkAndSealKey, saved.taskTokenSealed, requestId);
       await deps.workflows.succeed(taskToken, { outcome: 'CANCELLED' });
     }
     return toRequestRepresentation(saved);

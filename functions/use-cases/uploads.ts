@@ -10,12 +10,13 @@
  * workflow state, an email, an event, a page or an error message.
  */
 import { UPLOAD_ID } from '../domain/ids';
-import { csrfHash, sealTaskToken, unsealTaskToken, verifyUploadLink } from '../domain/links';
+import { csrfHash, sealTaskToken } from '../domain/links';
 import type { UploadInstructions, UploadPageModel } from '../domain/messages';
 import { secretNameFor, uploadIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds, type Random } from '../domain/ports';
 import { type MintRecord, type StoredRequest, tokenAuditRecord, type UploadRecord } from '../domain/records';
+import { signingKey, unsealTaskTokenWith, verifyUploadLinkWith } from './link-keys';
 import { AtlassianTransientError, AwsTransientError, IssuanceRefusedError } from './port-errors';
 import type {
   Atlassian,
@@ -81,7 +82,7 @@ const sealContext = (tokenId: string, generation: number) => `upload:${tokenId}:
  * upload ids, and a generation whose upload already arrived resumes the workflow at once.
  */
 export async function requestUpload(deps: RequestUploadDeps, input: RequestUploadInput) {
-  const key = await deps.linkAndSealKey();
+  const key = await signingKey(deps.linkAndSealKey);
   for (let attempt = 0; attempt < 5; attempt++) {
     const mint = await deps.store.getMint(input.tokenId, input.generation);
     if (!mint) throw new IssuanceRefusedError(`no generation ${input.generation} of ${input.tokenId} to upload`);
@@ -214,7 +215,7 @@ async function checkLink(
   if (!UPLOAD_ID.test(uploadId) || !sig) return invalid;
   const upload = await deps.store.getUpload(uploadId);
   if (!upload) return invalid;
-  const check = verifyUploadLink(await deps.linkAndSealKey(), uploadId, upload.admin, sig);
+  const check = await verifyUploadLinkWith(deps.linkAndSealKey, uploadId, upload.admin, sig);
   if (!check.valid || isoSeconds(check.expiresAt) !== upload.expiresAt) return invalid;
   const mint = await deps.store.getMint(upload.tokenId, upload.generation);
   const request = await deps.store.getRequest(upload.requestId);
@@ -376,7 +377,11 @@ export async function receiveUpload(
   const resumed =
     before.taskTokenSealed !== undefined &&
     (await deps.workflows.succeed(
-      unsealTaskToken(await deps.linkAndSealKey(), before.taskTokenSealed, sealContext(mint.tokenId, mint.generation)),
+      await unsealTaskTokenWith(
+        deps.linkAndSealKey,
+        before.taskTokenSealed,
+        sealContext(mint.tokenId, mint.generation),
+      ),
       {},
     ));
   await deps.audit.append(

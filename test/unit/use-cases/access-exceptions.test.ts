@@ -111,7 +111,7 @@ const routes = (over: Partial<ExceptionRouteDeps> = {}): ExceptionRouteDeps => (
   clock: h.clock,
   random: cryptoRandom,
   policy,
-  linkAndSealKey: async () => KEY,
+  linkAndSealKey: async () => ({ current: KEY }),
   exceptionStateMachineArn: ARN,
   ...over,
 });
@@ -134,7 +134,7 @@ const approvals = (over: Partial<ApprovalDeps> = {}): ApprovalDeps => ({
   clock: h.clock,
   random: cryptoRandom,
   policy,
-  linkAndSealKey: async () => KEY,
+  linkAndSealKey: async () => ({ current: KEY }),
   approvalBaseUrl: 'https://api.example.com/',
   log: { warn: () => {} },
   ...over,

@@ -47,7 +47,7 @@ function deps(current: Policy = policy): ApprovalDeps {
     clock: { now: () => new Date() },
     random: cryptoRandom,
     policy: current,
-    linkAndSealKey: async () => Buffer.alloc(32, 7),
+    linkAndSealKey: async () => ({ current: Buffer.alloc(32, 7) }),
     approvalBaseUrl: 'https://api.example.com',
     log: { warn: () => {} },
   };

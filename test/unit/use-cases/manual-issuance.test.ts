@@ -74,7 +74,7 @@ const requestDeps = (): RequestUploadDeps => ({
   workflows,
   clock: h.clock,
   policy: manualPolicy,
-  linkAndSealKey: async () => KEY,
+  linkAndSealKey: async () => ({ current: KEY }),
 });
 const pageDeps = (): UploadPageDeps => ({
   store: h.deps.store,
@@ -85,7 +85,7 @@ const pageDeps = (): UploadPageDeps => ({
   clock: h.clock,
   random: cryptoRandom,
   policy: manualPolicy,
-  linkAndSealKey: async () => KEY,
+  linkAndSealKey: async () => ({ current: KEY }),
 });
 
 const h = useHarness(ses, () => {

@@ -90,7 +90,7 @@ const approvalDeps = (current: Policy): ApprovalDeps => ({
   clock: h.clock,
   random: cryptoRandom,
   policy: current,
-  linkAndSealKey: async () => INLINE_LINK_KEY,
+  linkAndSealKey: async () => ({ current: INLINE_LINK_KEY }),
   approvalBaseUrl: 'https://api.example.com',
   log: { warn: () => {} },
 });

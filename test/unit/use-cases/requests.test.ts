@@ -44,7 +44,7 @@ const workflows = {
 const member = (email: string): Caller => ({ email, isAdmin: false });
 const admin: Caller = { email: 'admin@example.com', isAdmin: true };
 // The key the harness's inline notifier signs the emailed links with.
-const linkAndSealKey = async () => INLINE_LINK_KEY;
+const linkAndSealKey = async () => ({ current: INLINE_LINK_KEY });
 
 function requestDeps(current: Policy = policy): RequestDeps & { store: Harness['deps']['store'] } {
   return {
