@@ -59,6 +59,9 @@ export interface RotationWorkflowProps {
  * mint — with execution name `<tokenId>-g<generation>-a<attempt>`, chosen by whoever starts it (a one-time
  * schedule, the daily sweep, `POST /tokens/{tokenId}/rotate`), so a second start of the same attempt is refused.
  *
+ * - `Retire only?`: an input with `retire: true` (execution `<tokenId>-g<generation>-retire`, started by the
+ *   Secrets Manager rotation function's `finishSecret` once it promoted `generation`) goes straight to
+ *   `Wait grace period to retire` and `Revoke previous token`; any other input begins a rotation.
  * - `Begin rotation` (event `{tokenId, generation, attempt}`) takes or confirms the token's rotation lock; its result
  *   `{tokenId, generation, attempt, proceed, reason?}` becomes the state.
  * - `Proceed?`: `$.proceed == true` → the {@link MintingChain} (`Mint token` gets `{tokenId, generation}`; a
@@ -126,7 +129,18 @@ export class RotationWorkflow extends Construct {
       { errors: [Errors.ALL], resultPath: '$.error' },
     );
 
-    const definition = begin.next(
+    // A rotation Secrets Manager ran (its finishSecret step starts `<tokenId>-g<N>-retire` with `retire: true`) has
+    // promoted generation N already: only the previous generations' retirement after the grace period is left.
+    const retireOnly = new Choice(this, 'Retire only?')
+      .when(
+        Condition.and(Condition.isPresent('$.retire'), Condition.booleanEquals('$.retire', true)),
+        new Wait(this, 'Wait grace period to retire', {
+          time: WaitTime.duration(Duration.hours(props.gracePeriodHours)),
+        }).next(revokePreviousStep),
+      )
+      .otherwise(begin);
+
+    begin.next(
       new Choice(this, 'Proceed?')
         .when(
           Condition.booleanEquals('$.proceed', true),
@@ -145,7 +159,7 @@ export class RotationWorkflow extends Construct {
     const { stateMachine, logGroup } = workflowStateMachine(this, {
       stateMachineName: this.stateMachineName,
       comment: 'Token Warden rotation: mint, verify and promote a new generation, then revoke the old one after grace',
-      definition,
+      definition: retireOnly,
       functions: Object.values(props.functions),
       encryptionKey: props.encryptionKey,
       logRetention: props.logRetention,

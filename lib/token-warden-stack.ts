@@ -53,6 +53,7 @@ export interface TokenWardenFunctions {
   readonly console: WardenFunction;
   readonly consoleAssets: WardenFunction;
   readonly notifier: WardenFunction;
+  readonly secretRotation: WardenFunction;
 }
 
 /**
@@ -207,6 +208,13 @@ export class TokenWardenStack extends Stack {
       }),
       // A batch of up to ten events, each posted to its channels at once (every POST up to 10 s).
       notifier: fn('Notifier', 'functions/events/notifier.ts', 'lifecycle events to chat channels', workflowStep),
+      // Secrets Manager's rotation of token secrets: one step per invocation, each a minting step's work.
+      secretRotation: fn(
+        'SecretRotation',
+        'functions/events/rotate-secret.ts',
+        'Secrets Manager rotation of token secrets',
+        workflowStep,
+      ),
     };
 
     // Events carry ids and non-secret facts only (never a token value), so the AWS owned key suffices.
@@ -441,12 +449,27 @@ export class TokenWardenStack extends Stack {
       .bindAuditTable(audit, 'append', events)
       .bindTokenSecrets('stage')
       .bindRotationSchedules(schedules, 'write');
+    // Promotion also configures the secret to rotate with the rotation function (RotateSecret, not rotating now).
+    f.promoteToken.bindSecretRotation(f.secretRotation.function);
     // A failed first issuance leaves a secret with no current value: discard schedules its deletion.
     f.discardToken
       .bindTable(records, 'write', indexes)
       .bindAtlassian(orgApiKey, atlassian)
       .bindTokenSecrets('stage', 'delete');
     f.beginRotation.bindTable(records, 'write', indexes);
+    // Secrets Manager's rotation function (RotateSecret: "Rotate secret immediately", its backstop schedule) runs the
+    // minting steps of the next generation: it narrows the secret's readers, mints at Atlassian and stages the value
+    // under Secrets Manager's version id, verifies and promotes it, records and audits it, schedules the next
+    // rotation, and starts the rotation workflow's retiring run (by name) that revokes the previous generation after
+    // the grace period.
+    f.secretRotation
+      .bindTable(records, 'write', indexes)
+      .bindAuditTable(audit, 'append', events)
+      .bindAtlassian(orgApiKey, atlassian)
+      .bindTokenSecrets('put', 'read', 'stage', 'narrow', 'unshare')
+      .bindRotationSchedules(schedules, 'write')
+      .bindStateMachine(this.rotation.stateMachineByName, ['start'], 'ROTATION_STATE_MACHINE_ARN')
+      .allowTokenSecretRotation();
     f.revokePrevious
       .bindTable(records, 'write', indexes)
       .bindAuditTable(audit, 'append', events)

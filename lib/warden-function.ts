@@ -5,7 +5,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -37,9 +37,10 @@ export type AuditAccess = 'append' | 'read';
 /**
  * Access to token secrets (`token-warden.*`): `create` makes (or restores) a secret, tags it, sets who may read it
  * and stages values in it; `put` stages values in existing secrets (nothing else); `read` reads values; `stage`
- * moves staging labels; `unshare` removes the resource policy (every reader); `delete` schedules deletion.
+ * moves staging labels; `narrow` replaces the resource policy (never a public one); `unshare` removes it (every
+ * reader); `delete` schedules deletion; `rotate` configures Secrets Manager's rotation (`RotateSecret`).
  */
-export type TokenSecretAccess = 'create' | 'put' | 'read' | 'stage' | 'unshare' | 'delete';
+export type TokenSecretAccess = 'create' | 'put' | 'read' | 'stage' | 'narrow' | 'unshare' | 'delete' | 'rotate';
 /** `start` executions (with the ARN in the environment) or `respond` to waiting tasks with their task token. */
 export type StateMachineAccess = 'start' | 'respond';
 /**
@@ -449,6 +450,9 @@ export class WardenFunction extends Construct {
       for (const action of ['CreateSecret', 'PutSecretValue', 'TagResource', 'RestoreSecret', 'DeleteResourcePolicy']) {
         actions.add(`secretsmanager:${action}`);
       }
+      keyActions.add('kms:GenerateDataKey').add('kms:Decrypt');
+    }
+    if (access.includes('create') || access.includes('narrow')) {
       // Readers are granted through the secret's resource policy, which must never make the secret public.
       this.role.addToPrincipalPolicy(
         new PolicyStatement({
@@ -457,7 +461,6 @@ export class WardenFunction extends Construct {
           conditions: { Bool: { 'secretsmanager:BlockPublicPolicy': 'true' } },
         }),
       );
-      keyActions.add('kms:GenerateDataKey').add('kms:Decrypt');
     }
     if (access.includes('put')) {
       actions.add('secretsmanager:PutSecretValue');
@@ -470,6 +473,7 @@ export class WardenFunction extends Construct {
     if (access.includes('stage')) actions.add('secretsmanager:UpdateSecretVersionStage');
     if (access.includes('unshare')) actions.add('secretsmanager:DeleteResourcePolicy');
     if (access.includes('delete')) actions.add('secretsmanager:DeleteSecret');
+    if (access.includes('rotate')) actions.add('secretsmanager:RotateSecret');
     actions.add('secretsmanager:DescribeSecret');
     this.role.addToPrincipalPolicy(new PolicyStatement({ actions: [...actions].sort(), resources: [secretArn] }));
     Validations.of(this).acknowledge({
@@ -490,6 +494,40 @@ export class WardenFunction extends Construct {
         }),
       );
     }
+    return this;
+  }
+
+  /**
+   * Lets the function configure token secrets to rotate with `rotationFunction` (`SECRET_ROTATION_FUNCTION_ARN`):
+   * `secretsmanager:RotateSecret` on token secrets, and `lambda:InvokeFunction` on that function only, which
+   * `RotateSecret` requires of its caller.
+   */
+  bindSecretRotation(rotationFunction: IFunction): this {
+    this.function.addEnvironment('SECRET_ROTATION_FUNCTION_ARN', rotationFunction.functionArn);
+    this.bindTokenSecrets('rotate');
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [rotationFunction.functionArn] }),
+    );
+    return this;
+  }
+
+  /**
+   * Makes this function the rotation function of token secrets: Secrets Manager may invoke it, on behalf of this
+   * account's secrets named `token-warden.*` only (`aws:SourceAccount`, `aws:SourceArn`).
+   */
+  allowTokenSecretRotation(): this {
+    const stack = Stack.of(this);
+    this.function.addPermission('SecretsManagerRotation', {
+      principal: new ServicePrincipal('secretsmanager.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceAccount: stack.account,
+      sourceArn: stack.formatArn({
+        service: 'secretsmanager',
+        resource: 'secret',
+        resourceName: `${TOKEN_SECRET_NAME_PREFIX}*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
+    });
     return this;
   }
 

@@ -1,7 +1,16 @@
 import { systemClock } from '../domain/ports';
 import type { DiscardDeps, MintDeps, PromoteDeps, VerifyDeps } from '../use-cases/issuance';
+import type { SecretRotationDeps } from '../use-cases/secret-rotation';
 import { envVar, readConfig } from './config';
-import { atlassian, auditLog, recordStore, rotationSchedules, tokenVault } from './deps';
+import {
+  atlassian,
+  auditLog,
+  recordStore,
+  rotationSchedules,
+  rotationStateMachineArn,
+  tokenVault,
+  workflows,
+} from './deps';
 import { loadPolicy } from './policy-loader';
 
 /*
@@ -53,6 +62,48 @@ export function promoteDeps(): PromoteDeps {
     },
     get schedules() {
       return rotationSchedules();
+    },
+    get secretRotationFunctionArn() {
+      return readConfig({ SECRET_ROTATION_FUNCTION_ARN: envVar.arn }).SECRET_ROTATION_FUNCTION_ARN;
+    },
+  };
+}
+
+/**
+ * The Secrets Manager rotation function runs every minting step (mint, verify, promote, discard) and starts the
+ * rotation workflow's retiring run.
+ */
+export function secretRotationDeps(): SecretRotationDeps {
+  const mint = mintDeps();
+  const promote = promoteDeps();
+  return {
+    store: recordStore(),
+    policy: loadPolicy(),
+    clock: systemClock,
+    get vault() {
+      return tokenVault();
+    },
+    get atlassian() {
+      return atlassian();
+    },
+    get kmsKeyId() {
+      return mint.kmsKeyId;
+    },
+    get audit() {
+      return auditLog();
+    },
+    get schedules() {
+      return rotationSchedules();
+    },
+    get workflows() {
+      return workflows();
+    },
+    get rotationStateMachineArn() {
+      return rotationStateMachineArn();
+    },
+    // Secrets Manager's own rotation never reconfigures it (the secret was configured when issued).
+    get secretRotationFunctionArn() {
+      return promote.secretRotationFunctionArn;
     },
   };
 }

@@ -55,5 +55,13 @@ export const uploadIdFor = (tokenId: string, generation: number, round: number, 
 export const issuanceExecutionName = (requestId: string) => requestId;
 export const rotationExecutionName = (tokenId: string, generation: number, attempt: number) =>
   `${tokenId}-g${generation}-a${attempt}`;
+/**
+ * The rotation workflow's run that retires the generations before `generation` after its grace period, for a
+ * rotation Secrets Manager ran (its `finishSecret` step starts it).
+ */
+export const retireExecutionName = (tokenId: string, generation: number) => `${tokenId}-g${generation}-retire`;
 /** One run of the revocation workflow per revoke call that left work (`round` counts the token's revoke calls). */
 export const revocationExecutionName = (tokenId: string, round: number) => `${tokenId}-revoke-${round}`;
+
+/** The tag every token secret carries, naming the token it holds (set when issuance creates the secret). */
+export const TOKEN_ID_TAG = 'token-warden:token-id';

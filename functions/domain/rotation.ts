@@ -66,6 +66,19 @@ export function nextRotationDue(
 }
 
 /**
+ * The `AutomaticallyAfterDays` shown to Secrets Manager for a token of `lifetimeDays`: one day more than the interval
+ * at which Token Warden rotates it (`lifetime − lead`, the lead as {@link nextRotationDue} applies it). Secrets Manager
+ * counts the days from the secret's last rotation, and a new value stored by Token Warden's own rotation counts as one
+ * (the API reference: "Manually updating the secret value by calling PutSecretValue or UpdateSecret is considered a
+ * valid rotation"), so its window opens only when Token Warden's rotation is a day overdue: it is a backstop that
+ * runs through the same lock, never a second timetable. Within Secrets Manager's range, 1 to 1,000.
+ */
+export function secretsManagerRotationDays(lifetimeDays: number, policy: { rotationLeadDays: number }): number {
+  const leadDays = policy.rotationLeadDays < lifetimeDays ? policy.rotationLeadDays : lifetimeDays / 2;
+  return Math.min(1000, Math.max(1, Math.floor(lifetimeDays - leadDays) + 1));
+}
+
+/**
  * How long a rotation lock may be held before the sweep takes it over: {@link STALE_ROTATION_MS}, plus, for a
  * manually issued token, the time the rotation may wait for an admin's upload (`approvalExpiryHours`), so the sweep
  * never starts a second attempt while the first still waits.

@@ -1,4 +1,4 @@
-import { mintLabel, requestIdForToken, secretNameFor, secretVersionId, tokenIdFor } from '../domain/naming';
+import { mintLabel, requestIdForToken, secretNameFor, secretVersionId, TOKEN_ID_TAG, tokenIdFor } from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import type { MintRecord, StoredRequest, StoredToken } from '../domain/records';
@@ -26,6 +26,11 @@ export interface IssuanceDeps {
   clock: Clock;
   policy: Policy;
   kmsKeyId: string;
+  /**
+   * The function Secrets Manager rotates token secrets with (`RotateSecret`). Promotion configures each secret of an
+   * account issued by API to rotate with it; without it, no secret is configured for Secrets Manager's rotation.
+   */
+  secretRotationFunctionArn?: string;
 }
 
 /**
@@ -34,7 +39,10 @@ export interface IssuanceDeps {
  */
 export type MintDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault' | 'atlassian' | 'kmsKeyId'>;
 export type VerifyDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
-export type PromoteDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault' | 'audit' | 'schedules'>;
+export type PromoteDeps = Pick<
+  IssuanceDeps,
+  'store' | 'policy' | 'clock' | 'vault' | 'audit' | 'schedules' | 'secretRotationFunctionArn'
+>;
 export type DiscardDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
 
 /** Scopes that let a token call `/myself`; other tokens are verified by listing the account's tokens. */
@@ -167,7 +175,7 @@ export async function mintToken(deps: MintDeps, input: MintInput): Promise<Minte
       tags: {
         'jenkins:credentials:type': 'usernamePassword',
         'jenkins:credentials:username': account.email,
-        'token-warden:token-id': target.tokenId,
+        [TOKEN_ID_TAG]: target.tokenId,
         'token-warden:service-account': account.alias,
       },
       consumers: allowedReaders(request.consumers, account),

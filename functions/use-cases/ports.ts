@@ -345,6 +345,10 @@ export interface SecretDescription {
   Tags?: { Key?: string; Value?: string }[];
   /** Each version's staging labels (`AWSCURRENT`, `AWSPREVIOUS`, `AWSPENDING`). */
   VersionIdsToStages?: Record<string, string[]>;
+  /** Whether Secrets Manager rotates the secret, with which function and rules. */
+  RotationEnabled?: boolean;
+  RotationLambdaARN?: string;
+  RotationRules?: { AutomaticallyAfterDays?: number; ScheduleExpression?: string };
 }
 
 /** What a token secret is created with. */
@@ -379,6 +383,11 @@ export interface SecretVault {
   scheduleDeletion(secretId: string): Promise<void>;
   /** Drops the pending label from `versionId` (a discarded generation). */
   dropPending(secretId: string, versionId: string): Promise<void>;
+  /**
+   * Has Secrets Manager rotate the secret with `functionArn` every `automaticallyAfterDays` days, without rotating it
+   * now (`RotateSecret` with `RotateImmediately: false`: Secrets Manager only tests the configuration).
+   */
+  configureRotation(secretId: string, functionArn: string, automaticallyAfterDays: number): Promise<void>;
 }
 
 /**

@@ -2,10 +2,11 @@
  * Task `Promote token`, the last minting step: the verified generation becomes current, the token and the issued
  * request are recorded, the next rotation is scheduled, and the requester and approvers are told.
  */
-import { rotationExecutionName } from '../domain/naming';
+import { rotationExecutionName, TOKEN_ID_TAG } from '../domain/naming';
+import { findServiceAccount } from '../domain/policy';
 import { isoSeconds } from '../domain/ports';
 import type { MintRecord, StoredRequest, StoredToken } from '../domain/records';
-import { nextRotationDue } from '../domain/rotation';
+import { nextRotationDue, secretsManagerRotationDays } from '../domain/rotation';
 import { type IssuanceDeps, loadMint, loadRequest, type PromoteDeps, requireRotatable } from './issuance';
 import { IssuanceRefusedError } from './port-errors';
 
@@ -14,7 +15,11 @@ import { IssuanceRefusedError } from './port-errors';
  * (`ISSUED`, which the notifier tells the requester and approvers). Each write is idempotent, so a retry completes what
  * a failed attempt began.
  */
-export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; generation: number }) {
+export async function promoteToken(
+  deps: PromoteDeps,
+  input: { tokenId: string; generation: number },
+  options: { configureRotation?: boolean } = {},
+) {
   const { mint, request, secretName } = await loadMint(deps, input.tokenId, input.generation);
   if (mint.state !== 'VERIFIED' && mint.state !== 'PROMOTED') {
     throw new IssuanceRefusedError(`generation ${input.generation} is ${mint.state}, not VERIFIED`);
@@ -83,7 +88,40 @@ export async function promoteToken(deps: PromoteDeps, input: { tokenId: string; 
     await scheduleNextRotation(deps, input.tokenId, token);
   }
   await deps.store.putMint({ ...mint, state: 'PROMOTED' });
+  if (options.configureRotation !== false) await configureSecretRotation(deps, secretName, request.lifetimeDays);
   return { expiresAt };
+}
+
+/**
+ * Shows Secrets Manager the token's rotation (Security Hub's SecretsManager.1 and .4 read it): the secret is to be
+ * rotated by the rotation function every {@link secretsManagerRotationDays} days. Only accounts issued by API are
+ * configured (an account issued by hand rotates through an admin's upload, which Secrets Manager cannot start). A
+ * secret already configured so is left alone; one with a rotation in progress (Secrets Manager refuses a new
+ * configuration then) keeps its configuration until the next promotion.
+ */
+async function configureSecretRotation(deps: PromoteDeps, secretName: string, lifetimeDays: number) {
+  const functionArn = deps.secretRotationFunctionArn;
+  if (!functionArn) return;
+  const described = await deps.vault.describe(secretName);
+  const tokenId = described?.Tags?.find((t) => t.Key === TOKEN_ID_TAG)?.Value;
+  const token = tokenId ? await deps.store.getToken(tokenId) : undefined;
+  if (!described || described.DeletedDate || !token || (token.status !== 'ACTIVE' && token.status !== 'ROTATING')) {
+    return;
+  }
+  if (findServiceAccount(deps.policy, token.serviceAccount)?.issuance !== 'api') return;
+  const days = secretsManagerRotationDays(lifetimeDays, deps.policy);
+  if (
+    described.RotationEnabled &&
+    described.RotationLambdaARN === functionArn &&
+    described.RotationRules?.AutomaticallyAfterDays === days
+  ) {
+    return;
+  }
+  try {
+    await deps.vault.configureRotation(secretName, functionArn, days);
+  } catch (error) {
+    if (!(error instanceof Error && error.name === 'InvalidRequestException')) throw error;
+  }
 }
 
 /**

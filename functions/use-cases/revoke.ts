@@ -1,7 +1,7 @@
 import { conflict, forbidden, notFound, validationError } from '../domain/errors';
 import { TOKEN_ID } from '../domain/ids';
 import { type Caller, toTokenRepresentation } from '../domain/model';
-import { mintLabelPrefix, revocationExecutionName, rotationExecutionName } from '../domain/naming';
+import { mintLabelPrefix, revocationExecutionName, rotationExecutionName, TOKEN_ID_TAG } from '../domain/naming';
 import { findServiceAccount, type Policy } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import { type StoredToken, tokenAuditRecord } from '../domain/records';
@@ -239,7 +239,7 @@ function rotationsToStop(token: StoredToken): string[] {
 export async function closeSecret(vault: SecretVault, token: StoredToken): Promise<void> {
   const described = await vault.describe(token.secretName);
   if (!described || described.DeletedDate) return;
-  const owner = described.Tags?.find((t) => t.Key === 'token-warden:token-id')?.Value;
+  const owner = described.Tags?.find((t) => t.Key === TOKEN_ID_TAG)?.Value;
   if (owner !== undefined && owner !== token.tokenId) return;
   try {
     await vault.removeReaders(token.secretName);

@@ -10,16 +10,24 @@
  * invoke a step again, and a rotation that stopped between steps completes when it is run again from `createSecret`
  * with the same T.
  */
+import { retireExecutionName, TOKEN_ID_TAG } from '../domain/naming';
 import { findServiceAccount } from '../domain/policy';
 import { isoSeconds } from '../domain/ports';
 import type { MintRecord, StoredToken } from '../domain/records';
 import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
 import { discardToken, type IssuanceDeps, mintToken, verifyToken } from './issuance';
 import { RotationRefusedError } from './port-errors';
+import type { WorkflowEngine } from './ports';
 import { promoteToken } from './promote';
 
-/** What the steps use: everything the minting steps do. */
-export type SecretRotationDeps = IssuanceDeps;
+/**
+ * What the steps use: everything the minting steps do, and the rotation workflow, whose retiring run revokes the
+ * previous generation once its grace period is over.
+ */
+export interface SecretRotationDeps extends IssuanceDeps {
+  workflows: Pick<WorkflowEngine, 'start'>;
+  rotationStateMachineArn: string;
+}
 
 /** The steps of Secrets Manager's rotation protocol, in the order it invokes them. */
 export const SECRET_ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
@@ -34,9 +42,6 @@ export interface SecretRotationEvent {
   ClientRequestToken: string;
 }
 
-/** The tag every token secret carries (set when the secret is created at issuance). */
-export const TOKEN_ID_TAG = 'token-warden:token-id';
-
 export type SecretRotationOutcome =
   | { step: SecretRotationStepName; tokenId: string; generation: number; outcome: 'already-rotated' }
   | { step: 'createSecret'; tokenId: string; generation: number; outcome: 'minted' | 'already-minted' }
@@ -47,11 +52,8 @@ export type SecretRotationOutcome =
       tokenId: string;
       generation: number;
       outcome: 'promoted';
-      /**
-       * The previous generation stays live at Atlassian through its grace period; revoking it afterwards is left to
-       * the sweep's revocation of stale generations, so this step reports it pending.
-       */
-      previousGeneration: 'retire-after-grace-period';
+      /** The rotation workflow's run that revokes the previous generation once its grace period is over. */
+      retiredBy: string;
     };
 
 const STAGED_OR_LATER: readonly MintRecord['state'][] = ['STAGED', 'VERIFIED', 'PROMOTED'];
@@ -102,7 +104,8 @@ export async function rotationStep(
   if (recorded && current) {
     // A promotion that recorded the generation but stopped before scheduling the next rotation finishes here.
     if (step === 'finishSecret' && recorded.generation > 1 && recorded.generation === token.generation) {
-      await promoteToken(deps, { tokenId, generation: recorded.generation });
+      await promoteToken(deps, { tokenId, generation: recorded.generation }, { configureRotation: false });
+      await retireAfterGrace(deps, tokenId, recorded.generation);
     }
     return { step, tokenId, generation: recorded.generation, outcome: 'already-rotated' };
   }
@@ -130,15 +133,53 @@ export async function rotationStep(
       requireStaged(mint, known, tokenId, generation, versionId);
       return { step, tokenId, generation, outcome: 'staged' };
     case 'testSecret':
-      if (!known && !lock) return { step, tokenId, generation, outcome: 'configuration-test' };
+      if (!known && (await isCopyOfCurrent(deps, token.secretName, described.VersionIdsToStages, versionId))) {
+        return { step, tokenId, generation, outcome: 'configuration-test' };
+      }
       requireStaged(mint, known, tokenId, generation, versionId);
       await verifyToken(deps, { tokenId, generation });
       return { step, tokenId, generation, outcome: 'verified' };
     case 'finishSecret':
       requireStaged(mint, known, tokenId, generation, versionId);
-      await promoteToken(deps, { tokenId, generation });
-      return { step, tokenId, generation, outcome: 'promoted', previousGeneration: 'retire-after-grace-period' };
+      await promoteToken(deps, { tokenId, generation }, { configureRotation: false });
+      return {
+        step,
+        tokenId,
+        generation,
+        outcome: 'promoted',
+        retiredBy: await retireAfterGrace(deps, tokenId, generation),
+      };
   }
+}
+
+/**
+ * Starts the rotation workflow's retiring run for `generation` (`<tokenId>-g<N>-retire`): it waits out the grace
+ * period, revokes every older generation still live at Atlassian and records the rotation. Starting it again is a
+ * no-op (the execution name is taken). Answers the execution's name.
+ */
+async function retireAfterGrace(deps: SecretRotationDeps, tokenId: string, generation: number): Promise<string> {
+  const name = retireExecutionName(tokenId, generation);
+  await deps.workflows.start(deps.rotationStateMachineArn, name, { tokenId, generation, retire: true });
+  return name;
+}
+
+/**
+ * Whether version `versionId` holds the current value: the copy Secrets Manager stages to test the configuration
+ * (`RotateImmediately: false`), which no rotation minted.
+ */
+async function isCopyOfCurrent(
+  deps: SecretRotationDeps,
+  secretName: string,
+  stages: Record<string, string[]> | undefined,
+  versionId: string,
+): Promise<boolean> {
+  const currentId = Object.entries(stages ?? {}).find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
+  if (!currentId || !(await holdsValue(deps, secretName, versionId))) return false;
+  const [pending, current] = await Promise.all([
+    deps.vault.read(secretName, versionId),
+    deps.vault.read(secretName, currentId),
+  ]);
+  return pending === current;
 }
 
 function requireStaged(

@@ -49,7 +49,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
   [ENTRIES.closeRequest]: ['TABLE_NAME', ...AUDIT],
   [ENTRIES.mintToken]: ['TABLE_NAME', ...ATLASSIAN, 'SECRETS_KMS_KEY_ID'],
   [ENTRIES.verifyToken]: ['TABLE_NAME', ...ATLASSIAN],
-  [ENTRIES.promoteToken]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES],
+  [ENTRIES.promoteToken]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES, 'SECRET_ROTATION_FUNCTION_ARN'],
   [ENTRIES.discardToken]: ['TABLE_NAME', ...ATLASSIAN],
   [ENTRIES.beginRotation]: ['TABLE_NAME'],
   [ENTRIES.revokePrevious]: ['TABLE_NAME', ...AUDIT, ...ATLASSIAN],
@@ -69,6 +69,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
     'LINK_SIGNING_SECRET_ID',
     'APPROVAL_BASE_URL',
   ],
+  [ENTRIES.secretRotation]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES, ...ATLASSIAN],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */

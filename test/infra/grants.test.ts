@@ -1,7 +1,9 @@
 import type { CfnResource } from 'aws-cdk-lib';
+import { resolveValue } from '../../lib/synth/resolve-template';
 import {
   actionsOf,
   ENTRIES,
+  environmentOf,
   list,
   logicalId,
   type Statement,
@@ -51,6 +53,7 @@ const APPENDERS = [
   ENTRIES.accessExceptions,
   ENTRIES.accessExceptionStep,
   ENTRIES.console,
+  ENTRIES.secretRotation,
 ];
 
 /** Entries whose role allows `action` (on any resource). */
@@ -158,43 +161,51 @@ describe('least-privilege grants', () => {
     expect(actionsOf(s, ENTRIES.admin)).not.toContain('kms:Encrypt');
   });
 
-  it('lets only mint-token create token secrets or set their readers, and only it and the upload page put values', () => {
-    expect(holders(s, 'secretsmanager:PutSecretValue').sort()).toEqual([ENTRIES.mintToken, ENTRIES.uploads].sort());
+  it('lets only mint-token create token secrets, only it and the rotation function set their readers, and only they and the upload page put values', () => {
+    expect(holders(s, 'secretsmanager:PutSecretValue').sort()).toEqual(
+      [ENTRIES.mintToken, ENTRIES.uploads, ENTRIES.secretRotation].sort(),
+    );
     for (const entry of holders(s, 'secretsmanager:PutSecretValue')) {
       for (const st of grantsOf(s, entry, 'secretsmanager:PutSecretValue'))
         expect({ entry, resource: st.Resource }).toEqual({ entry, resource: TOKEN_SECRETS });
     }
     for (const action of [
       'secretsmanager:CreateSecret',
-      'secretsmanager:PutResourcePolicy',
       'secretsmanager:RestoreSecret',
       'secretsmanager:TagResource',
     ]) {
       expect({ action, holders: holders(s, action) }).toEqual({ action, holders: [ENTRIES.mintToken] });
     }
-    expect(grantsOf(s, ENTRIES.mintToken, 'secretsmanager:PutResourcePolicy')).toEqual([
-      expect.objectContaining({
-        Resource: TOKEN_SECRETS,
-        Condition: { Bool: { 'secretsmanager:BlockPublicPolicy': 'true' } },
-      }),
-    ]);
+    // A rotation narrows the secret's readers to what the policy allows now, never making it public.
+    expect(holders(s, 'secretsmanager:PutResourcePolicy').sort()).toEqual(
+      [ENTRIES.mintToken, ENTRIES.secretRotation].sort(),
+    );
+    for (const entry of [ENTRIES.mintToken, ENTRIES.secretRotation]) {
+      expect(grantsOf(s, entry, 'secretsmanager:PutResourcePolicy')).toEqual([
+        expect.objectContaining({
+          Resource: TOKEN_SECRETS,
+          Condition: { Bool: { 'secretsmanager:BlockPublicPolicy': 'true' } },
+        }),
+      ]);
+    }
     expect(grantsOf(s, ENTRIES.mintToken, 'secretsmanager:CreateSecret')[0]?.Resource).toBe(TOKEN_SECRETS);
   });
 
-  it('lets only verify-token read token values, and only discard-token, revocation and expiry schedule their deletion', () => {
+  it('lets only verify-token and the rotation function read token values, and only discard-token, revocation and expiry schedule their deletion', () => {
     const readers = ALL.filter((entry) =>
       grantsOf(s, entry, 'secretsmanager:GetSecretValue').some((st) => list(st.Resource).includes(TOKEN_SECRETS)),
     );
-    expect(readers).toEqual([ENTRIES.verifyToken]);
+    expect(readers.sort()).toEqual([ENTRIES.verifyToken, ENTRIES.secretRotation].sort());
     expect(holders(s, 'secretsmanager:DeleteSecret').sort()).toEqual(
       [ENTRIES.tokens, ENTRIES.discardToken, ENTRIES.finishRevocation, ENTRIES.sweep].sort(),
     );
     expect(holders(s, 'secretsmanager:UpdateSecretVersionStage').sort()).toEqual(
-      [ENTRIES.promoteToken, ENTRIES.discardToken, ENTRIES.uploads].sort(),
+      [ENTRIES.promoteToken, ENTRIES.discardToken, ENTRIES.uploads, ENTRIES.secretRotation].sort(),
     );
-    // Minting drops the readers of a restored secret; revoke, its workflow and expiry (the sweep) remove every reader.
+    // Minting drops the readers of a restored secret (and a rotation's, when the policy allows none now); revoke, its
+    // workflow and expiry (the sweep) remove every reader.
     expect(holders(s, 'secretsmanager:DeleteResourcePolicy').sort()).toEqual(
-      [ENTRIES.mintToken, ENTRIES.tokens, ENTRIES.finishRevocation, ENTRIES.sweep].sort(),
+      [ENTRIES.mintToken, ENTRIES.tokens, ENTRIES.finishRevocation, ENTRIES.sweep, ENTRIES.secretRotation].sort(),
     );
     for (const entry of [ENTRIES.tokens, ENTRIES.finishRevocation, ENTRIES.sweep]) {
       expect(grantsOf(s, entry, 'secretsmanager:DeleteSecret')).toEqual([
@@ -222,6 +233,7 @@ describe('least-privilege grants', () => {
       { entry: ENTRIES.uploads, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: keyArn },
       { entry: ENTRIES.mintToken, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: keyArn },
       { entry: ENTRIES.verifyToken, actions: ['kms:Decrypt'], resource: keyArn },
+      { entry: ENTRIES.secretRotation, actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resource: keyArn },
     ]);
   });
 
@@ -395,6 +407,7 @@ describe('least-privilege grants', () => {
         { entry: ENTRIES.tokens, resource: ROTATION },
         { entry: ENTRIES.tokens, resource: REVOCATION },
         { entry: ENTRIES.sweep, resource: ROTATION },
+        { entry: ENTRIES.secretRotation, resource: ROTATION },
         { entry: ENTRIES.personalTokens, resource: SCAN },
         { entry: ENTRIES.accessExceptions, resource: EXCEPTION },
       ].sort((a, b) => a.entry.localeCompare(b.entry)),
@@ -414,9 +427,10 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('lets only promote-token create or move rotation schedules, and only revoke (and its workflow) delete them', () => {
-    expect(holders(s, 'scheduler:CreateSchedule')).toEqual([ENTRIES.promoteToken]);
-    expect(holders(s, 'scheduler:UpdateSchedule')).toEqual([ENTRIES.promoteToken]);
+  it('lets only promotion (the workflow step, the rotation function) create or move rotation schedules, and only revoke (and its workflow) delete them', () => {
+    const promoters = [ENTRIES.promoteToken, ENTRIES.secretRotation].sort();
+    expect(holders(s, 'scheduler:CreateSchedule').sort()).toEqual(promoters);
+    expect(holders(s, 'scheduler:UpdateSchedule').sort()).toEqual(promoters);
     expect(holders(s, 'scheduler:DeleteSchedule').sort()).toEqual([ENTRIES.tokens, ENTRIES.finishRevocation].sort());
     expect(grantsOf(s, ENTRIES.promoteToken, 'scheduler:CreateSchedule')).toEqual([
       {
@@ -437,17 +451,93 @@ describe('least-privilege grants', () => {
     }
   });
 
-  it('lets only promote-token pass the scheduler role, and only to EventBridge Scheduler', () => {
+  it('lets only promotion pass the scheduler role, and only to EventBridge Scheduler', () => {
     const schedulerRole = `arn:aws:iam::000000000000:role/${logicalId(s, s.stack.schedules.role.node.defaultChild as CfnResource)}`;
-    expect(holders(s, 'iam:PassRole')).toEqual([ENTRIES.promoteToken]);
-    expect(grantsOf(s, ENTRIES.promoteToken, 'iam:PassRole')).toEqual([
+    expect(holders(s, 'iam:PassRole').sort()).toEqual([ENTRIES.promoteToken, ENTRIES.secretRotation].sort());
+    for (const entry of [ENTRIES.promoteToken, ENTRIES.secretRotation]) {
+      expect(grantsOf(s, entry, 'iam:PassRole')).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'iam:PassRole',
+          Resource: schedulerRole,
+          Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        },
+      ]);
+    }
+  });
+
+  it('lets only promote-token configure rotation of token secrets, with the rotation function only', () => {
+    const rotationFunction = `arn:aws:lambda:us-east-1:000000000000:function:${logicalId(s, s.stack.functions.secretRotation.function.node.defaultChild as CfnResource)}`;
+    expect(holders(s, 'secretsmanager:RotateSecret')).toEqual([ENTRIES.promoteToken]);
+    expect(grantsOf(s, ENTRIES.promoteToken, 'secretsmanager:RotateSecret')).toEqual([
       {
         Effect: 'Allow',
-        Action: 'iam:PassRole',
-        Resource: schedulerRole,
-        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+        Action: ['secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret'],
+        Resource: TOKEN_SECRETS,
       },
     ]);
+    // RotateSecret asks its caller for the right to invoke the rotation function.
+    expect(holders(s, 'lambda:InvokeFunction')).toEqual([ENTRIES.promoteToken]);
+    expect(grantsOf(s, ENTRIES.promoteToken, 'lambda:InvokeFunction')).toEqual([
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: rotationFunction },
+    ]);
+    expect(environmentOf(s, ENTRIES.promoteToken).SECRET_ROTATION_FUNCTION_ARN).toBe(rotationFunction);
+  });
+
+  it('lets Secrets Manager invoke the rotation function for this account’s token secrets only, and no other function', () => {
+    const permissions = Object.values(s.json.Resources)
+      .filter((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'secretsmanager.amazonaws.com')
+      .map((r) => resolveValue(r, s.resolve));
+    expect(permissions).toEqual([
+      {
+        Type: 'AWS::Lambda::Permission',
+        Properties: {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: `arn:aws:lambda:us-east-1:000000000000:function:${logicalId(s, s.stack.functions.secretRotation.function.node.defaultChild as CfnResource)}`,
+          Principal: 'secretsmanager.amazonaws.com',
+          SourceAccount: '000000000000',
+          SourceArn: TOKEN_SECRETS,
+        },
+      },
+    ]);
+  });
+
+  it('gives the rotation function exactly what the minting steps of a rotation use, and starts only the rotation workflow', () => {
+    const actions = [...actionsOf(s, ENTRIES.secretRotation)].sort();
+    expect(actions).toEqual(
+      [
+        ...LOGS,
+        ...XRAY,
+        ...TABLE_WRITE,
+        'dynamodb:PutItem',
+        'events:PutEvents',
+        // The table key (through DynamoDB), and the secrets' key (through Secrets Manager).
+        'kms:Decrypt',
+        'kms:DescribeKey',
+        'kms:Encrypt',
+        'kms:GenerateDataKey',
+        'kms:GenerateDataKeyWithoutPlaintext',
+        'kms:ReEncryptFrom',
+        'kms:ReEncryptTo',
+        'iam:PassRole',
+        'scheduler:CreateSchedule',
+        'scheduler:UpdateSchedule',
+        'secretsmanager:DeleteResourcePolicy',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutResourcePolicy',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+        'states:StartExecution',
+      ]
+        .filter((a, i, all) => all.indexOf(a) === i)
+        .sort(),
+    );
+    expect(
+      grantsOf(s, ENTRIES.secretRotation, 'secretsmanager:GetSecretValue')
+        .map((st) => st.Resource)
+        .sort(),
+    ).toEqual([ORG_KEY, TOKEN_SECRETS].sort());
   });
 
   it('reads the link-signing key only where links are signed or task tokens sealed', () => {
@@ -488,6 +578,7 @@ describe('least-privilege grants', () => {
         ENTRIES.personalTokens,
         ENTRIES.personalTokenScan,
         ENTRIES.accessExceptionStep,
+        ENTRIES.secretRotation,
       ].sort(),
     );
   });

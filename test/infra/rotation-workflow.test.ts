@@ -40,9 +40,11 @@ describe('RotationWorkflow', () => {
 
   describe('definition', () => {
     it('has exactly the states of docs/architecture.md', () => {
-      expect(asl.StartAt).toBe('Begin rotation');
+      expect(asl.StartAt).toBe('Retire only?');
       expect(Object.keys(asl.States).sort()).toEqual(
         [
+          'Retire only?',
+          'Wait grace period to retire',
           'Begin rotation',
           'Proceed?',
           'Nothing to rotate',
@@ -85,6 +87,27 @@ describe('RotationWorkflow', () => {
       });
     });
 
+    it('retires only, after the grace period, when the input says retire (a rotation Secrets Manager ran)', () => {
+      expect(state('Retire only?')).toEqual({
+        Type: 'Choice',
+        Choices: [
+          {
+            And: [
+              { Variable: '$.retire', IsPresent: true },
+              { Variable: '$.retire', BooleanEquals: true },
+            ],
+            Next: 'Wait grace period to retire',
+          },
+        ],
+        Default: 'Begin rotation',
+      });
+      expect(state('Wait grace period to retire')).toEqual({
+        Type: 'Wait',
+        Seconds: 24 * 3600,
+        Next: 'Revoke previous token',
+      });
+    });
+
     it('waits gracePeriodHours after promotion, then revokes the previous token', () => {
       expect(state('Promote token').Next).toBe('Wait grace period');
       expect(state('Wait grace period')).toEqual({ Type: 'Wait', Seconds: 24 * 3600, Next: 'Revoke previous token' });
@@ -104,12 +127,13 @@ describe('RotationWorkflow', () => {
     it('takes the grace period from the policy, zero included', () => {
       const policy = defaultPolicy();
       policy.gracePeriodHours = 5;
-      expect(rotationDefinition(synth({ policy: writePolicy(policy) })).States['Wait grace period'].Seconds).toBe(
-        5 * 3600,
-      );
+      const five = rotationDefinition(synth({ policy: writePolicy(policy) }));
+      expect(five.States['Wait grace period'].Seconds).toBe(5 * 3600);
+      expect(five.States['Wait grace period to retire'].Seconds).toBe(5 * 3600);
       policy.gracePeriodHours = 0;
       const none = rotationDefinition(synth({ policy: writePolicy(policy) }));
       expect(none.States['Wait grace period'].Seconds).toBe(0);
+      expect(none.States['Wait grace period to retire'].Seconds).toBe(0);
       expect(aslValidator(none).errorsText('\n')).toBe('');
     });
 
@@ -141,7 +165,7 @@ describe('RotationWorkflow', () => {
     type Handler = (payload: TemplateJson) => TemplateJson;
 
     /** Runs the definition with `handlers` keyed by state name; returns the output and the payloads each got. */
-    async function run(handlers: Record<string, Handler>) {
+    async function run(handlers: Record<string, Handler>, input: TemplateJson = INPUT) {
       const calls: Record<string, TemplateJson[]> = {};
       const taskResourceLocalHandlers = Object.fromEntries(
         Object.entries(asl.States)
@@ -158,11 +182,11 @@ describe('RotationWorkflow', () => {
       );
       // A JSON copy: objects from structuredClone come from another realm, which the engine does not take as plain.
       const machine = new LocalStateMachine(JSON.parse(JSON.stringify(asl)));
-      const execution = machine.run(INPUT, {
+      const execution = machine.run(input, {
         context: { Task: { Token: 'task-token-1' } },
         overrides: {
           taskResourceLocalHandlers,
-          waitTimeOverrides: { 'Wait grace period': 0 },
+          waitTimeOverrides: { 'Wait grace period': 0, 'Wait grace period to retire': 0 },
           retryIntervalOverrides: Object.fromEntries(Object.keys(taskResourceLocalHandlers).map((n) => [n, 0])),
         },
       });
@@ -193,6 +217,20 @@ describe('RotationWorkflow', () => {
       expect(calls['Revoke previous token']).toEqual([{ tokenId: TOKEN_ID, generation: 3 }]);
       expect(output).toEqual({ ...INPUT, proceed: true, minted });
       expect(JSON.stringify(output)).not.toContain('must-never-enter-the-state');
+    });
+
+    it('only revokes the previous generations on a retiring run, beginning no rotation', async () => {
+      const retire = { tokenId: TOKEN_ID, generation: 3, retire: true };
+      const { output, calls, failedWith } = await run(happy, retire);
+      expect(failedWith).toBeUndefined();
+      expect(Object.keys(calls)).toEqual(['Revoke previous token']);
+      expect(calls['Revoke previous token']).toEqual([{ tokenId: TOKEN_ID, generation: 3 }]);
+      expect(output).toEqual(retire);
+    });
+
+    it('begins a rotation when retire is false', async () => {
+      const { calls } = await run(happy, { ...INPUT, retire: false });
+      expect(calls['Begin rotation']).toHaveLength(1);
     });
 
     it('asks for the next upload instead of minting for a manual account, then verifies and promotes it', async () => {

@@ -8,6 +8,7 @@ import {
   PutResourcePolicyCommand,
   PutSecretValueCommand,
   RestoreSecretCommand,
+  RotateSecretCommand,
   SecretsManagerClient,
   TagResourceCommand,
   UpdateSecretVersionStageCommand,
@@ -175,6 +176,23 @@ export class TokenVault implements SecretVault {
           SecretId: secretId,
           VersionStage: 'AWSPENDING',
           RemoveFromVersionId: versionId,
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Configures rotation by `functionArn` every `automaticallyAfterDays` days without rotating now. Secrets Manager
+   * then invokes the function's `testSecret` step once, on a pending copy of the current value.
+   */
+  async configureRotation(secretId: string, functionArn: string, automaticallyAfterDays: number): Promise<void> {
+    await aws('SecretsManager.RotateSecret', () =>
+      this.sm.send(
+        new RotateSecretCommand({
+          SecretId: secretId,
+          RotationLambdaARN: functionArn,
+          RotationRules: { AutomaticallyAfterDays: automaticallyAfterDays },
+          RotateImmediately: false,
         }),
       ),
     );

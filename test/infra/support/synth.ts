@@ -170,4 +170,5 @@ export const ENTRIES = {
   console: 'functions/api/console.ts',
   consoleAssets: 'functions/api/console-assets.ts',
   notifier: 'functions/events/notifier.ts',
+  secretRotation: 'functions/events/rotate-secret.ts',
 } as const;

@@ -6,6 +6,7 @@ import {
   MAX_LIVE_GENERATIONS,
   nextRotationDue,
   rotationEligibility,
+  secretsManagerRotationDays,
 } from '../../../functions/domain/rotation';
 import { tokenRecord } from '../fixtures/token-record';
 
@@ -104,5 +105,23 @@ describe('lockRotation', () => {
     expect(isWorkflowLock(secretsManager.rotation!)).toBe(false);
     expect(secretsManager.status).toBe('ROTATING');
     expect(rotationEligibility(secretsManager, now, false)).toBe('rotating');
+  });
+});
+
+describe('secretsManagerRotationDays', () => {
+  it('is one day more than Token Warden rotates at: lifetime − lead, plus one', () => {
+    expect(secretsManagerRotationDays(90, { rotationLeadDays: 14 })).toBe(77);
+    expect(secretsManagerRotationDays(30, { rotationLeadDays: 14 })).toBe(17);
+  });
+
+  it('counts half the lifetime as the lead when the lead is not below the lifetime, as nextRotationDue does', () => {
+    expect(secretsManagerRotationDays(10, { rotationLeadDays: 14 })).toBe(6);
+    expect(secretsManagerRotationDays(14, { rotationLeadDays: 14 })).toBe(8);
+    expect(secretsManagerRotationDays(1, { rotationLeadDays: 14 })).toBe(1);
+  });
+
+  it('stays within what Secrets Manager accepts, 1 to 1,000 days', () => {
+    expect(secretsManagerRotationDays(5000, { rotationLeadDays: 1 })).toBe(1000);
+    expect(secretsManagerRotationDays(0, { rotationLeadDays: 1 })).toBe(1);
   });
 });

@@ -7,8 +7,11 @@ import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Policy } from '../../../functions/domain/policy';
+import { secretsManagerRotationDays } from '../../../functions/domain/rotation';
+import { mintToken, verifyToken } from '../../../functions/use-cases/issuance';
 import { RotationRefusedError } from '../../../functions/use-cases/port-errors';
 import type { Atlassian } from '../../../functions/use-cases/ports';
+import { promoteToken } from '../../../functions/use-cases/promote';
 import { beginRotation } from '../../../functions/use-cases/rotation';
 import {
   rotationStep,
@@ -20,6 +23,20 @@ import type { RotationEvent, RotationFailure, RotationInvoker } from '../../../l
 import { useHarness } from '../../support/harness';
 
 const ses = mockClient(SESv2Client);
+const ROTATION_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:token-warden-rotation';
+/** The rotation workflow's runs the steps started (finishSecret's retiring run). */
+const started: { arn: string; name: string; input: object }[] = [];
+/** The steps' dependencies: the harness's, and a workflow engine that records what is started. */
+const rotationDeps = (): SecretRotationDeps => ({
+  ...h.deps,
+  workflows: {
+    start: async (arn, name, input) => {
+      started.push({ arn, name, input });
+      return `${arn}:${name}`;
+    },
+  },
+  rotationStateMachineArn: ROTATION_STATE_MACHINE_ARN,
+});
 const FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:token-warden-secret-rotation';
 
 /** What the emulator's rotation invokes; each test sets it (by default every step fails, leaving T pending). */
@@ -35,6 +52,7 @@ const h = useHarness(
   () => {
     invoker = holdAtCreate;
     failures.length = 0;
+    started.length = 0;
   },
   {
     secretsManager: {
@@ -80,7 +98,7 @@ const step = (
   Step: (typeof SECRET_ROTATION_STEPS)[number],
   secretArn: string,
   clientRequestToken: string,
-  deps: SecretRotationDeps = h.deps,
+  deps: SecretRotationDeps = rotationDeps(),
 ) => rotationStep(deps, { Step, SecretId: secretArn, ClientRequestToken: clientRequestToken });
 
 async function stagesOf(secretName: string) {
@@ -125,7 +143,7 @@ describe('Use case: Secrets Manager rotation', () => {
       const { secretArn } = (await h.deps.store.getToken(issued.tokenId))!;
       const outcomes: SecretRotationOutcome[] = [];
       invoker = async (_arn, event: RotationEvent) => {
-        outcomes.push(await rotationStep(h.deps, event));
+        outcomes.push(await rotationStep(rotationDeps(), event));
       };
 
       // Act
@@ -139,7 +157,15 @@ describe('Use case: Secrets Manager rotation', () => {
         ['testSecret', 'verified'],
         ['finishSecret', 'promoted'],
       ]);
-      expect(outcomes[3]).toMatchObject({ previousGeneration: 'retire-after-grace-period' });
+      const retire = `${issued.tokenId}-g2-retire`;
+      expect(outcomes[3]).toMatchObject({ retiredBy: retire });
+      expect(started).toEqual([
+        {
+          arn: ROTATION_STATE_MACHINE_ARN,
+          name: retire,
+          input: { tokenId: issued.tokenId, generation: 2, retire: true },
+        },
+      ]);
       await expectRotated(issued.tokenId, issued.secretName, versionId);
     });
 
@@ -222,7 +248,7 @@ describe('Use case: Secrets Manager rotation', () => {
       const issued = await h.issuedToken();
       const { secretArn } = (await h.deps.store.getToken(issued.tokenId))!;
       invoker = async (_arn, event) => {
-        await rotationStep(h.deps, event);
+        await rotationStep(rotationDeps(), event);
       };
       await rotateSecret(secretArn);
       invoker = holdAtCreate;
@@ -262,7 +288,7 @@ describe('Use case: Secrets Manager rotation', () => {
       };
 
       // Act
-      const refused = step('createSecret', secretArn, clientRequestToken, { ...h.deps, policy: manual });
+      const refused = step('createSecret', secretArn, clientRequestToken, { ...rotationDeps(), policy: manual });
 
       // Assess
       await expect(refused).rejects.toThrow(/issued by hand/);
@@ -300,7 +326,7 @@ describe('Use case: Secrets Manager rotation', () => {
       });
       const outcomes: SecretRotationOutcome[] = [];
       invoker = async (_arn, event) => {
-        outcomes.push(await rotationStep({ ...h.deps, atlassian: unreachable }, event));
+        outcomes.push(await rotationStep({ ...rotationDeps(), atlassian: unreachable }, event));
       };
 
       // Act
@@ -313,6 +339,89 @@ describe('Use case: Secrets Manager rotation', () => {
       const token = (await h.deps.store.getToken(issued.tokenId))!;
       expect(token.generation).toBe(1);
       expect(token.rotation).toBeUndefined();
+    });
+  });
+
+  describe('Function: promoteToken (Secrets Manager sees the rotation)', () => {
+    /** Issues a token as the issuance workflow does, its promotion knowing the rotation function. */
+    async function issueWith(deps: SecretRotationDeps) {
+      const request = await h.approvedRequest();
+      const minted = await mintToken(deps, { requestId: request.requestId });
+      await verifyToken(deps, minted);
+      await promoteToken(deps, minted);
+      await settled();
+      return { ...minted, secretName: `token-warden.jenkins-bot.${request.name}` };
+    }
+
+    it('configures the secret to rotate with the rotation function, one day after Token Warden’s own rotation', async () => {
+      // Prepare
+      const outcomes: SecretRotationOutcome[] = [];
+      invoker = async (_arn, event) => {
+        outcomes.push(await rotationStep(rotationDeps(), event));
+      };
+
+      // Act
+      const { tokenId, secretName } = await issueWith({ ...rotationDeps(), secretRotationFunctionArn: FUNCTION_ARN });
+
+      // Assess
+      const described = await h.deps.vault.describe(secretName);
+      expect(described).toMatchObject({
+        RotationEnabled: true,
+        RotationLambdaARN: FUNCTION_ARN,
+        RotationRules: { AutomaticallyAfterDays: secretsManagerRotationDays(30, h.deps.policy) },
+      });
+      expect(secretsManagerRotationDays(30, h.deps.policy)).toBe(30 - h.deps.policy.rotationLeadDays + 1);
+      // Secrets Manager only tested the configuration: nothing was minted or rotated.
+      expect(failures).toEqual([]);
+      expect(outcomes.map((o) => [o.step, o.outcome])).toEqual([['testSecret', 'configuration-test']]);
+      expect(h.fakeTokens(tokenId).map((t) => t.label)).toEqual([`token-warden:${tokenId}:g1`]);
+      expect(Object.values(described?.VersionIdsToStages ?? {})).toEqual([['AWSCURRENT']]);
+    });
+
+    it('leaves a secret already configured so alone when the promotion runs again', async () => {
+      // Prepare
+      const deps = { ...rotationDeps(), secretRotationFunctionArn: FUNCTION_ARN };
+      const invoked: RotationEvent[] = [];
+      invoker = async (_arn, event) => {
+        invoked.push(event);
+        await rotationStep(rotationDeps(), event);
+      };
+      const minted = await issueWith(deps);
+
+      // Act
+      await promoteToken(deps, minted);
+      await settled();
+
+      // Assess: one configuration test only.
+      expect(invoked.map((e) => e.Step)).toEqual(['testSecret']);
+    });
+
+    it('configures no rotation for an account issued by hand, nor without the rotation function', async () => {
+      // Prepare
+      invoker = async () => {
+        throw new Error('Secrets Manager invoked the rotation function');
+      };
+      const issued = await h.issuedToken();
+
+      // Act: promotion without the function (the harness's), and a manual account's secret.
+      const manual: Policy = {
+        ...h.deps.policy,
+        serviceAccounts: h.deps.policy.serviceAccounts.map((a) => ({ ...a, issuance: 'manual' as const })),
+      };
+      const generation1 = (await h.deps.store.getToken(issued.tokenId))!.generations[0]!;
+      await promoteToken(
+        { ...rotationDeps(), policy: manual, secretRotationFunctionArn: FUNCTION_ARN },
+        {
+          tokenId: issued.tokenId,
+          generation: generation1.generation,
+        },
+      );
+      await settled();
+
+      // Assess
+      const described = await h.deps.vault.describe(issued.secretName);
+      expect(described?.RotationEnabled ?? false).toBe(false);
+      expect(failures).toEqual([]);
     });
   });
 
