@@ -13,6 +13,7 @@ import { Workflows } from '../adapters/aws/workflow';
 import { systemClock } from '../domain/ports';
 import { logger } from '../edge/logger';
 import { exceptionHolders } from '../use-cases/access-exceptions';
+import type { LinkKeyRotationDeps } from '../use-cases/link-key-rotation';
 import type { LinkKeyring } from '../use-cases/ports';
 import { envVar, readConfig } from './config';
 import { loadPolicy } from './policy-loader';
@@ -50,6 +51,13 @@ export const linkAndSealKey: LinkKeyring = (options = {}) =>
   keyring().keyVersions(readConfig({ LINK_SIGNING_SECRET_ID: envVar.name }).LINK_SIGNING_SECRET_ID, {
     forceFetch: options.refresh === true,
   });
+
+/** What the link-signing key's rotation function needs: the secret it rotates, the vault, randomness. */
+export const linkKeyRotationDeps = (): LinkKeyRotationDeps => ({
+  vault: tokenVault(),
+  random: cryptoRandom,
+  secretId: readConfig({ LINK_SIGNING_SECRET_ID: envVar.name }).LINK_SIGNING_SECRET_ID,
+});
 
 export const atlassian = /* @__PURE__ */ once(() => {
   const config = readConfig({

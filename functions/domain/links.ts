@@ -8,6 +8,7 @@ import {
   timingSafeEqual,
 } from 'node:crypto';
 import { MAX_APPROVAL_EXPIRY_HOURS } from './policy';
+import type { Random } from './ports';
 
 /**
  * The link-signing key as Token Warden holds it: `current` (Secrets Manager's `AWSCURRENT`) signs links and seals
@@ -26,6 +27,25 @@ export interface LinkKeys {
  * nothing made with the key that drops out is still valid.
  */
 export const LINK_KEY_ROTATION_DAYS = Math.ceil(MAX_APPROVAL_EXPIRY_HOURS / 24) + 1;
+
+/** Length of a link-signing key: 64 alphanumeric characters, as the stack generates the first one. */
+export const LINK_KEY_LENGTH = 64;
+
+/** Whether `value` has the shape of a link-signing key. */
+export const isLinkKey = (value: string) => value.length === LINK_KEY_LENGTH && /^[A-Za-z0-9]+$/.test(value);
+
+/**
+ * A new link-signing key from `random`: 64 characters, each uniform over the 62 alphanumerics (base64url
+ * characters of random bytes are uniform over 64 symbols; dropping `-` and `_` leaves the rest uniform).
+ */
+export function newLinkKey(random: Pick<Random, 'secret'>): string {
+  let key = '';
+  for (let draw = 0; draw < 16 && key.length < LINK_KEY_LENGTH; draw++) {
+    key += random.secret(48).replace(/[^A-Za-z0-9]/g, '');
+  }
+  if (key.length < LINK_KEY_LENGTH) throw new Error('the randomness source gave too few alphanumeric characters');
+  return key.slice(0, LINK_KEY_LENGTH);
+}
 
 /** The keys to accept, current first. */
 const acceptedKeys = (keys: LinkKeys): Buffer[] => (keys.previous ? [keys.current, keys.previous] : [keys.current]);

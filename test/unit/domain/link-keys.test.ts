@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { cryptoRandom } from '../../../functions/composition/random';
 import {
+  isLinkKey,
   LINK_KEY_ROTATION_DAYS,
   type LinkKeys,
+  newLinkKey,
   readSignInStateWithAny,
   sealTaskToken,
   signApprovalLink,
@@ -125,6 +128,39 @@ describe('Link keys across a rotation', () => {
       // Assess
       expect(LINK_KEY_ROTATION_DAYS).toBe(31);
       expect(LINK_KEY_ROTATION_DAYS * 24).toBeGreaterThan(MAX_APPROVAL_EXPIRY_HOURS);
+    });
+  });
+
+  describe('Function: newLinkKey', () => {
+    it('makes 64 alphanumeric characters from the randomness port, drawing again for dropped - and _', () => {
+      // Prepare
+      const draws = [`${'-_'.repeat(30)}abcd`, `${'x'.repeat(60)}-_`, 'y'.repeat(64)];
+      const random = { secret: (bytes: number) => (bytes === 48 ? (draws.shift() ?? '') : '') };
+      // Act
+      const key = newLinkKey(random);
+      // Assess
+      expect(key).toBe(`abcd${'x'.repeat(60)}`);
+      expect(isLinkKey(key)).toBe(true);
+      expect(draws).toEqual(['y'.repeat(64)]);
+    });
+
+    it('refuses a randomness source that gives no alphanumeric characters', () => {
+      // Prepare
+      const random = { secret: () => '-'.repeat(64) };
+      // Act
+      const make = () => newLinkKey(random);
+      // Assess
+      expect(make).toThrow('the randomness source gave too few alphanumeric characters');
+    });
+
+    it('makes a different valid key each time from the crypto randomness', () => {
+      // Act
+      const keys = [newLinkKey(cryptoRandom), newLinkKey(cryptoRandom)];
+      // Assess
+      expect(keys.every(isLinkKey)).toBe(true);
+      expect(keys[0]).not.toBe(keys[1]);
+      expect(isLinkKey(`${keys[0]}x`)).toBe(false);
+      expect(isLinkKey(`${keys[0]?.slice(1)}-`)).toBe(false);
     });
   });
 });
