@@ -44,7 +44,7 @@ import { createOidcProvider, seededGroupsFor } from './oidc';
 import { checkGrantedOperations } from './operations';
 import { startSqsPollers } from './sqs-event-source';
 import { synthesize } from './synth';
-import { readTemplate } from './template';
+import { type LocalModel, mayRotateWith, readTemplate } from './template';
 import { WebhookSink } from './webhooks';
 
 export interface RuntimeOptions {
@@ -168,7 +168,19 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
     };
 
     // AWS services behind one endpoint.
-    const secrets = new LocalSecretsManager({ now, file: join(dataDir, 'secretsmanager.json') });
+    // Rotation by a Lambda function: the functions and their permissions come from the template (read below).
+    let model: LocalModel | undefined;
+    const secrets = new LocalSecretsManager({
+      now,
+      file: join(dataDir, 'secretsmanager.json'),
+      invokeRotation: async (functionArn, event) => {
+        if (!runner) throw new Error('functions are not ready');
+        await runner.invoke(functionArn.split(':').pop() ?? '', event);
+      },
+      canInvokeRotation: (functionArn, secretArn) =>
+        model !== undefined && mayRotateWith(model, functionArn, secretArn),
+      track: (work) => clock.track(work),
+    });
     const dynamodb = createDynamoDb({ path: join(dataDir, 'dynamodb') });
     closers.push(() => dynamodb.close());
     const mailStore = new MailStore({ file: join(dataDir, 'mail.json'), now });
@@ -306,7 +318,7 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
       }
     }
     Object.assign(overrides, queueIdentities(parsedTemplate, urls.aws));
-    const model = readTemplate({ template: parsedTemplate, assemblyDir, overrides });
+    model = readTemplate({ template: parsedTemplate, assemblyDir, overrides });
     const messaging = readMessaging(parsedTemplate, overrides);
     const missing = checkGrantedOperations(model.grantedActions, supportedOperations(services));
     if (missing.length > 0) {

@@ -43,6 +43,15 @@ export interface LocalSchedule {
   target: { arn: string; roleArn: string; input?: string };
 }
 
+/** A function's resource policy statement that lets Secrets Manager invoke it (`AWS::Lambda::Permission`). */
+export interface LocalRotationPermission {
+  /** The function's name (the last part of its ARN). */
+  functionName: string;
+  sourceAccount?: string;
+  /** The secrets it may be invoked for: an ARN pattern (`*`, `?`), as the `ArnLike` condition on `aws:SourceArn`. */
+  sourceArn?: string;
+}
+
 export interface LocalModel {
   /** Scheduler groups and schedules declared in the template (the daily sweep, the inventory). */
   scheduleGroups: string[];
@@ -54,6 +63,8 @@ export interface LocalModel {
   routes: HttpRoute[];
   /** IAM actions granted to each function (by function name), for the start-up check of emulated operations. */
   grantedActions: Map<string, string[]>;
+  /** Which functions Secrets Manager may invoke to rotate secrets, and for which secrets. */
+  rotationPermissions: LocalRotationPermission[];
 }
 
 type Resources = CloudFormationTemplate['Resources'];
@@ -222,14 +233,53 @@ export function readTemplate(opts: ReadTemplateOptions): LocalModel {
     };
   });
 
+  const rotationPermissions: LocalRotationPermission[] = ofType(all, 'AWS::Lambda::Permission')
+    .map(([, p]) => resolveValue(p, ctx) as Record<string, unknown>)
+    .filter((p) => p.Principal === 'secretsmanager.amazonaws.com' && p.Action === 'lambda:InvokeFunction')
+    .map((p) => ({
+      functionName: String(p.FunctionName).split(':').pop() ?? '',
+      ...(typeof p.SourceAccount === 'string' ? { sourceAccount: p.SourceAccount } : {}),
+      ...(typeof p.SourceArn === 'string' ? { sourceArn: p.SourceArn } : {}),
+    }));
+
   return {
     functions,
     tables,
     secrets: secretSpecs(opts.template),
+    rotationPermissions,
     stateMachines,
     routes,
     grantedActions,
     scheduleGroups,
     schedules,
   };
+}
+
+/**
+ * Whether Secrets Manager may invoke the function `functionArn` to rotate the secret `secretArn`: the function is in
+ * the template and one of its permissions names Secrets Manager, this account (if it names one) and an ARN pattern
+ * that matches the secret (if it names one), as Lambda evaluates its resource policy.
+ */
+export function mayRotateWith(
+  model: Pick<LocalModel, 'functions' | 'rotationPermissions'>,
+  functionArn: string,
+  secretArn: string,
+) {
+  const name = functionArn.split(':').pop() ?? '';
+  if (!model.functions.some((fn) => fn.functionName === name)) return false;
+  return model.rotationPermissions.some(
+    (p) =>
+      p.functionName === name &&
+      (p.sourceAccount === undefined || p.sourceAccount === LOCAL_ACCOUNT) &&
+      (p.sourceArn === undefined || arnLike(p.sourceArn, secretArn)),
+  );
+}
+
+/** IAM's `ArnLike`: `*` matches any run of characters, `?` any one. */
+function arnLike(pattern: string, arn: string): boolean {
+  const source = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${source}$`).test(arn);
 }

@@ -54,10 +54,11 @@ export interface LocalSecretsManagerOptions {
    */
   invokeRotation?: RotationInvoker;
   /**
-   * Whether Secrets Manager may invoke `functionArn` (the function exists and its policy lets
-   * `secretsmanager.amazonaws.com` invoke it). @default every function, once `invokeRotation` is set
+   * Whether Secrets Manager may invoke `functionArn` to rotate the secret `secretArn` (the function exists and its
+   * policy lets `secretsmanager.amazonaws.com` invoke it for that secret). @default every function, once
+   * `invokeRotation` is set
    */
-  canInvokeRotation?: (functionArn: string) => boolean;
+  canInvokeRotation?: (functionArn: string, secretArn: string) => boolean;
   /** Registers a rotation's steps with the simulated clock, so advancing it waits for them. @default no tracking */
   track?: <T>(work: Promise<T>) => Promise<T>;
   /** Told when a rotation stopped at a failed step. @default a line on stderr naming the secret and the step */

@@ -58,7 +58,7 @@ export interface RotationFailure {
 /** How rotations run (see `LocalSecretsManagerOptions`). */
 export interface RotationOptions {
   invoke?: RotationInvoker;
-  canInvoke?: (functionArn: string) => boolean;
+  canInvoke?: (functionArn: string, secretArn: string) => boolean;
   track?: <T>(work: Promise<T>) => Promise<T>;
   onFailure?: (failure: RotationFailure) => void;
 }
@@ -94,9 +94,9 @@ export class RotationRunner {
   ) {}
 
   /** Whether Secrets Manager may invoke the function: never without an invoker. */
-  canInvoke(functionArn: string): boolean {
+  canInvoke(functionArn: string, secretArn: string): boolean {
     if (!this.options.invoke) return false;
-    return this.options.canInvoke?.(functionArn) ?? true;
+    return this.options.canInvoke?.(functionArn, secretArn) ?? true;
   }
 
   isRunning(secretArn: string, token: string): boolean {
@@ -210,7 +210,7 @@ export function rotateSecret(store: SecretStore, body: Body, runner: RotationRun
   const functionArn = lambdaArn || secret.rotation?.lambdaArn;
   if (!functionArn) throw new AwsError('InvalidRequestException', NO_ROTATION_FUNCTION);
   // AWS checks that it may invoke the function before it changes anything.
-  if (!runner.canInvoke(functionArn)) throw new AwsError('AccessDeniedException', CANNOT_INVOKE);
+  if (!runner.canInvoke(functionArn, secret.arn)) throw new AwsError('AccessDeniedException', CANNOT_INVOKE);
   const versionId = token ?? store.newVersionId();
   const answer = { ARN: secret.arn, Name: secret.name, VersionId: versionId };
   const existing = secret.versions.find((v) => v.id === versionId);

@@ -72,6 +72,19 @@ function filesUnder(dir: string): string[] {
 }
 
 /** Every value of every secret in the local Secrets Manager, all versions (token values come first). */
+/**
+ * The value of one version, or undefined for a version that holds none: the version `RotateSecret` labels
+ * `AWSPENDING` before the rotation function stores a value, left without one when that rotation was refused.
+ */
+export async function versionValue(sm: SecretsManagerClient, secretId: string, versionId: string) {
+  try {
+    return (await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: versionId }))).SecretString;
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return undefined;
+    throw error;
+  }
+}
+
 export async function secretValues(rt: LocalRuntime): Promise<SecretValue[]> {
   const sm = new SecretsManagerClient(awsClientConfig(rt));
   try {
@@ -91,11 +104,8 @@ export async function secretValues(rt: LocalRuntime): Promise<SecretValue[]> {
             }),
           );
           for (const version of versions.Versions ?? []) {
-            const got = await sm.send(
-              new GetSecretValueCommand({ SecretId: secret.ARN, VersionId: version.VersionId }),
-            );
-            if (got.SecretString)
-              values.push({ label: `${secret.Name}@${version.VersionId}`, value: got.SecretString });
+            const got = await versionValue(sm, secret.ARN ?? '', version.VersionId ?? '');
+            if (got) values.push({ label: `${secret.Name}@${version.VersionId}`, value: got });
           }
           versionsToken = versions.NextToken;
         } while (versionsToken);

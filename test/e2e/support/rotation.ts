@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { type LocalRuntime, SEED } from '../../../local/driver';
-import { awsClientConfig, type SecretValue } from './leaks';
+import { awsClientConfig, type SecretValue, versionValue } from './leaks';
 
 export const SCHEDULE_GROUP = 'TokenWarden-rotations';
 export const ROTATION_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:TokenWarden-rotation';
@@ -140,10 +140,10 @@ export async function secretVersions(rt: LocalRuntime, secretId: string): Promis
         new ListSecretVersionIdsCommand({ SecretId: secretId, IncludeDeprecated: true, NextToken: nextToken }),
       );
       for (const version of page.Versions ?? []) {
-        const got = await sm.send(new GetSecretValueCommand({ SecretId: secretId, VersionId: version.VersionId }));
-        if (got.SecretString) {
+        const got = await versionValue(sm, secretId, version.VersionId ?? '');
+        if (got) {
           const stages = (version.VersionStages ?? []).join(',');
-          out.push({ label: `${secretId}@${version.VersionId} [${stages}]`, value: got.SecretString });
+          out.push({ label: `${secretId}@${version.VersionId} [${stages}]`, value: got });
         }
       }
       nextToken = page.NextToken;
