@@ -13,7 +13,7 @@
 import { retireExecutionName, TOKEN_ID_TAG } from '../domain/naming';
 import { findServiceAccount } from '../domain/policy';
 import { isoSeconds } from '../domain/ports';
-import type { MintRecord, StoredToken } from '../domain/records';
+import { type MintRecord, type StoredToken, tokenAuditRecord } from '../domain/records';
 import { graceEndsAt, lockRotation, nextRotation, rotationEligibility } from '../domain/rotation';
 import { discardToken, type IssuanceDeps, mintToken, verifyToken } from './issuance';
 import { RotationRefusedError } from './port-errors';
@@ -137,11 +137,15 @@ export async function rotationStep(
         return { step, tokenId, generation, outcome: 'configuration-test' };
       }
       requireStaged(mint, known, tokenId, generation, versionId);
-      await verifyToken(deps, { tokenId, generation });
+      await abandonOnFailure(deps, secretId, versionId, tokenId, generation, () =>
+        verifyToken(deps, { tokenId, generation }),
+      );
       return { step, tokenId, generation, outcome: 'verified' };
     case 'finishSecret':
       requireStaged(mint, known, tokenId, generation, versionId);
-      await promoteToken(deps, { tokenId, generation }, { configureRotation: false });
+      await abandonOnFailure(deps, secretId, versionId, tokenId, generation, () =>
+        promoteToken(deps, { tokenId, generation }, { configureRotation: false }),
+      );
       return {
         step,
         tokenId,
@@ -207,17 +211,70 @@ async function createSecret(
   const tokenId = loaded.tokenId;
   const generation = loaded.generation + 1;
   if (!ourLock) await takeLock(deps, secretId, versionId, loaded);
-  try {
+  await abandonOnFailure(deps, secretId, versionId, tokenId, generation, async () => {
     const minted = await mintToken(deps, { tokenId, generation, versionId });
     if (minted.versionId !== versionId) {
       throw new RotationRefusedError(`generation ${generation} of token ${tokenId} is staged under another version`);
     }
+  });
+}
+
+/**
+ * Runs `work` (minting, verifying or promoting generation N under T); if it fails, the rotation is abandoned as the
+ * workflow's Catch path abandons one: what generation N minted is discarded (revoked at Atlassian, `AWSCURRENT`
+ * given back to the recorded generation; a generation recorded current already is kept), the lock released,
+ * `AWSPENDING` dropped from T (so Secrets Manager accepts the next rotation), and the failure recorded on the token
+ * and in the audit trail (`ROTATION_FAILED`: the notifier tells the owner and the admins). The error is rethrown:
+ * Secrets Manager marks the rotation failed, and the current token stays current and working.
+ */
+async function abandonOnFailure<T>(
+  deps: SecretRotationDeps,
+  secretId: string,
+  versionId: string,
+  tokenId: string,
+  generation: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
   } catch (error) {
     await discardToken(deps, { tokenId, generation });
     await releaseLock(deps, tokenId, versionId);
     await deps.vault.dropPending(secretId, versionId);
+    await recordFailure(deps, tokenId, generation, versionId, error);
     throw error;
   }
+}
+
+/**
+ * Records a failed Secrets Manager rotation on the token (`lastRotationError`, which the sweep and the console show)
+ * and in the audit trail, once per rotation (T). A token revoked meanwhile records nothing: its rotation was meant to
+ * fail, and revoke told the owner. A generation recorded current meanwhile is no failure.
+ */
+async function recordFailure(
+  deps: SecretRotationDeps,
+  tokenId: string,
+  generation: number,
+  versionId: string,
+  error: unknown,
+) {
+  const name = error instanceof Error ? error.name : '';
+  const code = /^[A-Za-z0-9_.]{1,64}$/.test(name) ? name : 'Unknown';
+  const at = isoSeconds(deps.clock.now());
+  let token: StoredToken | undefined;
+  for (let attempt = 0; attempt < 5 && !token; attempt++) {
+    const loaded = await deps.store.getToken(tokenId);
+    if (!loaded || loaded.status === 'REVOKED' || loaded.generation >= generation) return;
+    token = await deps.store.saveToken({
+      ...loaded,
+      lastRotationError: { code, message: `rotation to generation ${generation} failed (${code})`, at },
+    });
+  }
+  if (!token) return;
+  await deps.audit.append(
+    tokenAuditRecord(token, 'ROTATION_FAILED', at, { generation, code, source: 'secretsmanager' }),
+    `g${generation}-${versionId}`,
+  );
 }
 
 async function takeLock(deps: SecretRotationDeps, secretId: string, versionId: string, loaded: StoredToken) {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Policy } from '../../../functions/domain/policy';
 import { secretsManagerRotationDays } from '../../../functions/domain/rotation';
@@ -100,6 +101,12 @@ const step = (
   clientRequestToken: string,
   deps: SecretRotationDeps = rotationDeps(),
 ) => rotationStep(deps, { Step, SecretId: secretArn, ClientRequestToken: clientRequestToken });
+
+/** The token's ROTATION_FAILED audit records. */
+async function rotationFailures(tokenId: string) {
+  const items = (await h.dynamo.doc.send(new ScanCommand({ TableName: h.dynamo.auditTableName }))).Items ?? [];
+  return items.filter((r) => r.tokenId === tokenId && r.event === 'ROTATION_FAILED');
+}
 
 async function stagesOf(secretName: string) {
   return (await h.deps.vault.describe(secretName))?.VersionIdsToStages ?? {};
@@ -315,6 +322,67 @@ describe('Use case: Secrets Manager rotation', () => {
           .filter((t) => t.status === 'ACTIVE')
           .map((t) => t.label),
       ).toEqual([`token-warden:${tokenId}:g1`]);
+      expect(token.lastRotationError).toMatchObject({ message: expect.stringMatching(/generation 2 failed/) });
+      expect(await rotationFailures(tokenId)).toEqual([
+        expect.objectContaining({ details: expect.objectContaining({ generation: 2, source: 'secretsmanager' }) }),
+      ]);
+    });
+
+    it('abandons the rotation when testSecret cannot verify the new token: revoked, pending dropped, recorded', async () => {
+      // Prepare: generation 2 minted and staged under T.
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      await step('createSecret', secretArn, clientRequestToken);
+      await step('setSecret', secretArn, clientRequestToken);
+      const current = await h.deps.vault.read(
+        secretName,
+        (await h.deps.store.getToken(tokenId))!.generations[0]!.versionId,
+      );
+      await h.control('/__control/faults', { route: 'myself', status: 401, count: 50 });
+
+      // Act
+      const failed = step('testSecret', secretArn, clientRequestToken);
+
+      // Assess
+      await expect(failed).rejects.toThrow();
+      await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
+      const token = (await h.deps.store.getToken(tokenId))!;
+      expect(token).toMatchObject({ status: 'ACTIVE', generation: 1 });
+      expect(token.rotation).toBeUndefined();
+      expect(token.lastRotationError).toBeDefined();
+      const stages = await stagesOf(secretName);
+      expect(stages[clientRequestToken] ?? []).not.toContain('AWSPENDING');
+      expect(Object.entries(stages).filter(([, labels]) => labels.includes('AWSCURRENT'))).toEqual([
+        [token.generations[0]!.versionId, ['AWSCURRENT']],
+      ]);
+      expect(h.fakeTokens(tokenId).map((t) => [t.label, t.status])).toEqual([
+        [`token-warden:${tokenId}:g1`, 'ACTIVE'],
+        [`token-warden:${tokenId}:g2`, 'REVOKED'],
+      ]);
+      expect(await h.myself(current)).toBe(200);
+      expect(await rotationFailures(tokenId)).toHaveLength(1);
+      // Secrets Manager takes the next rotation.
+      await expect(rotateSecret(secretArn)).resolves.toEqual(expect.any(String));
+    });
+
+    it('never promotes a token revoked between the steps, and revokes what the rotation minted', async () => {
+      // Prepare: generation 2 minted, staged and verified; then the token is revoked (its record turns REVOKED).
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      for (const name of SECRET_ROTATION_STEPS.slice(0, 3)) await step(name, secretArn, clientRequestToken);
+      const before = (await h.deps.store.getToken(tokenId))!;
+      const { rotation: _lock, ...unlocked } = before;
+      expect(await h.deps.store.saveToken({ ...unlocked, status: 'REVOKED' })).toBeDefined();
+
+      // Act
+      const finished = step('finishSecret', secretArn, clientRequestToken);
+
+      // Assess
+      await expect(finished).rejects.toThrow(/REVOKED/);
+      expect(await h.deps.store.getToken(tokenId)).toMatchObject({ status: 'REVOKED', generation: 1 });
+      expect(h.fakeTokens(tokenId).find((t) => t.label.endsWith(':g2'))?.status).toBe('REVOKED');
+      expect((await stagesOf(secretName))[clientRequestToken] ?? []).not.toContain('AWSCURRENT');
+      expect(started).toEqual([]);
+      // Revoke told the owner; the abandoned rotation records no failure of its own.
+      expect(await rotationFailures(tokenId)).toEqual([]);
     });
 
     it('passes Secrets Manager’s configuration test without calling Atlassian', async () => {
