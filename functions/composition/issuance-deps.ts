@@ -1,4 +1,5 @@
 import { systemClock } from '../domain/ports';
+import { logger } from '../edge/logger';
 import type { DiscardDeps, MintDeps, PromoteDeps, VerifyDeps } from '../use-cases/issuance';
 import type { SecretRotationDeps } from '../use-cases/secret-rotation';
 import { envVar, readConfig } from './config';
@@ -66,6 +67,7 @@ export function promoteDeps(): PromoteDeps {
     get secretRotationFunctionArn() {
       return readConfig({ SECRET_ROTATION_FUNCTION_ARN: envVar.arn }).SECRET_ROTATION_FUNCTION_ARN;
     },
+    log: logger,
   };
 }
 

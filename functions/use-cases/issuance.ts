@@ -1,4 +1,11 @@
-import { mintLabel, requestIdForToken, secretNameFor, secretVersionId, TOKEN_ID_TAG, tokenIdFor } from '../domain/naming';
+import {
+  mintLabel,
+  requestIdForToken,
+  secretNameFor,
+  secretVersionId,
+  TOKEN_ID_TAG,
+  tokenIdFor,
+} from '../domain/naming';
 import { findServiceAccount, type Policy, type ServiceAccount } from '../domain/policy';
 import { type Clock, isoSeconds } from '../domain/ports';
 import type { MintRecord, StoredRequest, StoredToken } from '../domain/records';
@@ -8,6 +15,7 @@ import type {
   Atlassian,
   AuditTrail,
   MintRepository,
+  OperatorLog,
   RequestRepository,
   RotationScheduler,
   SecretVault,
@@ -31,6 +39,8 @@ export interface IssuanceDeps {
    * account issued by API to rotate with it; without it, no secret is configured for Secrets Manager's rotation.
    */
   secretRotationFunctionArn?: string;
+  /** Where a rotation configuration Secrets Manager refused is reported (it never fails a promotion). */
+  log?: OperatorLog;
 }
 
 /**
@@ -41,7 +51,7 @@ export type MintDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'clock' | 'vault'
 export type VerifyDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
 export type PromoteDeps = Pick<
   IssuanceDeps,
-  'store' | 'policy' | 'clock' | 'vault' | 'audit' | 'schedules' | 'secretRotationFunctionArn'
+  'store' | 'policy' | 'clock' | 'vault' | 'audit' | 'schedules' | 'secretRotationFunctionArn' | 'log'
 >;
 export type DiscardDeps = Pick<IssuanceDeps, 'store' | 'policy' | 'vault' | 'atlassian'>;
 

@@ -96,8 +96,9 @@ export async function promoteToken(
  * Shows Secrets Manager the token's rotation (Security Hub's SecretsManager.1 and .4 read it): the secret is to be
  * rotated by the rotation function every {@link secretsManagerRotationDays} days. Only accounts issued by API are
  * configured (an account issued by hand rotates through an admin's upload, which Secrets Manager cannot start). A
- * secret already configured so is left alone; one with a rotation in progress (Secrets Manager refuses a new
- * configuration then) keeps its configuration until the next promotion.
+ * secret already configured so is left alone. It runs after the promotion is complete and never fails it: a
+ * configuration Secrets Manager refuses (a rotation in progress, a permission not yet in place) is reported as a
+ * warning, and the next promotion tries again.
  */
 async function configureSecretRotation(deps: PromoteDeps, secretName: string, lifetimeDays: number) {
   const functionArn = deps.secretRotationFunctionArn;
@@ -120,7 +121,11 @@ async function configureSecretRotation(deps: PromoteDeps, secretName: string, li
   try {
     await deps.vault.configureRotation(secretName, functionArn, days);
   } catch (error) {
-    if (!(error instanceof Error && error.name === 'InvalidRequestException')) throw error;
+    deps.log?.warn('Secrets Manager refused the rotation configuration', {
+      secretName,
+      errorName: error instanceof Error ? error.name : 'Error',
+      errorMessage: error instanceof Error ? error.message : String(error),
+    });
   }
 }
 

@@ -194,6 +194,9 @@ export async function revokePreviousGenerations(
   const token = await deps.store.getToken(input.tokenId);
   // Revoked meanwhile: revoke took every generation down and told the owner; this rotation reports nothing more.
   if (!token || token.status === 'REVOKED') return { revoked: 0 };
+  // Generation N is not current (a retiring run started for a promotion that did not happen): every generation
+  // below it includes the current one, which is never revoked here.
+  if (token.generation < input.generation) return { revoked: 0 };
   const account = findServiceAccount(deps.policy, token.serviceAccount);
   if (!account) throw new Error(`service account ${token.serviceAccount} is no longer in the policy`);
   let revoked = 0;

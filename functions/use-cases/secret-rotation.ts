@@ -99,6 +99,10 @@ export async function rotationStep(
   const tokenId = described.Tags?.find((t) => t.Key === TOKEN_ID_TAG)?.Value;
   const token = tokenId ? await deps.store.getToken(tokenId) : undefined;
   if (!tokenId || !token) throw new RotationRefusedError(`secret ${secretId} holds no token Token Warden issued`);
+  // The tag names the token; the token names its secret: a secret carrying a copied tag rotates nothing.
+  if (described.ARN !== token.secretArn) {
+    throw new RotationRefusedError(`secret ${secretId} is not the secret of token ${tokenId}`);
+  }
   const current = described.VersionIdsToStages?.[versionId]?.includes('AWSCURRENT') ?? false;
   const recorded = token.generations.find((g) => g.versionId === versionId);
   if (recorded && current) {
@@ -118,6 +122,7 @@ export async function rotationStep(
 
   switch (step) {
     case 'createSecret':
+      if (known && !ourLock) throw await withoutLock(deps, token, generation, versionId);
       if (known && mint && STAGED_OR_LATER.includes(mint.state)) {
         return { step, tokenId, generation, outcome: 'already-minted' };
       }
@@ -131,29 +136,49 @@ export async function rotationStep(
       return { step, tokenId, generation, outcome: 'minted' };
     case 'setSecret':
       requireStaged(mint, known, tokenId, generation, versionId);
+      if (!ourLock) throw await withoutLock(deps, token, generation, versionId);
       return { step, tokenId, generation, outcome: 'staged' };
     case 'testSecret':
-      if (!known && (await isCopyOfCurrent(deps, token.secretName, described.VersionIdsToStages, versionId))) {
-        return { step, tokenId, generation, outcome: 'configuration-test' };
-      }
+      // A version no rotation of ours minted nor holds the lock for: Secrets Manager testing the configuration
+      // (`RotateImmediately: false`). Nothing to check, and nothing is changed.
+      if (!known && !ourLock) return { step, tokenId, generation, outcome: 'configuration-test' };
       requireStaged(mint, known, tokenId, generation, versionId);
+      if (!ourLock) throw await withoutLock(deps, token, generation, versionId);
       await abandonOnFailure(deps, secretId, versionId, tokenId, generation, () =>
         verifyToken(deps, { tokenId, generation }),
       );
       return { step, tokenId, generation, outcome: 'verified' };
-    case 'finishSecret':
+    case 'finishSecret': {
       requireStaged(mint, known, tokenId, generation, versionId);
-      await abandonOnFailure(deps, secretId, versionId, tokenId, generation, () =>
-        promoteToken(deps, { tokenId, generation }, { configureRotation: false }),
-      );
-      return {
-        step,
-        tokenId,
-        generation,
-        outcome: 'promoted',
-        retiredBy: await retireAfterGrace(deps, tokenId, generation),
-      };
+      if (!ourLock) throw await withoutLock(deps, token, generation, versionId);
+      // Started before the promotion, so a promotion is never left without its retiring run; the run retires nothing
+      // until the record names generation N current, and is started again (a no-op) afterwards.
+      const retiredBy = await abandonOnFailure(deps, secretId, versionId, tokenId, generation, async () => {
+        const name = await retireAfterGrace(deps, tokenId, generation);
+        await promoteToken(deps, { tokenId, generation }, { configureRotation: false });
+        return name;
+      });
+      await retireAfterGrace(deps, tokenId, generation);
+      return { step, tokenId, generation, outcome: 'promoted', retiredBy };
+    }
   }
+}
+
+/**
+ * The refusal of a step of a rotation that no longer holds the token's lock (the sweep took a stale one over for the
+ * workflow, the rotation was abandoned, or the token was revoked): it changes nothing, so it can never discard or
+ * promote what another rotation owns; only for a revoked token is what the rotation minted discarded.
+ */
+async function withoutLock(deps: SecretRotationDeps, token: StoredToken, generation: number, versionId: string) {
+  if (token.status === 'REVOKED') {
+    // Revoke dropped the lock: no rotation can own generation N any more, so what it minted is revoked now rather
+    // than at the revocation workflow's final sweep.
+    await discardToken(deps, { tokenId: token.tokenId, generation });
+    return new RotationRefusedError(`token ${token.tokenId} is REVOKED: generation ${generation} is not promoted`);
+  }
+  return new RotationRefusedError(
+    `the rotation of token ${token.tokenId} under version ${versionId} no longer holds the token's rotation lock; rotate again`,
+  );
 }
 
 /**
@@ -165,25 +190,6 @@ async function retireAfterGrace(deps: SecretRotationDeps, tokenId: string, gener
   const name = retireExecutionName(tokenId, generation);
   await deps.workflows.start(deps.rotationStateMachineArn, name, { tokenId, generation, retire: true });
   return name;
-}
-
-/**
- * Whether version `versionId` holds the current value: the copy Secrets Manager stages to test the configuration
- * (`RotateImmediately: false`), which no rotation minted.
- */
-async function isCopyOfCurrent(
-  deps: SecretRotationDeps,
-  secretName: string,
-  stages: Record<string, string[]> | undefined,
-  versionId: string,
-): Promise<boolean> {
-  const currentId = Object.entries(stages ?? {}).find(([, labels]) => labels.includes('AWSCURRENT'))?.[0];
-  if (!currentId || !(await holdsValue(deps, secretName, versionId))) return false;
-  const [pending, current] = await Promise.all([
-    deps.vault.read(secretName, versionId),
-    deps.vault.read(secretName, currentId),
-  ]);
-  return pending === current;
 }
 
 function requireStaged(
@@ -238,10 +244,19 @@ async function abandonOnFailure<T>(
   try {
     return await work();
   } catch (error) {
-    await discardToken(deps, { tokenId, generation });
-    await releaseLock(deps, tokenId, versionId);
-    await deps.vault.dropPending(secretId, versionId);
-    await recordFailure(deps, tokenId, generation, versionId, error);
+    // Only while this rotation holds the lock: what another rotation took over is not ours to discard.
+    const token = await deps.store.getToken(tokenId);
+    const lock = token?.rotation;
+    if (lock?.source !== 'secretsmanager' || lock.clientRequestToken !== versionId) throw error;
+    // Each clean-up runs whatever the others did: Atlassian down (why the mint failed, often) must not leave the lock
+    // held or the failure unrecorded. A mint the discard could not revoke is named by the inventory (ORPHANED_MINT).
+    const cleanups = [
+      () => discardToken(deps, { tokenId, generation }),
+      () => releaseLock(deps, tokenId, versionId),
+      () => deps.vault.dropPending(secretId, versionId),
+      () => recordFailure(deps, tokenId, generation, versionId, error),
+    ];
+    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
     throw error;
   }
 }

@@ -117,4 +117,17 @@ describe('revokePreviousGenerations', () => {
     expect(f.revokedAtAtlassian).toEqual([]);
     expect(f.audit.size).toBe(0);
   });
+
+  it('never revokes the current generation for a generation that is not current (a retiring run of a promotion that did not happen)', async () => {
+    // Prepare: generation 3 is current; a retiring run names generation 4.
+    const f = fakes(storedToken());
+
+    // Act
+    const result = await revokePreviousGenerations(f.deps, { tokenId: TOKEN_ID, generation: 4 });
+
+    // Assess
+    expect(result).toEqual({ revoked: 0 });
+    expect(f.revokedAtAtlassian).toEqual([]);
+    expect(f.audit.size).toBe(0);
+  });
 });

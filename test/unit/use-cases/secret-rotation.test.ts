@@ -8,7 +8,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { Policy } from '../../../functions/domain/policy';
-import { secretsManagerRotationDays } from '../../../functions/domain/rotation';
+import { lockRotation, secretsManagerRotationDays } from '../../../functions/domain/rotation';
 import { mintToken, verifyToken } from '../../../functions/use-cases/issuance';
 import { RotationRefusedError } from '../../../functions/use-cases/port-errors';
 import type { Atlassian } from '../../../functions/use-cases/ports';
@@ -166,7 +166,9 @@ describe('Use case: Secrets Manager rotation', () => {
       ]);
       const retire = `${issued.tokenId}-g2-retire`;
       expect(outcomes[3]).toMatchObject({ retiredBy: retire });
-      expect(started).toEqual([
+      // Started before the promotion and again after it: one run, by its name.
+      expect(started.length).toBeGreaterThan(0);
+      expect([...new Set(started.map((s) => JSON.stringify(s)))].map((s) => JSON.parse(s))).toEqual([
         {
           arn: ROTATION_STATE_MACHINE_ARN,
           name: retire,
@@ -385,6 +387,80 @@ describe('Use case: Secrets Manager rotation', () => {
       expect(await rotationFailures(tokenId)).toEqual([]);
     });
 
+    it('changes nothing once the sweep took its stale lock over for the workflow: no discard, no promotion', async () => {
+      // Prepare: Secrets Manager's rotation stopped after createSecret; the workflow's attempt 2 now holds the lock.
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      await step('createSecret', secretArn, clientRequestToken);
+      const stopped = (await h.deps.store.getToken(tokenId))!;
+      const { rotation: _smLock, ...unlocked } = stopped;
+      const plan = { generation: 2, attempt: 2, executionName: `${tokenId}-g2-a2` };
+      const workflowLock = lockRotation(unlocked, plan, '2026-01-01T00:00:00Z');
+      expect(await h.deps.store.saveToken({ ...unlocked, ...workflowLock })).toBeDefined();
+      await h.control('/__control/faults', { route: 'myself', status: 401, count: 50 });
+
+      // Act: Secrets Manager runs the rest of its rotation again.
+      const results = [];
+      for (const name of SECRET_ROTATION_STEPS) {
+        results.push(
+          await step(name, secretArn, clientRequestToken).then(
+            () => 'ok',
+            (e: Error) => e.message,
+          ),
+        );
+      }
+      await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
+
+      // Assess: every step refused; the workflow's lock, mint and staged token are as it left them.
+      expect(results).toEqual(SECRET_ROTATION_STEPS.map(() => expect.stringMatching(/no longer holds/)));
+      const token = (await h.deps.store.getToken(tokenId))!;
+      expect(token.rotation).toMatchObject({ generation: 2, attempt: 2 });
+      expect(token.generation).toBe(1);
+      expect((await h.deps.store.getMint(tokenId, 2))?.state).toBe('STAGED');
+      expect(h.fakeTokens(tokenId).map((t) => t.status)).toEqual(['ACTIVE', 'ACTIVE']);
+      expect((await stagesOf(secretName))[clientRequestToken]).toEqual(['AWSPENDING']);
+      expect(started).toEqual([]);
+      expect(await rotationFailures(tokenId)).toEqual([]);
+    });
+
+    it('releases the lock, drops AWSPENDING and records the failure even when Atlassian is down for the clean-up too', async () => {
+      // Prepare
+      const { tokenId, secretName, secretArn, clientRequestToken } = await pendingRotation();
+      await h.control('/__control/faults', { route: '*', status: 503, count: 1_000 });
+
+      // Act
+      const failed = step('createSecret', secretArn, clientRequestToken);
+
+      // Assess: the mint's own error, not the clean-up's; nothing left held.
+      await expect(failed).rejects.toThrow();
+      await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
+      const token = (await h.deps.store.getToken(tokenId))!;
+      expect(token).toMatchObject({ status: 'ACTIVE', generation: 1 });
+      expect(token.rotation).toBeUndefined();
+      expect(token.lastRotationError).toBeDefined();
+      expect((await stagesOf(secretName))[clientRequestToken] ?? []).not.toContain('AWSPENDING');
+      expect(await rotationFailures(tokenId)).toHaveLength(1);
+      await expect(rotateSecret(secretArn)).resolves.toEqual(expect.any(String));
+    });
+
+    it('refuses a secret whose tag names a token that is not its own', async () => {
+      // Prepare: a second secret under the prefix, carrying a copy of the first token's tag.
+      const { tokenId } = await pendingRotation();
+      const other = await h.deps.vault.ensureSecret({
+        name: `token-warden.jenkins-bot.copied-${tokenId.slice(4, 10)}`,
+        kmsKeyId: 'alias/token-warden',
+        description: 'a copy',
+        tags: { 'token-warden:token-id': tokenId },
+        consumers: [],
+      });
+
+      // Act
+      const refused = step('createSecret', other, randomUUID());
+
+      // Assess
+      await expect(refused).rejects.toThrow(/is not the secret of token/);
+      expect(h.fakeTokens(tokenId)).toHaveLength(1);
+    });
+
     it('passes Secrets Manager’s configuration test without calling Atlassian', async () => {
       // Prepare
       const issued = await h.issuedToken();
@@ -462,6 +538,37 @@ describe('Use case: Secrets Manager rotation', () => {
 
       // Assess: one configuration test only.
       expect(invoked.map((e) => e.Step)).toEqual(['testSecret']);
+    });
+
+    it('never fails a promotion when Secrets Manager refuses the configuration, and says so in a warning', async () => {
+      // Prepare: RotateSecret is refused (a permission not yet in place, as Secrets Manager reports it).
+      const warnings: [string, Record<string, unknown>][] = [];
+      const refusing = Object.assign(Object.create(h.deps.vault), {
+        configureRotation: async () => {
+          throw Object.assign(new Error('Secrets Manager cannot invoke the specified Lambda function.'), {
+            name: 'AccessDeniedException',
+          });
+        },
+      });
+      const deps = {
+        ...rotationDeps(),
+        vault: refusing,
+        secretRotationFunctionArn: FUNCTION_ARN,
+        log: { warn: (message: string, attributes: Record<string, unknown>) => warnings.push([message, attributes]) },
+      };
+
+      // Act
+      const { tokenId, secretName } = await issueWith(deps);
+
+      // Assess
+      expect((await h.deps.store.getToken(tokenId))?.status).toBe('ACTIVE');
+      expect((await h.deps.store.getMint(tokenId, 1))?.state).toBe('PROMOTED');
+      expect(warnings).toEqual([
+        [
+          'Secrets Manager refused the rotation configuration',
+          expect.objectContaining({ secretName, errorName: 'AccessDeniedException' }),
+        ],
+      ]);
     });
 
     it('configures no rotation for an account issued by hand, nor without the rotation function', async () => {
