@@ -1,7 +1,10 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { CfnRotationSchedule, type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { LINK_KEY_ROTATION_DAYS } from '../functions/domain/links';
 
 /** Properties of {@link WardenSecrets}. */
 export interface WardenSecretsProps {
@@ -37,12 +40,30 @@ export class WardenSecrets extends Construct {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    Validations.of(this.linkSigningKey).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'The link-signing key is not rotated automatically: rotating it would invalidate every approval link ' +
-        'already emailed and still within its expiry. Rotate it by hand between approval windows if it leaks.',
-    });
     this.orgApiKey = Secret.fromSecretNameV2(this, 'OrgApiKey', props.orgApiKeySecretName);
+  }
+
+  /**
+   * Has Secrets Manager rotate the link-signing key with `rotationFunction` every {@link LINK_KEY_ROTATION_DAYS}
+   * days. Links and sealed task tokens verify with the `AWSCURRENT` or the `AWSPREVIOUS` key, and the interval is
+   * longer than anything signed or sealed lives, so a rotation invalidates nothing still valid. Secrets Manager may
+   * invoke the function for this secret only, on behalf of this account.
+   */
+  rotateLinkSigningKeyWith(rotationFunction: IFunction): CfnRotationSchedule {
+    const stack = Stack.of(this);
+    rotationFunction.addPermission('SecretsManagerRotation', {
+      principal: new ServicePrincipal('secretsmanager.amazonaws.com'),
+      action: 'lambda:InvokeFunction',
+      sourceAccount: stack.account,
+      sourceArn: this.linkSigningKey.secretArn,
+    });
+    const schedule = new CfnRotationSchedule(this, 'LinkSigningKeyRotation', {
+      secretId: this.linkSigningKey.secretArn,
+      rotationLambdaArn: rotationFunction.functionArn,
+      rotationRules: { automaticallyAfterDays: LINK_KEY_ROTATION_DAYS },
+    });
+    // Secrets Manager checks that it may invoke the function when the schedule is created.
+    schedule.node.addDependency(rotationFunction.permissionsNode.findChild('SecretsManagerRotation'));
+    return schedule;
   }
 }

@@ -54,6 +54,7 @@ export interface TokenWardenFunctions {
   readonly consoleAssets: WardenFunction;
   readonly notifier: WardenFunction;
   readonly secretRotation: WardenFunction;
+  readonly linkKeyRotation: WardenFunction;
 }
 
 /**
@@ -213,6 +214,13 @@ export class TokenWardenStack extends Stack {
         'SecretRotation',
         'functions/events/rotate-secret.ts',
         'Secrets Manager rotation of token secrets',
+        workflowStep,
+      ),
+      // Secrets Manager's rotation of the link-signing key: one step per invocation.
+      linkKeyRotation: fn(
+        'LinkKeyRotation',
+        'functions/events/rotate-link-key.ts',
+        'Secrets Manager rotation of the link-signing key',
         workflowStep,
       ),
     };
@@ -450,12 +458,16 @@ export class TokenWardenStack extends Stack {
       .bindTokenSecrets('stage')
       .bindRotationSchedules(schedules, 'write');
     // Promotion also configures the secret to rotate with the rotation function (RotateSecret, not rotating now).
-    f.promoteToken.bindSecretRotation(f.secretRotation.function);
+    f.promoteToken.bindTokenSecretRotation(f.secretRotation.function);
     // A failed first issuance leaves a secret with no current value: discard schedules its deletion.
     f.discardToken
       .bindTable(records, 'write', indexes)
       .bindAtlassian(orgApiKey, atlassian)
       .bindTokenSecrets('stage', 'delete');
+    // The link-signing key's own rotation function: a new key in a new version, made current; the previous one stays
+    // AWSPREVIOUS, which every reader of the key still accepts.
+    f.linkKeyRotation.bindSecretRotation('LINK_SIGNING_SECRET_ID', linkSigningKey, this.store.key);
+    this.secrets.rotateLinkSigningKeyWith(f.linkKeyRotation.function);
     f.beginRotation.bindTable(records, 'write', indexes);
     // Secrets Manager's rotation function (RotateSecret: "Rotate secret immediately", its backstop schedule) runs the
     // minting steps of the next generation: it narrows the secret's readers, mints at Atlassian and stages the value

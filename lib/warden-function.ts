@@ -498,11 +498,35 @@ export class WardenFunction extends Construct {
   }
 
   /**
+   * What the rotation function of `secret` (the link-signing key) does to it: reads it (`secretName` in `envName`)
+   * at any stage, stores a new version (`PutSecretValue`, with the key's `kms:GenerateDataKey` through Secrets
+   * Manager) and moves `AWSCURRENT` to it (`UpdateSecretVersionStage`). Nothing on any other secret.
+   */
+  bindSecretRotation(envName: string, secret: ISecret, key: IKey): this {
+    this.bindSecret(envName, secret);
+    const stack = Stack.of(this);
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+        resources: [secret.secretArn],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new PolicyStatement({
+        actions: ['kms:GenerateDataKey'],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+      }),
+    );
+    return this;
+  }
+
+  /**
    * Lets the function configure token secrets to rotate with `rotationFunction` (`SECRET_ROTATION_FUNCTION_ARN`):
    * `secretsmanager:RotateSecret` on token secrets, and `lambda:InvokeFunction` on that function only, which
    * `RotateSecret` requires of its caller.
    */
-  bindSecretRotation(rotationFunction: IFunction): this {
+  bindTokenSecretRotation(rotationFunction: IFunction): this {
     this.function.addEnvironment('SECRET_ROTATION_FUNCTION_ARN', rotationFunction.functionArn);
     this.bindTokenSecrets('rotate');
     this.role.addToPrincipalPolicy(

@@ -15,7 +15,12 @@ import {
   SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
-import { CreateSecretCommand, DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  CreateSecretCommand,
+  DescribeSecretCommand,
+  RotateSecretCommand,
+  SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { CONTEXT_DEFAULTS, loadPolicyFile } from '../lib/config';
 import type { CloudFormationTemplate, ResourceIdentity } from '../lib/synth/resolve-template';
@@ -417,6 +422,26 @@ export async function startRuntime(opts: RuntimeOptions): Promise<Runtime> {
         definition: machine.definition,
         type: 'STANDARD',
       });
+    }
+
+    // Rotation the template configures for its own secrets (the link-signing key). CloudFormation rotates at once when
+    // it creates the schedule; locally the configuration is set without rotating at every start (RotateImmediately
+    // false tests it, as Secrets Manager does), and `aws secretsmanager rotate-secret` rotates it.
+    for (const schedule of model.rotationSchedules) {
+      const described = await sm.send(new DescribeSecretCommand({ SecretId: schedule.secretId }));
+      const same =
+        described.RotationEnabled &&
+        described.RotationLambdaARN === schedule.rotationLambdaArn &&
+        described.RotationRules?.AutomaticallyAfterDays === schedule.rules.AutomaticallyAfterDays;
+      if (same) continue;
+      await sm.send(
+        new RotateSecretCommand({
+          SecretId: schedule.secretId,
+          RotationLambdaARN: schedule.rotationLambdaArn,
+          RotationRules: schedule.rules,
+          RotateImmediately: false,
+        }),
+      );
     }
 
     // The fake Atlassian and the mail page.

@@ -52,6 +52,14 @@ export interface LocalRotationPermission {
   sourceArn?: string;
 }
 
+/** A secret's rotation configuration declared in the template (`AWS::SecretsManager::RotationSchedule`). */
+export interface LocalRotationSchedule {
+  logicalId: string;
+  secretId: string;
+  rotationLambdaArn: string;
+  rules: { AutomaticallyAfterDays?: number; ScheduleExpression?: string; Duration?: string };
+}
+
 export interface LocalModel {
   /** Scheduler groups and schedules declared in the template (the daily sweep, the inventory). */
   scheduleGroups: string[];
@@ -65,6 +73,8 @@ export interface LocalModel {
   grantedActions: Map<string, string[]>;
   /** Which functions Secrets Manager may invoke to rotate secrets, and for which secrets. */
   rotationPermissions: LocalRotationPermission[];
+  /** The rotation configured for the template's own secrets (the link-signing key). */
+  rotationSchedules: LocalRotationSchedule[];
 }
 
 type Resources = CloudFormationTemplate['Resources'];
@@ -242,11 +252,25 @@ export function readTemplate(opts: ReadTemplateOptions): LocalModel {
       ...(typeof p.SourceArn === 'string' ? { sourceArn: p.SourceArn } : {}),
     }));
 
+  const rotationSchedules: LocalRotationSchedule[] = ofType(all, 'AWS::SecretsManager::RotationSchedule').map(
+    ([logicalId, p]) => {
+      const resolved = resolveValue(p, ctx) as Record<string, unknown>;
+      const rules = (resolved.RotationRules ?? {}) as LocalRotationSchedule['rules'];
+      return {
+        logicalId,
+        secretId: String(resolved.SecretId),
+        rotationLambdaArn: String(resolved.RotationLambdaARN),
+        rules,
+      };
+    },
+  );
+
   return {
     functions,
     tables,
     secrets: secretSpecs(opts.template),
     rotationPermissions,
+    rotationSchedules,
     stateMachines,
     routes,
     grantedActions,

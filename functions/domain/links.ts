@@ -22,11 +22,12 @@ export interface LinkKeys {
 }
 
 /**
- * Days between automatic rotations of the link-signing key: one day more than the longest life of anything it signs
- * or seals (an approval or upload link, a sealed task token; a sign-in state lives minutes), so at the next rotation
- * nothing made with the key that drops out is still valid.
+ * Days between automatic rotations of the link-signing key: two days more than the longest life of anything it signs
+ * or seals (an approval or upload link, a sealed task token; a sign-in state lives minutes). Secrets Manager rotates
+ * at any time of its window's UTC day, so two rotations can come a day less apart than this, and containers sign with
+ * a key they read up to five minutes before: the margin keeps a key in `AWSPREVIOUS` until nothing it made is valid.
  */
-export const LINK_KEY_ROTATION_DAYS = Math.ceil(MAX_APPROVAL_EXPIRY_HOURS / 24) + 1;
+export const LINK_KEY_ROTATION_DAYS = Math.ceil(MAX_APPROVAL_EXPIRY_HOURS / 24) + 2;
 
 /** Length of a link-signing key: 64 alphanumeric characters, as the stack generates the first one. */
 export const LINK_KEY_LENGTH = 64;

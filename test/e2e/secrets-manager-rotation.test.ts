@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LINK_KEY_ROTATION_DAYS } from '../../functions/domain/links';
 import { LocalRuntime, type RequestView, requestBody, SEED, waitFor } from '../../local/driver';
 import { collectArtifacts, findSecretValues, type SecretValue, scanForLeaks } from './support/leaks';
 import {
@@ -241,11 +242,52 @@ describe('Secrets Manager rotation of token secrets (AWS CLI against the local e
     expect(stagesOf(await describeSecret(secretName), next)).toEqual(['AWSCURRENT']);
   });
 
+  it('rotates the link-signing key without breaking a link emailed before the rotation', async () => {
+    const linkKey = 'TokenWarden/link-signing-key';
+    const configured = await describeSecret(linkKey);
+    expect(configured).toMatchObject({
+      RotationEnabled: true,
+      RotationLambdaARN: expect.stringMatching(/:function:.*LinkKeyRotation/),
+      RotationRules: { AutomaticallyAfterDays: LINK_KEY_ROTATION_DAYS },
+    });
+    // A request whose approval links are signed with the key current now.
+    const alice = await rt.memberToken(SEED.alice);
+    const created = await rt.api('POST', '/token-requests', { token: alice, body: requestBody('sm-link-key') });
+    expect(created.status).toBe(202);
+    const { requestId } = created.json as RequestView;
+    const links = await rt.waitForApprovalLinks(requestId, 2);
+    const before = await readSecret(rt, linkKey);
+
+    const clientRequestToken = randomUUID();
+    await rotateSecret(linkKey, clientRequestToken);
+    const rotated = await waitFor(
+      async () =>
+        stagesOf(await describeSecret(linkKey), clientRequestToken).includes('AWSCURRENT') ? true : undefined,
+      60_000,
+      'the link-signing key to rotate',
+    );
+    expect(rotated).toBe(true);
+    const after = await readSecret(rt, linkKey);
+    expect(after).not.toBe(before);
+    expect(after).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(await readSecret(rt, linkKey, { stage: 'AWSPREVIOUS' })).toBe(before);
+    captured.set(before, { label: `${linkKey} (before)`, value: before });
+    captured.set(after, { label: `${linkKey} (after)`, value: after });
+
+    // The link signed before the rotation still decides (the functions read the key past their cache on a miss).
+    const { answer } = await rt.decide(links.find((l) => l.to === SEED.approver1)!.link, 'approve');
+    expect(answer.status).toBe(200);
+    const issued = await rt.waitForStatus(alice, requestId, 'ISSUED');
+    await capture((await getToken(issued.tokenId!)).secretName);
+  });
+
   // Runs last: it reads everything the scenarios above produced.
   it('leaves no token value, of any generation, in anything the run produced', async () => {
     const report = await scanForLeaks(rt);
     for (const secret of report.secrets) captured.set(secret.value, secret);
-    const values = [...captured.values()].filter((s) => s.label.startsWith('token-warden.jenkins-bot.'));
+    const values = [...captured.values()].filter(
+      (s) => s.label.startsWith('token-warden.jenkins-bot.') || s.label.startsWith('TokenWarden/link-signing-key'),
+    );
     // Three tokens, over one, two and three generations.
     expect(values.length).toBeGreaterThanOrEqual(6);
     expect(report.secretLeaks).toEqual([]);

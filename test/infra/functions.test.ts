@@ -70,6 +70,7 @@ const EXPECTED_ENV: Record<string, string[]> = {
     'APPROVAL_BASE_URL',
   ],
   [ENTRIES.secretRotation]: ['TABLE_NAME', ...AUDIT, ...SCHEDULES, ...ATLASSIAN],
+  [ENTRIES.linkKeyRotation]: ['LINK_SIGNING_SECRET_ID'],
 };
 
 /** Names exported by `file` whose type is callable, per the TypeScript type checker. */

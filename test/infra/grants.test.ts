@@ -93,7 +93,10 @@ describe('least-privilege grants', () => {
       grantsOf(s, entry, 'dynamodb:PutItem').some((st) => list(st.Resource).includes(recordsArn)),
     );
     expect(writers.sort()).toEqual(
-      ALL.filter((e) => e !== ENTRIES.admin && e !== ENTRIES.health && e !== ENTRIES.consoleAssets).sort(),
+      ALL.filter(
+        (e) =>
+          e !== ENTRIES.admin && e !== ENTRIES.health && e !== ENTRIES.consoleAssets && e !== ENTRIES.linkKeyRotation,
+      ).sort(),
     );
     const admin = actionsOf(s, ENTRIES.admin);
     expect([...admin].filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
@@ -162,10 +165,16 @@ describe('least-privilege grants', () => {
   });
 
   it('lets only mint-token create token secrets, only it and the rotation function set their readers, and only they and the upload page put values', () => {
-    expect(holders(s, 'secretsmanager:PutSecretValue').sort()).toEqual(
+    const tokenSecretWriters = (action: string) =>
+      ALL.filter((entry) => grantsOf(s, entry, action).some((st) => list(st.Resource).includes(TOKEN_SECRETS)));
+    expect(tokenSecretWriters('secretsmanager:PutSecretValue').sort()).toEqual(
       [ENTRIES.mintToken, ENTRIES.uploads, ENTRIES.secretRotation].sort(),
     );
-    for (const entry of holders(s, 'secretsmanager:PutSecretValue')) {
+    // The link-signing key's rotation function writes that secret, and no other.
+    expect(holders(s, 'secretsmanager:PutSecretValue').sort()).toEqual(
+      [ENTRIES.mintToken, ENTRIES.uploads, ENTRIES.secretRotation, ENTRIES.linkKeyRotation].sort(),
+    );
+    for (const entry of tokenSecretWriters('secretsmanager:PutSecretValue')) {
       for (const st of grantsOf(s, entry, 'secretsmanager:PutSecretValue'))
         expect({ entry, resource: st.Resource }).toEqual({ entry, resource: TOKEN_SECRETS });
     }
@@ -200,7 +209,13 @@ describe('least-privilege grants', () => {
       [ENTRIES.tokens, ENTRIES.discardToken, ENTRIES.finishRevocation, ENTRIES.sweep].sort(),
     );
     expect(holders(s, 'secretsmanager:UpdateSecretVersionStage').sort()).toEqual(
-      [ENTRIES.promoteToken, ENTRIES.discardToken, ENTRIES.uploads, ENTRIES.secretRotation].sort(),
+      [
+        ENTRIES.promoteToken,
+        ENTRIES.discardToken,
+        ENTRIES.uploads,
+        ENTRIES.secretRotation,
+        ENTRIES.linkKeyRotation,
+      ].sort(),
     );
     // Minting drops the readers of a restored secret (and a rotation's, when the policy allows none now); revoke, its
     // workflow and expiry (the sweep) remove every reader.
@@ -484,7 +499,7 @@ describe('least-privilege grants', () => {
     expect(environmentOf(s, ENTRIES.promoteToken).SECRET_ROTATION_FUNCTION_ARN).toBe(rotationFunction);
   });
 
-  it('lets Secrets Manager invoke the rotation function for this account’s token secrets only, and no other function', () => {
+  it('lets Secrets Manager invoke the two rotation functions, each for its own secrets in this account only', () => {
     const permissions = Object.values(s.json.Resources)
       .filter((r) => r.Type === 'AWS::Lambda::Permission' && r.Properties.Principal === 'secretsmanager.amazonaws.com')
       .map((r) => resolveValue(r, s.resolve));
@@ -499,7 +514,38 @@ describe('least-privilege grants', () => {
           SourceArn: TOKEN_SECRETS,
         },
       },
+      {
+        Type: 'AWS::Lambda::Permission',
+        Properties: {
+          Action: 'lambda:InvokeFunction',
+          FunctionName: `arn:aws:lambda:us-east-1:000000000000:function:${logicalId(s, s.stack.functions.linkKeyRotation.function.node.defaultChild as CfnResource)}`,
+          Principal: 'secretsmanager.amazonaws.com',
+          SourceAccount: '000000000000',
+          SourceArn: LINK_KEY,
+        },
+      },
     ]);
+  });
+
+  it('gives the link-signing key’s rotation function that secret alone: read, store a version, move AWSCURRENT', () => {
+    const onSecrets = statementsOf(s, ENTRIES.linkKeyRotation).filter((st) =>
+      list(st.Action).some((a) => a.startsWith('secretsmanager:')),
+    );
+    expect(onSecrets.flatMap((st) => list(st.Resource))).toEqual(onSecrets.map(() => LINK_KEY));
+    expect(onSecrets.flatMap((st) => list(st.Action)).sort()).toEqual(
+      [
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+        'secretsmanager:UpdateSecretVersionStage',
+      ].sort(),
+    );
+    expect([...actionsOf(s, ENTRIES.linkKeyRotation)].filter((a) => !a.startsWith('secretsmanager:')).sort()).toEqual(
+      [...LOGS, ...XRAY, 'kms:GenerateDataKey'].sort(),
+    );
+    for (const st of grantsOf(s, ENTRIES.linkKeyRotation, 'kms:GenerateDataKey')) {
+      expect(st.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } });
+    }
   });
 
   it('gives the rotation function exactly what the minting steps of a rotation use, and starts only the rotation workflow', () => {
@@ -548,6 +594,7 @@ describe('least-privilege grants', () => {
     expect(readers.sort()).toEqual(
       [
         ENTRIES.notifier,
+        ENTRIES.linkKeyRotation,
         ENTRIES.tokenRequests,
         ENTRIES.approvals,
         ENTRIES.requestApproval,

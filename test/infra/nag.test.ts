@@ -1,11 +1,12 @@
-import { App, type PolicyViolation, Validations } from 'aws-cdk-lib';
+import { App, type CfnResource, type PolicyViolation, Validations } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
+import { LINK_KEY_ROTATION_DAYS } from '../../functions/domain/links';
 import { addTokenWarden } from '../../lib/app';
 import { readConfig } from '../../lib/config';
 import { REPO_ROOT } from '../../lib/warden-function';
-import { type Synthesized, synth } from './support/synth';
+import { logicalId, type Synthesized, synth } from './support/synth';
 
 interface Acknowledgement {
   path: string;
@@ -48,6 +49,24 @@ describe('cdk-nag AwsSolutions', () => {
     const stack = addTokenWarden(app, readConfig(app.node, REPO_ROOT));
     new Secret(stack, 'Unrotated');
     expect(() => app.synth()).toThrow(/AwsSolutions-SMG4/);
+  });
+
+  it('satisfies the secrets rotation rule (SMG4) with a rotation schedule of the link-signing key, not an acknowledgement', () => {
+    expect(acknowledgementsIn(s.app).filter((a) => a.id === 'AwsSolutions-SMG4')).toEqual([]);
+    const schedules = Object.values(s.template.findResources('AWS::SecretsManager::RotationSchedule'));
+    const secretId = logicalId(s, s.stack.secrets.linkSigningKey.node.defaultChild as CfnResource);
+    const fnId = logicalId(s, s.stack.functions.linkKeyRotation.function.node.defaultChild as CfnResource);
+    expect(schedules).toEqual([
+      expect.objectContaining({
+        Properties: {
+          SecretId: { Ref: secretId },
+          RotationLambdaARN: { 'Fn::GetAtt': [fnId, 'Arn'] },
+          RotationRules: { AutomaticallyAfterDays: LINK_KEY_ROTATION_DAYS },
+        },
+        // Secrets Manager checks that it may invoke the function when the schedule is made.
+        DependsOn: [expect.stringMatching(/^FunctionsLinkKeyRotationFunctionSecretsManagerRotation/)],
+      }),
+    ]);
   });
 
   it('acknowledges only findings that exist, each with a specific reason', () => {

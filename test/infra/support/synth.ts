@@ -171,4 +171,5 @@ export const ENTRIES = {
   consoleAssets: 'functions/api/console-assets.ts',
   notifier: 'functions/events/notifier.ts',
   secretRotation: 'functions/events/rotate-secret.ts',
+  linkKeyRotation: 'functions/events/rotate-link-key.ts',
 } as const;
