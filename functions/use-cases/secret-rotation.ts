@@ -78,13 +78,15 @@ async function holdsValue(deps: SecretRotationDeps, secretName: string, versionI
  *   rotation drops `AWSPENDING` from T (an empty pending version would block every later rotation) and throws
  *   {@link RotationRefusedError}; a failed mint is discarded, the lock released and `AWSPENDING` dropped.
  * - `setSecret`: nothing to do (Atlassian made the value when it was minted); checks that T is staged.
- * - `testSecret`: verifies generation N at Atlassian. For a T no rotation began (`RotateImmediately: false`, Secrets
- *   Manager testing the configuration) it succeeds without calling Atlassian.
- * - `finishSecret`: promotes generation N (T becomes `AWSCURRENT`, the previous one `AWSPREVIOUS`), records it,
- *   schedules the next rotation and releases the lock. The previous generation is revoked after its grace period by
- *   the sweep, not here: the outcome says so.
+ * - `testSecret`: verifies generation N at Atlassian. For a T no rotation of ours minted or holds the lock for
+ *   (`RotateImmediately: false`, Secrets Manager testing the configuration) it succeeds without calling Atlassian.
+ * - `finishSecret`: starts the rotation workflow's retiring run, then promotes generation N (T becomes `AWSCURRENT`,
+ *   the previous one `AWSPREVIOUS`), records it, schedules the next rotation and releases the lock. The retiring run
+ *   revokes the previous generation once the grace period is over.
  *
- * A T that is `AWSCURRENT` and recorded as a generation of the token is a finished rotation: every step answers
+ * After `createSecret`, every step acts only while T holds the token's rotation lock (else it refuses and changes
+ * nothing); a failure abandons the rotation as the workflow's Catch path does (see `abandonOnFailure`). A T that is
+ * `AWSCURRENT` and recorded as a generation of the token is a finished rotation: every step answers
  * `already-rotated`.
  */
 export async function rotationStep(
