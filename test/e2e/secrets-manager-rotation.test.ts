@@ -67,6 +67,20 @@ async function issue(name: string): Promise<TokenView> {
   return token;
 }
 
+/** Waits for the token to be ACTIVE at `generation`, then keeps its secret's values for the final scan. */
+async function reachGeneration(tokenId: string, secretName: string, generation: number): Promise<TokenView> {
+  const token = await waitFor(
+    async () => {
+      const seen = await getToken(tokenId);
+      return seen.generation === generation && seen.status === 'ACTIVE' ? seen : undefined;
+    },
+    60_000,
+    `${tokenId} to reach generation ${generation}`,
+  );
+  await capture(secretName);
+  return token;
+}
+
 interface Described {
   RotationEnabled?: boolean;
   RotationLambdaARN?: string;
@@ -137,15 +151,7 @@ describe('Secrets Manager rotation of token secrets (AWS CLI against the local e
     const answer = await rotateSecret(secretName, clientRequestToken);
     expect(answer).toMatchObject({ Name: secretName, VersionId: clientRequestToken });
 
-    const rotated = await waitFor(
-      async () => {
-        const token = await getToken(tokenId);
-        return token.generation === 2 && token.status === 'ACTIVE' ? token : undefined;
-      },
-      60_000,
-      `${tokenId} to reach generation 2`,
-    );
-    await capture(secretName);
+    const rotated = await reachGeneration(tokenId, secretName, 2);
     expect(Date.parse(rotated.nextRotationAt!)).toBe(Date.parse(rotated.expiresAt) - LEAD_DAYS * 86_400_000);
     const described = await describeSecret(secretName);
     expect(stagesOf(described, clientRequestToken)).toEqual(['AWSCURRENT']);
@@ -208,15 +214,7 @@ describe('Secrets Manager rotation of token secrets (AWS CLI against the local e
       60_000,
       `the pending version ${clientRequestToken} to be dropped`,
     );
-    const rotated = await waitFor(
-      async () => {
-        const token = await getToken(tokenId);
-        return token.generation === 2 && token.status === 'ACTIVE' ? token : undefined;
-      },
-      60_000,
-      `${tokenId} to reach generation 2`,
-    );
-    await capture(secretName);
+    const rotated = await reachGeneration(tokenId, secretName, 2);
     expect(rotated.generation).toBe(2);
     // One mint for generation 2, by the workflow; Secrets Manager's version never became current.
     expect((await fakeTokensOf(rt, tokenId)).map((t) => t.label)).toEqual([
@@ -233,12 +231,7 @@ describe('Secrets Manager rotation of token secrets (AWS CLI against the local e
     expect((await rt.advance({ hours: GRACE_HOURS + 1 })).settled).toBe(true);
     const next = randomUUID();
     await rotateSecret(secretName, next);
-    await waitFor(
-      async () => ((await getToken(tokenId)).generation === 3 ? true : undefined),
-      60_000,
-      `${tokenId} to reach generation 3`,
-    );
-    await capture(secretName);
+    await reachGeneration(tokenId, secretName, 3);
     expect(stagesOf(await describeSecret(secretName), next)).toEqual(['AWSCURRENT']);
   });
 
