@@ -102,6 +102,25 @@ const step = (
   deps: SecretRotationDeps = rotationDeps(),
 ) => rotationStep(deps, { Step, SecretId: secretArn, ClientRequestToken: clientRequestToken });
 
+/** Lifts every fault injected at the fake Atlassian. */
+async function clearFaults() {
+  await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
+}
+
+/**
+ * An abandoned rotation: the token still ACTIVE at generation 1, its lock released, the failure on the record and
+ * once in the audit trail, and T no longer pending. Answers the token as stored.
+ */
+async function expectAbandoned(tokenId: string, secretName: string, clientRequestToken: string) {
+  const token = (await h.deps.store.getToken(tokenId))!;
+  expect(token).toMatchObject({ status: 'ACTIVE', generation: 1 });
+  expect(token.rotation).toBeUndefined();
+  expect(token.lastRotationError).toBeDefined();
+  expect((await stagesOf(secretName))[clientRequestToken] ?? []).not.toContain('AWSPENDING');
+  expect(await rotationFailures(tokenId)).toHaveLength(1);
+  return token;
+}
+
 /** The token's ROTATION_FAILED audit records. */
 async function rotationFailures(tokenId: string) {
   const items = (await h.dynamo.doc.send(new ScanCommand({ TableName: h.dynamo.auditTableName }))).Items ?? [];
@@ -346,13 +365,9 @@ describe('Use case: Secrets Manager rotation', () => {
 
       // Assess
       await expect(failed).rejects.toThrow();
-      await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
-      const token = (await h.deps.store.getToken(tokenId))!;
-      expect(token).toMatchObject({ status: 'ACTIVE', generation: 1 });
-      expect(token.rotation).toBeUndefined();
-      expect(token.lastRotationError).toBeDefined();
+      await clearFaults();
+      const token = await expectAbandoned(tokenId, secretName, clientRequestToken);
       const stages = await stagesOf(secretName);
-      expect(stages[clientRequestToken] ?? []).not.toContain('AWSPENDING');
       expect(Object.entries(stages).filter(([, labels]) => labels.includes('AWSCURRENT'))).toEqual([
         [token.generations[0]!.versionId, ['AWSCURRENT']],
       ]);
@@ -361,7 +376,6 @@ describe('Use case: Secrets Manager rotation', () => {
         [`token-warden:${tokenId}:g2`, 'REVOKED'],
       ]);
       expect(await h.myself(current)).toBe(200);
-      expect(await rotationFailures(tokenId)).toHaveLength(1);
       // Secrets Manager takes the next rotation.
       await expect(rotateSecret(secretArn)).resolves.toEqual(expect.any(String));
     });
@@ -408,7 +422,7 @@ describe('Use case: Secrets Manager rotation', () => {
           ),
         );
       }
-      await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
+      await clearFaults();
 
       // Assess: every step refused; the workflow's lock, mint and staged token are as it left them.
       expect(results).toEqual(SECRET_ROTATION_STEPS.map(() => expect.stringMatching(/no longer holds/)));
@@ -432,13 +446,8 @@ describe('Use case: Secrets Manager rotation', () => {
 
       // Assess: the mint's own error, not the clean-up's; nothing left held.
       await expect(failed).rejects.toThrow();
-      await fetch(`${h.fakeUrl}/__control/faults`, { method: 'DELETE' });
-      const token = (await h.deps.store.getToken(tokenId))!;
-      expect(token).toMatchObject({ status: 'ACTIVE', generation: 1 });
-      expect(token.rotation).toBeUndefined();
-      expect(token.lastRotationError).toBeDefined();
-      expect((await stagesOf(secretName))[clientRequestToken] ?? []).not.toContain('AWSPENDING');
-      expect(await rotationFailures(tokenId)).toHaveLength(1);
+      await clearFaults();
+      await expectAbandoned(tokenId, secretName, clientRequestToken);
       await expect(rotateSecret(secretArn)).resolves.toEqual(expect.any(String));
     });
 
